@@ -1,0 +1,155 @@
+// Command ppg moves Prisma Postgres databases from Early Access to General
+// Availability, and runs the local tunnel that Early Access databases need.
+//
+// main wires the subcommands, builds a context cancelled by Ctrl-C or
+// SIGTERM, and maps the error a command returns to the exit status: 0 ok,
+// 1 failure, 2 bad usage, 130 stopped by the user. Only main calls os.Exit.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=..."; builds
+// without it report the module version or the VCS revision.
+var version = ""
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+	exitAborted = 130
+)
+
+// usageError marks mistakes in the command line, which exit with status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRootCmd().ExecuteContext(ctx)
+	aborted := ctx.Err() != nil
+	stop()
+	os.Exit(exitStatus(err, aborted))
+}
+
+func exitStatus(err error, aborted bool) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case aborted || errors.Is(err, context.Canceled):
+		fmt.Fprintln(os.Stderr, "ppg: stopped")
+		return exitAborted
+	case errors.As(err, &ue):
+		fmt.Fprintf(os.Stderr, "ppg: %v\nRun 'ppg --help' for usage.\n", err)
+		return exitUsage
+	default:
+		fmt.Fprintf(os.Stderr, "ppg: %v\n", err)
+		return exitFailure
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ppg",
+		Short: "Move a Prisma Postgres database from Early Access to General Availability",
+		Long: `ppg moves your data from a Prisma Postgres Early Access database to a new
+General Availability database: it dumps through an authenticated tunnel,
+restores, verifies every table, and resumes where it stopped if anything fails.
+
+It also runs the tunnel on its own, so that psql, pg_dump or any Postgres
+client can reach an Early Access database.`,
+		Example: `  # Migrate, interactively: paste the two API keys when asked
+  ppg migrate-from-ea
+
+  # Open a tunnel to the database of PDP_API_KEY or DATABASE_URL (env or ./.env)
+  ppg tunnel`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newTunnelCmd(), newMigrateCmd(), newVersionCmd())
+	return root
+}
+
+func newMigrateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate-from-ea",
+		Short: "Move an Early Access database to a General Availability database",
+		Long: `migrate-from-ea asks for the API key of your Early Access database, dumps
+it through a tunnel, asks for the key of your new General Availability
+database, restores into it and verifies the result. Re-running the command
+resumes a migration that stopped.`,
+		Example: `  ppg migrate-from-ea`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return errors.New("migrate-from-ea is not ready yet; until it is, use 'ppg tunnel' with pg_dump and pg_restore")
+		},
+	}
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "version",
+		Short:   "Print ppg's version",
+		Example: `  ppg version`,
+		Args:    noArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintf(cmd.OutOrStdout(), "ppg %s (%s, %s/%s)\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		},
+	}
+}
+
+// buildVersion is the -X version if set, else the module version, else the
+// VCS revision the binary was built from.
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return "dev-" + rev
+}
+
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args)}
+	}
+	return nil
+}

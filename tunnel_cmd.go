@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"ppg/tunnel"
+)
+
+func newTunnelCmd() *cobra.Command {
+	var host string
+	var port int
+	cmd := &cobra.Command{
+		Use:   "tunnel",
+		Short: "Open a local tunnel to an Early Access database",
+		Long: `tunnel listens on a local port and carries every Postgres connection to
+the database of your API key, through Prisma's authenticated gateway.
+
+The key is read from PDP_API_KEY, then DATABASE_URL (a prisma+postgres://
+URL with api_key), each from the environment or else from ./.env. The
+gateway is wss://ppg-tunnel.prisma-data.net/websocket unless PPG_WS_URL says
+otherwise.
+
+Clients connect with any user name and no password. The tunnel encrypts the
+connection itself and answers the client's SSL request locally, so default
+client settings work.`,
+		Example: `  # Tunnel to the database of the key in ./.env, on a random port
+  ppg tunnel
+
+  # A fixed port, then dump through it
+  PDP_API_KEY=eyJhbGciOi... ppg tunnel --port 5433
+  pg_dump -h 127.0.0.1 -p 5433 -d postgres -Fc -f db.dump`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if port < 0 || port > 65535 {
+				return usageError{fmt.Errorf("--port %d is not a port number (0 to 65535; 0 picks a free one)", port)}
+			}
+			return runTunnel(cmd, host, port)
+		},
+	}
+	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on")
+	cmd.Flags().IntVar(&port, "port", 0, "port to listen on (0: a free one)")
+	return cmd
+}
+
+func runTunnel(cmd *cobra.Command, host string, port int) error {
+	ctx := cmd.Context()
+	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	dir, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	cred, source, err := tunnel.LoadKey(os.LookupEnv, dir)
+	if err != nil {
+		return err
+	}
+	if cred.Direct() {
+		return fmt.Errorf("%s is a direct connection URL (%s): it needs no tunnel; connect to it directly", source, cred)
+	}
+	cfg := tunnel.Config{
+		Key:       cred.APIKey,
+		UserAgent: "ppg/" + buildVersion(),
+		Address:   net.JoinHostPort(host, strconv.Itoa(port)),
+		Logf:      timestamped(errOut),
+	}
+	// Refuse a wrong key now, rather than at the first client's connection.
+	if err := tunnel.Check(ctx, cfg); err != nil {
+		return err
+	}
+	t, err := tunnel.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+
+	addr := t.Addr().(*net.TCPAddr)
+	if ip := addr.IP; !ip.IsLoopback() {
+		fmt.Fprintf(errOut, "warning: listening on %s: anyone who can reach this address reaches the database, without a password\n", addr)
+	}
+	h, p := addr.IP.String(), addr.Port
+	if addr.IP.IsUnspecified() {
+		h = "127.0.0.1"
+	}
+	url := "postgresql://postgres@" + net.JoinHostPort(h, strconv.Itoa(p)) + "/postgres"
+	fmt.Fprintf(out, `ppg tunnel: the database of %s (%s)
+Listening on %s via %s
+
+Connect with any Postgres client:
+  host      %s
+  port      %d
+  user      any name, e.g. postgres
+  password  none
+  database  postgres
+  e.g.      psql "%s"
+
+The tunnel encrypts the connection: no PGSSLMODE or sslmode setting is needed.
+Press Ctrl-C to stop.
+`, source, cred, addr, endpointHost(), h, p, url)
+
+	<-ctx.Done()
+	if n := t.Active(); n > 0 {
+		fmt.Fprintf(errOut, "stopping: closing %d live connection(s)\n", n)
+	}
+	t.Close()
+	fmt.Fprintln(errOut, "tunnel stopped")
+	return nil
+}
+
+// endpointHost names the gateway without its path, for the banner.
+func endpointHost() string {
+	e := tunnel.EndpointFromEnv()
+	if e != tunnel.DefaultEndpoint {
+		return e + " (PPG_WS_URL)"
+	}
+	return e
+}
+
+// timestamped returns a Logf that writes one time-stamped line at a time.
+func timestamped(w io.Writer) func(string, ...any) {
+	var mu sync.Mutex
+	return func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+	}
+}
