@@ -15,7 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gorilla/websocket"
 )
 
 // DefaultEndpoint is Prisma's tunnel gateway.
@@ -42,6 +42,8 @@ const (
 	startupTimeout = 30 * time.Second
 	// dialTimeout bounds the WebSocket handshake with the gateway.
 	dialTimeout = 30 * time.Second
+	// closeTimeout bounds waiting for the gateway's close frame.
+	closeTimeout = 5 * time.Second
 	// unixPort is the port in the socket name libpq derives: .s.PGSQL.5432.
 	unixPort = 5432
 )
@@ -254,25 +256,20 @@ func (t *Tunnel) serve(local net.Conn, id int64) {
 
 // pump copies the first packet and then everything else between the local
 // connection and the WebSocket until either side ends. Each direction reads
-// only after its previous write completed, so memory stays at two buffers
+// only after its previous write completed, so memory stays at a few buffers
 // per connection whatever the speeds. It returns the bytes sent to and
 // received from the gateway, and the first unexpected error.
 func pump(local net.Conn, ws *websocket.Conn, first []byte) (sent, received int64, err error) {
-	// The WebSocket's own context is not the tunnel's: on shutdown the local
-	// side is closed and the WebSocket still gets an orderly close frame.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-
 	done := make(chan error, 1)
 	go func() {
-		n, err := gatewayToLocal(ctx, ws, local)
+		n, err := gatewayToLocal(ws, local)
 		received = n
 		local.Close() // the gateway ended: end the client's connection too
 		done <- err
 	}()
 
 	var upErr error
-	if err := ws.Write(ctx, websocket.MessageBinary, first); err != nil {
+	if err := ws.WriteMessage(websocket.BinaryMessage, first); err != nil {
 		upErr = err
 	} else {
 		sent = int64(len(first))
@@ -280,7 +277,7 @@ func pump(local net.Conn, ws *websocket.Conn, first []byte) (sent, received int6
 		for {
 			n, rerr := local.Read(buf)
 			if n > 0 {
-				if werr := ws.Write(ctx, websocket.MessageBinary, buf[:n]); werr != nil {
+				if werr := ws.WriteMessage(websocket.BinaryMessage, buf[:n]); werr != nil {
 					upErr = werr
 					break
 				}
@@ -292,9 +289,19 @@ func pump(local net.Conn, ws *websocket.Conn, first []byte) (sent, received int6
 		}
 	}
 	// 1001 "going away" is what @prisma/ppg-tunnel sends when its client
-	// disconnects. Close waits (boundedly) for the gateway's reply.
-	ws.Close(websocket.StatusGoingAway, "client disconnected")
-	downErr := <-done
+	// disconnects. The gateway answers with its own close frame, which ends
+	// gatewayToLocal; don't wait for it forever.
+	ws.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(websocket.CloseGoingAway, "client disconnected"),
+		time.Now().Add(closeTimeout))
+	var downErr error
+	select {
+	case downErr = <-done:
+	case <-time.After(closeTimeout):
+		ws.Close()
+		downErr = <-done
+	}
+	ws.Close()
 	if upErr != nil && !isClosed(upErr) {
 		return sent, received, fmt.Errorf("send to gateway: %w", upErr)
 	}
@@ -304,20 +311,18 @@ func pump(local net.Conn, ws *websocket.Conn, first []byte) (sent, received int6
 	return sent, received, nil
 }
 
-func gatewayToLocal(ctx context.Context, ws *websocket.Conn, local net.Conn) (int64, error) {
+// gatewayToLocal writes every binary message from the gateway to the local
+// client until the WebSocket ends.
+func gatewayToLocal(ws *websocket.Conn, local net.Conn) (int64, error) {
 	buf := make([]byte, chunkSize)
 	var total int64
 	for {
-		typ, r, err := ws.Reader(ctx)
+		typ, r, err := ws.NextReader()
 		if err != nil {
 			return total, err
 		}
-		if typ != websocket.MessageBinary {
-			// Text messages are not part of the protocol: skip them.
-			if _, err := io.Copy(io.Discard, r); err != nil {
-				return total, err
-			}
-			continue
+		if typ != websocket.BinaryMessage {
+			continue // text messages are not part of the protocol: skip them
 		}
 		for {
 			n, rerr := r.Read(buf)
@@ -339,11 +344,8 @@ func gatewayToLocal(ctx context.Context, ws *websocket.Conn, local net.Conn) (in
 
 // isClosed tells an orderly end of a WebSocket or socket from a failure.
 func isClosed(err error) bool {
-	switch websocket.CloseStatus(err) {
-	case websocket.StatusNormalClosure, websocket.StatusGoingAway:
-		return true
-	}
-	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, context.Canceled)
+	return websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, websocket.ErrCloseSent)
 }
 
 // dial opens one authenticated WebSocket to the gateway.
@@ -356,26 +358,31 @@ func dial(ctx context.Context, cfg Config) (*websocket.Conn, error) {
 	if ua == "" {
 		ua = "ppg"
 	}
-	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	defer cancel()
-	ws, resp, err := websocket.Dial(ctx, endpoint, &websocket.DialOptions{
-		HTTPClient: cfg.HTTPClient,
-		HTTPHeader: http.Header{
-			"Authorization": {"Bearer " + cfg.Key},
-			"User-Agent":    {ua},
-		},
+	d := websocket.Dialer{
+		Proxy:            http.ProxyFromEnvironment,
+		HandshakeTimeout: dialTimeout,
+		// Buffers as large as a chunk make each message one frame and one
+		// system call: the library's 4 KiB default split every message into
+		// many writes, costing a third of the throughput on loopback.
+		ReadBufferSize:  chunkSize,
+		WriteBufferSize: chunkSize,
+	}
+	ws, resp, err := d.DialContext(ctx, endpoint, http.Header{
+		"Authorization": {"Bearer " + cfg.Key},
+		"User-Agent":    {ua},
 	})
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			return nil, &HandshakeError{Status: resp.StatusCode, RequestID: resp.Header.Get("prisma-request-id")}
 		}
-		if ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
+		if errors.Is(ctx.Err(), context.Canceled) {
 			return nil, ctx.Err()
 		}
 		return nil, &UnreachableError{Endpoint: endpoint, Err: err}
 	}
-	// The gateway's messages are as large as its reads; never refuse one.
-	ws.SetReadLimit(-1)
 	return ws, nil
 }
 
@@ -388,8 +395,16 @@ func Check(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	ws.Close(websocket.StatusNormalClosure, "key check")
-	return nil
+	defer ws.Close()
+	ws.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(websocket.CloseNormalClosure, "key check"), time.Now().Add(closeTimeout))
+	// Wait for the gateway's close frame so it sees an orderly end.
+	ws.SetReadDeadline(time.Now().Add(closeTimeout))
+	for {
+		if _, _, err := ws.NextReader(); err != nil {
+			return nil
+		}
+	}
 }
 
 func formatBytes(n int64) string {

@@ -323,7 +323,7 @@ func waitPlateau(t *testing.T, n *atomic.Int64, total int64) int64 {
 
 const (
 	flood       = 64 << 20 // what the fast side tries to push
-	maxBuffered = 32 << 20  // kernel socket buffers plus the tunnel's own
+	maxBuffered = 32 << 20 // kernel socket buffers plus the tunnel's own
 )
 
 func TestTunnelBackpressureFromSlowClient(t *testing.T) {

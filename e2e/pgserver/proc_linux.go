@@ -1,0 +1,29 @@
+//go:build linux
+
+package pgserver
+
+import (
+	"os"
+	"syscall"
+)
+
+// procAttr runs the child as acct (if set), in its own process group so a
+// terminal's Ctrl-C reaches only the test binary, and has the kernel send
+// it SIGQUIT (PostgreSQL's immediate shutdown) when the test binary dies.
+// SIGQUIT rather than SIGTERM, whose "smart" shutdown would wait for
+// clients that may outlive the test binary.
+func procAttr(acct *account) *syscall.SysProcAttr {
+	attr := &syscall.SysProcAttr{
+		Setpgid:   true,
+		Pdeathsig: syscall.SIGQUIT,
+	}
+	if acct != nil {
+		attr.Credential = &syscall.Credential{Uid: uint32(acct.uid), Gid: uint32(acct.gid)}
+	}
+	return attr
+}
+
+// interrupt asks postgres for a fast shutdown.
+func interrupt(p *os.Process) error {
+	return p.Signal(syscall.SIGINT)
+}
