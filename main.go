@@ -17,6 +17,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"ppg/migrate"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; builds
@@ -47,6 +49,7 @@ func main() {
 
 func exitStatus(err error, aborted bool) int {
 	var ue usageError
+	var ec exitCoder
 	switch {
 	case err == nil:
 		return exitOK
@@ -56,8 +59,11 @@ func exitStatus(err error, aborted bool) int {
 	case errors.As(err, &ue):
 		fmt.Fprintf(os.Stderr, "ppg: %v\nRun 'ppg --help' for usage.\n", err)
 		return exitUsage
+	case errors.As(err, &ec):
+		printFailure(err)
+		return ec.code
 	default:
-		fmt.Fprintf(os.Stderr, "ppg: %v\n", err)
+		printFailure(err)
 		return exitFailure
 	}
 }
@@ -83,22 +89,6 @@ client can reach an Early Access database.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newTunnelCmd(), newMigrateCmd(), newVersionCmd())
 	return root
-}
-
-func newMigrateCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "migrate-from-ea",
-		Short: "Move an Early Access database to a General Availability database",
-		Long: `migrate-from-ea asks for the API key of your Early Access database, dumps
-it through a tunnel, asks for the key of your new General Availability
-database, restores into it and verifies the result. Re-running the command
-resumes a migration that stopped.`,
-		Example: `  ppg migrate-from-ea`,
-		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return errors.New("migrate-from-ea is not ready yet; until it is, use 'ppg tunnel' with pg_dump and pg_restore")
-		},
-	}
 }
 
 func newVersionCmd() *cobra.Command {
@@ -152,4 +142,15 @@ func noArgs(cmd *cobra.Command, args []string) error {
 		return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args)}
 	}
 	return nil
+}
+
+// printFailure writes the final line of a failed run. A failed migration
+// step was reported in full already: repeat only what and what next.
+func printFailure(err error) {
+	var se *migrate.StepError
+	if errors.As(err, &se) {
+		fmt.Fprintf(os.Stderr, "ppg: %s failed (details above); next: %s\n", se.Step.Title(), se.Hint)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "ppg: %v\n", err)
 }

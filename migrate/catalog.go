@@ -1,0 +1,223 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// userNamespaces restricts catalog queries to the user's schemas.
+const userNamespaces = `n.nspname NOT IN ('pg_catalog', 'information_schema')
+	AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'`
+
+// notExtensionMember excludes objects that belong to an extension (they are
+// created by CREATE EXTENSION, not restored one by one).
+func notExtensionMember(classid, oid string) string {
+	return fmt.Sprintf(`NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '%s'::regclass AND d.objid = %s AND d.deptype = 'e')`, classid, oid)
+}
+
+// Table is a table that holds data, with its size on the server.
+type Table struct {
+	Schema string `json:"schema"`
+	Name   string `json:"name"`
+	// EstimatedRows is the planner's estimate (reltuples), -1 if never
+	// analysed.
+	EstimatedRows int64 `json:"estimated_rows"`
+	// Bytes is pg_table_size: heap and TOAST, without indexes.
+	Bytes int64 `json:"bytes"`
+}
+
+// QualifiedName is "schema.name" as pg_dump and pg_restore print it.
+func (t Table) QualifiedName() string { return t.Schema + "." + t.Name }
+
+// quoted is the table's name for SQL.
+func (t Table) quoted() string {
+	return pgx.Identifier{t.Schema, t.Name}.Sanitize()
+}
+
+// listTables returns the ordinary tables (including partitions) of the
+// user's schemas: the relations whose rows pg_dump copies.
+func listTables(ctx context.Context, conn *pgx.Conn) ([]Table, error) {
+	rows, err := conn.Query(ctx, `
+		SELECT n.nspname, c.relname, c.reltuples::bigint, pg_table_size(c.oid)
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind = 'r' AND `+userNamespaces+` AND `+notExtensionMember("pg_class", "c.oid")+`
+		ORDER BY 1, 2`)
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	tables, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Table, error) {
+		var t Table
+		err := r.Scan(&t.Schema, &t.Name, &t.EstimatedRows, &t.Bytes)
+		return t, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	return tables, nil
+}
+
+// countBatch bounds the number of tables counted in one statement.
+const countBatch = 200
+
+// countRows returns the exact row count of each table (by qualified name),
+// in whatever transaction conn is in. Counts are batched into UNION ALL
+// statements, so that thousands of tables cost few round trips.
+func countRows(ctx context.Context, conn *pgx.Conn, tables []Table) (map[string]int64, error) {
+	counts := make(map[string]int64, len(tables))
+	for start := 0; start < len(tables); start += countBatch {
+		batch := tables[start:min(start+countBatch, len(tables))]
+		var sb strings.Builder
+		for i, t := range batch {
+			if i > 0 {
+				sb.WriteString(" UNION ALL ")
+			}
+			fmt.Fprintf(&sb, "SELECT %d, count(*) FROM ONLY %s", start+i, t.quoted())
+		}
+		rows, err := conn.Query(ctx, sb.String())
+		if err != nil {
+			return nil, fmt.Errorf("count rows: %w", err)
+		}
+		for rows.Next() {
+			var i int
+			var n int64
+			if err := rows.Scan(&i, &n); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("count rows: %w", err)
+			}
+			counts[tables[i].QualifiedName()] = n
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("count rows: %w", err)
+		}
+	}
+	return counts, nil
+}
+
+// ObjectCounts counts the user's objects by kind, to compare source and
+// target after a restore.
+type ObjectCounts map[string]int64
+
+// objectCountQueries maps each kind to a query counting it in the user's
+// schemas, without extension members and internal objects.
+var objectCountQueries = [...]struct{ kind, query string }{
+	{"tables", `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND ` + userNamespaces + ` AND ` + notExtensionMember("pg_class", "c.oid")},
+	{"views", `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND ` + userNamespaces + ` AND ` + notExtensionMember("pg_class", "c.oid")},
+	{"materialized views", `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'm' AND ` + userNamespaces + ` AND ` + notExtensionMember("pg_class", "c.oid")},
+	{"sequences", `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND ` + userNamespaces + ` AND ` + notExtensionMember("pg_class", "c.oid")},
+	{"indexes", `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I') AND ` + userNamespaces + ` AND ` + notExtensionMember("pg_class", "c.oid")},
+	{"constraints", `SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE k.contype IN ('p', 'u', 'f', 'c', 'x') AND ` + userNamespaces + ` AND ` + notExtensionMember("pg_constraint", "k.oid")},
+	{"functions", `SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ` + userNamespaces + ` AND ` + notExtensionMember("pg_proc", "p.oid")},
+	{"triggers", `SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND ` + userNamespaces},
+	{"types", `SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE (t.typtype IN ('e', 'd', 'r', 'm') OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')) AND ` + userNamespaces + ` AND ` + notExtensionMember("pg_type", "t.oid")},
+	{"extensions", `SELECT count(*) FROM pg_extension`},
+}
+
+// countObjects returns the object counts of the database conn is on.
+func countObjects(ctx context.Context, conn *pgx.Conn) (ObjectCounts, error) {
+	counts := ObjectCounts{}
+	for _, q := range objectCountQueries {
+		var n int64
+		if err := conn.QueryRow(ctx, q.query).Scan(&n); err != nil {
+			return nil, fmt.Errorf("count %s: %w", q.kind, err)
+		}
+		counts[q.kind] = n
+	}
+	return counts, nil
+}
+
+// ObjectKinds lists the kinds ObjectCounts holds, in display order.
+func ObjectKinds() []string {
+	kinds := make([]string, len(objectCountQueries))
+	for i, q := range objectCountQueries {
+		kinds[i] = q.kind
+	}
+	return kinds
+}
+
+// readSequences returns each sequence's last value ("schema.name" to value;
+// sequences never used have no entry).
+func readSequences(ctx context.Context, conn *pgx.Conn) (map[string]int64, error) {
+	rows, err := conn.Query(ctx, `SELECT schemaname, sequencename, last_value FROM pg_sequences WHERE last_value IS NOT NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("read sequences: %w", err)
+	}
+	seqs := map[string]int64{}
+	for rows.Next() {
+		var schema, name string
+		var v int64
+		if err := rows.Scan(&schema, &name, &v); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read sequences: %w", err)
+		}
+		seqs[schema+"."+name] = v
+	}
+	return seqs, rows.Err()
+}
+
+// ServerInfo is what connect-source and connect-target learn of a server.
+type ServerInfo struct {
+	VersionNum  int // e.g. 160004
+	Size        int64
+	SystemID    string
+	DatabaseOID uint32
+	// Writes is the rows inserted, updated and deleted in the database
+	// since statistics were reset: a later, larger value means the database
+	// was written to meanwhile (reads do not move it).
+	Writes int64
+	// UserObjects counts relations, types and functions in user schemas
+	// (0 for an empty database).
+	UserObjects int64
+	// UserSchemas lists schemas other than public and the system's.
+	UserSchemas []string
+}
+
+// Major is the server's major version.
+func (s ServerInfo) Major() int { return s.VersionNum / 10000 }
+
+func readServerInfo(ctx context.Context, conn *pgx.Conn) (ServerInfo, error) {
+	var s ServerInfo
+	err := conn.QueryRow(ctx, `
+		SELECT current_setting('server_version_num')::int,
+		       pg_database_size(current_database()),
+		       d.oid::int8,
+		       coalesce((SELECT tup_inserted + tup_updated + tup_deleted FROM pg_stat_database WHERE datname = current_database()), 0),
+		       (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		         WHERE `+userNamespaces+` AND `+notExtensionMember("pg_class", "c.oid")+`)
+		     + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		         WHERE `+userNamespaces+` AND `+notExtensionMember("pg_proc", "p.oid")+`)
+		     + (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+		         WHERE t.typtype IN ('e', 'd', 'r') AND `+userNamespaces+` AND `+notExtensionMember("pg_type", "t.oid")+`)
+		FROM pg_database d WHERE d.datname = current_database()`).
+		Scan(&s.VersionNum, &s.Size, &s.DatabaseOID, &s.Writes, &s.UserObjects)
+	if err != nil {
+		return s, fmt.Errorf("read server information: %w", err)
+	}
+	// The system identifier tells servers apart; reading it may need
+	// privileges a managed database does not grant.
+	var id int64
+	if err := conn.QueryRow(ctx, `SELECT system_identifier FROM pg_control_system()`).Scan(&id); err == nil {
+		s.SystemID = fmt.Sprint(id)
+	}
+	rows, err := conn.Query(ctx, `SELECT n.nspname FROM pg_namespace n WHERE `+userNamespaces+` AND n.nspname <> 'public' AND `+notExtensionMember("pg_namespace", "n.oid")+` ORDER BY 1`)
+	if err != nil {
+		return s, fmt.Errorf("list schemas: %w", err)
+	}
+	s.UserSchemas, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return s, fmt.Errorf("list schemas: %w", err)
+	}
+	sort.Strings(s.UserSchemas)
+	return s, nil
+}
+
+// readWrites returns the database's count of rows written (see
+// ServerInfo.Writes). Statistics reach the view up to a second late.
+func readWrites(ctx context.Context, conn *pgx.Conn) (int64, error) {
+	var n int64
+	err := conn.QueryRow(ctx, `SELECT coalesce((SELECT tup_inserted + tup_updated + tup_deleted FROM pg_stat_database WHERE datname = current_database()), 0)`).Scan(&n)
+	return n, err
+}

@@ -1,0 +1,92 @@
+package migrate
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// Manifest is what the source held when it was dumped: exact row counts of
+// every table (taken in pg_dump's own snapshot where the server allows),
+// sequence values and object counts. The verify step compares the target
+// against it, so verifying never needs the source again. It is written
+// beside the dump, once, and its checksum is kept in the state file.
+type Manifest struct {
+	Version  int       `json:"version"`
+	TakenAt  time.Time `json:"taken_at"`
+	Snapshot bool      `json:"same_snapshot_as_dump"`
+	// Tables lists the tables with data and their exact row counts.
+	Tables    []TableCount     `json:"tables"`
+	Sequences map[string]int64 `json:"sequences"`
+	Objects   ObjectCounts     `json:"objects"`
+}
+
+// TableCount is one table's exact row count.
+type TableCount struct {
+	Table
+	Rows int64 `json:"rows"`
+}
+
+// Rows returns the expected row count of each table by qualified name.
+func (m *Manifest) Rows() map[string]int64 {
+	rows := make(map[string]int64, len(m.Tables))
+	for _, t := range m.Tables {
+		rows[t.QualifiedName()] = t.Rows
+	}
+	return rows
+}
+
+// TotalRows is the number of rows of all tables.
+func (m *Manifest) TotalRows() int64 {
+	var n int64
+	for _, t := range m.Tables {
+		n += t.Rows
+	}
+	return n
+}
+
+func writeManifest(path string, m *Manifest) (string, error) {
+	data, err := json.MarshalIndent(m, "", " ")
+	if err != nil {
+		return "", fmt.Errorf("encode manifest: %w", err)
+	}
+	if err := writeFileAtomic(path, data); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+func readManifest(path, wantSHA string) (*Manifest, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != wantSHA {
+		return nil, fmt.Errorf("the manifest %s was changed since the dump", path)
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("read manifest %s: %w", path, err)
+	}
+	return &m, nil
+}
+
+// fileSHA256 returns the size and SHA-256 of a file.
+func fileSHA256(path string) (int64, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, "", err
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}

@@ -1,0 +1,441 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"ppg/pgtools"
+)
+
+// Restore sections, in order, with the phase names the front end shows.
+const (
+	sectionPreData  = "pre-data"
+	sectionData     = "data"
+	sectionPostData = "post-data"
+)
+
+var phases = map[string]string{
+	sectionPreData:  "schema",
+	sectionData:     "data",
+	sectionPostData: "indexes and constraints",
+}
+
+// restoreFlags leave out what must not or cannot move from EA to GA:
+// ownership and privileges (GA's roles differ from EA's), publications and
+// subscriptions (replication setup of the old database), tablespaces and
+// security labels (not available on managed servers).
+var restoreFlags = [...]string{
+	"--verbose", "--no-owner", "--no-privileges", "--no-publications",
+	"--no-subscriptions", "--no-tablespaces", "--no-security-labels",
+}
+
+// saveEvery bounds how often the restore's progress is written to the
+// state file while tables load.
+const saveEvery = 2 * time.Second
+
+// restorer carries one run of the restore step.
+type restorer struct {
+	e        *Engine
+	dst      *endpoint
+	archive  string
+	tool     pgtools.Tool
+	target   int // target's major version
+	toc      *pgtools.TOC
+	manifest *Manifest
+	info     *RestoreInfo
+	// progress of the data section
+	sizes     map[string]int64
+	total     int64
+	doneBytes int64
+	done      int
+	tables    int
+	current   string
+	lastSave  time.Time
+}
+
+func (e *Engine) restore(ctx context.Context) (string, error) {
+	if err := e.ensureTools(ctx); err != nil {
+		return "", err
+	}
+	dst, err := e.ensureTarget(ctx)
+	if err != nil {
+		return "", err
+	}
+	m, err := e.loadManifest()
+	if err != nil {
+		return "", err
+	}
+	d := e.state.Dump
+	h, err := pgtools.ReadArchiveHeader(d.Path)
+	if err != nil {
+		return "", fmt.Errorf("read the dump file's header: %w", err)
+	}
+	tool, err := pgtools.ChooseRestore(e.found, h)
+	if err != nil {
+		return "", err
+	}
+	toc, err := e.runner.ReadTOC(ctx, tool, d.Path)
+	if err != nil {
+		return "", fmt.Errorf("read the dump's table of contents: %w", err)
+	}
+	target := e.state.Target.ServerVersion / 10000
+	notes, err := pgtools.CheckTarget(h, tool.Version, target)
+	if err != nil {
+		return "", err
+	}
+	for _, n := range notes {
+		e.send(Event{Kind: Info, Step: StepRestore, Text: n})
+	}
+	if e.state.Restore == nil {
+		e.state.Restore = &RestoreInfo{Jobs: e.cfg.Jobs}
+	}
+	r := &restorer{e: e, dst: dst, archive: d.Path, tool: tool, target: target, toc: toc, manifest: m, info: e.state.Restore}
+	r.weigh()
+	for _, sec := range []string{sectionPreData, sectionData, sectionPostData} {
+		if slices.Contains(r.info.Sections, sec) {
+			continue
+		}
+		if err := r.section(ctx, sec); err != nil {
+			return "", err
+		}
+		r.info.Sections = append(r.info.Sections, sec)
+		if err := e.save(); err != nil {
+			return "", err
+		}
+	}
+	s := fmt.Sprintf("%d tables loaded with %d parallel jobs", len(m.Tables), r.info.Jobs)
+	if n := len(r.info.Warnings); n > 0 {
+		s += fmt.Sprintf("; %d harmless errors reported as warnings", n)
+	}
+	return s, nil
+}
+
+// section restores one section, resuming where an earlier run stopped.
+func (r *restorer) section(ctx context.Context, sec string) error {
+	e := r.e
+	started := slices.Contains(r.info.Started(), sec)
+	r.info.markStarted(sec)
+	if err := e.save(); err != nil {
+		return err
+	}
+	entries := r.entries(sec)
+	switch sec {
+	case sectionPreData:
+		if started {
+			if err := r.resetTarget(ctx); err != nil {
+				return err
+			}
+		}
+	case sectionData:
+		var err error
+		if entries, err = r.remainingData(ctx, entries, started); err != nil {
+			return err
+		}
+	case sectionPostData:
+		if started {
+			var err error
+			if entries, err = r.missingPostData(ctx, entries); err != nil {
+				return err
+			}
+		}
+	}
+	e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sec)})
+	if len(entries) == 0 {
+		return nil
+	}
+	list := e.path(DumpFileName(e.state.ID) + "." + sec + ".list")
+	if err := writeList(list, entries); err != nil {
+		return err
+	}
+	defer os.Remove(list)
+	args := append(restoreFlags[:], "--section="+sec, "--use-list="+list)
+	jobs := 1
+	if sec != sectionPreData {
+		// The schema is restored serially: its order matters and it is quick.
+		jobs = max(r.info.Jobs, 1)
+	}
+	if jobs > 1 {
+		args = append(args, fmt.Sprintf("--jobs=%d", jobs))
+	}
+	args = append(args, r.archive)
+	return r.run(ctx, sec, args)
+}
+
+// run runs pg_restore, turns known-harmless errors into warnings and fails
+// on anything else.
+func (r *restorer) run(ctx context.Context, sec string, args []string) error {
+	e := r.e
+	var failures []string
+	var warnings int
+	err := e.runner.Run(ctx, pgtools.Cmd{
+		Tool: r.tool,
+		Args: args,
+		Conn: &r.dst.conn,
+		OnLine: func(l pgtools.Line) {
+			if l.Raw != "" {
+				e.send(Event{Kind: ToolLine, Step: StepRestore, Line: l.Raw})
+			}
+			switch l.Kind {
+			case pgtools.KindError:
+				if why := harmless(l, r.tool.Version.Major, r.target); why != "" {
+					warnings++
+					r.info.Warnings = append(r.info.Warnings, firstLine(l.Message)+" ("+why+")")
+					e.send(Event{Kind: Warning, Step: StepRestore, Text: firstLine(l.Message) + ": " + why})
+					return
+				}
+				msg := strings.TrimPrefix(firstLine(l.Message), "could not execute query: ")
+				failures = append(failures, strings.TrimSpace(strings.Replace(msg, "ERROR:  ", "", 1)))
+			case pgtools.KindTableDataStarted:
+				r.current = l.QualifiedName()
+				e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sec)})
+			case pgtools.KindTableDataFinished:
+				if !l.Failed {
+					r.loaded(l)
+					e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sec)})
+				}
+			}
+		},
+	})
+	if err == nil {
+		return nil
+	}
+	var ee *pgtools.ExitError
+	if errors.As(err, &ee) && !ee.Canceled && ee.Signal == "" && len(failures) == 0 && ee.ErrorsIgnored > 0 && ee.ErrorsIgnored <= warnings {
+		return nil // every error was a known harmless one
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("pg_restore (%s) reported %d errors: %s: %w", phases[sec], len(failures), strings.Join(first(failures, 5), "; "), err)
+	}
+	return fmt.Errorf("pg_restore (%s) failed: %w", phases[sec], err)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// loaded records a table whose data finished loading.
+func (r *restorer) loaded(l pgtools.Line) {
+	id := l.EntryID
+	if id == 0 {
+		for _, en := range r.toc.Entries {
+			if en.Desc == "TABLE DATA" && en.QualifiedName() == l.QualifiedName() {
+				id = en.ID
+				break
+			}
+		}
+	}
+	if id != 0 && !slices.Contains(r.info.Loaded, id) {
+		r.info.Loaded = append(r.info.Loaded, id)
+	}
+	if qn := l.QualifiedName(); qn != "" {
+		r.done++
+		r.doneBytes += r.sizes[qn]
+		if r.current == qn || r.done >= r.tables {
+			r.current = ""
+		}
+	}
+	if now := r.e.cfg.Now(); now.Sub(r.lastSave) >= saveEvery {
+		r.lastSave = now
+		r.e.save()
+	}
+}
+
+func (r *restorer) progress(sec string) *ProgressInfo {
+	return &ProgressInfo{
+		Phase: phases[sec], TablesDone: r.done, TablesTotal: r.tables,
+		BytesDone: r.doneBytes, BytesTotal: r.total, Current: r.current,
+		Warnings: len(r.info.Warnings),
+	}
+}
+
+// weigh sets the data section's totals: its tables, weighted by their size
+// on the source.
+func (r *restorer) weigh() {
+	r.sizes = map[string]int64{}
+	for _, t := range r.manifest.Tables {
+		r.sizes[t.QualifiedName()] = t.Bytes
+	}
+	for _, en := range r.entries(sectionData) {
+		if en.Desc == "TABLE DATA" {
+			r.tables++
+			r.total += r.sizes[en.QualifiedName()]
+		}
+	}
+	if slices.Contains(r.info.Sections, sectionData) {
+		r.done, r.doneBytes = r.tables, r.total
+	}
+}
+
+// entries returns the TOC entries of a section, in archive order.
+func (r *restorer) entries(sec string) []pgtools.Entry {
+	var want pgtools.Section
+	switch sec {
+	case sectionPreData:
+		want = pgtools.SectionPreData
+	case sectionData:
+		want = pgtools.SectionData
+	default:
+		want = pgtools.SectionPostData
+	}
+	var out []pgtools.Entry
+	for _, en := range r.toc.Entries {
+		if en.Section == want {
+			out = append(out, en)
+		}
+	}
+	return out
+}
+
+// resetTarget empties a target that an interrupted schema restore left
+// half done, so the schema can be restored again from the start. It is only
+// done to a target that was empty when the migration first saw it: the
+// objects in it can only be the migration's own.
+func (r *restorer) resetTarget(ctx context.Context) error {
+	if !r.e.state.Target.Empty {
+		return withHint(errors.New("the schema restore into the non-empty GA database was interrupted, and ppg cannot tell its objects from yours"),
+			"remove what the interrupted restore created (or use an empty GA database), then run ppg migrate-from-ea --restart")
+	}
+	r.e.send(Event{Kind: Info, Step: StepRestore, Text: "the schema restore was interrupted: emptying the GA database (it was empty before) to restore the schema again"})
+	rows, err := r.dst.db.Query(ctx, `SELECT n.nspname FROM pg_namespace n WHERE `+userNamespaces+` AND `+notExtensionMember("pg_namespace", "n.oid"))
+	if err != nil {
+		return fmt.Errorf("reset the GA database: %w", err)
+	}
+	schemas, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("reset the GA database: %w", err)
+	}
+	var sql strings.Builder
+	for _, s := range schemas {
+		fmt.Fprintf(&sql, "DROP SCHEMA %s CASCADE;", pgx.Identifier{s}.Sanitize())
+	}
+	sql.WriteString("CREATE SCHEMA IF NOT EXISTS public; GRANT USAGE ON SCHEMA public TO PUBLIC;")
+	if _, err := r.dst.db.Exec(ctx, sql.String()); err != nil {
+		return fmt.Errorf("reset the GA database: %w", err)
+	}
+	return nil
+}
+
+// remainingData returns the data entries still to load. On a resumed
+// restore, a table whose row count already matches the dump's is done; a
+// table holding some rows but not all is emptied and loaded again. (A COPY
+// is one statement: an interrupted one leaves no rows, so "some but not
+// all" only arises when something else wrote to the table.)
+func (r *restorer) remainingData(ctx context.Context, entries []pgtools.Entry, resumed bool) ([]pgtools.Entry, error) {
+	if !resumed {
+		return entries, nil
+	}
+	rows := r.manifest.Rows()
+	var tables []Table
+	for _, en := range entries {
+		if en.Desc == "TABLE DATA" {
+			tables = append(tables, Table{Schema: en.Schema, Name: en.Name})
+		}
+	}
+	have, err := countRows(ctx, r.dst.db, tables)
+	if err != nil {
+		return nil, fmt.Errorf("check which tables are loaded: %w", err)
+	}
+	var remaining []pgtools.Entry
+	var emptied []string
+	for _, en := range entries {
+		if en.Desc != "TABLE DATA" {
+			remaining = append(remaining, en) // sequence values and the like are set again
+			continue
+		}
+		qn := en.QualifiedName()
+		want, n := rows[qn], have[qn]
+		if n == want && (want > 0 || slices.Contains(r.info.Loaded, en.ID)) {
+			r.done++
+			r.doneBytes += r.sizes[qn]
+			if !slices.Contains(r.info.Loaded, en.ID) {
+				r.info.Loaded = append(r.info.Loaded, en.ID)
+			}
+			continue
+		}
+		if n > 0 {
+			t := Table{Schema: en.Schema, Name: en.Name}
+			if _, err := r.dst.db.Exec(ctx, "TRUNCATE ONLY "+t.quoted()); err != nil {
+				return nil, fmt.Errorf("empty the partly loaded table %s: %w", qn, err)
+			}
+			emptied = append(emptied, qn)
+		}
+		r.info.Loaded = slices.DeleteFunc(r.info.Loaded, func(id int) bool { return id == en.ID })
+		remaining = append(remaining, en)
+	}
+	r.e.send(Event{Kind: Info, Step: StepRestore, Text: fmt.Sprintf("resuming the data: %d of %d tables already loaded, %d to load", r.done, r.tables, r.tables-r.done)})
+	if len(emptied) > 0 {
+		r.e.send(Event{Kind: Warning, Step: StepRestore, Text: "emptied partly loaded tables to load them again: " + strings.Join(first(emptied, 10), ", ")})
+	}
+	return remaining, r.e.save()
+}
+
+// missingPostData drops, from a resumed post-data section, the indexes,
+// constraints and triggers that the interrupted run already created.
+func (r *restorer) missingPostData(ctx context.Context, entries []pgtools.Entry) ([]pgtools.Entry, error) {
+	existing := map[string]bool{}
+	for _, q := range []struct{ desc, sql string }{
+		{"INDEX", `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I')`},
+		{"CONSTRAINT", `SELECT n.nspname, cl.relname || ' ' || k.conname FROM pg_constraint k JOIN pg_class cl ON cl.oid = k.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace`},
+		{"TRIGGER", `SELECT n.nspname, c.relname || ' ' || t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal`},
+	} {
+		rows, err := r.dst.db.Query(ctx, q.sql)
+		if err != nil {
+			return nil, fmt.Errorf("check which indexes and constraints exist: %w", err)
+		}
+		for rows.Next() {
+			var schema, name string
+			if err := rows.Scan(&schema, &name); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			existing[q.desc+"\x00"+schema+"\x00"+name] = true
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	var out []pgtools.Entry
+	skipped := 0
+	for _, en := range entries {
+		desc := en.Desc
+		if desc == "FK CONSTRAINT" || desc == "CHECK CONSTRAINT" {
+			desc = "CONSTRAINT"
+		}
+		if existing[desc+"\x00"+en.Schema+"\x00"+en.Name] {
+			skipped++
+			continue
+		}
+		out = append(out, en)
+	}
+	r.e.send(Event{Kind: Info, Step: StepRestore, Text: fmt.Sprintf("resuming indexes and constraints: %d already created, %d to create", skipped, len(out))})
+	return out, nil
+}
+
+func writeList(path string, entries []pgtools.Entry) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("write the restore list: %w", err)
+	}
+	if err := pgtools.WriteList(f, entries); err != nil {
+		f.Close()
+		return fmt.Errorf("write the restore list: %w", err)
+	}
+	return f.Close()
+}
+
+// Started returns the sections whose restore has begun.
+func (ri *RestoreInfo) Started() []string { return ri.StartedSections }
+
+func (ri *RestoreInfo) markStarted(sec string) {
+	if !slices.Contains(ri.StartedSections, sec) {
+		ri.StartedSections = append(ri.StartedSections, sec)
+	}
+}
