@@ -1,0 +1,95 @@
+package migrate
+
+import (
+	"strings"
+	"testing"
+
+	"ppg/pgtools"
+)
+
+func TestCompare(t *testing.T) {
+	m := &Manifest{
+		Tables: []TableCount{
+			{Table: Table{Schema: "public", Name: "a"}, Rows: 10},
+			{Table: Table{Schema: "public", Name: "b"}, Rows: 0},
+			{Table: Table{Schema: "app", Name: "c d"}, Rows: 5},
+		},
+		Sequences: map[string]int64{"public.a_id_seq": 10},
+		Objects:   ObjectCounts{"tables": 3, "indexes": 2, "extensions": 1},
+	}
+	objs := ObjectCounts{"tables": 3, "indexes": 2, "extensions": 2}
+	for _, k := range ObjectKinds() {
+		if _, ok := m.Objects[k]; !ok {
+			m.Objects[k], objs[k] = 0, 0
+		}
+	}
+	rep := compare(m, map[string]int64{"public.a": 10, "public.b": 0, "app.c d": 5}, map[string]int64{"public.a_id_seq": 10}, objs)
+	if len(rep.Mismatches) != 0 {
+		t.Fatalf("mismatches on equal data (the GA database may have more extensions): %v", rep.Mismatches)
+	}
+
+	objs["indexes"] = 1
+	rep = compare(m, map[string]int64{"public.a": 9, "public.b": 0}, map[string]int64{"public.a_id_seq": 3}, objs)
+	var got []string
+	for _, mm := range rep.Mismatches {
+		got = append(got, mm.String())
+	}
+	want := []string{
+		"table public.a: 10 on the EA database, 9 on the GA database",
+		"table app.c d: 5 on the EA database, -1 on the GA database",
+		"sequence public.a_id_seq: 10 on the EA database, 3 on the GA database",
+		"indexes: 2 on the EA database, 1 on the GA database",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("mismatches:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	err := &VerifyError{Mismatches: rep.Mismatches}
+	if !strings.Contains(err.Error(), "differs from the dump in 4 places") || !strings.Contains(err.Hint(), "--restart") {
+		t.Fatalf("VerifyError = %q / %q", err, err.Hint())
+	}
+}
+
+func TestHarmlessRules(t *testing.T) {
+	tests := []struct {
+		line            pgtools.Line
+		restore, target int
+		harmless        bool
+	}{
+		{pgtools.Line{Kind: pgtools.KindError, Message: `could not execute query: ERROR:  unrecognized configuration parameter "transaction_timeout"`, Command: "SET transaction_timeout = 0;"}, 17, 16, true},
+		{pgtools.Line{Kind: pgtools.KindError, Message: `could not execute query: ERROR:  unrecognized configuration parameter "transaction_timeout"`, Command: "SET transaction_timeout = 0;"}, 17, 17, false},
+		{pgtools.Line{Kind: pgtools.KindError, Message: "could not execute query: ERROR:  must be owner of extension plpgsql", Command: "COMMENT ON EXTENSION plpgsql IS 'x';"}, 17, 17, true},
+		{pgtools.Line{Kind: pgtools.KindError, Message: "could not execute query: ERROR:  must be owner of extension pgcrypto", Command: "ALTER EXTENSION pgcrypto UPDATE;"}, 17, 17, false},
+		{pgtools.Line{Kind: pgtools.KindError, Message: `could not execute query: ERROR:  schema "public" already exists`}, 17, 17, true},
+		{pgtools.Line{Kind: pgtools.KindError, Message: `could not execute query: ERROR:  relation "orders" already exists`}, 17, 17, false},
+		{pgtools.Line{Kind: pgtools.KindError, Message: `could not execute query: ERROR:  role "ea_owner" does not exist`}, 17, 17, false},
+	}
+	for _, tt := range tests {
+		if got := harmless(tt.line, tt.restore, tt.target) != ""; got != tt.harmless {
+			t.Errorf("harmless(%q, %d→%d) = %v, want %v", tt.line.Message, tt.restore, tt.target, got, tt.harmless)
+		}
+	}
+}
+
+func TestDumpProgressWeighsBySize(t *testing.T) {
+	p := newDumpProgress([]Table{{Schema: "public", Name: "big", Bytes: 900}, {Schema: "public", Name: "small", Bytes: 100}})
+	started := func(name string) pgtools.Line {
+		return pgtools.Line{Kind: pgtools.KindTableDataStarted, Schema: "public", Name: name}
+	}
+	if !p.line(started("small")) {
+		t.Fatal("a table start did not move the progress")
+	}
+	if i := p.info(); i.Current != "public.small" || i.TablesDone != 0 || i.BytesTotal != 1000 {
+		t.Fatalf("after start: %+v", i)
+	}
+	p.line(started("big"))
+	if i := p.info(); i.TablesDone != 1 || i.BytesDone != 100 || i.Current != "public.big" {
+		t.Fatalf("after second start: %+v", i)
+	}
+	p.line(pgtools.Line{Kind: pgtools.KindTableDataFinished, Schema: "public", Name: "big"})
+	if i := p.info(); i.TablesDone != 2 || i.BytesDone != 1000 || i.Current != "" {
+		t.Fatalf("after finish: %+v", i)
+	}
+	if p.line(pgtools.Line{Kind: pgtools.KindOther}) {
+		t.Fatal("an unrelated line moved the progress")
+	}
+}
