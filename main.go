@@ -87,7 +87,7 @@ client can reach an Early Access database.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newTunnelCmd(), newMigrateCmd(), newVersionCmd())
+	root.AddCommand(newMigrateCmd(), newTunnelCmd(), newBackupCmd(), newRestoreCmd(), newVersionCmd())
 	return root
 }
 

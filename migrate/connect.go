@@ -131,12 +131,9 @@ func (e *Engine) connectSource(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// The tools must be able to dump this server.
-	ts, err := pgtools.Choose(e.found, info.Major())
-	if err != nil {
+	if e.tools, err = e.chooseTools(info.Major()); err != nil {
 		return "", err
 	}
-	e.tools = ts
 	tables, err := listTables(ctx, ep.db)
 	if err != nil {
 		return "", err
@@ -271,4 +268,9 @@ func formatCount(n int64) string {
 		return fmt.Sprintf("%.0fk", float64(n)/1e3)
 	}
 	return fmt.Sprint(n)
+}
+
+// chooseTools picks tools able to dump a server of major version major.
+func (e *Engine) chooseTools(major int) (pgtools.Toolset, error) {
+	return pgtools.Choose(e.found, major)
 }

@@ -59,8 +59,9 @@ func (e *Engine) dump(ctx context.Context) (string, error) {
 	e.send(Event{Kind: Warning, Step: StepDump, Text: "writes to the EA database after the dump starts are not migrated: " +
 		"stop your application's writes (or put it in maintenance mode) until the migration is done"})
 
+	manifest := strings.TrimSuffix(final, ".dump") + ".manifest.json"
 	for {
-		summary, redo, err := e.dumpOnce(ctx, src, final)
+		summary, redo, err := e.dumpOnce(ctx, src, final, manifest)
 		if err != nil || !redo {
 			return summary, err
 		}
@@ -69,7 +70,7 @@ func (e *Engine) dump(ctx context.Context) (string, error) {
 
 // dumpOnce runs pg_dump once. redo asks for another dump (the source was
 // written to meanwhile and the user chose to dump again).
-func (e *Engine) dumpOnce(ctx context.Context, src *endpoint, final string) (summary string, redo bool, err error) {
+func (e *Engine) dumpOnce(ctx context.Context, src *endpoint, final, manifestPath string) (summary string, redo bool, err error) {
 	partial := final + ".partial"
 	// The dump holds the whole database: create it readable by its owner
 	// only; pg_dump truncates and keeps the mode.
@@ -148,7 +149,6 @@ func (e *Engine) dumpOnce(ctx context.Context, src *endpoint, final string) (sum
 	if err != nil {
 		return "", false, fmt.Errorf("checksum the dump file: %w", err)
 	}
-	manifestPath := strings.TrimSuffix(final, ".dump") + ".manifest.json"
 	msum, err := writeManifest(manifestPath, m)
 	if err != nil {
 		return "", false, err

@@ -221,26 +221,26 @@ func firstLine(s string) string {
 	return s
 }
 
-// loaded records a table whose data finished loading.
+// loaded records a table whose data finished loading. Parallel runs name
+// the entry by id ("finished item 3349 TABLE DATA customers"), serial runs
+// by qualified name: find the TOC entry either way.
 func (r *restorer) loaded(l pgtools.Line) {
-	id := l.EntryID
-	if id == 0 {
-		for _, en := range r.toc.Entries {
-			if en.Desc == "TABLE DATA" && en.QualifiedName() == l.QualifiedName() {
-				id = en.ID
-				break
-			}
+	var entry *pgtools.Entry
+	for i, en := range r.toc.Entries {
+		if en.Desc == "TABLE DATA" && (l.EntryID != 0 && en.ID == l.EntryID || l.EntryID == 0 && en.QualifiedName() == l.QualifiedName()) {
+			entry = &r.toc.Entries[i]
+			break
 		}
 	}
-	if id != 0 && !slices.Contains(r.info.Loaded, id) {
-		r.info.Loaded = append(r.info.Loaded, id)
+	if entry == nil || slices.Contains(r.info.Loaded, entry.ID) {
+		return
 	}
-	if qn := l.QualifiedName(); qn != "" {
-		r.done++
-		r.doneBytes += r.sizes[qn]
-		if r.current == qn || r.done >= r.tables {
-			r.current = ""
-		}
+	r.info.Loaded = append(r.info.Loaded, entry.ID)
+	qn := entry.QualifiedName()
+	r.done++
+	r.doneBytes += r.sizes[qn]
+	if r.current == qn || r.done >= r.tables {
+		r.current = ""
 	}
 	if now := r.e.cfg.Now(); now.Sub(r.lastSave) >= saveEvery {
 		r.lastSave = now
