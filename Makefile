@@ -4,13 +4,17 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 TOOLCHAIN = . "$$(bash e2e/toolchain.sh)"
 
-.PHONY: build demo test unit e2e bench
+.PHONY: build demo sandbox test unit e2e bench
 
 build:
 	go build -o bin/ppg .
 
-# Run the local sandbox: an EA database, a GA database and a gateway.
-demo: build
+# Start the local sandbox (EA and GA databases, a gateway) and migrate it.
+demo:
+	bash e2e/demo.sh
+
+# Only the sandbox, printing its keys, until Ctrl-C.
+sandbox:
 	$(TOOLCHAIN) && go run ./e2e/cmd/sandbox
 
 # Everything: formatting, vet, cross builds, unit tests, end-to-end tests.
