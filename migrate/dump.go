@@ -82,7 +82,7 @@ func (e *Engine) dumpOnce(ctx context.Context, src *endpoint, final, manifestPat
 	os.Chmod(partial, 0o600)
 	defer os.Remove(partial) // after a successful rename this is a no-op
 
-	snap, err := beginSnapshot(ctx, src.db)
+	snap, err := beginSnapshot(ctx, src.db, !e.noSnapshot)
 	if err != nil {
 		return "", false, err
 	}
@@ -128,6 +128,14 @@ func (e *Engine) dumpOnce(ctx context.Context, src *endpoint, final, manifestPat
 	if runErr != nil {
 		stopCount()
 		<-countDone
+		if snap.id != "" && snapshotRefused(runErr) && ctx.Err() == nil {
+			// A pooler between ppg and the server can hand pg_dump a
+			// session of another server process, where the snapshot does
+			// not exist: dump again without sharing it.
+			e.noSnapshot = true
+			e.send(Event{Kind: Warning, Step: StepDump, Text: "pg_dump could not use ppg's snapshot: dumping again without it; row counts are taken separately"})
+			return "", true, nil
+		}
 		return "", false, fmt.Errorf("pg_dump failed: %w", runErr)
 	}
 	c := <-countDone
@@ -193,7 +201,7 @@ type snapshot struct {
 	writes int64
 }
 
-func beginSnapshot(ctx context.Context, conn *pgx.Conn) (*snapshot, error) {
+func beginSnapshot(ctx context.Context, conn *pgx.Conn, export bool) (*snapshot, error) {
 	writes, err := readWrites(ctx, conn)
 	if err != nil {
 		return nil, fmt.Errorf("read the EA database's statistics: %w", err)
@@ -202,6 +210,10 @@ func beginSnapshot(ctx context.Context, conn *pgx.Conn) (*snapshot, error) {
 	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 	if s.tx, err = conn.BeginTx(ctx, opts); err != nil {
 		return nil, fmt.Errorf("begin the snapshot transaction: %w", err)
+	}
+	if !export {
+		s.why = "pg_dump could not import it"
+		return s, nil
 	}
 	if err := s.tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&s.id); err != nil {
 		// A standby or a pooler can refuse: carry on in a transaction of
@@ -356,4 +368,20 @@ func first(s []string, n int) []string {
 		return append(s[:n:n], fmt.Sprintf("and %d more", len(s)-n))
 	}
 	return s
+}
+
+// snapshotRefused reports whether pg_dump failed to import the exported
+// snapshot ("invalid snapshot identifier", "could not import the requested
+// snapshot").
+func snapshotRefused(err error) bool {
+	var ee *pgtools.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	for _, l := range ee.StderrTail {
+		if strings.Contains(l, "snapshot") && (strings.Contains(l, "invalid") || strings.Contains(l, "could not import")) {
+			return true
+		}
+	}
+	return false
 }

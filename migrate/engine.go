@@ -89,6 +89,8 @@ type Engine struct {
 
 	src, dst *endpoint
 	manifest *Manifest
+	// noSnapshot is set when pg_dump could not import the shared snapshot.
+	noSnapshot bool
 }
 
 // New returns an engine for cfg that asks through p.

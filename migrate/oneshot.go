@@ -44,9 +44,12 @@ func (e *Engine) Backup(ctx context.Context, out string, emit func(Event)) (*Dum
 		return nil, err
 	}
 	e.send(Event{Kind: StepStarted, Step: StepDump})
-	summary, _, err := e.dumpOnce(ctx, src, abs, strings.TrimSuffix(abs, filepath.Ext(abs))+".manifest.json")
-	if err != nil {
-		return nil, err
+	var summary string
+	for redo := true; redo; {
+		summary, redo, err = e.dumpOnce(ctx, src, abs, strings.TrimSuffix(abs, filepath.Ext(abs))+".manifest.json")
+		if err != nil {
+			return nil, err
+		}
 	}
 	e.send(Event{Kind: StepFinished, Step: StepDump, Text: summary})
 	return e.state.Dump, nil

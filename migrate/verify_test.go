@@ -23,13 +23,13 @@ func TestCompare(t *testing.T) {
 			m.Objects[k], objs[k] = 0, 0
 		}
 	}
-	rep := compare(m, map[string]int64{"public.a": 10, "public.b": 0, "app.c d": 5}, map[string]int64{"public.a_id_seq": 10}, objs)
+	rep := compare(m, map[string]int64{"public.a": 10, "public.b": 0, "app.c d": 5}, map[string]int64{"public.a_id_seq": 10}, objs, false)
 	if len(rep.Mismatches) != 0 {
 		t.Fatalf("mismatches on equal data (the GA database may have more extensions): %v", rep.Mismatches)
 	}
 
 	objs["indexes"] = 1
-	rep = compare(m, map[string]int64{"public.a": 9, "public.b": 0}, map[string]int64{"public.a_id_seq": 3}, objs)
+	rep = compare(m, map[string]int64{"public.a": 9, "public.b": 0}, map[string]int64{"public.a_id_seq": 3}, objs, false)
 	var got []string
 	for _, mm := range rep.Mismatches {
 		got = append(got, mm.String())
@@ -42,6 +42,18 @@ func TestCompare(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("mismatches:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// A target that held objects before may have more of them.
+	more := ObjectCounts{}
+	for k, v := range objs {
+		more[k] = v + 1
+	}
+	more["indexes"] = 3
+	if rep := compare(m, map[string]int64{"public.a": 10, "public.b": 0, "app.c d": 5}, map[string]int64{"public.a_id_seq": 10}, more, true); len(rep.Mismatches) != 0 {
+		t.Fatalf("non-empty target with more objects: %v", rep.Mismatches)
+	}
+	if rep := compare(m, map[string]int64{"public.a": 10, "public.b": 0, "app.c d": 5}, map[string]int64{"public.a_id_seq": 10}, more, false); len(rep.Mismatches) == 0 {
+		t.Fatal("an empty target with more objects than the dump verified")
 	}
 	err := &VerifyError{Mismatches: rep.Mismatches}
 	if !strings.Contains(err.Error(), "differs from the dump in 4 places") || !strings.Contains(err.Hint(), "--restart") {
