@@ -81,8 +81,10 @@ func runTunnel(cmd *cobra.Command, host string, port int) error {
 	defer t.Close()
 
 	addr := t.Addr().(*net.TCPAddr)
+	// Show the address as asked for: Go reports 0.0.0.0 as [::].
+	shown := net.JoinHostPort(host, strconv.Itoa(addr.Port))
 	if ip := addr.IP; !ip.IsLoopback() {
-		fmt.Fprintf(errOut, "warning: listening on %s: anyone who can reach this address reaches the database, without a password\n", addr)
+		fmt.Fprintf(errOut, "warning: listening on %s: anyone who can reach this address reaches the database, without a password\n", shown)
 	}
 	h, p := addr.IP.String(), addr.Port
 	if addr.IP.IsUnspecified() {
@@ -102,7 +104,7 @@ Connect with any Postgres client:
 
 The tunnel encrypts the connection: no PGSSLMODE or sslmode setting is needed.
 Press Ctrl-C to stop.
-`, source, cred, addr, endpointHost(), h, p, url)
+`, source, cred, shown, endpointHost(), h, p, url)
 
 	<-ctx.Done()
 	if n := t.Active(); n > 0 {

@@ -288,3 +288,47 @@ func TestSandboxServesSampleThroughTunnel(t *testing.T) {
 		t.Fatalf("GA through the tunnel: %q, %v", out, err)
 	}
 }
+
+func TestTunnelStopsCleanlyOnCtrlC(t *testing.T) {
+	b := newBed(t, 17)
+	tun := startTunnel(t, b.wsURL, b.key)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, connString(tun.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "select 1"); err != nil {
+		t.Fatal(err)
+	}
+	tun.stop(t)
+	if tun.err != nil {
+		t.Fatalf("ppg tunnel exited with %v after Ctrl-C, want status 0", tun.err)
+	}
+	for _, want := range []string{"stopping: closing 1 live connection(s)", "tunnel stopped"} {
+		if !strings.Contains(tun.stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, tun.stderr)
+		}
+	}
+	// The live connection was closed, not left hanging.
+	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := conn.Exec(qctx, "select 1"); err == nil || qctx.Err() != nil {
+		t.Fatalf("query on a connection of a stopped tunnel: %v (ctx %v)", err, qctx.Err())
+	}
+	waitFor(t, 10*time.Second, "the gateway session to end", func() bool { return b.gateway.Stats().Active == 0 })
+}
+
+func TestTunnelWarnsOnNonLoopback(t *testing.T) {
+	b := newBed(t, 17)
+	tun := startTunnel(t, b.wsURL, b.key, "--host", "0.0.0.0")
+	waitFor(t, 5*time.Second, "the warning", func() bool {
+		return strings.Contains(tun.stderr.String(), "warning: listening on 0.0.0.0")
+	})
+	if !strings.Contains(tun.stderr.String(), "anyone who can reach this address reaches the database") {
+		t.Fatalf("warning text:\n%s", tun.stderr)
+	}
+	if out, err := psql(t, tun.port, nil, "select 1"); err != nil || out != "1" {
+		t.Fatalf("psql via 0.0.0.0 tunnel: %q, %v", out, err)
+	}
+}
