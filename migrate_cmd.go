@@ -150,7 +150,8 @@ func classify(err error) error {
 		return err
 	case errors.Is(err, migrate.ErrLocked):
 		return exitCoder{err, exitLocked}
-	case errors.As(err, &nf):
+	case errors.As(err, &nf), errors.Is(err, pgtools.ErrNotFound):
+		// ErrNotFound alone: Finder.Find found no tools in --pg-bin.
 		return exitCoder{err, exitTools}
 	case errors.As(err, &ve):
 		return exitCoder{err, exitMismatch}

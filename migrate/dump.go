@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -327,6 +328,7 @@ func (e *Engine) checkArchive(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	resolveSchemas(toc, m.Tables)
 	dataEntries := map[string]bool{}
 	for _, en := range toc.Entries {
 		if en.Desc == "TABLE DATA" {
@@ -361,6 +363,35 @@ func (e *Engine) loadManifest() (*Manifest, error) {
 	}
 	e.manifest = m
 	return m, nil
+}
+
+// resolveSchemas corrects the entries of schemas whose names hold spaces.
+// `pg_restore --list` does not quote names, so pgtools takes the schema to
+// be the first word ("Mixed Case" "Order Items" reads as "Mixed" and "Case
+// Order Items"); the manifest knows the source's schemas that hold tables,
+// which are the ones whose entries the engine looks up by name.
+func resolveSchemas(toc *pgtools.TOC, tables []TableCount) {
+	var spaced []string
+	for _, t := range tables {
+		if strings.Contains(t.Schema, " ") && !slices.Contains(spaced, t.Schema) {
+			spaced = append(spaced, t.Schema)
+		}
+	}
+	// Longest first, so that "a b c" wins over "a b".
+	slices.SortFunc(spaced, func(a, b string) int { return len(b) - len(a) })
+	for i := range toc.Entries {
+		en := &toc.Entries[i]
+		if en.Schema == "" {
+			continue
+		}
+		full := en.Schema + " " + en.Name
+		for _, s := range spaced {
+			if name, ok := strings.CutPrefix(full, s+" "); ok && name != "" {
+				en.Schema, en.Name = s, name
+				break
+			}
+		}
+	}
 }
 
 func first(s []string, n int) []string {

@@ -208,8 +208,13 @@ func (e *Engine) fail(ctx context.Context, st Step, err error) error {
 		se.Tail = ee.StderrTail
 	}
 	var nf *pgtools.NotFoundError
-	if errors.As(err, &nf) {
+	switch {
+	case errors.As(err, &nf):
 		se.Hint = nf.Hint() + "; then run ppg migrate-from-ea again"
+	case errors.Is(err, pgtools.ErrNotFound):
+		// Finder.Find's error for a --pg-bin folder without the tools
+		// is not a *NotFoundError: give the same install hint.
+		se.Hint = (&pgtools.NotFoundError{MinMajor: pgtools.RecommendedMajor, GOOS: runtime.GOOS}).Hint() + "; then run ppg migrate-from-ea again"
 	}
 	var he *tunnel.HandshakeError
 	if errors.As(err, &he) {
@@ -255,7 +260,10 @@ func (e *Engine) load() error {
 		return e.save()
 	}
 	e.state = s
-	if s.Step(StepDump).Status == Done {
+	// Once the restore is done the dump is no longer read (verify compares
+	// against the manifest): a dump deleted afterwards, to free space, must
+	// not start the migration over into a GA database that is now full.
+	if s.Step(StepDump).Status == Done && s.Step(StepRestore).Status != Done {
 		if reason := e.dumpChanged(); reason != "" {
 			e.send(Event{Kind: Warning, Step: StepDump, Text: reason + ": dumping again"})
 			e.reset(StepDump)

@@ -85,6 +85,7 @@ func (e *Engine) restore(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read the dump's table of contents: %w", err)
 	}
+	resolveSchemas(toc, m.Tables)
 	target := e.state.Target.ServerVersion / 10000
 	notes, err := pgtools.CheckTarget(h, tool.Version, target)
 	if err != nil {

@@ -1,0 +1,545 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"ppg/e2e/gateway"
+	"ppg/e2e/sandbox"
+)
+
+// Run with: go test -tags e2e -count=1 -run 'TestMigrate' ./e2e/
+
+func TestMigrateComplexDatabase(t *testing.T) {
+	b := newMigrateBed(t, gateway.Options{})
+	start := time.Now()
+	dbExec(t, b.EA.URL("postgres"), complexSchemaSQL)
+	t.Logf("source built in %v", time.Since(start).Round(time.Millisecond))
+
+	dir := t.TempDir()
+	r := migrateRun(t, dir, b.keyEnv(), "--non-interactive", "--json")
+	t.Logf("migration took %v", r.Elapsed.Round(time.Millisecond))
+	wantExit(t, r, 0)
+	if len(r.BadLines) > 0 {
+		t.Errorf("stdout lines that are not JSON events: %q", firstN(r.BadLines, 5))
+	}
+	if len(r.Find("step_finished", "verify")) != 1 {
+		t.Fatalf("no step_finished event for verify:\n%s", tailText(r.Stdout, 4000))
+	}
+	if n := len(r.Find("step_failed", "")); n > 0 {
+		t.Errorf("%d step_failed events in a successful run", n)
+	}
+	// The verify report covers every table of the source.
+	var rep struct{ Tables []struct{ Name string } }
+	for _, ev := range r.Find("info", "verify") {
+		if len(ev.Verify) > 0 {
+			if err := json.Unmarshal(ev.Verify, &rep); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// Independent checks, on direct connections to both servers.
+	start = time.Now()
+	src, dst := b.EA.URL("postgres"), b.GA.URL("postgres")
+	srcFP, dstFP := tableFingerprints(t, src), tableFingerprints(t, dst)
+	if len(srcFP) < 300+10 {
+		t.Fatalf("the source has only %d tables: the schema was not built", len(srcFP))
+	}
+	if len(rep.Tables) != len(srcFP) {
+		t.Errorf("the verify report lists %d tables, the source has %d", len(rep.Tables), len(srcFP))
+	}
+	for name, want := range map[string]int64{
+		"app.big": complexSchemaBigRows, "app.events_2023": 1000, "app.events_2024": 1000, "app.events_2025": 1000, "app.events_default": 2,
+		"app.blobs": 6, `"Mixed Case"."Order Items"`: 51, "many.t_300": 1, "app.empty_table": 0,
+	} {
+		if got := srcFP[name].Rows; got < want || want == 0 && got != 0 {
+			t.Errorf("source table %s has %d rows, want at least %d", name, got, want)
+		}
+	}
+	compareMaps(t, "table fingerprints (rows, md5 of the sorted rows)", srcFP, dstFP)
+	compareMaps(t, "sequences (last_value, is_called)", sequenceStates(t, src), sequenceStates(t, dst))
+	srcObj, dstObj := schemaObjects(t, src), schemaObjects(t, dst)
+	for _, q := range schemaObjectQueries {
+		if len(srcObj[q.kind]) == 0 && q.kind != "comments" {
+			t.Errorf("the source has no %s: the schema was not built", q.kind)
+		}
+		compareLists(t, q.kind, srcObj[q.kind], dstObj[q.kind])
+	}
+	// The populated materialized view holds the same rows.
+	const mv = `SELECT count(*), md5(string_agg(m::text, E'\n' ORDER BY m::text)) FROM billing.monthly m`
+	if s, d := dbRows(t, src, mv), dbRows(t, dst, mv); fmt.Sprint(s) != fmt.Sprint(d) || s[0][0] == "0" {
+		t.Errorf("materialized view billing.monthly: source %v, target %v", s, d)
+	}
+	// The restored functions and triggers work on the target.
+	if got := dbValue(t, dst, `SELECT app.add(40, 2) || ' ' || (billing.total_for(2) = (SELECT sum(amount) FROM billing.invoices WHERE user_id = 2))`); got != "42 true" {
+		t.Errorf("functions on the target: %q", got)
+	}
+	dbExec(t, dst, `INSERT INTO billing.invoices (user_id, amount, currency, issued_on) VALUES (1, 1, 'EUR', '2024-01-01')`)
+	if got := dbValue(t, dst, `SELECT count(*) FROM app.audit_log WHERE row_id = (SELECT max(id) FROM billing.invoices)`); got != "1" {
+		t.Errorf("the audit trigger did not fire on the target: %s rows", got)
+	}
+	t.Logf("independent checks took %v", time.Since(start).Round(time.Millisecond))
+}
+
+func TestMigrateManyTablesWithForeignKeys(t *testing.T) {
+	const n = 5000
+	b := newMigrateBed(t, gateway.Options{})
+	start := time.Now()
+	for _, sql := range manyForeignKeysSQL(n) {
+		dbExec(t, b.EA.URL("postgres"), sql)
+	}
+	t.Logf("source built in %v", time.Since(start).Round(time.Millisecond))
+	const counts = `SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND ` + userSchemasSQL + `)
+		|| ' ' || (SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE k.contype = 'f' AND ` + userSchemasSQL + `)
+		|| ' ' || (SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE k.contype = 'f' AND k.convalidated AND ` + userSchemasSQL + `)`
+	want := fmt.Sprintf("%d %d %d", n, n, n)
+	if got := dbValue(t, b.EA.URL("postgres"), counts); got != want {
+		t.Fatalf("source: tables, foreign keys, validated foreign keys = %s, want %s", got, want)
+	}
+
+	r := migrateRun(t, t.TempDir(), b.keyEnv(), "--non-interactive", "--json")
+	t.Logf("migration took %v", r.Elapsed.Round(time.Millisecond))
+	wantExit(t, r, 0)
+	if got := dbValue(t, b.GA.URL("postgres"), counts); got != want {
+		t.Fatalf("target: tables, foreign keys, validated foreign keys = %s, want %s", got, want)
+	}
+	if got := dbValue(t, b.GA.URL("postgres"), `SELECT count(*) FROM fk.t_1 JOIN fk.t_5000 p ON p.id = t_1.parent`); got != "2" {
+		t.Errorf("fk.t_1 joined to its parent: %s rows, want 2", got)
+	}
+	for _, st := range []string{"dump", "restore", "verify"} {
+		if len(r.Find("step_finished", st)) != 1 {
+			t.Errorf("no step_finished for %s", st)
+		}
+	}
+
+	// The output was streamed: thousands of tool lines, and the dump's
+	// lines and progress reached the reader while pg_dump ran, not in a
+	// burst at the end.
+	lines := r.Find("tool_line", "")
+	if len(lines) < 2*n {
+		t.Errorf("%d tool_line events, want thousands (at least %d)", len(lines), 2*n)
+	}
+	began, ended := r.Find("step_started", "dump"), r.Find("step_finished", "dump")
+	if len(began) != 1 || len(ended) != 1 {
+		t.Fatalf("dump started %d and finished %d times", len(began), len(ended))
+	}
+	t0, t1 := began[0].Arrived, ended[0].Arrived
+	d := t1.Sub(t0)
+	firstLine, lastLine, nLines := toolLineSpan(r, "dump")
+	prog := r.Find("progress", "dump")
+	t.Logf("dump: %v; %d tool lines from +%v to +%v; %d progress events from +%v to +%v", d.Round(time.Millisecond),
+		nLines, firstLine.Arrived.Sub(t0).Round(time.Millisecond), lastLine.Arrived.Sub(t0).Round(time.Millisecond),
+		len(prog), spanStart(prog, t0), spanEnd(prog, t0))
+	if d < 500*time.Millisecond {
+		t.Fatalf("the dump of %d tables took only %v: too short to tell streaming from a burst", n, d)
+	}
+	if nLines < n || len(prog) < n {
+		t.Fatalf("dump: %d tool lines and %d progress events, want at least %d each", nLines, len(prog), n)
+	}
+	if firstLine.Arrived.Sub(t0) > d/4 {
+		t.Errorf("the dump's first tool line arrived %v after the step started (the step took %v)", firstLine.Arrived.Sub(t0), d)
+	}
+	if spread := prog[len(prog)-1].Arrived.Sub(prog[0].Arrived); spread < d/5 {
+		t.Errorf("the dump's %d progress events arrived within %v of a %v step: not streamed", len(prog), spread, d)
+	}
+	// Event times are taken when the engine reads each line; they agree.
+	if spread := prog[len(prog)-1].Time.Sub(prog[0].Time); spread < d/5 {
+		t.Errorf("the dump's progress events are stamped within %v of a %v step: not streamed", spread, d)
+	}
+}
+
+func TestMigrateObjectsOwnedByMissingRole(t *testing.T) {
+	b := newMigrateBed(t, gateway.Options{})
+	src := b.EA.URL("postgres")
+	dbExec(t, src, `
+CREATE ROLE ea_owner NOLOGIN;
+CREATE SCHEMA owned AUTHORIZATION ea_owner;
+CREATE TYPE owned.mood AS ENUM ('ok', 'meh');
+ALTER TYPE owned.mood OWNER TO ea_owner;
+CREATE TABLE owned.things (id serial PRIMARY KEY, name text NOT NULL, mood owned.mood);
+INSERT INTO owned.things (name, mood) SELECT 'thing ' || g, 'ok' FROM generate_series(1, 100) g;
+ALTER TABLE owned.things OWNER TO ea_owner;
+CREATE TABLE public.widgets (id int PRIMARY KEY, name text);
+INSERT INTO public.widgets SELECT g, 'w' || g FROM generate_series(1, 50) g;
+ALTER TABLE public.widgets OWNER TO ea_owner;
+CREATE FUNCTION public.widget_count() RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT count(*) FROM public.widgets $$;
+ALTER FUNCTION public.widget_count() OWNER TO ea_owner;
+CREATE VIEW public.widget_names AS SELECT name FROM public.widgets;
+ALTER VIEW public.widget_names OWNER TO ea_owner;
+CREATE TABLE public.plain (id int PRIMARY KEY);
+INSERT INTO public.plain VALUES (1), (2);
+GRANT SELECT, INSERT ON public.plain TO ea_owner;
+GRANT USAGE ON SCHEMA public TO ea_owner;
+ALTER DEFAULT PRIVILEGES FOR ROLE ea_owner IN SCHEMA owned GRANT SELECT ON TABLES TO PUBLIC;
+`)
+	const owners = `SELECT format('relation %s %s', c.oid::regclass, pg_get_userbyid(c.relowner)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind IN ('r', 'v', 'S', 'm', 'p') AND ` + userSchemasSQL + `
+	UNION ALL SELECT format('function %s %s', p.oid::regprocedure, pg_get_userbyid(p.proowner)) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ` + userSchemasSQL + `
+	UNION ALL SELECT format('type %s %s', t.oid::regtype, pg_get_userbyid(t.typowner)) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'e' AND ` + userSchemasSQL + `
+	UNION ALL SELECT format('schema %s %s', n.nspname, pg_get_userbyid(n.nspowner)) FROM pg_namespace n WHERE n.nspname = 'owned'
+	ORDER BY 1`
+	var eaOwned int
+	for _, row := range dbRows(t, src, owners) {
+		if strings.HasSuffix(row[0], " ea_owner") {
+			eaOwned++
+		}
+	}
+	if eaOwned < 7 {
+		t.Fatalf("only %d source objects are owned by ea_owner", eaOwned)
+	}
+
+	// The GA login user is an ordinary role owning the database, as on a
+	// managed server (not a superuser), and there is no ea_owner there.
+	gaPassword := "ga-" + fmt.Sprint(time.Now().UnixNano())
+	dbExec(t, b.GA.URL("postgres"), `CREATE ROLE ga_user LOGIN PASSWORD '`+gaPassword+`'; ALTER DATABASE postgres OWNER TO ga_user;`)
+	gaUserURL := fmt.Sprintf("postgres://ga_user:%s@%s:%d/postgres?sslmode=disable", gaPassword, b.GA.Host, b.GA.Port)
+	b.Gateway.AddDatabase(b.GAKey, gaUserURL)
+
+	r := migrateRun(t, t.TempDir(), b.keyEnv(), "--non-interactive", "--json")
+	wantExit(t, r, 0)
+	if len(r.Find("step_finished", "verify")) != 1 {
+		t.Fatalf("no step_finished for verify:\n%s", tailText(r.Stdout, 4000))
+	}
+	dst := b.GA.URL("postgres")
+	if got := dbValue(t, dst, `SELECT count(*) FROM pg_roles WHERE rolname = 'ea_owner'`); got != "0" {
+		t.Fatalf("the target has a role ea_owner")
+	}
+	got := dbRows(t, dst, owners)
+	if len(got) != len(dbRows(t, src, owners)) {
+		t.Errorf("the target has %d owned objects, the source %d: %v", len(got), len(dbRows(t, src, owners)), got)
+	}
+	for _, row := range got {
+		if !strings.HasSuffix(row[0], " ga_user") {
+			t.Errorf("on the target, %s: want it owned by the login user ga_user", row[0])
+		}
+	}
+	compareMaps(t, "table fingerprints", tableFingerprints(t, src), tableFingerprints(t, dst))
+	// The login user uses what it owns.
+	if v := dbValue(t, gaUserURL, `SELECT widget_count() || ' ' || (SELECT count(*) FROM widget_names) || ' ' || (SELECT count(*) FROM owned.things WHERE mood = 'ok')`); v != "50 50 100" {
+		t.Errorf("as the login user: %q, want \"50 50 100\"", v)
+	}
+	dbExec(t, gaUserURL, `INSERT INTO owned.things (name) VALUES ('new'); INSERT INTO public.widgets VALUES (51, 'w51')`)
+}
+
+func TestMigrateRefusesNonEmptyTarget(t *testing.T) {
+	b := newMigrateBed(t, gateway.Options{})
+	dbExec(t, b.EA.URL("postgres"), smallSchemaSQL)
+	dst := b.GA.URL("postgres")
+	dbExec(t, dst, `CREATE TABLE public.existing (id int PRIMARY KEY, note text); INSERT INTO public.existing VALUES (1, 'mine'), (2, 'also mine')`)
+	before := catalogSnapshot(t, dst)
+
+	dir := t.TempDir()
+	r := migrateRun(t, dir, b.keyEnv(), "--non-interactive")
+	wantExit(t, r, 5)
+	out := r.Output()
+	for _, want := range []string{"not empty", "--allow-non-empty-target", "nothing was changed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output does not say %q:\n%s", want, out)
+		}
+	}
+	compareLists(t, "target objects before and after the refused run", before, catalogSnapshot(t, dst))
+	if got := dbValue(t, dst, `SELECT count(*) FROM pg_namespace WHERE nspname = 'shop'`); got != "0" {
+		t.Errorf("the refused target has the dump's schema shop")
+	}
+	if got := dbValue(t, dst, `SELECT count(*) FROM pg_class WHERE relname = 'customers'`); got != "0" {
+		t.Errorf("the refused target has the dump's table customers")
+	}
+
+	// Confirmed, into a target whose objects do not collide with the dump's.
+	dbExec(t, dst, `CREATE DATABASE other`)
+	other := b.GA.URL("other")
+	dbExec(t, other, `CREATE SCHEMA unrelated; CREATE TABLE unrelated.notes (id int PRIMARY KEY, body text);
+		INSERT INTO unrelated.notes SELECT g, 'note ' || g FROM generate_series(1, 10) g;
+		CREATE SEQUENCE unrelated.counter; SELECT setval('unrelated.counter', 77);`)
+	otherKey := sandbox.NewKey("ga-other")
+	b.Gateway.AddDatabase(otherKey, other)
+	otherBefore := tableFingerprints(t, other)
+	r = migrateRun(t, t.TempDir(), b.env(b.EAKey, otherKey), "--non-interactive", "--allow-non-empty-target")
+	wantExit(t, r, 0)
+	fp := tableFingerprints(t, other)
+	if fp["unrelated.notes"] != otherBefore["unrelated.notes"] {
+		t.Errorf("the target's own table changed: %v, was %v", fp["unrelated.notes"], otherBefore["unrelated.notes"])
+	}
+	delete(fp, "unrelated.notes")
+	compareMaps(t, "migrated tables", tableFingerprints(t, b.EA.URL("postgres")), fp)
+	if got := dbValue(t, other, `SELECT last_value FROM unrelated.counter`); got != "77" {
+		t.Errorf("the target's own sequence is at %s, want 77", got)
+	}
+}
+
+func TestMigrateRefusesSourceAsTarget(t *testing.T) {
+	b := newMigrateBed(t, gateway.Options{})
+	src := b.EA.URL("postgres")
+	dbExec(t, src, smallSchemaSQL)
+	before := catalogSnapshot(t, src)
+	gaBefore := catalogSnapshot(t, b.GA.URL("postgres"))
+	alias := sandbox.NewKey("ea-alias")
+	b.Gateway.AddDatabase(alias, src)
+
+	tests := []struct {
+		name   string
+		target string
+		codes  []int
+		want   string
+	}{
+		{"same key", b.EAKey, []int{5, 4}, "EA database's key"},
+		{"another key to the same database", alias, []int{5}, "EA database itself"},
+		{"direct URL of the same database", src, []int{5}, "EA database itself"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := migrateRun(t, t.TempDir(), b.env(b.EAKey, tt.target), "--non-interactive")
+			if !slices.Contains(tt.codes, r.Code) {
+				t.Fatalf("exit status %d, want one of %v; output:\n%s", r.Code, tt.codes, tailText(r.Output(), 8000))
+			}
+			if !strings.Contains(r.Output(), tt.want) || !strings.Contains(r.Output(), "GA database") {
+				t.Errorf("the output does not say %q about the GA database:\n%s", tt.want, r.Output())
+			}
+			if strings.Contains(r.Output(), b.EA.Password) {
+				t.Errorf("the output shows the password")
+			}
+			compareLists(t, "source objects before and after", before, catalogSnapshot(t, src))
+		})
+	}
+	compareLists(t, "GA objects before and after", gaBefore, catalogSnapshot(t, b.GA.URL("postgres")))
+}
+
+func TestMigrateToolsMissingOrTooOld(t *testing.T) {
+	b := newMigrateBed(t, gateway.Options{})
+	dbExec(t, b.EA.URL("postgres"), smallSchemaSQL)
+	dst := b.GA.URL("postgres")
+	before := catalogSnapshot(t, dst)
+	pg15 := "/usr/lib/postgresql/15/bin"
+
+	tests := []struct {
+		name  string
+		pgBin string
+		want  []string
+	}{
+		{"empty folder", t.TempDir(), []string{"pg_dump", "found", "install", "--pg-bin"}},
+		{"pg_dump 15 for a PostgreSQL 16 server", pg15, []string{"pg_dump 16 or newer", "PostgreSQL 16", "found: pg_dump 15", "install"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := os.Stat(filepath.Join(tt.pgBin, "pg_dump")); tt.pgBin == pg15 && err != nil {
+				t.Skipf("missing prerequisite: %s/pg_dump (Debian's postgresql-client-15)", pg15)
+			}
+			dir := t.TempDir()
+			r := migrateRun(t, dir, b.keyEnv(), "--non-interactive", "--pg-bin", tt.pgBin)
+			wantExit(t, r, 3)
+			for _, w := range tt.want {
+				if !strings.Contains(r.Output(), w) {
+					t.Errorf("the output does not say %q:\n%s", w, r.Output())
+				}
+			}
+			if f := dumpFiles(t, dir); len(f) > 0 {
+				t.Errorf("dump files were created: %v", f)
+			}
+			compareLists(t, "target objects before and after", before, catalogSnapshot(t, dst))
+		})
+	}
+}
+
+func TestMigrateLockedFolder(t *testing.T) {
+	// About 2.5 MB through a gateway capped at 512 kB/s: a dump of several
+	// seconds. The target is direct, so that the restore is quick.
+	b := newMigrateBed(t, gateway.Options{BandwidthBytesPerSec: 512 << 10})
+	dbExec(t, b.EA.URL("postgres"), `CREATE TABLE public.payload AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 60000) g;
+		ALTER TABLE public.payload ADD PRIMARY KEY (id)`)
+	env := b.env(b.EAKey, b.GA.URL("postgres"))
+	dir := t.TempDir()
+	first := migrateStart(t, dir, env, "--non-interactive", "--json")
+	waitFor(t, time.Minute, "the first run to start its dump", func() bool {
+		for _, l := range first.Lines() {
+			if strings.Contains(l.Text, `"kind":"step_started","step":"dump"`) {
+				return true
+			}
+		}
+		if first.Exited() {
+			t.Fatalf("the first run ended before its dump:\n%s", first.wait(0).Output())
+		}
+		return false
+	})
+	for _, args := range [][]string{{"--non-interactive"}, {"--non-interactive", "--restart"}, {"--non-interactive", "--json", "--dir", dir}} {
+		second := migrateCmd(t, t.TempDir(), env, args...)
+		if !slices.Contains(args, "--dir") {
+			second.Dir = dir
+		}
+		r := migrateStartCmd(t, second).wait(time.Minute)
+		if first.Exited() {
+			t.Fatalf("the first run ended before the second (%v) did: the test proves nothing", args)
+		}
+		wantExit(t, r, 7)
+		if !strings.Contains(r.Output(), "another ppg migration is running in this folder") {
+			t.Errorf("%v: the output does not say another migration is running:\n%s", args, r.Output())
+		}
+	}
+	r := first.wait(migrateTimeout)
+	wantExit(t, r, 0)
+	if len(r.Find("step_finished", "verify")) != 1 {
+		t.Errorf("the first run did not verify:\n%s", tailText(r.Stdout, 4000))
+	}
+	compareMaps(t, "table fingerprints", tableFingerprints(t, b.EA.URL("postgres")), tableFingerprints(t, b.GA.URL("postgres")))
+}
+
+func TestMigrateNoSecretsAnywhere(t *testing.T) {
+	b := newMigrateBed(t, gateway.Options{})
+	dbExec(t, b.EA.URL("postgres"), smallSchemaSQL)
+	for _, sql := range manyForeignKeysSQL(300) {
+		dbExec(t, b.EA.URL("postgres"), sql)
+	}
+	gaURL := b.GA.URL("postgres")
+	secrets := map[string]string{"the EA key": b.EAKey, "the GA password": b.GA.Password, "the GA URL": gaURL}
+	checkText := func(t *testing.T, where, text string) {
+		t.Helper()
+		for what, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("%s shows %s", where, what)
+			}
+		}
+	}
+	checkDir := func(t *testing.T, dir string) {
+		t.Helper()
+		files := dirContents(t, dir)
+		if len(files) == 0 {
+			t.Errorf("%s is empty", dir)
+		}
+		for name, data := range files {
+			checkText(t, name, string(data))
+		}
+	}
+
+	t.Run("migration", func(t *testing.T) {
+		dir := t.TempDir()
+		p := migrateStart(t, dir, b.env(b.EAKey, gaURL), "--non-interactive", "--json")
+		stop := childCmdlines(p.Cmd.Process.Pid, 20*time.Millisecond)
+		r := p.wait(migrateTimeout)
+		cmdlines := stop()
+		wantExit(t, r, 0)
+		var dumps, restores int
+		for _, cl := range cmdlines {
+			checkText(t, "the command line "+cl, cl)
+			if strings.Contains(cl, "pg_dump ") && strings.Contains(cl, "--format=custom") {
+				dumps++
+			}
+			if strings.Contains(cl, "pg_restore ") && strings.Contains(cl, "--section=") {
+				restores++
+			}
+		}
+		if dumps == 0 || restores == 0 {
+			t.Errorf("sampled %d pg_dump and %d pg_restore command lines, want some of each: %q", dumps, restores, cmdlines)
+		}
+		t.Logf("sampled %d command lines", len(cmdlines))
+		checkText(t, "the output", r.Output())
+		if state := filepath.Join(dir, "ppg-migration.json"); !fileExists(state) {
+			t.Errorf("no state file %s", state)
+		}
+		if len(dumpFiles(t, dir)) < 2 { // the dump and its manifest
+			t.Errorf("no dump and manifest in %s: %v", dir, dumpFiles(t, dir))
+		}
+		checkDir(t, dir)
+	})
+
+	t.Run("wrong EA key", func(t *testing.T) {
+		wrong := sandbox.NewKey("wrong")
+		for _, format := range [][]string{nil, {"--json"}} {
+			dir := t.TempDir()
+			r := migrateRun(t, dir, b.env(wrong, gaURL), append([]string{"--non-interactive"}, format...)...)
+			wantExit(t, r, 4)
+			if !strings.Contains(r.Output(), "rejected the API key (HTTP 401)") || !requestIDRE.MatchString(r.Output()) {
+				t.Errorf("%v: the output lacks the 401 message or the request id:\n%s", format, r.Output())
+			}
+			if strings.Contains(r.Output(), wrong) {
+				t.Errorf("%v: the output shows the rejected key", format)
+			}
+			for name, data := range dirContents(t, dir) {
+				if strings.Contains(string(data), wrong) {
+					t.Errorf("%s shows the rejected key", name)
+				}
+			}
+		}
+	})
+
+	t.Run("wrong GA password", func(t *testing.T) {
+		wrongURL := strings.Replace(gaURL, b.GA.Password, "Wrong-Password-123", 1)
+		dir := t.TempDir()
+		r := migrateRun(t, dir, b.env(b.EAKey, wrongURL), "--non-interactive", "--json")
+		wantExit(t, r, 4)
+		if !strings.Contains(r.Output(), "password authentication failed") {
+			t.Errorf("the output does not say the password was refused:\n%s", r.Output())
+		}
+		for _, s := range []string{"Wrong-Password-123", wrongURL, b.EAKey} {
+			if strings.Contains(r.Output(), s) {
+				t.Errorf("the output shows a secret %.20q...", s)
+			}
+		}
+		checkDir(t, dir)
+		for name, data := range dirContents(t, dir) {
+			if strings.Contains(string(data), "Wrong-Password-123") {
+				t.Errorf("%s shows the wrong password", name)
+			}
+		}
+	})
+}
+
+func TestMigrateJSONAndClosedStdin(t *testing.T) {
+	b := newMigrateBed(t, gateway.Options{})
+	dbExec(t, b.EA.URL("postgres"), smallSchemaSQL)
+
+	t.Run("json with stdin at end of file", func(t *testing.T) {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw.Close()
+		defer pr.Close()
+		cmd := migrateCmd(t, t.TempDir(), b.keyEnv(), "--non-interactive", "--json")
+		cmd.Stdin = pr
+		r := migrateStartCmd(t, cmd).wait(2 * time.Minute)
+		wantExit(t, r, 0)
+		if len(r.BadLines) > 0 {
+			t.Errorf("%d stdout lines are not JSON events: %q", len(r.BadLines), firstN(r.BadLines, 5))
+		}
+		kinds := map[string]bool{"step_started": true, "progress": true, "tool_line": true, "warning": true, "info": true, "step_finished": true, "step_failed": true}
+		for i, ev := range r.Events {
+			if !kinds[ev.Kind] || ev.Time.IsZero() || ev.Step == "" && ev.Kind != "info" && ev.Kind != "warning" {
+				t.Errorf("event %d: kind %q, time %v, step %q", i, ev.Kind, ev.Time, ev.Step)
+			}
+		}
+		last := r.Events[len(r.Events)-1]
+		if last.Kind != "step_finished" || last.Step != "verify" {
+			t.Errorf("the last event is %s %s, want step_finished verify", last.Kind, last.Step)
+		}
+		if r.Stderr != "" {
+			t.Errorf("stderr of a successful --json run: %q", r.Stderr)
+		}
+	})
+
+	t.Run("without --non-interactive and without a terminal", func(t *testing.T) {
+		for _, args := range [][]string{nil, {"--json"}} {
+			dir := t.TempDir()
+			r := migrateStartCmd(t, migrateCmd(t, dir, b.keyEnv(), args...)).wait(time.Minute)
+			wantExit(t, r, 2)
+			if !strings.Contains(r.Stderr, "--non-interactive") {
+				t.Errorf("%v: stderr does not point to --non-interactive:\n%s", args, r.Output())
+			}
+			if files := dirContents(t, dir); len(files) > 0 {
+				t.Errorf("%v: files were created: %v", args, files)
+			}
+		}
+	})
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
