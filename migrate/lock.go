@@ -28,6 +28,9 @@ func AcquireLock(dir string) (*Lock, error) {
 		return nil, fmt.Errorf("lock %s: %w", fl.Path(), err)
 	}
 	if !ok {
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
 		return nil, fmt.Errorf("%w (%s): wait for it to finish, or stop it, then run ppg again", ErrLocked, dir)
 	}
 	return &Lock{fl: fl}, nil
