@@ -215,6 +215,14 @@ func (e *Engine) connectTarget(ctx context.Context) (string, error) {
 	db := describe(ep, info, e.state.HashKey(secretOf(ep.cred)))
 	db.Empty = info.UserObjects == 0 && len(info.UserSchemas) == 0
 	summary := fmt.Sprintf("PostgreSQL %s, %s", versionString(info.VersionNum), formatBytes(info.Size))
+	if prev := e.state.Target; !db.Empty && prev != nil && prev.Empty && prev.KeyHash == db.KeyHash &&
+		e.state.Restore != nil && len(e.state.Restore.StartedSections) > 0 {
+		// What the target holds is this migration's interrupted restore:
+		// the restore step empties it and starts again.
+		db.Empty = true
+		e.state.Target = db
+		return summary + ", holding this migration's interrupted restore (it will be restored again)", nil
+	}
 	if !db.Empty {
 		details := []string{
 			fmt.Sprintf("The GA database already holds %d objects (tables, types, functions).", info.UserObjects),

@@ -284,7 +284,14 @@ func (e *Engine) reset(from Step) {
 		}
 	}
 	if from == StepDump || from == StepConnectSource || from == StepCheckTools {
+		// A restore that had begun left objects in the target: remember
+		// that its schema restore started, so that the next restore first
+		// empties the target it found empty (see restorer.resetTarget).
+		began := e.state.Restore != nil && len(e.state.Restore.StartedSections) > 0
 		e.state.Restore = nil
+		if began {
+			e.state.Restore = &RestoreInfo{StartedSections: []string{sectionPreData}}
+		}
 		e.state.Verified = nil
 	}
 }

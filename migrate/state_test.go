@@ -155,6 +155,13 @@ func TestNextAndReset(t *testing.T) {
 	if s.Next() != StepDump || s.Step(StepConnectSource).Status != Done || s.Step(StepVerify).Status != Pending || s.Restore != nil {
 		t.Fatalf("reset(dump) left %+v, restore %+v", s.Steps, s.Restore)
 	}
+	// A restore that had begun is remembered, so the next one first empties
+	// what it left in the target.
+	s.Restore = &RestoreInfo{StartedSections: []string{"pre-data", "data"}, Sections: []string{"pre-data"}, Loaded: []int{3}}
+	e.reset(StepDump)
+	if s.Restore == nil || len(s.Restore.Sections) != 0 || len(s.Restore.Loaded) != 0 || len(s.Restore.StartedSections) != 1 || s.Restore.StartedSections[0] != "pre-data" {
+		t.Fatalf("reset(dump) after a begun restore: %+v", s.Restore)
+	}
 }
 
 func TestLockRefusesSecondHolder(t *testing.T) {
