@@ -17,6 +17,7 @@ import (
 
 	"ppg/migrate"
 	"ppg/pgtools"
+	"ppg/tui"
 	"ppg/tunnel"
 )
 
@@ -84,7 +85,7 @@ confirmed, or the EA database itself); 6 verification found differences;
 				if !term.IsTerminal(int(os.Stdin.Fd())) || !term.IsTerminal(int(os.Stdout.Fd())) {
 					return usageError{errors.New("no terminal to run the interactive wizard in: use --non-interactive, with the keys in PPG_EA_DATABASE_URL and PPG_GA_DATABASE_URL")}
 				}
-				return errors.New("the interactive wizard is not ready yet: use --non-interactive, with the keys in PPG_EA_DATABASE_URL and PPG_GA_DATABASE_URL")
+				return runWizard(cmd.Context(), f)
 			}
 			return runHeadless(cmd.Context(), cmd.OutOrStdout(), f)
 		},
@@ -111,19 +112,41 @@ type exitCoder struct {
 func (e exitCoder) Error() string { return e.err.Error() }
 func (e exitCoder) Unwrap() error { return e.err }
 
-func runHeadless(ctx context.Context, out io.Writer, f migrateFlags) error {
-	if f.pgBin == "" {
-		f.pgBin = os.Getenv(envPGBin)
+// engineConfig is the engine's configuration for the flags.
+func (f migrateFlags) engineConfig(restart bool) migrate.Config {
+	pgBin := f.pgBin
+	if pgBin == "" {
+		pgBin = os.Getenv(envPGBin)
 	}
-	p := &headlessPrompter{files: map[migrate.Side]string{migrate.Source: f.eaKeyFile, migrate.Target: f.gaKeyFile}}
-	eng := migrate.New(migrate.Config{
+	return migrate.Config{
 		Dir:                 f.dir,
-		Finder:              pgtools.Finder{Dir: f.pgBin},
+		Finder:              pgtools.Finder{Dir: pgBin},
 		Tunnel:              tunnel.Config{UserAgent: "ppg/" + buildVersion()},
 		Jobs:                f.jobs,
-		Restart:             f.restart,
+		Restart:             restart,
 		AllowNonEmptyTarget: f.allowNonEmpty,
-	}, p)
+	}
+}
+
+// runWizard runs the interactive wizard in the terminal.
+func runWizard(ctx context.Context, f migrateFlags) error {
+	err := tui.Run(ctx, tui.Options{
+		Dir:     f.dir,
+		Version: buildVersion(),
+		Restart: f.restart,
+		NewEngine: func(restart bool, p migrate.Prompter) *migrate.Engine {
+			return migrate.New(f.engineConfig(restart), p)
+		},
+	})
+	if err == nil {
+		return nil
+	}
+	return classify(err)
+}
+
+func runHeadless(ctx context.Context, out io.Writer, f migrateFlags) error {
+	p := &headlessPrompter{files: map[migrate.Side]string{migrate.Source: f.eaKeyFile, migrate.Target: f.gaKeyFile}}
+	eng := migrate.New(f.engineConfig(f.restart), p)
 	rep := newReporter(out, f.json)
 	err := eng.Run(ctx, rep.event)
 	if err == nil {

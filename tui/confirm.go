@@ -1,0 +1,115 @@
+package tui
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"ppg/migrate"
+)
+
+// confirmModel answers the engine's yes/no questions. Restoring into a GA
+// database that is not empty has consequences: it takes typing "yes", and
+// anything else (Esc, n, Enter without "yes") is no.
+type confirmModel struct {
+	q     migrate.Question
+	typed string // what was typed, for ConfirmNonEmptyTarget
+	nudge bool   // Enter without "yes"
+}
+
+func newConfirmModel(q migrate.Question) confirmModel { return confirmModel{q: q} }
+
+// keys returns the bindings that answer this question, with their help.
+func (c confirmModel) keys(k confirmKeys) confirmKeys {
+	switch c.q.Kind {
+	case migrate.ConfirmSource:
+		k.Yes.SetKeys("y", "enter")
+		k.Yes.SetHelp("y/enter", "dump it")
+		k.No.SetHelp("n/esc", "no")
+		k.Submit.SetEnabled(false)
+	case migrate.ConfirmNonEmptyTarget:
+		k.Yes.SetEnabled(false)
+		k.Submit.SetHelp("yes+enter", "restore into it")
+		k.No.SetKeys("esc")
+		k.No.SetHelp("esc", "refuse")
+	case migrate.ConfirmRedump:
+		k.Yes.SetHelp("y", "dump again")
+		k.No.SetHelp("n", "keep this dump")
+		k.No.SetKeys("n")
+		k.Submit.SetEnabled(false)
+	}
+	return k
+}
+
+func (c confirmModel) update(msg tea.KeyMsg, k confirmKeys) (confirmModel, tea.Cmd) {
+	switch {
+	case key.Matches(msg, k.Yes):
+		return c, send(answerMsg{yes: true})
+	case key.Matches(msg, k.No):
+		return c, send(answerMsg{yes: false})
+	case key.Matches(msg, k.Submit):
+		if strings.EqualFold(strings.TrimSpace(c.typed), "yes") {
+			return c, send(answerMsg{yes: true})
+		}
+		c.nudge = true
+		return c, nil
+	}
+	if c.q.Kind != migrate.ConfirmNonEmptyTarget {
+		return c, nil
+	}
+	switch msg.Type {
+	case tea.KeyBackspace:
+		if r := []rune(c.typed); len(r) > 0 {
+			c.typed = string(r[:len(r)-1])
+		}
+	case tea.KeyRunes, tea.KeySpace:
+		if len([]rune(c.typed)) < 8 && !msg.Paste {
+			c.typed += string(msg.Runes)
+		}
+	}
+	c.nudge = false
+	return c, nil
+}
+
+func (c confirmModel) view(v viewCtx) string {
+	st, w := v.st, v.width
+	var b strings.Builder
+	switch c.q.Kind {
+	case migrate.ConfirmSource:
+		b.WriteString(st.Heading.Render(c.q.Text) + "\n\n")
+		for i, d := range c.q.Details {
+			style := st.Text
+			if i == 0 {
+				style = st.Value
+			}
+			b.WriteString(style.Render(wrap(d, w, "  ")) + "\n")
+		}
+		b.WriteString("\n" + paint(st.Subtle, wrap("The dump is written to this folder; the EA database is only read. "+
+			"Stop your application's writes to it until the migration is done: later writes are not migrated.", w, "")))
+	case migrate.ConfirmNonEmptyTarget:
+		var in strings.Builder
+		in.WriteString(st.Warning.Render(c.q.Text) + "\n\n")
+		for _, d := range c.q.Details {
+			in.WriteString(wrap(d, w-4, "") + "\n")
+		}
+		in.WriteString("\n" + wrap("Type yes and press Enter to restore into it anyway. Esc refuses: nothing is changed.", w-4, "") + "\n")
+		in.WriteString(st.Prompt.Render("›") + " " + c.typed + "▏")
+		b.WriteString(st.AlertBox.Render(in.String()))
+		if c.nudge {
+			b.WriteString("\n" + st.Warning.Render("Type yes to go on, or press Esc to refuse."))
+		}
+	case migrate.ConfirmRedump:
+		b.WriteString(paint(st.Warning, wrap(c.q.Text, w, "")) + "\n\n")
+		for _, d := range c.q.Details {
+			b.WriteString(wrap(d, w, "  ") + "\n")
+		}
+		b.WriteString("\n" + paint(st.Subtle, wrap("Dump again to include them, or keep this dump: the rows written meanwhile are then not migrated.", w, "")))
+	default:
+		b.WriteString(st.Heading.Render(c.q.Text) + "\n")
+		for _, d := range c.q.Details {
+			b.WriteString(wrap(d, w, "  ") + "\n")
+		}
+	}
+	return b.String()
+}

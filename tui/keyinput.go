@@ -1,0 +1,188 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"ppg/migrate"
+)
+
+// mask stands for the key on screen, whatever its length: nothing of the
+// key is ever drawn, only how many characters it has.
+const mask = "••••••••"
+
+// keyModel asks for one side's key. The textinput collects what is typed
+// or pasted (bracketed paste arrives as one message, however long) but is
+// never drawn: the view shows the mask and the length.
+type keyModel struct {
+	side  migrate.Side
+	input textinput.Model
+	// problem is why the engine refused the previous key.
+	problem string
+	// empty is set by Enter on an empty input.
+	empty bool
+	// sent is the key last handed to the engine, kept only until its
+	// answer, to scrub it from the engine's reply (defence in depth: the
+	// engine's errors do not quote keys).
+	sent string
+	// status says what the engine does while no key is asked.
+	status string
+	// note is the latest Info or Warning of the connect step.
+	note string
+	// started names the database a resumed migration started with.
+	started string
+	// tries counts the keys asked for.
+	tries int
+}
+
+func newKeyModel(side migrate.Side, state *migrate.State) keyModel {
+	ti := textinput.New()
+	ti.Prompt = ""
+	ti.EchoMode = textinput.EchoNone
+	ti.CharLimit = 0
+	ti.KeyMap.Paste.SetEnabled(false) // terminals paste with bracketed paste; no clipboard access
+	ti.Cursor.SetMode(cursor.CursorHide)
+	k := keyModel{side: side, input: ti}
+	if state != nil {
+		if db := state.Source; side == migrate.Source && db != nil {
+			k.started = db.Display
+		}
+		if db := state.Target; side == migrate.Target && db != nil {
+			k.started = db.Display
+		}
+	}
+	return k
+}
+
+// asked readies the input for a new key; problem is why the last one was
+// refused.
+func (k *keyModel) asked(problem error) {
+	k.tries++
+	k.problem, k.status, k.empty = "", "", false
+	if problem != nil {
+		k.problem = problem.Error()
+		var h interface{ Hint() string }
+		if errors.As(problem, &h) && h.Hint() != "" {
+			k.problem += ". " + capitalize(h.Hint()) + "."
+		}
+		if k.sent != "" {
+			k.problem = strings.ReplaceAll(k.problem, k.sent, mask)
+		}
+	}
+	k.sent = ""
+	k.input.Reset()
+	k.input.Focus()
+}
+
+// connected records the connect step's summary.
+func (k *keyModel) connected(text string) {
+	k.status = "Connected: " + text
+}
+
+func (k keyModel) update(msg tea.KeyMsg, keys inputKeys) (keyModel, tea.Cmd) {
+	switch {
+	case key.Matches(msg, keys.Submit) && !msg.Paste:
+		v := normalizeKey(k.input.Value())
+		if v == "" {
+			k.empty = true
+			return k, nil
+		}
+		k.sent = v
+		k.input.Reset()
+		k.input.Blur()
+		k.problem, k.empty = "", false
+		k.status = "Connecting to the " + k.side.String() + "…"
+		return k, send(keyEnteredMsg{value: v})
+	case key.Matches(msg, keys.Clear):
+		k.input.Reset()
+		return k, nil
+	}
+	if msg.Type == tea.KeyRunes {
+		// A key copied from a terminal or a wrapped .env line may hold
+		// line breaks: they are not part of it.
+		msg.Runes = stripBreaks(msg.Runes)
+		if len(msg.Runes) == 0 {
+			return k, nil
+		}
+	}
+	k.empty = false
+	var cmd tea.Cmd
+	k.input, cmd = k.input.Update(msg)
+	return k, cmd
+}
+
+func stripBreaks(rs []rune) []rune {
+	out := rs[:0:0]
+	for _, r := range rs {
+		if r != '\n' && r != '\r' {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// normalizeKey drops line breaks and surrounding blanks.
+func normalizeKey(s string) string {
+	s = strings.NewReplacer("\r", "", "\n", "").Replace(s)
+	return strings.TrimSpace(s)
+}
+
+// view draws the question, the masked input and the engine's answer; while
+// no key is asked (connecting) it shows what the engine does.
+func (k keyModel) view(c viewCtx, asking bool) string {
+	st, w := c.st, c.width
+	var b strings.Builder
+	if k.side == migrate.Source {
+		b.WriteString(st.Heading.Render("Paste the key of your Early Access (EA) database") + "\n\n")
+	} else {
+		b.WriteString(st.Heading.Render("Paste the key of your new General Availability (GA) database") + "\n\n")
+		b.WriteString(wrap("It must be a different, new database: the EA data is restored into it. An empty database is best.", w, "") + "\n")
+	}
+	b.WriteString(paint(st.Subtle, wrap("The API key, the DATABASE_URL value (prisma+postgres://…?api_key=…), a line of your .env file, or a direct postgres:// URL. It is never shown and never saved.", w, "")) + "\n")
+	if k.started != "" {
+		b.WriteString(paint(st.Subtle, wrap("This migration started with "+k.started+": paste the same key.", w, "")) + "\n")
+	}
+	b.WriteString("\n")
+
+	if !asking {
+		b.WriteString(st.Prompt.Render("›") + " " + st.Mask.Render(mask) + "\n\n")
+		status := k.status
+		if status == "" {
+			status = "Connecting to the " + k.side.String() + "…"
+		}
+		b.WriteString(c.spin + " " + wrap(status, w-2, ""))
+		if k.note != "" {
+			b.WriteString("\n" + paint(st.Subtle, wrap(k.note, w, "")))
+		}
+		return b.String()
+	}
+
+	n := len([]rune(k.input.Value()))
+	if n == 0 {
+		b.WriteString(st.Prompt.Render("›") + " " + st.Subtle.Render("paste here, then press Enter"))
+	} else {
+		b.WriteString(st.Prompt.Render("›") + " " + st.Mask.Render(mask) + " " + st.Subtle.Render(fmt.Sprintf("(%d characters)", n)))
+	}
+	b.WriteString("\n")
+	switch {
+	case k.empty:
+		b.WriteString("\n" + st.Warning.Render("Paste a key first."))
+	case k.problem != "":
+		b.WriteString("\n" + paint(st.Error, wrap("✗ "+k.problem, w, "")) + "\n")
+		b.WriteString(st.Subtle.Render("Paste again, or another key."))
+	}
+	return b.String()
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

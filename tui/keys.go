@@ -1,0 +1,133 @@
+package tui
+
+import "github.com/charmbracelet/bubbles/key"
+
+// keyMaps holds the bindings of every screen. Screens copy their map and
+// disable what does not apply at the moment, so that the help bar only
+// shows keys that work.
+type keyMaps struct {
+	start    startKeys
+	input    inputKeys
+	confirm  confirmKeys
+	progress progressKeys
+	verify   verifyKeys
+	end      endKeys
+	stop     stopKeys
+}
+
+func newKeyMaps() keyMaps {
+	stop := key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "stop"))
+	quitNow := key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
+	up := key.NewBinding(key.WithKeys("up", "k"))
+	down := key.NewBinding(key.WithKeys("down", "j"))
+	scroll := key.NewBinding(key.WithKeys("up", "down", "k", "j"), key.WithHelp("↑/↓", "scroll"))
+	pgUp := key.NewBinding(key.WithKeys("pgup", "b"))
+	pgDown := key.NewBinding(key.WithKeys("pgdown", "f", " "))
+	page := key.NewBinding(key.WithKeys("pgup", "pgdown"), key.WithHelp("pgup/pgdn", "page"))
+	return keyMaps{
+		start: startKeys{
+			Continue: key.NewBinding(key.WithKeys("enter", "c"), key.WithHelp("enter", "continue")),
+			Restart:  key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "start over")),
+			Quit:     key.NewBinding(key.WithKeys("q", "esc"), key.WithHelp("q", "quit")),
+			Yes:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes, start over")),
+			No:       key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no")),
+			Stop:     quitNow,
+		},
+		input: inputKeys{
+			Submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "connect")),
+			Clear:  key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "clear")),
+			Stop:   stop,
+		},
+		confirm: confirmKeys{
+			Yes:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
+			No:     key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no")),
+			Submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm")),
+			Stop:   stop,
+		},
+		progress: progressKeys{
+			Up: up, Down: down, PageUp: pgUp, PageDown: pgDown, Scroll: scroll, Page: page,
+			Follow:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end", "follow")),
+			Warnings: key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "warnings")),
+			Stop:     stop,
+		},
+		verify: verifyKeys{
+			Up: up, Down: down, PageUp: pgUp, PageDown: pgDown, Scroll: scroll, Page: page,
+			Quit: key.NewBinding(key.WithKeys("q", "esc"), key.WithHelp("q", "quit")),
+			Stop: stop,
+		},
+		end: endKeys{
+			Quit: key.NewBinding(key.WithKeys("q", "esc", "enter"), key.WithHelp("q/enter", "quit")),
+		},
+		stop: stopKeys{
+			Yes: key.NewBinding(key.WithKeys("y", "ctrl+c"), key.WithHelp("y", "stop")),
+			No:  key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "go on")),
+		},
+	}
+}
+
+// startKeys are the start screen's: continue, start over (with its
+// confirmation), quit.
+type startKeys struct {
+	Continue, Restart, Quit, Yes, No, Stop key.Binding
+}
+
+func (k startKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Continue, k.Restart, k.Yes, k.No, k.Quit, k.Stop}
+}
+func (k startKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
+
+// inputKeys are the key input's; every other key types into the input.
+type inputKeys struct {
+	Submit, Clear, Stop key.Binding
+}
+
+func (k inputKeys) ShortHelp() []key.Binding  { return []key.Binding{k.Submit, k.Clear, k.Stop} }
+func (k inputKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
+
+// confirmKeys answer the engine's questions; which keys say yes depends on
+// the question (confirmModel.keys). Submit is Enter after typing "yes".
+type confirmKeys struct {
+	Yes, No, Submit, Stop key.Binding
+}
+
+func (k confirmKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Yes, k.Submit, k.No, k.Stop}
+}
+func (k confirmKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
+
+// progressKeys scroll the tool's log and toggle the warnings list. Scroll
+// and Page only label the help; Up, Down, PageUp and PageDown match.
+type progressKeys struct {
+	Up, Down, PageUp, PageDown, Scroll, Page, Follow, Warnings, Stop key.Binding
+}
+
+func (k progressKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Scroll, k.Page, k.Follow, k.Warnings, k.Stop}
+}
+func (k progressKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
+
+// verifyKeys scroll the table of row counts.
+type verifyKeys struct {
+	Up, Down, PageUp, PageDown, Scroll, Page, Quit, Stop key.Binding
+}
+
+func (k verifyKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Scroll, k.Page, k.Quit, k.Stop}
+}
+func (k verifyKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
+
+// endKeys close the done and failure screens.
+type endKeys struct {
+	Quit key.Binding
+}
+
+func (k endKeys) ShortHelp() []key.Binding  { return []key.Binding{k.Quit} }
+func (k endKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
+
+// stopKeys answer "Stop the migration?".
+type stopKeys struct {
+	Yes, No key.Binding
+}
+
+func (k stopKeys) ShortHelp() []key.Binding  { return []key.Binding{k.Yes, k.No} }
+func (k stopKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }

@@ -1,0 +1,679 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/spinner"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"ppg/migrate"
+)
+
+// Messages from the engine's goroutine.
+type (
+	// eventMsg is one engine event.
+	eventMsg struct{ ev migrate.Event }
+	// askMsg is a question of the engine: a key for side (question nil)
+	// or a confirmation. The screen answers once on reply (buffer 1);
+	// the engine waits for it or for its ctx.
+	askMsg struct {
+		side     migrate.Side
+		problem  error // why the previous key was refused
+		question *migrate.Question
+		reply    chan answer
+	}
+	// engineBatchMsg is the events and questions waiting in the channel,
+	// in order.
+	engineBatchMsg []tea.Msg
+	// engineDoneMsg is the engine's result; it comes after every event.
+	engineDoneMsg struct{ err error }
+	// parentDoneMsg says Run's ctx ended (a signal): stop.
+	parentDoneMsg struct{}
+	// stateMsg is the state file read after the migration.
+	stateMsg struct{ state *migrate.State }
+)
+
+// answer is the reply to an askMsg.
+type answer struct {
+	text string
+	yes  bool
+}
+
+// Messages from the screens to the root.
+type (
+	startMsg      struct{ restart bool } // start screen: go (or start over)
+	keyEnteredMsg struct{ value string } // key input: the pasted key
+	answerMsg     struct{ yes bool }     // confirmation: the answer
+	quitMsg       struct{}               // start, done, failure: leave
+)
+
+// send returns a Cmd that reports msg: a screen's way to end.
+func send(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
+
+// screen names what the body shows.
+type screen int
+
+const (
+	screenStart screen = iota
+	screenKey
+	screenConfirm
+	screenDump
+	screenRestore
+	screenVerify
+	screenDone
+	screenFailure
+)
+
+// viewCtx is what every screen's view needs: the styles, the room it has
+// and the moment's spinner frame and time.
+type viewCtx struct {
+	st     Styles
+	width  int
+	height int
+	spin   string
+	now    time.Time
+	dir    string // the working folder as given
+	absDir string // and made absolute, when Run could
+}
+
+// model is the root model: window size, global keys, the engine's
+// progress, and which screen shows. It is a value; the runner it points to
+// is shared by its copies.
+type model struct {
+	ctx   context.Context // Run's: the engine's ctx derives from it
+	opts  Options
+	st    Styles
+	keys  keyMaps
+	help  help.Model
+	spin  spinner.Model
+	clock func() time.Time
+	now   time.Time
+
+	width, height int
+
+	run        *runner // nil until the engine starts
+	exited     bool    // the engine has returned result
+	result     error
+	ask        *askMsg      // the engine's open question
+	waitingKey migrate.Side // a key was given for this side: connecting
+	step       migrate.Step // the step running or last run
+	continued  bool         // the user has left the start screen
+	stopAsk    bool         // "Stop the migration?" is shown
+	stopping   bool         // the engine was told to stop
+
+	start   startModel
+	keyEA   keyModel
+	keyGA   keyModel
+	confirm confirmModel
+	dump    progressModel
+	restore progressModel
+	verify  verifyModel
+	done    doneModel
+	fail    *failureModel
+}
+
+// newModel returns the wizard for the folder whose state file read as
+// state (nil when there is none) or failed with stateErr. A fresh migration
+// starts its engine at once, so the tools are checked while the user reads;
+// a recorded one waits for the user's choice.
+func newModel(ctx context.Context, opts Options, st Styles, state *migrate.State, stateErr error) model {
+	if opts.Restart {
+		state, stateErr = nil, nil // no summary: the user chose already
+	}
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	h := help.New()
+	h.Styles = st.Help
+	m := model{
+		ctx: ctx, opts: opts, st: st, keys: newKeyMaps(), help: h, clock: clock, now: clock(),
+		spin:    spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(st.Spinner)),
+		width:   80,
+		height:  24,
+		start:   newStartModel(state, stateErr),
+		keyEA:   newKeyModel(migrate.Source, state),
+		keyGA:   newKeyModel(migrate.Target, state),
+		dump:    newProgressModel(migrate.StepDump, st),
+		restore: newProgressModel(migrate.StepRestore, st),
+		verify:  newVerifyModel(),
+	}
+	if state == nil && stateErr == nil {
+		m.run = newRunner(ctx)
+	}
+	m.resize()
+	return m
+}
+
+// Init starts the spinner, the watch on ctx and, for a fresh migration,
+// the engine.
+func (m model) Init() tea.Cmd {
+	cmds := []tea.Cmd{watchParent(m.ctx)}
+	if !m.opts.still {
+		cmds = append(cmds, m.spin.Tick)
+	}
+	if m.run != nil {
+		cmds = append(cmds, m.run.start(m.opts.runFunc(), m.opts.Restart), waitForEngine(m.run))
+	}
+	return tea.Batch(cmds...)
+}
+
+// Update routes a message to the root or the screen on show.
+func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	m.now = m.clock()
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.resize()
+		return m, nil
+	case spinner.TickMsg:
+		var cmd tea.Cmd
+		m.spin, cmd = m.spin.Update(msg)
+		return m, cmd
+	case engineBatchMsg:
+		for _, it := range msg {
+			switch it := it.(type) {
+			case eventMsg:
+				m.event(it.ev)
+			case askMsg:
+				m.asked(it)
+			}
+		}
+		if m.run != nil {
+			return m, waitForEngine(m.run)
+		}
+		return m, nil
+	case engineDoneMsg:
+		return m.engineDone(msg.err)
+	case parentDoneMsg:
+		if m.engineRunning() {
+			m.stopAsk, m.stopping = false, true
+			return m, nil
+		}
+		return m, tea.Quit
+	case stateMsg:
+		m.done.state = msg.state
+		return m, nil
+	case startMsg:
+		return m.begin(msg.restart)
+	case keyEnteredMsg:
+		m.keyEntered(msg.value)
+		return m, nil
+	case answerMsg:
+		m.answered(msg.yes)
+		return m, nil
+	case quitMsg:
+		if m.engineRunning() {
+			return m.stopEngine()
+		}
+		return m, tea.Quit
+	case tea.KeyMsg:
+		return m.key(msg)
+	}
+	return m, nil
+}
+
+func (m model) engineRunning() bool { return m.run != nil && !m.exited }
+
+// begin leaves the start screen, starting the engine unless it runs.
+func (m model) begin(restart bool) (tea.Model, tea.Cmd) {
+	m.continued = true
+	m.start.confirmRestart = false
+	if m.run != nil {
+		return m, nil
+	}
+	m.run = newRunner(m.ctx)
+	return m, tea.Batch(m.run.start(m.opts.runFunc(), restart), waitForEngine(m.run))
+}
+
+// stopEngine cancels the engine; the program quits when it has returned.
+func (m model) stopEngine() (tea.Model, tea.Cmd) {
+	m.stopAsk, m.stopping = false, true
+	m.run.cancel()
+	return m, nil
+}
+
+func (m model) engineDone(err error) (tea.Model, tea.Cmd) {
+	m.exited, m.result = true, err
+	m.ask, m.waitingKey = nil, 0
+	if m.stopping || errors.Is(err, context.Canceled) {
+		return m, tea.Quit
+	}
+	if err == nil {
+		return m, readState(m.opts.Dir)
+	}
+	if m.fail == nil && m.verify.failErr == nil {
+		m.fail = failureFromError(err)
+	}
+	return m, nil
+}
+
+// event records an engine event where its screen will show it.
+func (m *model) event(ev migrate.Event) {
+	m.waitingKey = 0
+	switch ev.Kind {
+	case migrate.StepStarted:
+		m.step = ev.Step
+		switch ev.Step {
+		case migrate.StepDump:
+			m.dump.begin(ev)
+		case migrate.StepCheckArchive:
+			m.dump.archiveStarted()
+		case migrate.StepRestore:
+			m.restore.begin(ev)
+		case migrate.StepVerify:
+			m.verify.begin(ev)
+		}
+	case migrate.StepFinished:
+		switch ev.Step {
+		case migrate.StepCheckTools:
+			m.start.toolsFound(ev.Text)
+		case migrate.StepConnectSource:
+			m.keyEA.connected(ev.Text)
+		case migrate.StepDump:
+			m.dump.end(ev)
+		case migrate.StepCheckArchive:
+			m.dump.archiveChecked(ev.Text)
+		case migrate.StepConnectTarget:
+			m.keyGA.connected(ev.Text)
+		case migrate.StepRestore:
+			m.restore.end(ev)
+		case migrate.StepVerify:
+			m.verify.finished = ev.Text
+		}
+	case migrate.Progress:
+		if p := m.progressOf(ev.Step); p != nil && ev.Progress != nil {
+			p.progress(ev)
+		}
+	case migrate.ToolLine:
+		if p := m.progressOf(ev.Step); p != nil {
+			p.log.add(ev.Line)
+		}
+	case migrate.Warning:
+		if p := m.progressOf(ev.Step); p != nil {
+			p.warn(ev.Text)
+			m.fitWarnings()
+			return
+		}
+		m.note(ev.Step, "! "+ev.Text)
+	case migrate.Info:
+		if ev.Verify != nil {
+			m.verify.setReport(ev.Verify, m.bodyWidth(), m.bodyHeight())
+			return
+		}
+		if ev.Step == migrate.StepCheckTools {
+			m.start.toolsFound(ev.Text)
+			return
+		}
+		m.note(ev.Step, ev.Text)
+	case migrate.StepFailed:
+		if ev.Step == migrate.StepVerify && m.verify.report != nil {
+			m.verify.failErr, m.verify.failHint = ev.Err, ev.Hint
+			return
+		}
+		m.fail = &failureModel{step: ev.Step, err: ev.Err, hint: ev.Hint, tail: ev.Tail}
+	}
+}
+
+// note shows an Info or Warning text on the screen of step.
+func (m *model) note(st migrate.Step, text string) {
+	switch st {
+	case migrate.StepConnectSource:
+		m.keyEA.note = text
+	case migrate.StepConnectTarget:
+		m.keyGA.note = text
+	case migrate.StepVerify:
+		m.verify.note = text
+	case migrate.StepDump, migrate.StepCheckArchive, migrate.StepRestore:
+		m.progressOf(st).note = text
+	default:
+		m.start.notes = append(m.start.notes, text)
+	}
+}
+
+// progressOf returns the progress screen that shows step st, or nil.
+func (m *model) progressOf(st migrate.Step) *progressModel {
+	switch st {
+	case migrate.StepDump, migrate.StepCheckArchive:
+		return &m.dump
+	case migrate.StepRestore:
+		return &m.restore
+	}
+	return nil
+}
+
+func (m *model) keyFor(side migrate.Side) *keyModel {
+	if side == migrate.Target {
+		return &m.keyGA
+	}
+	return &m.keyEA
+}
+
+func (m *model) asked(a askMsg) {
+	m.ask = &a
+	m.waitingKey = 0
+	if a.question != nil {
+		m.confirm = newConfirmModel(*a.question)
+		return
+	}
+	m.keyFor(a.side).asked(a.problem)
+}
+
+func (m *model) keyEntered(v string) {
+	if m.ask == nil || m.ask.question != nil {
+		return
+	}
+	m.ask.reply <- answer{text: v}
+	m.waitingKey = m.ask.side
+	m.ask = nil
+}
+
+func (m *model) answered(yes bool) {
+	if m.ask == nil || m.ask.question == nil {
+		return
+	}
+	kind := m.ask.question.Kind
+	m.ask.reply <- answer{yes: yes}
+	m.ask = nil
+	switch {
+	case kind == migrate.ConfirmSource && yes:
+		m.keyEA.status = "Starting the dump…"
+	case kind == migrate.ConfirmNonEmptyTarget && yes:
+		m.keyGA.status = "Starting the restore…"
+	case kind == migrate.ConfirmRedump && yes:
+		m.dump.again(m.now)
+	case !yes:
+		m.keyFor(m.keySide()).status = "Stopping…"
+	}
+}
+
+// key handles a key press: the stop question first, then ctrl+c, then the
+// screen on show.
+func (m model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if m.stopping {
+		return m, nil
+	}
+	if m.stopAsk {
+		switch {
+		case key.Matches(msg, m.keys.stop.Yes):
+			return m.stopEngine()
+		case key.Matches(msg, m.keys.stop.No):
+			m.stopAsk = false
+		}
+		return m, nil
+	}
+	if msg.Type == tea.KeyCtrlC {
+		if m.engineRunning() {
+			m.stopAsk = true
+			return m, nil
+		}
+		return m, tea.Quit
+	}
+	var cmd tea.Cmd
+	switch m.current() {
+	case screenStart:
+		m.start, cmd = m.start.update(msg, m.startKeys())
+	case screenKey:
+		if m.ask != nil {
+			km := m.keyFor(m.ask.side)
+			*km, cmd = km.update(msg, m.keys.input)
+		}
+	case screenConfirm:
+		m.confirm, cmd = m.confirm.update(msg, m.confirm.keys(m.keys.confirm))
+	case screenDump:
+		m.dump.update(msg, m.progressKeys(&m.dump), m.logHeight())
+		m.fitWarnings()
+	case screenRestore:
+		m.restore.update(msg, m.progressKeys(&m.restore), m.logHeight())
+		m.fitWarnings()
+	case screenVerify:
+		m.verify, cmd = m.verify.update(msg, m.verifyKeys())
+	case screenDone, screenFailure:
+		if key.Matches(msg, m.keys.end.Quit) {
+			cmd = send(quitMsg{})
+		}
+	}
+	return m, cmd
+}
+
+// current picks the screen: failure and done win, then the start screen
+// until the user leaves it, then the engine's open question, then the
+// screen of the running step.
+func (m model) current() screen {
+	switch {
+	case m.fail != nil:
+		return screenFailure
+	case m.exited && m.result == nil:
+		return screenDone
+	case m.verify.failErr != nil:
+		return screenVerify
+	case !m.continued:
+		return screenStart
+	case m.ask != nil && m.ask.question != nil:
+		return screenConfirm
+	case m.ask != nil, m.waitingKey != 0:
+		return screenKey
+	}
+	switch m.step {
+	case migrate.StepConnectSource, migrate.StepConnectTarget:
+		return screenKey
+	case migrate.StepDump, migrate.StepCheckArchive:
+		return screenDump
+	case migrate.StepRestore:
+		return screenRestore
+	case migrate.StepVerify:
+		return screenVerify
+	}
+	return screenStart
+}
+
+// keySide is the side the key screen is about.
+func (m model) keySide() migrate.Side {
+	switch {
+	case m.ask != nil && m.ask.question == nil:
+		return m.ask.side
+	case m.waitingKey != 0:
+		return m.waitingKey
+	case m.step == migrate.StepConnectTarget:
+		return migrate.Target
+	}
+	return migrate.Source
+}
+
+// Layout: a header line, a blank line, the body, a blank line, the footer;
+// one column of margin on each side.
+const (
+	margin      = 1
+	headerRows  = 2
+	footerRows  = 2
+	minWidth    = 30
+	minHeight   = 10
+	defaultRows = 24
+)
+
+func (m model) bodyWidth() int { return max(m.width, minWidth) - 2*margin }
+
+// bodyHeight is the body's room under the help line (the stop question
+// takes more).
+func (m model) bodyHeight() int { return max(m.height, minHeight) - headerRows - footerRows }
+
+// logHeight is about the log's room on a progress screen, for scrolling.
+func (m model) logHeight() int { return max(1, m.bodyHeight()-progressRows) }
+
+// resize fits the sized components to the window.
+func (m *model) resize() {
+	m.help.Width = m.bodyWidth()
+	m.verify.layout(m.bodyWidth(), m.bodyHeight())
+	m.fitWarnings()
+}
+
+func (m *model) fitWarnings() {
+	m.dump.fitWarnings(m.bodyWidth(), m.logHeight())
+	m.restore.fitWarnings(m.bodyWidth(), m.logHeight())
+}
+
+// Key maps with what does not apply disabled.
+
+func (m model) startKeys() startKeys {
+	k := m.keys.start
+	s := m.start
+	asking := s.confirmRestart
+	choosing := !m.continued && !asking
+	k.Continue.SetEnabled(choosing && s.stateErr == nil)
+	k.Restart.SetEnabled(choosing && (s.state != nil || s.stateErr != nil))
+	k.Quit.SetEnabled(choosing)
+	k.Yes.SetEnabled(asking)
+	k.No.SetEnabled(asking)
+	if s.state == nil && s.stateErr == nil {
+		k.Continue.SetHelp("enter", "begin")
+	}
+	// ctrl+c works anyway; while choosing, q says it.
+	k.Stop.SetEnabled(m.continued && m.engineRunning())
+	return k
+}
+
+func (m model) progressKeys(p *progressModel) progressKeys {
+	k := m.keys.progress
+	k.Warnings.SetEnabled(p.warnCount() > 0)
+	if p.showWarn {
+		k.Warnings.SetHelp("w", "log")
+		k.Follow.SetEnabled(false)
+	}
+	k.Stop.SetEnabled(m.engineRunning())
+	return k
+}
+
+func (m model) verifyKeys() verifyKeys {
+	k := m.keys.verify
+	k.Quit.SetEnabled(!m.engineRunning())
+	k.Stop.SetEnabled(m.engineRunning())
+	return k
+}
+
+func (m model) helpKeys() help.KeyMap {
+	switch m.current() {
+	case screenStart:
+		return m.startKeys()
+	case screenKey:
+		k := m.keys.input
+		if m.ask == nil {
+			k.Submit.SetEnabled(false)
+			k.Clear.SetEnabled(false)
+		}
+		return k
+	case screenConfirm:
+		return m.confirm.keys(m.keys.confirm)
+	case screenDump:
+		return m.progressKeys(&m.dump)
+	case screenRestore:
+		return m.progressKeys(&m.restore)
+	case screenVerify:
+		return m.verifyKeys()
+	}
+	return m.keys.end
+}
+
+// View draws the header, the screen on show and the help bar (or the stop
+// question).
+func (m model) View() string {
+	w := max(m.width, minWidth)
+	c := viewCtx{st: m.st, width: m.bodyWidth(), now: m.now, spin: m.spin.View(), dir: m.opts.Dir, absDir: m.opts.absDir}
+	h := max(m.height, minHeight)
+	header := m.headerView(c)
+	footer := m.footerView(c)
+	if h-headerRows-1-height(footer) < 3 {
+		// A window too low for the stop question's box: one line.
+		footer = m.compactFooter(c)
+	}
+	c.height = h - headerRows - 1 - height(footer)
+	body := fitHeight(fitWidth(m.bodyView(c), c.width), c.height)
+	out := header + "\n\n" + body + "\n\n" + footer
+	pad := strings.Repeat(" ", margin)
+	lines := strings.Split(out, "\n")
+	if len(lines) > h {
+		lines = lines[len(lines)-h:]
+	}
+	for i, l := range lines {
+		lines[i] = pad + fitWidth(l, w-2*margin)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m model) headerView(c viewCtx) string {
+	title := c.st.Title.Render("ppg migrate-from-ea")
+	var step string
+	switch scr := m.current(); {
+	case scr == screenDone:
+		step = "Done"
+	case scr == screenStart && !m.continued:
+		step = ""
+	case m.step != "":
+		all := migrate.Steps()
+		n := 0
+		for i, s := range all {
+			if s == m.step {
+				n = i + 1
+			}
+		}
+		step = fmt.Sprintf("Step %d of %d · %s", n, len(all), m.step.Title())
+	}
+	left := title
+	if step != "" {
+		left += "  " + c.st.Step.Render(step)
+	}
+	if m.opts.Version == "" {
+		return left
+	}
+	version := c.st.Version.Render(m.opts.Version)
+	gap := c.width - lipgloss.Width(left) - lipgloss.Width(version)
+	if gap < 2 {
+		return left
+	}
+	return left + strings.Repeat(" ", gap) + version
+}
+
+func (m model) footerView(c viewCtx) string {
+	switch {
+	case m.stopping:
+		return c.spin + " " + c.st.Warning.Render("Stopping… the tool is stopped and the progress saved; this takes a few seconds.")
+	case m.stopAsk:
+		return stopView(c) + "\n" + m.help.View(m.keys.stop)
+	}
+	return m.help.View(m.helpKeys())
+}
+
+func (m model) compactFooter(c viewCtx) string {
+	if m.stopAsk {
+		return c.st.Warning.Render("Stop? Progress is saved.") + " " + m.help.View(m.keys.stop)
+	}
+	return fitHeight(m.footerView(c), 1)
+}
+
+func (m model) bodyView(c viewCtx) string {
+	switch m.current() {
+	case screenStart:
+		return m.start.view(c, m.continued)
+	case screenKey:
+		return m.keyFor(m.keySide()).view(c, m.ask != nil)
+	case screenConfirm:
+		return m.confirm.view(c)
+	case screenDump:
+		return m.dump.view(c, m.engineRunning())
+	case screenRestore:
+		return m.restore.view(c, m.engineRunning())
+	case screenVerify:
+		return m.verify.view(c, m.engineRunning())
+	case screenDone:
+		return m.done.view(c, m.verify.finished, m.dump.finished)
+	case screenFailure:
+		return m.fail.view(c)
+	}
+	return ""
+}

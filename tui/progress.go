@@ -1,0 +1,304 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/progress"
+	"github.com/charmbracelet/bubbles/viewport"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"ppg/migrate"
+)
+
+// progressRows is about the rows a progress screen takes above its log.
+const progressRows = 10
+
+// maxWarnings bounds the warning texts kept; the count goes on.
+const maxWarnings = 1000
+
+// restorePhases are the restore's sections as the engine names them.
+var restorePhases = [...]string{"schema", "data", "indexes and constraints"}
+
+// progressModel shows a dump or a restore: a bar weighted by bytes, the
+// tables done, the table being worked on, the times, the warnings and the
+// tool's output. The dump's screen also shows the dump file and its check.
+type progressModel struct {
+	step    migrate.Step // StepDump or StepRestore
+	bar     progress.Model
+	started time.Time // the step's start
+	resumed bool
+	prog    migrate.ProgressInfo
+	hasProg bool
+	// rateFrom and rateBase are when and at how many bytes the current
+	// rate is measured from (a resumed restore starts part done).
+	rateFrom time.Time
+	rateBase int64
+
+	log      logView
+	warnings []string // the latest maxWarnings
+	warnSeen int
+	showWarn bool // the warnings list is shown in place of the log
+	warnView viewport.Model
+
+	note     string    // the latest Info
+	finished string    // the step's summary
+	ended    time.Time // when it finished
+	checking bool      // the dump file is being checked
+	checked  string    // the check's summary
+}
+
+func newProgressModel(step migrate.Step, st Styles) progressModel {
+	bar := progress.New(progress.WithSolidFill(st.BarFull), progress.WithColorProfile(st.Profile))
+	bar.EmptyColor = st.BarEmpty
+	return progressModel{step: step, bar: bar, warnView: viewport.New(0, 0)}
+}
+
+func (p *progressModel) begin(ev migrate.Event) {
+	p.started, p.resumed = ev.Time, ev.Resumed
+	p.rateFrom, p.rateBase = ev.Time, 0
+	p.finished, p.hasProg, p.ended = "", false, time.Time{}
+}
+
+// end records the step's summary.
+func (p *progressModel) end(ev migrate.Event) { p.finished, p.ended = ev.Text, ev.Time }
+
+// again restarts the dump after "dump again".
+func (p *progressModel) again(now time.Time) {
+	p.started, p.rateFrom, p.rateBase = now, now, 0
+	p.prog, p.hasProg, p.finished, p.ended = migrate.ProgressInfo{}, false, "", time.Time{}
+	p.note = "Dumping again…"
+}
+
+func (p *progressModel) progress(ev migrate.Event) {
+	next := *ev.Progress
+	switch {
+	case next.Phase == "" && !p.hasProg:
+		// A dump starts from nothing when its step starts.
+		p.rateFrom, p.rateBase = p.started, 0
+	case next.Phase != p.prog.Phase || !p.hasProg:
+		// A restore's rate counts from its data phase, which may resume
+		// part done.
+		p.rateFrom, p.rateBase = ev.Time, next.BytesDone
+	}
+	p.prog, p.hasProg = next, true
+}
+
+func (p *progressModel) warn(text string) {
+	p.warnSeen++
+	if len(p.warnings) == maxWarnings {
+		p.warnings = append(p.warnings[:0:0], p.warnings[1:]...)
+	}
+	p.warnings = append(p.warnings, clean(text))
+}
+
+func (p *progressModel) warnCount() int { return max(p.warnSeen, p.prog.Warnings) }
+
+func (p *progressModel) archiveStarted() { p.checking = true }
+
+func (p *progressModel) archiveChecked(text string) { p.checking, p.checked = false, text }
+
+// fitWarnings sizes the warnings list and fills it while it is shown.
+func (p *progressModel) fitWarnings(w, h int) {
+	p.warnView.Width, p.warnView.Height = w, h
+	if !p.showWarn {
+		return
+	}
+	var b strings.Builder
+	for i, t := range p.warnings {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(wrap("! "+t, w, ""))
+	}
+	p.warnView.SetContent(b.String())
+}
+
+func (p *progressModel) update(msg tea.KeyMsg, k progressKeys, logH int) {
+	if key.Matches(msg, k.Warnings) {
+		p.showWarn = !p.showWarn
+		p.warnView.GotoTop()
+		return
+	}
+	if p.showWarn {
+		switch {
+		case key.Matches(msg, k.Up):
+			p.warnView.ScrollUp(1)
+		case key.Matches(msg, k.Down):
+			p.warnView.ScrollDown(1)
+		case key.Matches(msg, k.PageUp):
+			p.warnView.PageUp()
+		case key.Matches(msg, k.PageDown):
+			p.warnView.PageDown()
+		}
+		return
+	}
+	switch {
+	case key.Matches(msg, k.Up):
+		p.log.scroll(-1, logH)
+	case key.Matches(msg, k.Down):
+		p.log.scroll(1, logH)
+	case key.Matches(msg, k.PageUp):
+		p.log.scroll(-logH, logH)
+	case key.Matches(msg, k.PageDown):
+		p.log.scroll(logH, logH)
+	case key.Matches(msg, k.Follow):
+		p.log.follow()
+	}
+}
+
+func (p *progressModel) percent() float64 {
+	switch {
+	case p.finished != "":
+		return 1
+	case p.prog.BytesTotal > 0:
+		return float64(p.prog.BytesDone) / float64(p.prog.BytesTotal)
+	case p.prog.TablesTotal > 0:
+		return float64(p.prog.TablesDone) / float64(p.prog.TablesTotal)
+	}
+	return 0
+}
+
+// left estimates the time to go from the rate since rateFrom; zero when it
+// cannot tell yet.
+func (p *progressModel) left(now time.Time) time.Duration {
+	done, total := p.prog.BytesDone-p.rateBase, p.prog.BytesTotal-p.prog.BytesDone
+	spent := now.Sub(p.rateFrom)
+	if done <= 0 || total <= 0 || spent < 3*time.Second || p.finished != "" {
+		return 0
+	}
+	return time.Duration(float64(spent) * float64(total) / float64(done))
+}
+
+func (p *progressModel) view(c viewCtx, running bool) string {
+	st, w := c.st, c.width
+	tool, title := "pg_dump", "Dumping the EA database with pg_dump"
+	if p.step == migrate.StepRestore {
+		tool, title = "pg_restore", "Restoring into the GA database with pg_restore"
+	}
+	var top []string
+	add := func(s string) { top = append(top, s) }
+
+	head := st.Heading.Render(title)
+	if running && p.finished == "" {
+		head = c.spin + " " + head
+	}
+	if p.resumed {
+		head += st.Subtle.Render(" (resumed)")
+	}
+	add(head)
+	if p.step == migrate.StepRestore {
+		add(p.phasesView(c))
+	}
+	bar := p.bar
+	bar.Width = w
+	add(bar.ViewAs(p.percent()))
+
+	pr := p.prog
+	counts := fmt.Sprintf("Tables %d of %d", pr.TablesDone, pr.TablesTotal)
+	if pr.BytesTotal > 0 {
+		counts += fmt.Sprintf(" · %s of %s", formatBytes(pr.BytesDone), formatBytes(pr.BytesTotal))
+	}
+	if !p.hasProg {
+		counts = st.Subtle.Render("Waiting for " + tool + "…")
+	}
+	add(counts)
+	if pr.Current != "" && p.finished == "" {
+		add("Now: " + st.Value.Render(pr.Current))
+	}
+	if !p.started.IsZero() {
+		end := c.now
+		if !p.ended.IsZero() {
+			end = p.ended
+		}
+		times := "Elapsed " + formatDuration(end.Sub(p.started))
+		if left := p.left(c.now); left > 0 {
+			times += " · about " + formatDuration(left) + " left"
+		}
+		add(st.Subtle.Render(times))
+	}
+	if n := p.warnCount(); n > 0 {
+		// The latest warning gets two lines: the dump's says to stop
+		// the application's writes.
+		line := "! " + plural(n, "warning", "warnings")
+		if len(p.warnings) > 0 {
+			line += ": " + p.warnings[len(p.warnings)-1]
+		}
+		lines := strings.Split(wrap(line, w, ""), "\n")
+		if len(lines) > 2 {
+			lines[1] = fitWidth(lines[1]+" "+lines[2], w)
+			lines = lines[:2]
+		}
+		add(paint(st.Warning, strings.Join(lines, "\n")))
+	}
+	if p.note != "" {
+		add(st.Subtle.Render(fitWidth(p.note, w)))
+	}
+	if p.finished != "" {
+		verb := "Dump written: "
+		if p.step == migrate.StepRestore {
+			verb = "Restored: "
+		}
+		add(mark(st.OK.Render("✓"), verb+p.finished, w))
+	}
+	switch {
+	case p.checking:
+		add(c.spin + " Checking the dump file…")
+	case p.checked != "":
+		add(mark(st.OK.Render("✓"), "Dump file checked: "+p.checked, w))
+	}
+
+	body := strings.Join(top, "\n")
+	room := c.height - height(body) - 2
+	if room < 1 {
+		return body
+	}
+	var lower string
+	if p.showWarn {
+		wv := p.warnView
+		wv.Height = max(1, min(room, wv.TotalLineCount()))
+		wv.SetYOffset(wv.YOffset) // within this height
+		label := fmt.Sprintf("Warnings (%d)", p.warnCount())
+		if n := p.warnCount() - len(p.warnings); n > 0 {
+			label += st.Subtle.Render(fmt.Sprintf(" (%d from earlier runs or older, not listed)", n))
+		}
+		lower = st.LogTitle.Render(label) + "\n" + trimLines(wv.View())
+	} else {
+		label := tool + " output"
+		if p.log.back > 0 {
+			label += st.Subtle.Render(" (scrolled; end follows)")
+		} else if p.log.total > maxLogLines {
+			label += st.Subtle.Render(fmt.Sprintf(" (last %d of %s lines)", maxLogLines, formatCount(int64(p.log.total))))
+		}
+		lower = st.LogTitle.Render(label) + "\n" + p.log.view(w, room, st)
+	}
+	return body + "\n\n" + lower
+}
+
+// phasesView marks the restore's sections: done, current, to come.
+func (p *progressModel) phasesView(c viewCtx) string {
+	st := c.st
+	cur := -1
+	for i, ph := range restorePhases {
+		if ph == p.prog.Phase {
+			cur = i
+		}
+	}
+	if p.finished != "" {
+		cur = len(restorePhases)
+	}
+	parts := make([]string, len(restorePhases))
+	for i, ph := range restorePhases {
+		switch {
+		case i < cur:
+			parts[i] = st.OK.Render("✓ " + ph)
+		case i == cur:
+			parts[i] = st.Value.Render("▸ " + ph)
+		default:
+			parts[i] = st.Subtle.Render("· " + ph)
+		}
+	}
+	return strings.Join(parts, "   ")
+}

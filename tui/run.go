@@ -1,0 +1,337 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+
+	"ppg/migrate"
+)
+
+// Options configures Run.
+type Options struct {
+	// Dir is the working folder: the state file and the dump live there.
+	Dir string
+	// NewEngine builds the engine once the user has chosen how to start:
+	// restart is true after "start over". p is the wizard itself, which
+	// the engine asks for keys and confirmations. Run calls it from the
+	// goroutine that then runs the engine.
+	NewEngine func(restart bool, p migrate.Prompter) *migrate.Engine
+	// Run, when set, replaces NewEngine(restart, p).Run(ctx, emit): tests
+	// inject a fake migration with it. It must return once ctx is done.
+	Run func(ctx context.Context, restart bool, p migrate.Prompter, emit func(migrate.Event)) error
+	// Input and Output are the terminal; nil means os.Stdin and os.Stdout.
+	Input  io.Reader
+	Output io.Writer
+	// Version is shown in the header ("v1.2.0"); empty shows nothing.
+	Version string
+	// NoColor renders without colours; so does a non-empty NO_COLOR.
+	NoColor bool
+	// Restart starts over without asking (the --restart flag): the engine
+	// starts at once with restart set, and no resume summary is shown.
+	Restart bool
+	// Now returns the time, for the elapsed and remaining times; nil means
+	// time.Now.
+	Now func() time.Time
+
+	// still turns off the animations (spinner ticks) so that tests render
+	// the same frames on every run.
+	still bool
+	// absDir is Dir made absolute by Run, for the done screen (View does
+	// no I/O, and filepath.Abs may ask the OS).
+	absDir string
+}
+
+// runFunc is one run of the migration, as the wizard sees it.
+type runFunc func(ctx context.Context, restart bool, p migrate.Prompter, emit func(migrate.Event)) error
+
+func (o Options) runFunc() runFunc {
+	if o.Run != nil {
+		return o.Run
+	}
+	return func(ctx context.Context, restart bool, p migrate.Prompter, emit func(migrate.Event)) error {
+		return o.NewEngine(restart, p).Run(ctx, emit)
+	}
+}
+
+// Run shows the wizard until the migration ends or the user leaves, and
+// returns the engine's error: nil when the GA database is verified, a
+// *migrate.StepError when a step failed, context.Canceled when the user
+// stopped (or quit before starting). Cancelling ctx stops the migration the
+// same way Ctrl-C does; Run returns only after the engine has returned, with
+// its state saved. Run owns the terminal meanwhile (alternate screen) and
+// prints a short summary to Output when the program ends.
+func Run(ctx context.Context, opts Options) error {
+	if opts.NewEngine == nil && opts.Run == nil {
+		return errors.New("tui: Options.NewEngine is nil")
+	}
+	if opts.Output == nil {
+		opts.Output = os.Stdout
+	}
+	st, stErr := migrate.ReadState(opts.Dir)
+
+	r := lipgloss.NewRenderer(opts.Output)
+	if opts.NoColor || os.Getenv("NO_COLOR") != "" {
+		r.SetColorProfile(termenv.Ascii)
+	}
+	// Ask the terminal for its background now: later the program owns
+	// the input, and View must do no I/O.
+	r.HasDarkBackground()
+
+	if abs, err := filepath.Abs(opts.Dir); err == nil {
+		opts.absDir = abs
+	}
+
+	uiCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	m := newModel(uiCtx, opts, newStyles(r), st, stErr)
+	popts := []tea.ProgramOption{tea.WithOutput(opts.Output), tea.WithAltScreen(),
+		// Signals reach us through ctx (main's signal.NotifyContext):
+		// the program must not quit on its own while the engine runs.
+		tea.WithoutSignalHandler()}
+	if opts.Input != nil {
+		popts = append(popts, tea.WithInput(opts.Input))
+	}
+	final, perr := tea.NewProgram(m, popts...).Run()
+	if fm, ok := final.(model); ok {
+		m = fm
+	}
+	result := error(context.Canceled) // quit before the engine started
+	if m.run != nil {
+		m.run.cancel() // a no-op unless the program ended abnormally
+		if m.run.abandon() {
+			<-m.run.exited
+			result = m.run.err
+		}
+	}
+	fmt.Fprint(opts.Output, summary(m, result))
+	if perr != nil && !errors.Is(perr, tea.ErrProgramKilled) {
+		return errors.Join(fmt.Errorf("run the wizard: %w", perr), result)
+	}
+	return result
+}
+
+// eventBuffer is the room in the engine's channel: the engine runs ahead of
+// the screen by this many events before emit blocks.
+const eventBuffer = 256
+
+// maxBatch bounds the messages handed to Update at once.
+const maxBatch = 128
+
+// runner owns the goroutine running the migration and the channel it
+// feeds. The channel carries eventMsg and askMsg values in the order the
+// engine produced them; it is closed when the run returns, and exited
+// after err is set.
+type runner struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	msgs   chan tea.Msg
+	exited chan struct{}
+	err    error
+
+	// mu guards phase: whether the run began, or Run gave up on it
+	// before it did (the program ended before running its Cmd).
+	mu    sync.Mutex
+	phase int
+}
+
+const (
+	phaseIdle = iota
+	phaseRunning
+	phaseAbandoned
+)
+
+// claim marks the run as begun, unless Run abandoned it.
+func (r *runner) claim() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.phase != phaseIdle {
+		return false
+	}
+	r.phase = phaseRunning
+	return true
+}
+
+// abandon tells whether the run began; one that did not never will, and
+// its channels are closed so that no reader waits for it.
+func (r *runner) abandon() (began bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.phase == phaseIdle {
+		r.phase = phaseAbandoned
+		r.err = context.Canceled
+		close(r.msgs)
+		close(r.exited)
+	}
+	return r.phase == phaseRunning
+}
+
+func newRunner(parent context.Context) *runner {
+	ctx, cancel := context.WithCancel(parent)
+	return &runner{ctx: ctx, cancel: cancel, msgs: make(chan tea.Msg, eventBuffer), exited: make(chan struct{})}
+}
+
+// start returns the Cmd that runs the migration. It reports nothing itself:
+// waitForEngine sees the channel close and reports the end.
+func (r *runner) start(run runFunc, restart bool) tea.Cmd {
+	return func() tea.Msg {
+		if !r.claim() {
+			return nil
+		}
+		r.err = errors.New("the migration stopped unexpectedly")
+		defer func() {
+			close(r.msgs)
+			close(r.exited)
+		}()
+		r.err = run(r.ctx, restart, prompter{msgs: r.msgs}, r.emit)
+		return nil
+	}
+}
+
+// emit hands an event to the wizard; once the run is cancelled, events are
+// dropped rather than wait for a screen that may be gone.
+func (r *runner) emit(ev migrate.Event) {
+	select {
+	case r.msgs <- eventMsg{ev}:
+	case <-r.ctx.Done():
+	}
+}
+
+// waitForEngine reads the engine's next messages (those already waiting
+// ride along, up to maxBatch) or, once the channel is closed, its result.
+// Update re-issues it after each batch.
+func waitForEngine(r *runner) tea.Cmd {
+	return func() tea.Msg {
+		msg, ok := <-r.msgs
+		if !ok {
+			<-r.exited
+			return engineDoneMsg{err: r.err}
+		}
+		batch := engineBatchMsg{msg}
+		for len(batch) < maxBatch {
+			select {
+			case msg, ok := <-r.msgs:
+				if !ok {
+					return batch
+				}
+				batch = append(batch, msg)
+			default:
+				return batch
+			}
+		}
+		return batch
+	}
+}
+
+// watchParent reports the end of ctx: a signal, or Run returning.
+func watchParent(ctx context.Context) tea.Cmd {
+	return func() tea.Msg {
+		<-ctx.Done()
+		return parentDoneMsg{}
+	}
+}
+
+// readState reads the state file after the migration, for the done screen.
+func readState(dir string) tea.Cmd {
+	return func() tea.Msg {
+		st, _ := migrate.ReadState(dir)
+		return stateMsg{st}
+	}
+}
+
+// prompter is the engine's Prompter: each question becomes an askMsg on the
+// runner's channel, answered by the screen on show.
+type prompter struct {
+	msgs chan<- tea.Msg
+}
+
+// Key implements migrate.Prompter.
+func (p prompter) Key(ctx context.Context, side migrate.Side, problem error) (string, error) {
+	a, err := p.ask(ctx, askMsg{side: side, problem: problem})
+	return a.text, err
+}
+
+// Confirm implements migrate.Prompter.
+func (p prompter) Confirm(ctx context.Context, q migrate.Question) (bool, error) {
+	a, err := p.ask(ctx, askMsg{question: &q})
+	return a.yes, err
+}
+
+func (p prompter) ask(ctx context.Context, q askMsg) (answer, error) {
+	q.reply = make(chan answer, 1)
+	select {
+	case p.msgs <- q:
+	case <-ctx.Done():
+		return answer{}, ctx.Err()
+	}
+	select {
+	case a := <-q.reply:
+		return a, nil
+	case <-ctx.Done():
+		return answer{}, ctx.Err()
+	}
+}
+
+// summary is what stays in the terminal once the wizard's screen is gone.
+func summary(m model, err error) string {
+	var b strings.Builder
+	switch {
+	case err == nil:
+		b.WriteString("ppg: migration complete and verified.\n")
+		if m.verify.finished != "" {
+			fmt.Fprintf(&b, "  %s.\n", m.verify.finished)
+		}
+		if d := m.done.dumpLine(); d != "" {
+			fmt.Fprintf(&b, "  The dump is kept: %s\n", d)
+		}
+		b.WriteString("  Next: point your application's DATABASE_URL at the GA database.\n")
+	case errors.Is(err, context.Canceled):
+		if m.run == nil || !m.continued {
+			return "ppg: quit before the migration started; nothing was changed.\n"
+		}
+		b.WriteString("ppg: migration stopped; progress is saved.\n")
+		fmt.Fprintf(&b, "  Run ppg migrate-from-ea%s again to resume%s.\n", dirFlag(m.opts.Dir), resumeAt(m.step))
+	default:
+		var se *migrate.StepError
+		if errors.As(err, &se) {
+			fmt.Fprintf(&b, "ppg: %s failed: %v\n", se.Step.Title(), se.Err)
+			for _, l := range se.Tail[max(0, len(se.Tail)-10):] {
+				fmt.Fprintf(&b, "  | %s\n", clean(l))
+			}
+			fmt.Fprintf(&b, "  Next: %s\n", se.Hint)
+		} else {
+			fmt.Fprintf(&b, "ppg: %v\n", err)
+		}
+	}
+	return b.String()
+}
+
+// dirFlag is the --dir flag to repeat for a working folder other than the
+// current one.
+func dirFlag(dir string) string {
+	if dir == "" || filepath.Clean(dir) == "." {
+		return ""
+	}
+	if strings.ContainsAny(dir, " \t'\"\\$") {
+		return " --dir " + strconv.Quote(dir)
+	}
+	return " --dir " + dir
+}
+
+func resumeAt(st migrate.Step) string {
+	if st == "" {
+		return ""
+	}
+	return " from “" + st.Title() + "”"
+}

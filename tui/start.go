@@ -1,0 +1,174 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"ppg/migrate"
+)
+
+// startModel is the first screen: what will happen, the tools found, and,
+// when the folder holds a migration, where it stands with the choice to
+// continue, start over or quit.
+type startModel struct {
+	state    *migrate.State // the recorded migration, if any
+	stateErr error          // why the state file cannot be used
+	tools    []string       // the tools the engine found
+	notes    []string       // Info and Warning texts before the first step
+	// confirmRestart shows "Start over?" in place of the choices.
+	confirmRestart bool
+}
+
+func newStartModel(state *migrate.State, stateErr error) startModel {
+	return startModel{state: state, stateErr: stateErr}
+}
+
+// toolsFound records the check-tools step's summary ("pg_dump 17.2 (path)
+// and pg_restore 17.2 (path)"), one tool a line.
+func (s *startModel) toolsFound(text string) {
+	if dump, restore, ok := strings.Cut(text, " and pg_restore"); ok {
+		s.tools = append(s.tools, dump, "pg_restore"+restore)
+		return
+	}
+	s.tools = append(s.tools, text)
+}
+
+func (s startModel) update(msg tea.KeyMsg, k startKeys) (startModel, tea.Cmd) {
+	switch {
+	case key.Matches(msg, k.Yes):
+		return s, send(startMsg{restart: true})
+	case key.Matches(msg, k.No):
+		s.confirmRestart = false
+	case key.Matches(msg, k.Continue):
+		return s, send(startMsg{})
+	case key.Matches(msg, k.Restart):
+		s.confirmRestart = true
+	case key.Matches(msg, k.Quit):
+		return s, send(quitMsg{})
+	}
+	return s, nil
+}
+
+func (s startModel) view(c viewCtx, continued bool) string {
+	st, w := c.st, c.width
+	var b strings.Builder
+	switch {
+	case s.stateErr != nil:
+		b.WriteString(st.Error.Render("The record of the earlier migration cannot be used:") + "\n")
+		b.WriteString(wrap(s.stateErr.Error(), w, "  ") + "\n")
+		b.WriteString(paint(st.Subtle, wrap("Start over to begin a new migration (the old dump file is kept), or quit.", w, "")) + "\n")
+	case s.state != nil:
+		b.WriteString(s.resumeView(c))
+	default:
+		b.WriteString(paint(st.Subtle, wrap("You will paste the keys (or connection URLs) of both databases. Every step is recorded in "+
+			migrate.StateFileName+", so an interrupted migration resumes where it stopped.", w, "")) + "\n\n")
+		b.WriteString(st.Heading.Render("Tools") + "\n")
+		if len(s.tools) == 0 {
+			b.WriteString("  " + c.spin + " " + st.Subtle.Render("checking pg_dump and pg_restore…") + "\n")
+		}
+		for _, t := range s.tools {
+			b.WriteString("  " + st.OK.Render("✓") + " " + t + "\n")
+		}
+	}
+	for _, n := range s.notes {
+		b.WriteString(paint(st.Warning, wrap(n, w, "")) + "\n")
+	}
+	b.WriteString("\n")
+	switch {
+	case s.confirmRestart:
+		b.WriteString(st.AlertBox.Render(wrap("Start over? This discards the recorded progress; the old dump file is kept.", w-4, "")))
+	case continued && s.state == nil && s.stateErr == nil:
+		b.WriteString(c.spin + " Checking pg_dump and pg_restore…")
+	case continued:
+		b.WriteString(c.spin + " Starting…")
+	case s.state != nil && s.stateErr == nil:
+		b.WriteString("Continue where it stopped, or start over?")
+	case s.stateErr == nil:
+		b.WriteString("Press Enter to begin.")
+	}
+	lower := b.String()
+
+	// What will happen, when there is room for it above the rest.
+	intro := st.Heading.Render("Move your Early Access database to a new General Availability database") + "\n\n" +
+		wrap("1. Dump: copy the EA database into a file in this folder (it is only read).", w, "  ") + "\n" +
+		wrap("2. Restore: load the file into your new, empty GA database.", w, "  ") + "\n" +
+		wrap("3. Verify: compare the rows of every table, the sequences and the objects.", w, "  ")
+	if height(intro)+1+height(lower) <= c.height {
+		return intro + "\n\n" + lower
+	}
+	return lower
+}
+
+// resumeView says where the recorded migration stands: one line a step,
+// then a sentence such as "Dump finished at 10:42, 1.2 GB, checked. Next:
+// restore into the GA database."
+func (s startModel) resumeView(c viewCtx) string {
+	st, state := c.st, s.state
+	var b strings.Builder
+	b.WriteString(st.Heading.Render("A migration was started in this folder at "+formatClock(state.CreatedAt, c.now)) + "\n")
+	for _, step := range migrate.Steps() {
+		rec := state.Step(step)
+		mark, fact := st.Subtle.Render("·"), ""
+		switch rec.Status {
+		case migrate.Done:
+			mark = st.OK.Render("✓")
+		case migrate.Failed:
+			mark = st.Error.Render("✗")
+			fact = "failed: " + rec.Error
+		case migrate.Running:
+			mark = st.Warning.Render("▸")
+			fact = "interrupted"
+		}
+		if rec.Status == migrate.Pending && rec.Error != "" {
+			fact = rec.Error
+		}
+		switch {
+		case step == migrate.StepConnectSource && state.Source != nil && rec.Status == migrate.Done:
+			fact = state.Source.Display
+		case step == migrate.StepConnectTarget && state.Target != nil && rec.Status == migrate.Done:
+			fact = state.Target.Display
+		case step == migrate.StepRestore && state.Restore != nil && rec.Status != migrate.Done && fact == "":
+			fact = fmt.Sprintf("%d of 3 parts done", len(state.Restore.Sections))
+		}
+		line := "  " + mark + " " + step.Title()
+		if fact != "" {
+			line = fmt.Sprintf("  %s %-30s %s", mark, step.Title(), st.Subtle.Render(fact))
+		}
+		b.WriteString(line + "\n")
+	}
+	b.WriteString("\n" + wrap(resumeSentence(state, c), c.width, "") + "\n")
+	return b.String()
+}
+
+func resumeSentence(state *migrate.State, c viewCtx) string {
+	var parts []string
+	if d := state.Dump; d != nil && state.Step(migrate.StepDump).Status == migrate.Done {
+		s := fmt.Sprintf("Dump finished at %s, %s", formatClock(d.FinishedAt, c.now), formatBytes(d.Size))
+		if state.Step(migrate.StepCheckArchive).Status == migrate.Done {
+			s += ", checked"
+		}
+		parts = append(parts, s+".")
+	}
+	switch next := state.Next(); next {
+	case migrate.StepDone:
+		parts = append(parts, "Every step is done.")
+	case migrate.StepCheckTools:
+		if state.Step(next).Attempts == 0 {
+			parts = append(parts, "No step is done yet.")
+		}
+		parts = append(parts, "Next: "+lowerFirst(next.Title())+".")
+	default:
+		parts = append(parts, "Next: "+lowerFirst(next.Title())+".")
+	}
+	return strings.Join(parts, " ")
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}

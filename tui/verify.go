@@ -1,0 +1,198 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/viewport"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"ppg/migrate"
+)
+
+// verifyModel shows the verification: row counts of every table on both
+// sides (differences first and marked), the sequences, the object counts
+// and the verdict.
+type verifyModel struct {
+	started  time.Time
+	report   *migrate.Report
+	table    viewport.Model // one row a table
+	width    int            // the width the rows were laid out for
+	note     string
+	finished string // the step's summary: the verdict when all match
+	failErr  error  // the verification found differences
+	failHint string
+}
+
+func newVerifyModel() verifyModel { return verifyModel{table: viewport.New(0, 0)} }
+
+func (v *verifyModel) begin(ev migrate.Event) { v.started = ev.Time }
+
+func (v *verifyModel) setReport(r *migrate.Report, width, height int) {
+	v.report = r
+	v.width = 0
+	v.layout(width, height)
+}
+
+// verifyRows is about the rows the verify screen takes besides the table,
+// for scrolling; view sizes the table exactly.
+const verifyRows = 11
+
+// layout fills the table for the body's width and height; the Styles are
+// applied in view, so rows here are plain text.
+func (v *verifyModel) layout(width, height int) {
+	v.table.Width, v.table.Height = width, max(1, height-verifyRows)
+	if v.report == nil || width == v.width {
+		return
+	}
+	v.width = width
+	v.table.SetContent(strings.Join(tableRows(v.report, width), "\n"))
+}
+
+const countWidth = 13
+
+// tableRows formats one row a table, the differing ones first and marked
+// "≠" (visible without colours).
+func tableRows(r *migrate.Report, width int) []string {
+	nameW := max(width-2-2*(countWidth+1), 12)
+	row := func(mark, name string, src, dst int64) string {
+		target := formatCount(dst)
+		if dst < 0 {
+			target = "missing"
+		}
+		if len([]rune(name)) > nameW {
+			name = string([]rune(name)[:nameW-1]) + "…"
+		}
+		return fmt.Sprintf("%s%-*s %*s %*s", mark, nameW, name, countWidth, formatCount(src), countWidth, target)
+	}
+	var diff, same []string
+	for _, t := range r.Tables {
+		if t.Source != t.Target {
+			diff = append(diff, row("≠ ", t.Name, t.Source, t.Target))
+		} else {
+			same = append(same, row("  ", t.Name, t.Source, t.Target))
+		}
+	}
+	return append(diff, same...)
+}
+
+func (v verifyModel) update(msg tea.KeyMsg, k verifyKeys) (verifyModel, tea.Cmd) {
+	switch {
+	case key.Matches(msg, k.Quit):
+		return v, send(quitMsg{})
+	case key.Matches(msg, k.Up):
+		v.table.ScrollUp(1)
+	case key.Matches(msg, k.Down):
+		v.table.ScrollDown(1)
+	case key.Matches(msg, k.PageUp):
+		v.table.PageUp()
+	case key.Matches(msg, k.PageDown):
+		v.table.PageDown()
+	}
+	return v, nil
+}
+
+func (v verifyModel) view(c viewCtx, running bool) string {
+	st, w := c.st, c.width
+	head := st.Heading.Render("Verifying the GA database")
+	if running && v.report == nil {
+		head = c.spin + " " + head
+	}
+	if v.report == nil {
+		s := head + "\n\n" + paint(st.Subtle, wrap("Counting the rows of every table, the sequences and the schema objects on the GA database, to compare them with the dump's counts.", w, ""))
+		if v.note != "" {
+			s += "\n" + paint(st.Subtle, wrap(v.note, w, ""))
+		}
+		return s
+	}
+	r := v.report
+	tableDiffs, seqDiffs := 0, 0
+	for _, t := range r.Tables {
+		if t.Source != t.Target {
+			tableDiffs++
+		}
+	}
+	for _, mm := range r.Mismatches {
+		if mm.Kind == "sequence" {
+			seqDiffs++
+		}
+	}
+
+	var lower []string
+	seq := fmt.Sprintf("Sequences: %d checked, ", r.Sequences)
+	if seqDiffs == 0 {
+		lower = append(lower, seq+"all match")
+	} else {
+		lower = append(lower, st.Mismatch.Render(fmt.Sprintf("%s%s", seq, plural(seqDiffs, "differs", "differ"))))
+		for _, mm := range r.Mismatches {
+			if mm.Kind == "sequence" {
+				lower = append(lower, st.Mismatch.Render(fitWidth("  ≠ "+mm.String(), w)))
+			}
+		}
+	}
+	differs := map[string]bool{}
+	for _, mm := range r.Mismatches {
+		differs[mm.Kind] = true
+	}
+	objs, objDiffs := []string{}, []string{}
+	for _, o := range r.Objects {
+		switch {
+		case o.Target == o.Source:
+			objs = append(objs, fmt.Sprintf("%s %s", o.Kind, formatCount(o.Source)))
+		case differs[o.Kind]:
+			objDiffs = append(objDiffs, fmt.Sprintf("  ≠ %s: %s on the EA database, %s on the GA database", o.Kind, formatCount(o.Source), formatCount(o.Target)))
+		default: // more on the GA database, which is allowed (its own extensions)
+			objs = append(objs, fmt.Sprintf("%s %s (GA %s)", o.Kind, formatCount(o.Source), formatCount(o.Target)))
+		}
+	}
+	if len(objs) > 0 {
+		lower = append(lower, wrap("Objects: "+strings.Join(objs, " · "), w, ""))
+	}
+	for _, d := range objDiffs {
+		lower = append(lower, paint(st.Mismatch, wrap(d, w, "")))
+	}
+	if !r.Snapshot {
+		lower = append(lower, paint(st.Warning, wrap("The EA counts were not taken in the dump's snapshot: a source written to meanwhile can differ.", w, "")))
+	}
+	lower = append(lower, "")
+	switch {
+	case v.failErr != nil:
+		lower = append(lower, st.Error.Render(fmt.Sprintf("✗ The GA database differs from the dump in %s.", plural(len(r.Mismatches), "place", "places"))))
+		if v.failHint != "" {
+			lower = append(lower, wrap(capitalize(v.failHint)+".", w, ""))
+		}
+	case len(r.Mismatches) == 0:
+		lower = append(lower, st.OK.Render("✓ Every table, sequence and object count matches."))
+	default:
+		lower = append(lower, st.Error.Render(fmt.Sprintf("✗ %s.", plural(len(r.Mismatches), "difference", "differences"))))
+	}
+	bottom := strings.Join(lower, "\n")
+
+	tables := fmt.Sprintf("Tables: %d checked, ", len(r.Tables))
+	if tableDiffs == 0 {
+		tables += "all match"
+	} else {
+		tables = st.Mismatch.Render(tables + plural(tableDiffs, "differs", "differ") + " (listed first)")
+	}
+	nameW := max(w-2-2*(countWidth+1), 12)
+	hdr := st.TableHd.Render(fmt.Sprintf("  %-*s %*s %*s", nameW, "Table", countWidth, "EA rows", countWidth, "GA rows"))
+
+	room := c.height - 4 - height(bottom) - 1
+	tv := v.table
+	tv.Height = max(min(room, len(r.Tables)), 1)
+	tv.SetYOffset(tv.YOffset) // within this height
+	rows := strings.Split(trimLines(tv.View()), "\n")
+	for i, l := range rows {
+		if strings.HasPrefix(l, "≠") {
+			rows[i] = st.Mismatch.Render(l)
+		}
+	}
+	more := ""
+	if len(r.Tables) > tv.Height {
+		first := min(tv.YOffset, len(r.Tables)-tv.Height) + 1
+		more = st.Subtle.Render(fmt.Sprintf(" · rows %d–%d", first, first+tv.Height-1))
+	}
+	return head + "\n" + tables + more + "\n\n" + hdr + "\n" + strings.Join(rows, "\n") + "\n\n" + bottom
+}
