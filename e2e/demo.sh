@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make demo: start the local sandbox (an EA database with sample data, an
-# empty GA database, a gateway emulator) and migrate EA -> GA with ppg, the
-# way a user would with real keys. The sandbox then stays up for a look
-# around until Ctrl-C.
+# empty GA database, a gateway emulator), print its keys and migrate EA -> GA
+# with ppg's wizard, the way a user would with real keys (headless when there
+# is no terminal). The sandbox then stays up for a look around until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . "$(bash e2e/toolchain.sh)"
@@ -27,14 +27,21 @@ set +a
 cat "$work/sandbox.out"
 
 mkdir -p "$work/migration"
-echo "Migrating the sandbox's EA database to its GA database, in $work/migration:"
+bin=$PWD/bin/ppg
+if [[ -t 0 && -t 1 ]]; then
+	# A terminal: run the wizard, as a user would; paste the keys above.
+	echo "Starting the wizard in $work/migration: paste the EA key, then the GA key, when asked."
+	read -r -p "Press Enter to start. " _
+	(cd "$work/migration" && PPG_PG_BIN=$PPG_CLIENT_BIN "$bin" migrate-from-ea) || true
+else
+	echo "No terminal: migrating headless in $work/migration:"
+	(
+		cd "$work/migration"
+		PPG_EA_DATABASE_URL=$PPG_SANDBOX_EA_KEY PPG_GA_DATABASE_URL=$PPG_SANDBOX_GA_KEY PPG_PG_BIN=$PPG_CLIENT_BIN \
+			"$bin" migrate-from-ea --non-interactive
+	)
+fi
 echo
-(
-	cd "$work/migration"
-	PPG_EA_DATABASE_URL=$PPG_SANDBOX_EA_KEY PPG_GA_DATABASE_URL=$PPG_SANDBOX_GA_KEY PPG_PG_BIN=$PPG_CLIENT_BIN \
-		"$OLDPWD/bin/ppg" migrate-from-ea --non-interactive
-)
-echo
-echo "Run it again to see it resume (nothing left to do): cd $work/migration && PPG_EA_DATABASE_URL=... $PWD/bin/ppg migrate-from-ea --non-interactive"
+echo "Run it again in $work/migration to see it resume: cd $work/migration && PPG_WS_URL=$PPG_WS_URL PPG_PG_BIN=$PPG_CLIENT_BIN $bin migrate-from-ea"
 echo "The sandbox keeps running (PPG_WS_URL=$PPG_WS_URL); press Ctrl-C to stop it."
 wait "$sandbox"
