@@ -254,6 +254,7 @@ func readVersion(ctx context.Context, path string) (Version, error) {
 // limitedBuffer keeps the first 4 KiB written to it and discards the rest.
 type limitedBuffer struct{ bytes.Buffer }
 
+// Write keeps what fits and reports all of p written.
 func (b *limitedBuffer) Write(p []byte) (int, error) {
 	if room := 4<<10 - b.Len(); room > 0 {
 		b.Buffer.Write(p[:min(len(p), room)])

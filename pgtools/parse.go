@@ -89,7 +89,8 @@ type Line struct {
 	// Kind classifies the line.
 	Kind LineKind
 	// Tool is the program prefix of the line ("pg_dump", "pg_restore"),
-	// empty for continuation lines.
+	// empty for lines without one (continuations, and parallel workers'
+	// lines that lost it to another worker's write).
 	Tool string
 	// ObjectType is the TOC description the line is about: "TABLE",
 	// "TABLE DATA", "FK CONSTRAINT", "SEQUENCE SET"…; for errors, that of
@@ -135,14 +136,28 @@ func (l Line) QualifiedName() string {
 // messages (without ".exe" on Windows).
 var toolPrefixes = [...]string{"pg_restore", "pg_dump", "pg_dumpall"}
 
-// cutTool splits "pg_dump: message" into "pg_dump" and "message".
+// cutTool splits "pg_dump: message" into "pg_dump" and "message". It also
+// takes the prefixes that parallel workers' interleaved writes leave:
+// "pg_restore:pg_restore:  processing data …" is "pg_restore" and
+// "processing data …" (seen in testdata/pg_restore-17-j2.txt).
 func cutTool(raw string) (tool, msg string, ok bool) {
+	msg = raw
+	for {
+		t, rest, found := cutOneTool(msg)
+		if !found {
+			return tool, msg, ok
+		}
+		tool, msg, ok = t, strings.TrimLeft(rest, " "), true
+	}
+}
+
+func cutOneTool(s string) (tool, rest string, ok bool) {
 	for _, t := range toolPrefixes {
-		if rest, found := strings.CutPrefix(raw, t+": "); found {
+		if rest, found := strings.CutPrefix(s, t+":"); found {
 			return t, rest, true
 		}
 	}
-	return "", raw, false
+	return "", s, false
 }
 
 // ParseLine classifies one line of pg_dump or pg_restore --verbose output
@@ -347,6 +362,8 @@ const (
 type Parser struct {
 	emit   func(Line)
 	serial bool
+	// tool is the prefix of the lines so far ("pg_restore").
+	tool string
 
 	pending   *Line
 	lines     int
@@ -372,19 +389,20 @@ func NewParser(serial bool, emit func(Line)) *Parser {
 // Feed parses one line of output (without its line ending).
 func (p *Parser) Feed(raw string) {
 	l, groups := parseLine(raw)
-	if l.Kind == KindContinuation && strings.HasPrefix(raw, " from TOC entry ") {
-		// Parallel workers' lines can interleave mid-line; this is the
-		// tail of one whose "pg_restore:" went elsewhere. Seen in
-		// testdata/pg_restore-17-j2.txt.
-		parseErrorEntry(&l, strings.TrimPrefix(raw, " from TOC entry "))
-		if l.EntryID != 0 {
-			l.Kind = KindOther
-			p.flushPending()
-			p.entry = l
-			p.emit(l)
-			return
+	if l.Kind == KindContinuation && l.Tool == "" && p.tool != "" &&
+		(p.pending == nil || strings.HasPrefix(raw, " from TOC entry ")) {
+		// Parallel workers' lines can interleave mid-line, leaving the
+		// rest of a line without its "pg_restore: " (testdata/
+		// pg_restore-15-j2.txt, pg_restore-17-j2.txt). Read such a line as
+		// if it had the prefix, if it then means something.
+		rl, g := parseLine(p.tool + ": " + strings.TrimPrefix(raw, " "))
+		if rl.Kind != KindOther && rl.Kind != KindContinuation || rl.EntryID != 0 {
+			rl.Raw, rl.Tool = raw, ""
+			l, groups = rl, g
 		}
-		l.Kind = KindContinuation
+	}
+	if l.Tool != "" {
+		p.tool = l.Tool
 	}
 	if l.Kind == KindContinuation {
 		if p.pending != nil {
@@ -396,13 +414,13 @@ func (p *Parser) Feed(raw string) {
 	p.flushPending()
 
 	switch {
-	case l.Kind == KindOther && strings.HasPrefix(raw, l.Tool+": while ") && strings.HasSuffix(raw, ":"):
+	case l.Kind == KindOther && strings.Contains(raw, ": while ") && strings.HasSuffix(raw, ":"):
 		// "while PROCESSING TOC:", "while INITIALIZING:": a new phase;
 		// errors from here on are about no entry until one is named.
 		p.entry = Line{}
 		p.emit(l)
 		return
-	case l.Kind == KindOther && l.EntryID != 0 && strings.Contains(raw, ": from TOC entry "):
+	case l.Kind == KindOther && l.EntryID != 0 && strings.Contains(raw, "from TOC entry "):
 		p.entry = l
 		p.emit(l)
 		return
@@ -423,6 +441,12 @@ func (p *Parser) Feed(raw string) {
 	case groups:
 		// A server notice: like a warning, it does not end the table.
 		p.startPending(l)
+		return
+	case l.Kind == KindOther && strings.HasSuffix(raw, "terminated by user"):
+		// What pg_dump and pg_restore print when interrupted (SIGINT,
+		// SIGTERM) before they exit: the open table is not done.
+		p.open = nil
+		p.emit(l)
 		return
 	}
 
@@ -483,15 +507,20 @@ func (p *Parser) appendPending(raw string) {
 	}
 	p.lines++
 	l.Raw += "\n" + raw
+	// pg_restore prints "Command was: …" bare, pg_dump as
+	// "pg_dump: detail: Command was: …".
+	text := raw
+	if _, t, ok := cutTool(raw); ok {
+		text = strings.TrimPrefix(t, "detail: ")
+	}
 	switch {
-	case strings.HasPrefix(raw, "Command was: "):
+	case strings.HasPrefix(text, "Command was: "):
 		p.inCommand = true
-		l.Command = strings.TrimPrefix(raw, "Command was: ")
+		l.Command = strings.TrimPrefix(text, "Command was: ")
 	case p.inCommand:
 		l.Command += "\n" + raw
-	case strings.TrimSpace(raw) == "":
+	case strings.TrimSpace(text) == "":
 	default:
-		_, text, _ := cutTool(raw)
 		if l.Detail != "" {
 			l.Detail += "\n"
 		}

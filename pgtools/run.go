@@ -34,8 +34,12 @@ const (
 // -h/-p/-U/-d arguments and PG* environment variables; the password goes
 // only into PGPASSWORD, never onto the command line.
 type Conn struct {
+	// Host is the server's host name or address (-h); for the tunnel, its
+	// local address.
 	Host string
+	// Port is the server's port (-p).
 	Port string
+	// User is the user to connect as (-U).
 	User string
 	// Database is a database name. Connection strings are refused (libpq
 	// would expand one given as the name, with any password in it, on the
@@ -163,7 +167,8 @@ type Cmd struct {
 //
 // Run returns nil when the tool exits with status 0 and an *ExitError when
 // it exits otherwise (pg_restore exits with 1 when it ignored errors: see
-// ExitError.ErrorsIgnored). Other errors mean it could not be started.
+// ExitError.ErrorsIgnored). Other errors mean it could not be started, or
+// that c.Stdout failed.
 func (r *Runner) Run(ctx context.Context, c Cmd) error {
 	name := c.Tool.Name
 	if name == "" {
@@ -197,7 +202,11 @@ func (r *Runner) Run(ctx context.Context, c Cmd) error {
 
 	cmd := command(ctx, c.Tool.Path, args...)
 	cmd.Env = append(cmd.Env, buildEnv(environ(), c.Conn)...)
-	cmd.Stdout = c.Stdout
+	var stdout *recordingWriter
+	if c.Stdout != nil {
+		stdout = &recordingWriter{w: c.Stdout}
+		cmd.Stdout = stdout
+	}
 	cmd.Cancel = func() error { return interrupt(cmd.Process) }
 	cmd.WaitDelay = grace
 
@@ -227,9 +236,13 @@ func (r *Runner) Run(ctx context.Context, c Cmd) error {
 	// pg_restore prints "errors ignored on restore" only when it got to
 	// its end.
 	p.Close(state.Success() || ignored >= 0)
+	if stdout != nil && stdout.err != nil {
+		// The tool most likely died of the closed pipe; the cause is ours.
+		return fmt.Errorf("run %s: write its output: %w", name, stdout.err)
+	}
 	if state.Success() {
 		// Even if runErr is exec.ErrWaitDelay (a child of the tool kept
-		// stderr open), the tool itself completed.
+		// its output open), the tool itself completed.
 		return nil
 	}
 	ee := &ExitError{
@@ -243,6 +256,21 @@ func (r *Runner) Run(ctx context.Context, c Cmd) error {
 		ee.ErrorsIgnored = ignored
 	}
 	return ee
+}
+
+// recordingWriter passes writes on and remembers the first error.
+type recordingWriter struct {
+	w   io.Writer
+	err error
+}
+
+// Write writes p to the underlying writer.
+func (r *recordingWriter) Write(p []byte) (int, error) {
+	n, err := r.w.Write(p)
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	return n, err
 }
 
 // serial reports whether args run a tool without parallel jobs.
@@ -356,7 +384,7 @@ func (e *ExitError) Error() string {
 // after "Command was:").
 var (
 	urlPasswordRe = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^:/?#@\s]*:)[^@\s]*@`)
-	kvPasswordRe  = regexp.MustCompile(`(?i)\b(password|passwd|pwd|sslpassword|api_key|apikey)(\s*=\s*)('(?:[^'\\]|\\.)*'|"[^"]*"|[^\s'"&]+)`)
+	kvPasswordRe  = regexp.MustCompile(`(?i)\b(password|passwd|pwd|sslpassword|api_key|apikey)(\s*=\s*)('(?:[^'\\]|\\.|'')*'|"[^"]*"|[^\s'"&]+)`)
 	sqlPasswordRe = regexp.MustCompile(`(?i)\b(password)(\s+)'(?:[^']|'')*'`)
 )
 
@@ -394,6 +422,7 @@ func newLineWriter(max int, emit func(string)) *lineWriter {
 	return &lineWriter{max: max, emit: emit}
 }
 
+// Write emits the complete lines in p and keeps the rest; it never fails.
 func (w *lineWriter) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {

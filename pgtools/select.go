@@ -19,7 +19,9 @@ const RecommendedMajor = 17
 
 // Toolset is the pair of tools a migration runs.
 type Toolset struct {
-	Dump    Tool
+	// Dump is the pg_dump that dumps the source.
+	Dump Tool
+	// Restore is the pg_restore that restores Dump's archive.
 	Restore Tool
 }
 
@@ -211,6 +213,7 @@ type DowngradeError struct {
 	To int
 }
 
+// Error says which versions are involved.
 func (e *DowngradeError) Error() string {
 	return fmt.Sprintf("cannot restore a dump of PostgreSQL %d into the older PostgreSQL %d", e.From, e.To)
 }

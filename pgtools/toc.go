@@ -69,7 +69,9 @@ func (e Entry) QualifiedName() string {
 // TOC is an archive's table of contents: its header and its entries in
 // archive order.
 type TOC struct {
-	Header  ArchiveHeader
+	// Header is what the list's header comments say about the archive.
+	Header ArchiveHeader
+	// Entries are the archive's entries in archive order.
 	Entries []Entry
 }
 

@@ -14,8 +14,11 @@ import (
 // 6, Patch 24). Pre-releases carry a suffix ("16beta1", "18devel", "15rc2")
 // in Pre; they sort before the release they precede.
 type Version struct {
+	// Major is the major version: 17 for 17.11, 9 for 9.6.24.
 	Major int
+	// Minor is the minor version: 11 for 17.11, 6 for 9.6.24.
 	Minor int
+	// Patch is the third number of versions before 10: 24 for 9.6.24.
 	Patch int
 	// Pre is a pre-release suffix such as "beta1", "rc2" or "devel"; empty
 	// for releases.

@@ -41,12 +41,20 @@
 //     pg_restore-17-into16.txt and pg_restore-17-into16-j2.txt (pg_restore
 //     17 into a PostgreSQL 16 server, serial and with -j 2);
 //     pg_restore-15-too-old.txt (pg_restore 15 given pg_dump 17's archive);
-//     pg_dump-17-badpassword.txt (a wrong password).
+//     pg_dump-17-badpassword.txt (a wrong password);
+//     pg_dump-17-interrupted.txt and pg_restore-17-interrupted.txt (SIGINT,
+//     as Ctrl-C sends, while pg_dump waits for a lock on app.orders, and
+//     while pg_restore --section data waits to load it).
 //   - ea-15.dump and ea-17.dump are the custom-format archives themselves,
 //     ea-17.dir/toc.dat the table of contents of the directory-format one
 //     (its data files are left out), ea-17.tar a tar-format archive of the
 //     same database (pg_dump 17 -Ft).
 //   - fixtures.txt lists every file with its command line and exit status.
+//
+// Parallel runs (-j 2) interleave their workers' writes differently on
+// every capture, sometimes mid-line ("pg_restore:pg_restore:  processing
+// data …"); the tests check only what holds for any interleaving, and
+// TestParserInterleaved keeps the garbled lines seen so far.
 //
 // Every tool runs with LC_ALL=C and PGSSLMODE=disable, the password in
 // PGPASSWORD. The temporary directory's path is replaced by $TMP and the
@@ -57,6 +65,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -225,6 +234,22 @@ func run() error {
 	if err := c.capture(ctx, "pg_restore-15-too-old.txt", client15+"/pg_restore", dst, "old15", "-v", filepath.Join(tmp, "ea-17.dump")); err != nil {
 		return err
 	}
+	// Interrupted runs: blocked on a lock, then SIGINT.
+	if err := c.interrupted(ctx, "pg_dump-17-interrupted.txt", psql, src, "postgres", "reading user-defined tables",
+		client17+"/pg_dump", src, "postgres", "-Fc", "-v", "-f", filepath.Join(tmp, "never.dump")); err != nil {
+		return err
+	}
+	if err := c.createDB(ctx, psql, dst, "int17"); err != nil {
+		return err
+	}
+	if _, err := c.tool(ctx, "", client17+"/pg_restore", dst, "int17", "--section", "pre-data", "--no-owner", "--no-acl", filepath.Join(tmp, "ea-17.dump")); err != nil {
+		return err
+	}
+	if err := c.interrupted(ctx, "pg_restore-17-interrupted.txt", psql, dst, "int17", `processing data for table "app.orders"`,
+		client17+"/pg_restore", dst, "int17", "-v", "--section", "data", filepath.Join(tmp, "ea-17.dump")); err != nil {
+		return err
+	}
+
 	// The archives themselves, for reading headers without pg_restore.
 	for from, to := range map[string]string{
 		filepath.Join(tmp, "ea-15.dump"):           "ea-15.dump",
@@ -283,10 +308,9 @@ type result struct {
 	code           int
 }
 
-// tool runs bin with connection arguments for s (if not nil) and args. A
-// non-zero exit is an error only for runs that are not fixtures; fixtures
-// record it in the manifest.
-func (c *capturer) tool(ctx context.Context, fixture, bin string, s *pgserver.Server, db string, args ...string) (*result, error) {
+// command builds the command for bin with connection arguments for s (if
+// not nil) and args, and how to show it in the manifest.
+func (c *capturer) command(ctx context.Context, bin string, s *pgserver.Server, db string, args ...string) (*exec.Cmd, string) {
 	var conn []string
 	env := []string{"LC_ALL=C", "PGSSLMODE=disable"}
 	for _, kv := range os.Environ() {
@@ -304,6 +328,22 @@ func (c *capturer) tool(ctx context.Context, fixture, bin string, s *pgserver.Se
 	}
 	cmd := exec.CommandContext(ctx, bin, append(conn, args...)...)
 	cmd.Env = env
+	shown := []string{filepath.Base(filepath.Dir(filepath.Dir(bin))) + "/" + filepath.Base(bin)}
+	if s != nil {
+		shown = append(shown, "-h", "HOST", "-p", "PORT", "-U", s.User, "-d", db)
+		shown = append(shown, "(PostgreSQL "+strconv.Itoa(s.Version)+")")
+	}
+	for _, a := range args {
+		shown = append(shown, strings.ReplaceAll(a, c.tmp, "$TMP"))
+	}
+	return cmd, strings.Join(shown, " ")
+}
+
+// tool runs bin with connection arguments for s (if not nil) and args. A
+// non-zero exit is an error only for runs that are not fixtures; fixtures
+// record it in the manifest.
+func (c *capturer) tool(ctx context.Context, fixture, bin string, s *pgserver.Server, db string, args ...string) (*result, error) {
+	cmd, shown := c.command(ctx, bin, s, db, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -314,21 +354,73 @@ func (c *capturer) tool(ctx context.Context, fixture, bin string, s *pgserver.Se
 	} else if err != nil {
 		return nil, fmt.Errorf("run %s: %w", bin, err)
 	}
-	shown := []string{filepath.Base(filepath.Dir(filepath.Dir(bin))) + "/" + filepath.Base(bin)}
-	if s != nil {
-		shown = append(shown, "-h", "HOST", "-p", "PORT", "-U", s.User, "-d", db)
-		shown = append(shown, "(PostgreSQL "+strconv.Itoa(s.Version)+")")
-	}
-	for _, a := range args {
-		shown = append(shown, strings.ReplaceAll(a, c.tmp, "$TMP"))
-	}
 	if fixture == "" {
 		if res.code != 0 {
-			return res, fmt.Errorf("%s exited %d: %s", strings.Join(shown, " "), res.code, stderr.Bytes())
+			return res, fmt.Errorf("%s exited %d: %s", shown, res.code, stderr.Bytes())
 		}
 		return res, nil
 	}
-	fmt.Fprintf(&c.manifest, "%s\texit %d\t%s\n", fixture, res.code, strings.Join(shown, " "))
-	fmt.Fprintf(os.Stderr, "%s: exit %d\n", fixture, res.code)
+	c.record(fixture, res.code, shown)
 	return res, nil
+}
+
+func (c *capturer) record(fixture string, code int, shown string) {
+	fmt.Fprintf(&c.manifest, "%s\texit %d\t%s\n", fixture, code, shown)
+	fmt.Fprintf(os.Stderr, "%s: exit %d\n", fixture, code)
+}
+
+// interrupted runs bin while a psql session on lockServer holds an ACCESS
+// EXCLUSIVE lock on app.orders in lockDB, so that bin blocks; once bin has
+// printed a line containing waitFor it gets SIGINT, as Ctrl-C would send.
+// Its stderr is the fixture.
+func (c *capturer) interrupted(ctx context.Context, fixture, psql string, lockServer *pgserver.Server, lockDB, waitFor, bin string, s *pgserver.Server, db string, args ...string) error {
+	lockCtx, unlock := context.WithCancel(ctx)
+	defer unlock()
+	locker, _ := c.command(lockCtx, psql, lockServer, lockDB, "-X", "-q", "-c",
+		"BEGIN; LOCK TABLE app.orders IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);")
+	if err := locker.Start(); err != nil {
+		return err
+	}
+	defer locker.Wait()
+	for {
+		res, err := c.tool(ctx, "", psql, lockServer, lockDB, "-X", "-A", "-t", "-c",
+			"SELECT count(*) FROM pg_locks WHERE relation = 'app.orders'::regclass AND mode = 'AccessExclusiveLock' AND granted")
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(string(res.stdout)) == "1" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	cmd, shown := c.command(ctx, bin, s, db, args...)
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	sc := bufio.NewScanner(pipe)
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), waitFor) {
+			time.Sleep(time.Second) // blocked on the lock by now
+			if err := cmd.Process.Signal(os.Interrupt); err != nil {
+				return err
+			}
+		}
+	}
+	err = cmd.Wait()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		return err
+	}
+	c.record(fixture, code, shown+" (SIGINT while blocked)")
+	return c.save(fixture, out.Bytes())
 }
