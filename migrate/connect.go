@@ -144,7 +144,7 @@ func (e *Engine) connectSource(ctx context.Context) (string, error) {
 		db.EstimatedRows += max(t.EstimatedRows, 0)
 	}
 	summary := fmt.Sprintf("PostgreSQL %s, %s, %d tables, about %s rows",
-		versionString(info.VersionNum), formatBytes(info.Size), db.Tables, formatCount(db.EstimatedRows))
+		versionString(info.VersionNum), FormatBytes(info.Size), db.Tables, formatCount(db.EstimatedRows))
 	ok, err := e.ask.Confirm(ctx, Question{
 		Kind:    ConfirmSource,
 		Text:    "Dump this EA database?",
@@ -214,7 +214,7 @@ func (e *Engine) connectTarget(ctx context.Context) (string, error) {
 	}
 	db := describe(ep, info, e.state.HashKey(secretOf(ep.cred)))
 	db.Empty = info.UserObjects == 0 && len(info.UserSchemas) == 0
-	summary := fmt.Sprintf("PostgreSQL %s, %s", versionString(info.VersionNum), formatBytes(info.Size))
+	summary := fmt.Sprintf("PostgreSQL %s, %s", versionString(info.VersionNum), FormatBytes(info.Size))
 	if prev := e.state.Target; !db.Empty && prev != nil && prev.Empty && prev.KeyHash == db.KeyHash &&
 		e.state.Restore != nil && len(e.state.Restore.StartedSections) > 0 {
 		// What the target holds is this migration's interrupted restore:
@@ -255,7 +255,9 @@ func versionString(num int) string {
 	return fmt.Sprintf("%d.%d", num/10000, num%10000)
 }
 
-func formatBytes(n int64) string {
+// FormatBytes writes a size in decimal units ("1.2 GB"), as the engine's
+// summaries do; front ends use it to match them.
+func FormatBytes(n int64) string {
 	const unit = 1000
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

@@ -168,7 +168,7 @@ func (e *Engine) dumpOnce(ctx context.Context, src *endpoint, final, manifestPat
 		ManifestPath: manifestPath, ManifestSHA256: msum, Writes: snap.writes,
 	}
 	e.manifest = m
-	summary = fmt.Sprintf("%s, %s, %d tables, %s rows, sha256 %s", final, formatBytes(size), len(m.Tables), formatCount(m.TotalRows()), sum[:16])
+	summary = fmt.Sprintf("%s, %s, %d tables, %s rows, sha256 %s", final, FormatBytes(size), len(m.Tables), formatCount(m.TotalRows()), sum[:16])
 
 	// Writes after the snapshot are not in the dump: say so, and offer to
 	// dump again.

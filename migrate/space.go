@@ -11,7 +11,7 @@ func checkFreeSpace(dir string, need int64) error {
 		return nil // unknown: let pg_dump find out
 	}
 	if free < need {
-		return withHint(fmt.Errorf("not enough free disk space in %s: %s free, the EA database is %s", dir, formatBytes(free), formatBytes(need)),
+		return withHint(fmt.Errorf("not enough free disk space in %s: %s free, the EA database is %s", dir, FormatBytes(free), FormatBytes(need)),
 			"free some space, or run ppg migrate-from-ea from a folder on a larger disk")
 	}
 	return nil

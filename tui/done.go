@@ -23,7 +23,7 @@ func (d doneModel) dumpLine() string {
 	if len(sum) > 16 {
 		sum = sum[:16] + "…"
 	}
-	return fmt.Sprintf("%s (%s, sha256 %s)", dm.Path, formatBytes(dm.Size), sum)
+	return fmt.Sprintf("%s (%s, sha256 %s)", dm.Path, migrate.FormatBytes(dm.Size), sum)
 }
 
 func (d doneModel) view(c viewCtx, verified, dumped string) string {

@@ -10,20 +10,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-// formatBytes writes n in decimal units, as the engine's summaries do.
-func formatBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
-}
-
 // formatCount writes n with thousands separators: 1,234,567.
 func formatCount(n int64) string {
 	s := strconv.FormatInt(n, 10)

@@ -551,8 +551,8 @@ func TestEmitDoesNotBlockAfterCancel(t *testing.T) {
 
 func TestFormat(t *testing.T) {
 	for _, c := range []struct{ got, want string }{
-		{formatBytes(999), "999 B"},
-		{formatBytes(1_234_567_890), "1.2 GB"},
+		{migrate.FormatBytes(999), "999 B"},
+		{migrate.FormatBytes(1_234_567_890), "1.2 GB"},
 		{formatCount(0), "0"},
 		{formatCount(1234567), "1,234,567"},
 		{formatCount(-1000), "-1,000"},

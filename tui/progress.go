@@ -199,7 +199,7 @@ func (p *progressModel) view(c viewCtx, running bool) string {
 	pr := p.prog
 	counts := fmt.Sprintf("Tables %d of %d", pr.TablesDone, pr.TablesTotal)
 	if pr.BytesTotal > 0 {
-		counts += fmt.Sprintf(" · %s of %s", formatBytes(pr.BytesDone), formatBytes(pr.BytesTotal))
+		counts += fmt.Sprintf(" · %s of %s", migrate.FormatBytes(pr.BytesDone), migrate.FormatBytes(pr.BytesTotal))
 	}
 	if !p.hasProg {
 		counts = st.Subtle.Render("Waiting for " + tool + "…")

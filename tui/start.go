@@ -146,7 +146,7 @@ func (s startModel) resumeView(c viewCtx) string {
 func resumeSentence(state *migrate.State, c viewCtx) string {
 	var parts []string
 	if d := state.Dump; d != nil && state.Step(migrate.StepDump).Status == migrate.Done {
-		s := fmt.Sprintf("Dump finished at %s, %s", formatClock(d.FinishedAt, c.now), formatBytes(d.Size))
+		s := fmt.Sprintf("Dump finished at %s, %s", formatClock(d.FinishedAt, c.now), migrate.FormatBytes(d.Size))
 		if state.Step(migrate.StepCheckArchive).Status == migrate.Done {
 			s += ", checked"
 		}
