@@ -98,6 +98,11 @@ func New(cfg Config, p Prompter) *Engine {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	// The state file records paths: make them absolute, so that a resume
+	// from another working directory finds the same files.
+	if abs, err := filepath.Abs(cfg.Dir); err == nil {
+		cfg.Dir = abs
+	}
 	if cfg.Jobs <= 0 {
 		cfg.Jobs = min(max(runtime.NumCPU(), 2), maxDefaultJobs)
 	}
@@ -260,6 +265,7 @@ func (e *Engine) load() error {
 		return e.save()
 	}
 	e.state = s
+	e.relocate()
 	// Once the restore is done the dump is no longer read (verify compares
 	// against the manifest): a dump deleted afterwards, to free space, must
 	// not start the migration over into a GA database that is now full.
@@ -271,6 +277,25 @@ func (e *Engine) load() error {
 		}
 	}
 	return nil
+}
+
+// relocate follows a working folder that was moved or renamed: files the
+// state records inside the old folder are looked for in the new one.
+func (e *Engine) relocate() {
+	d := e.state.Dump
+	if d == nil {
+		return
+	}
+	for _, p := range []*string{&d.Path, &d.ManifestPath} {
+		if _, err := os.Stat(*p); err == nil || *p == "" {
+			continue
+		}
+		if moved := e.path(filepath.Base(*p)); moved != *p {
+			if _, err := os.Stat(moved); err == nil {
+				*p = moved
+			}
+		}
+	}
 }
 
 // reset marks step st and every step after it as not done.

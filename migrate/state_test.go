@@ -206,3 +206,21 @@ func FuzzDecodeState(f *testing.F) {
 		}
 	})
 }
+
+func TestRelocateFollowsAMovedFolder(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ppg-ea-x.dump"), []byte("d"), 0o600)
+	e := New(Config{Dir: dir}, nil)
+	e.state = NewState(t0)
+	e.state.Dump = &DumpInfo{Path: "/old/place/ppg-ea-x.dump", ManifestPath: "/old/place/ppg-ea-x.manifest.json"}
+	e.relocate()
+	if want := filepath.Join(dir, "ppg-ea-x.dump"); e.state.Dump.Path != want {
+		t.Fatalf("dump path %q, want %q", e.state.Dump.Path, want)
+	}
+	if e.state.Dump.ManifestPath != "/old/place/ppg-ea-x.manifest.json" {
+		t.Fatalf("a file missing in both places changed path: %q", e.state.Dump.ManifestPath)
+	}
+	if !filepath.IsAbs(e.cfg.Dir) {
+		t.Fatalf("Dir %q is not absolute", e.cfg.Dir)
+	}
+}

@@ -209,6 +209,7 @@ func (r *Runner) Run(ctx context.Context, c Cmd) error {
 	}
 	cmd.Cancel = func() error { return interrupt(cmd.Process) }
 	cmd.WaitDelay = grace
+	detach(cmd)
 
 	tail := newTail(tailLines)
 	ignored := -1
