@@ -115,7 +115,7 @@ func BenchmarkTunnelCopy(b *testing.B) {
 	}
 
 	copyOut(b, direct, "big") // warm the cache
-	const rounds = 3
+	const rounds = 5
 	for range b.N {
 		var dDirect, dTunnel, dNPM []time.Duration
 		var size int64
@@ -142,6 +142,12 @@ func BenchmarkTunnelCopy(b *testing.B) {
 		b.ReportMetric(float64(peak)/mb, "tunnel_peak_MB")
 		b.Logf("COPY of %.0f MB, median of %d: direct %.0f MB/s, ppg tunnel %.0f MB/s (%.0f%%), ppg tunnel peak RSS %.1f MB after %.0f MB carried",
 			float64(size)/mb, rounds, direct, through, 100*through/direct, float64(peak)/mb, float64(size*rounds)/mb)
+		// The best of each is less sensitive to other load on the machine:
+		// four busy processes (server, gateway, tunnel, client) share its
+		// cores through the tunnel, two directly.
+		bestDirect, bestTunnel := rate(slices.Min(dDirect)), rate(slices.Min(dTunnel))
+		b.ReportMetric(100*bestTunnel/bestDirect, "best_tunnel_%_of_best_direct")
+		b.Logf("best of %d: direct %.0f MB/s, ppg tunnel %.0f MB/s (%.0f%%)", rounds, bestDirect, bestTunnel, 100*bestTunnel/bestDirect)
 		if npm != nil {
 			n := rate(dNPM[0])
 			b.ReportMetric(n, "npm_MB/s")
