@@ -52,8 +52,6 @@ func (f *failureModel) view(c viewCtx) string {
 	case f.err != nil && !errors.Is(f.err, context.Canceled):
 		errText = f.err.Error()
 	}
-	top := head + "\n\n" + wrap(errText, w, "")
-
 	var bottom []string
 	if f.hint != "" {
 		bottom = append(bottom, st.Heading.Render("What to do"), wrap(capitalize(f.hint)+".", w, "  "))
@@ -63,6 +61,20 @@ func (f *failureModel) view(c viewCtx) string {
 			dirFlag(c.dir), f.step.Title()), w, "  ")))
 	}
 	bot := strings.Join(bottom, "\n")
+
+	// What to do must show however long the error is (a tool's error
+	// carries its last output, and pg_restore's lists every failed
+	// item): the error keeps its first lines, leaving room for the
+	// tool's last lines too.
+	errLines := strings.Split(wrap(errText, w, ""), "\n")
+	limit := c.height - height(head) - 2 - height(bot)
+	if len(f.tail) > 0 {
+		limit -= min(len(f.tail), 4) + 3
+	}
+	if limit = max(limit, 1); len(errLines) > limit {
+		errLines = append(errLines[:limit-1:limit-1], fitWidth(errLines[limit-1]+" …", w))
+	}
+	top := head + "\n\n" + strings.Join(errLines, "\n")
 
 	if len(f.tail) == 0 {
 		return top + "\n\n" + bot

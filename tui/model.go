@@ -243,6 +243,9 @@ func (m model) stopEngine() (tea.Model, tea.Cmd) {
 func (m model) engineDone(err error) (tea.Model, tea.Cmd) {
 	m.exited, m.result = true, err
 	m.ask, m.waitingKey = nil, 0
+	// A stop question still open has nothing left to stop: answering it
+	// yes would wait for an engine that has already returned.
+	m.stopAsk = false
 	if m.stopping || errors.Is(err, context.Canceled) {
 		return m, tea.Quit
 	}
@@ -294,7 +297,13 @@ func (m *model) event(ev migrate.Event) {
 		}
 	case migrate.ToolLine:
 		if p := m.progressOf(ev.Step); p != nil {
-			p.log.add(ev.Line)
+			// A grouped message holds several lines (an error and its
+			// details); a table end that pgtools inferred holds none.
+			for _, l := range strings.Split(ev.Line, "\n") {
+				if strings.TrimSpace(l) != "" {
+					p.log.add(l)
+				}
+			}
 		}
 	case migrate.Warning:
 		if p := m.progressOf(ev.Step); p != nil {

@@ -117,7 +117,9 @@ func (s startModel) resumeView(c viewCtx) string {
 			mark = st.OK.Render("✓")
 		case migrate.Failed:
 			mark = st.Error.Render("✗")
-			fact = "failed: " + rec.Error
+			// One line a step: a tool's error goes on with its output.
+			first, _, _ := strings.Cut(rec.Error, "\n")
+			fact = "failed: " + first
 		case migrate.Running:
 			mark = st.Warning.Render("▸")
 			fact = "interrupted"
