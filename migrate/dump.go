@@ -120,7 +120,9 @@ func (e *Engine) dumpOnce(ctx context.Context, src *endpoint, final, manifestPat
 		Args: args,
 		Conn: &src.conn,
 		OnLine: func(l pgtools.Line) {
-			e.send(Event{Kind: ToolLine, Step: StepDump, Line: l.Raw})
+			if l.Raw != "" { // inferred table ends have no line of their own
+				e.send(Event{Kind: ToolLine, Step: StepDump, Line: l.Raw})
+			}
 			if progress.line(l) {
 				e.send(Event{Kind: Progress, Step: StepDump, Progress: progress.info()})
 			}

@@ -126,8 +126,12 @@ func Run(ctx context.Context, opts Options) error {
 // the screen by this many events before emit blocks.
 const eventBuffer = 256
 
-// maxBatch bounds the messages handed to Update at once.
-const maxBatch = 128
+// maxBatch bounds the messages handed to Update at once, and batchWindow
+// how long a batch waits for more: about one frame at 60 per second.
+const (
+	maxBatch    = 4096
+	batchWindow = 16 * time.Millisecond
+)
 
 // runner owns the goroutine running the migration and the channel it
 // feeds. The channel carries eventMsg and askMsg values in the order the
@@ -208,8 +212,10 @@ func (r *runner) emit(ev migrate.Event) {
 	}
 }
 
-// waitForEngine reads the engine's next messages (those already waiting
-// ride along, up to maxBatch) or, once the channel is closed, its result.
+// waitForEngine reads the engine's next messages or, once the channel is
+// closed, its result. Messages that follow within a frame ride along (up to
+// maxBatch): a dump of thousands of tables emits lines far faster than a
+// screen can show them, and each batch costs one Update and one View.
 // Update re-issues it after each batch.
 func waitForEngine(r *runner) tea.Cmd {
 	return func() tea.Msg {
@@ -219,14 +225,19 @@ func waitForEngine(r *runner) tea.Cmd {
 			return engineDoneMsg{err: r.err}
 		}
 		batch := engineBatchMsg{msg}
+		frame := time.NewTimer(batchWindow)
+		defer frame.Stop()
 		for len(batch) < maxBatch {
+			if _, ask := msg.(askMsg); ask {
+				return batch // a question is answered by a person: show it now
+			}
 			select {
-			case msg, ok := <-r.msgs:
+			case msg, ok = <-r.msgs:
 				if !ok {
 					return batch
 				}
 				batch = append(batch, msg)
-			default:
+			case <-frame.C:
 				return batch
 			}
 		}
