@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"ppg/e2e/gateway"
 )
@@ -77,5 +78,41 @@ func TestBackupAndRestore(t *testing.T) {
 	out, code = runPPG(t, dir, target, "restore", "ea.dump")
 	if code != 5 || !strings.Contains(out, "not empty") {
 		t.Fatalf("restore into a non-empty database: exit %d\n%s", code, out)
+	}
+}
+
+func TestMigrateWarnsAboutWritesDuringDump(t *testing.T) {
+	// A slow gateway keeps the dump running while the application writes.
+	b := newMigrateBed(t, gateway.Options{BandwidthBytesPerSec: 256 << 10})
+	dbExec(t, b.EA.URL("postgres"), smallSchemaSQL+`
+		CREATE TABLE public.filler AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 8000) g;`)
+	dir := t.TempDir()
+	p := migrateStart(t, dir, b.keyEnv(), "--non-interactive", "--json")
+	waitFor(t, time.Minute, "the dump to start copying tables", func() bool {
+		for _, l := range p.Lines() {
+			if strings.Contains(l.Text, `"kind":"progress"`) && strings.Contains(l.Text, `"step":"dump"`) {
+				return true
+			}
+		}
+		return p.Exited()
+	})
+	dbExec(t, b.EA.URL("postgres"), `INSERT INTO public.customers (name) SELECT 'late ' || g FROM generate_series(1, 25) g`)
+	r := p.wait(migrateTimeout)
+	wantExit(t, r, 0)
+	var warned bool
+	for _, ev := range r.Find("warning", "dump") {
+		if strings.Contains(ev.Text, "after the dump's snapshot") {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Fatalf("no warning about writes during the dump:\n%s", tailText(r.Output(), 6000))
+	}
+	// The migration is consistent with the snapshot: the late rows are on
+	// the source only.
+	src := dbValue(t, b.EA.URL("postgres"), `SELECT count(*) FROM public.customers`)
+	dst := dbValue(t, b.GA.URL("postgres"), `SELECT count(*) FROM public.customers`)
+	if src != "525" || dst != "500" {
+		t.Fatalf("customers: source %s, target %s; want 525 and 500", src, dst)
 	}
 }
