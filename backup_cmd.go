@@ -150,7 +150,7 @@ verifying row counts, sequences and objects when the dump's manifest
 	}
 	cmd.Flags().StringVar(&keyFile, "key-file", "", "read the target's key or URL from this file")
 	cmd.Flags().StringVar(&pgBin, "pg-bin", "", "folder holding pg_dump and pg_restore")
-	cmd.Flags().IntVar(&jobs, "jobs", 0, "parallel pg_restore jobs (default: from the CPU count, at most 4)")
+	cmd.Flags().IntVar(&jobs, "jobs", 0, "parallel pg_restore jobs (default 4: the restore waits on the network; Prisma plans allow about 10 connections)")
 	cmd.Flags().BoolVar(&allowNonEmpty, "allow-non-empty-target", false, "restore into a database that already holds objects")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print events as JSON, one object a line")
 	return cmd

@@ -95,7 +95,7 @@ confirmed, or the EA database itself); 6 verification found differences;
 	fl.BoolVar(&f.json, "json", false, "with --non-interactive: print events as JSON, one object a line")
 	fl.StringVar(&f.dir, "dir", ".", "working folder for the state file and the dump")
 	fl.StringVar(&f.pgBin, "pg-bin", "", "folder holding pg_dump and pg_restore (default: $PPG_PG_BIN, PATH, usual install places)")
-	fl.IntVar(&f.jobs, "jobs", 0, "parallel pg_restore jobs (default: from the CPU count, at most 4)")
+	fl.IntVar(&f.jobs, "jobs", 0, "parallel pg_restore jobs (default 4: the restore waits on the network; Prisma plans allow about 10 connections)")
 	fl.BoolVar(&f.restart, "restart", false, "discard the recorded progress and start over (the old dump file is kept)")
 	fl.BoolVar(&f.allowNonEmpty, "allow-non-empty-target", false, "restore into a GA database that already holds objects")
 	fl.StringVar(&f.eaKeyFile, "ea-key-file", "", "read the EA key or URL from this file instead of $PPG_EA_DATABASE_URL")

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,9 +42,9 @@ func BenchmarkMigrate(b *testing.B) {
 	b.Run("latency=5ms/tables=200", migBenchLatency)
 }
 
-// migBenchDefaultJobs is ppg's default number of pg_restore jobs on this machine
-// (migrate.New: the CPU count, at least 2, at most 4).
-func migBenchDefaultJobs() int { return min(max(runtime.NumCPU(), 2), 4) }
+// migBenchDefaultJobs is ppg's default number of pg_restore jobs
+// (migrate.defaultJobs).
+func migBenchDefaultJobs() int { return 4 }
 
 func migBenchSize(b *testing.B, gb float64) {
 	bed := newResumeBed(b, gateway.Options{})
@@ -99,20 +98,21 @@ func migBenchLatency(b *testing.B) {
 
 	for i := range b.N {
 		var runs []migBenchPPG
-		for _, jobs := range []int{migBenchDefaultJobs(), 1} {
+		for _, jobs := range []int{migBenchDefaultJobs(), 1, 2} {
 			bed.dir = b.TempDir()
 			bed.newGA(b, fmt.Sprintf("ppg_%d_j%d", i, jobs))
 			runs = append(runs, migBenchRunPPG(b, bed, []string{"--jobs", strconv.Itoa(jobs)}))
 			migBenchDropDB(b, bed.ga, bed.gaDB)
 		}
 		d := migBenchDirect(b, bed.ea, bed.ga, fmt.Sprint(i), []int{1, migBenchDefaultJobs()})
-		def, one := runs[0], runs[1]
+		def, one, two := runs[0], runs[1], runs[2]
 		b.ReportMetric(def.dump.Seconds(), "ppg_dump_s")
 		b.ReportMetric(def.restore.Seconds(), "ppg_restore_s")
 		b.ReportMetric(def.verify.Seconds(), "ppg_verify_s")
 		b.ReportMetric(def.total.Seconds(), "ppg_total_s")
 		b.ReportMetric(one.restore.Seconds(), "ppg_j1_restore_s")
 		b.ReportMetric(one.total.Seconds(), "ppg_j1_total_s")
+		b.ReportMetric(two.restore.Seconds(), "ppg_j2_restore_s")
 		b.ReportMetric(d.dump.Seconds(), "direct_dump_s")
 		b.ReportMetric(d.restore[1].Seconds(), "direct_restore_s")
 		b.ReportMetric((d.dump + d.restore[1]).Seconds(), "direct_total_s")
@@ -122,7 +122,7 @@ func migBenchLatency(b *testing.B) {
 		for _, r := range []struct {
 			name string
 			m    migBenchPPG
-		}{{fmt.Sprintf("ppg --jobs %d (default)", migBenchDefaultJobs()), def}, {"ppg --jobs 1", one}} {
+		}{{fmt.Sprintf("ppg --jobs %d (default)", migBenchDefaultJobs()), def}, {"ppg --jobs 1", one}, {"ppg --jobs 2", two}} {
 			b.Logf("%s: dump %.1f s, restore %.1f s, total %.1f s (all steps), peak RSS %.1f MB", r.name,
 				r.m.dump.Seconds(), r.m.restore.Seconds(), r.m.total.Seconds(), float64(r.m.peakRSS)/mb)
 			b.Logf("%s verification: %.2f s", r.name, r.m.verify.Seconds())

@@ -60,8 +60,7 @@ type Config struct {
 	// Tunnel is the template of the tunnels the engine opens (endpoint,
 	// user agent); Key and Network are set per tunnel.
 	Tunnel tunnel.Config
-	// Jobs is the number of parallel pg_restore jobs; 0 chooses from the
-	// machine, capped low for managed plans' connection limits.
+	// Jobs is the number of parallel pg_restore jobs; 0 means defaultJobs.
 	Jobs int
 	// Restart discards the state file and starts over.
 	Restart bool
@@ -72,9 +71,13 @@ type Config struct {
 	Now func() time.Time
 }
 
-// maxDefaultJobs caps the default parallelism: Prisma's plans allow about
-// ten connections, and the engine keeps one of its own.
-const maxDefaultJobs = 4
+// defaultJobs is the default number of parallel pg_restore jobs. The GA
+// database is across a network, where each statement waits a round trip:
+// more jobs pay even on a machine with few cores (measured with 5 ms of
+// latency: 200 tables restored in 17.7 s with 1 job, 12.4 s with 2, 10.1 s
+// with 4). It stays low because Prisma's plans allow about ten connections:
+// 4 workers, pg_restore's leader and the engine's own make 6.
+const defaultJobs = 4
 
 // Engine runs a migration step by step, records each step in the state
 // file, and resumes from it. It reports through events and never prints.
@@ -104,7 +107,7 @@ func New(cfg Config, p Prompter) *Engine {
 		cfg.Dir = abs
 	}
 	if cfg.Jobs <= 0 {
-		cfg.Jobs = min(max(runtime.NumCPU(), 2), maxDefaultJobs)
+		cfg.Jobs = defaultJobs
 	}
 	r := cfg.Runner
 	if r == nil {
