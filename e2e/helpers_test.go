@@ -28,6 +28,20 @@ import (
 var ppgBin string
 
 func TestMain(m *testing.M) {
+	// Everything the tests and their processes put in the temporary
+	// folder (servers' data, tunnels' socket folders, which a killed ppg
+	// leaves behind) goes into one folder, removed at the end. Servers run
+	// as another user: it must be able to pass through.
+	tmp, err := os.MkdirTemp("", "ppg-e2e-")
+	if err == nil {
+		err = os.Chmod(tmp, 0o755)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("TMPDIR", tmp)
+
 	dir, err := os.MkdirTemp("", "ppg-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -42,6 +56,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	os.RemoveAll(tmp)
 	os.Exit(code)
 }
 
