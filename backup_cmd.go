@@ -24,7 +24,7 @@ type credentialPrompter struct {
 
 func (p credentialPrompter) Key(_ context.Context, _ migrate.Side, problem error) (string, error) {
 	if problem != nil {
-		return "", fmt.Errorf("%s was refused: %w", p.source, problem)
+		return "", fmt.Errorf("%s: %w", p.source, problem)
 	}
 	return p.raw, nil
 }

@@ -209,7 +209,7 @@ func (p *headlessPrompter) Key(_ context.Context, side migrate.Side, problem err
 		v, source = string(data), path
 	}
 	if problem != nil {
-		return "", fmt.Errorf("the key for the %s (from %s) was refused: %w", side, source, problem)
+		return "", fmt.Errorf("%s, for the %s: %w", source, side, problem)
 	}
 	if strings.TrimSpace(v) == "" {
 		flag := "--ea-key-file"

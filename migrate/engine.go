@@ -225,8 +225,13 @@ func (e *Engine) fail(ctx context.Context, st Step, err error) error {
 		se.Hint = (&pgtools.NotFoundError{MinMajor: pgtools.RecommendedMajor, GOOS: runtime.GOOS}).Hint() + "; then run ppg migrate-from-ea again"
 	}
 	var he *tunnel.HandshakeError
-	if errors.As(err, &he) {
+	var ce *ConnectError
+	var ke *tunnel.KeyError
+	switch {
+	case errors.As(err, &he), errors.As(err, &ke):
 		se.Hint = "check the key, then run ppg migrate-from-ea again"
+	case errors.As(err, &ce):
+		se.Hint = "check the key or URL and the network, then run ppg migrate-from-ea again"
 	}
 	var hint interface{ Hint() string }
 	if errors.As(err, &hint) && hint.Hint() != "" && nf == nil {
