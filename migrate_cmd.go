@@ -149,10 +149,14 @@ func runHeadless(ctx context.Context, out io.Writer, f migrateFlags) error {
 	eng := migrate.New(f.engineConfig(f.restart), p)
 	rep := newReporter(out, f.json)
 	err := eng.Run(ctx, rep.event)
+	dir, _ := filepath.Abs(f.dir)
 	if err == nil {
-		dir, _ := filepath.Abs(f.dir)
 		rep.done(dir)
 		return nil
+	}
+	if errors.Is(err, context.Canceled) && !f.json {
+		fmt.Fprintf(out, "\nStopped. The progress is saved in %s: run ppg migrate-from-ea again there to resume.\n",
+			filepath.Join(dir, migrate.StateFileName))
 	}
 	return classify(err)
 }
