@@ -162,17 +162,8 @@ func sandboxLike(t *testing.T) bedWithNoDB {
 }
 
 func TestGatewayDyingMidSessionClosesClientAndTunnelServesOn(t *testing.T) {
-	b := newBed(t, 17)
-	tun := startTunnel(t, b.wsURL, b.key)
+	b, tun, conn := connectedThroughTunnel(t)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, connString(tun.port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "select 1"); err != nil {
-		t.Fatal(err)
-	}
 	if n := b.gateway.KillSessions(); n != 1 {
 		t.Fatalf("KillSessions cut %d sessions, want 1", n)
 	}
@@ -290,17 +281,8 @@ func TestSandboxServesSampleThroughTunnel(t *testing.T) {
 }
 
 func TestTunnelStopsCleanlyOnCtrlC(t *testing.T) {
-	b := newBed(t, 17)
-	tun := startTunnel(t, b.wsURL, b.key)
+	b, tun, conn := connectedThroughTunnel(t)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, connString(tun.port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "select 1"); err != nil {
-		t.Fatal(err)
-	}
 	tun.stop(t)
 	if tun.err != nil {
 		t.Fatalf("ppg tunnel exited with %v after Ctrl-C, want status 0", tun.err)
@@ -331,4 +313,22 @@ func TestTunnelWarnsOnNonLoopback(t *testing.T) {
 	if out, err := psql(t, tun.port, nil, "select 1"); err != nil || out != "1" {
 		t.Fatalf("psql via 0.0.0.0 tunnel: %q, %v", out, err)
 	}
+}
+
+// connectedThroughTunnel starts a PostgreSQL 17 bed and `ppg tunnel`, and
+// returns a pgx connection through them that has run a query.
+func connectedThroughTunnel(t *testing.T) (*bed, *tunnelProc, *pgx.Conn) {
+	t.Helper()
+	b := newBed(t, 17)
+	tun := startTunnel(t, b.wsURL, b.key)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, connString(tun.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	if _, err := conn.Exec(ctx, "select 1"); err != nil {
+		t.Fatal(err)
+	}
+	return b, tun, conn
 }

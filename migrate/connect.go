@@ -131,7 +131,7 @@ func (e *Engine) connectSource(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if e.tools, err = e.chooseTools(info.Major()); err != nil {
+	if e.tools, err = pgtools.Choose(e.found, info.Major()); err != nil {
 		return "", err
 	}
 	tables, err := listTables(ctx, ep.db)
@@ -278,9 +278,4 @@ func formatCount(n int64) string {
 		return fmt.Sprintf("%.0fk", float64(n)/1e3)
 	}
 	return fmt.Sprint(n)
-}
-
-// chooseTools picks tools able to dump a server of major version major.
-func (e *Engine) chooseTools(major int) (pgtools.Toolset, error) {
-	return pgtools.Choose(e.found, major)
 }

@@ -116,10 +116,6 @@ func New(cfg Config, p Prompter) *Engine {
 	return &Engine{cfg: cfg, ask: p, runner: r}
 }
 
-// Inspect reads the state file of dir without taking the lock, for a front
-// end's resume summary. A missing file is (nil, nil).
-func Inspect(dir string) (*State, error) { return ReadState(dir) }
-
 // StepError is a failed step: what failed and what to do next.
 type StepError struct {
 	Step Step

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"ppg/pgtools"
 )
 
 // Backup dumps the database of the prompter's Source key to the file out
@@ -37,7 +39,7 @@ func (e *Engine) Backup(ctx context.Context, out string, emit func(Event)) (*Dum
 	if err != nil {
 		return nil, err
 	}
-	if e.tools, err = e.chooseTools(info.Major()); err != nil {
+	if e.tools, err = pgtools.Choose(e.found, info.Major()); err != nil {
 		return nil, err
 	}
 	if err := checkFreeSpace(filepath.Dir(abs), info.Size); err != nil {

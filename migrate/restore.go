@@ -121,7 +121,7 @@ func (e *Engine) restore(ctx context.Context) (string, error) {
 // section restores one section, resuming where an earlier run stopped.
 func (r *restorer) section(ctx context.Context, sec string) error {
 	e := r.e
-	started := slices.Contains(r.info.Started(), sec)
+	started := slices.Contains(r.info.StartedSections, sec)
 	r.info.markStarted(sec)
 	if err := e.save(); err != nil {
 		return err
@@ -431,9 +431,6 @@ func writeList(path string, entries []pgtools.Entry) error {
 	}
 	return f.Close()
 }
-
-// Started returns the sections whose restore has begun.
-func (ri *RestoreInfo) Started() []string { return ri.StartedSections }
 
 func (ri *RestoreInfo) markStarted(sec string) {
 	if !slices.Contains(ri.StartedSections, sec) {
