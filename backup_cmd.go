@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ppg/migrate"
-	"ppg/pgtools"
-	"ppg/tunnel"
+	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/pgtools"
+	"github.com/ppg-cli/ppg/tunnel"
 )
 
 // credentialPrompter answers the engine with one credential, once: the
@@ -63,7 +63,7 @@ func newEngine(pgBin string, jobs int, p migrate.Prompter, allowNonEmpty bool) *
 	}
 	return migrate.New(migrate.Config{
 		Finder:              pgtools.Finder{Dir: pgBin},
-		Tunnel:              tunnel.Config{UserAgent: "ppg/" + buildVersion()},
+		Tunnel:              tunnel.Config{UserAgent: "ppg/" + userAgentVersion()},
 		Jobs:                jobs,
 		AllowNonEmptyTarget: allowNonEmpty,
 	}, p)

@@ -1,6 +1,6 @@
-module ppg
+module github.com/ppg-cli/ppg
 
-go 1.26.8
+go 1.25.0
 
 require (
 	github.com/charmbracelet/bubbles v0.21.1
@@ -14,8 +14,8 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/muesli/termenv v0.16.0
 	github.com/spf13/cobra v1.10.2
-	golang.org/x/sys v0.49.0
-	golang.org/x/term v0.47.0
+	golang.org/x/sys v0.47.0
+	golang.org/x/term v0.45.0
 )
 
 require (

@@ -18,12 +18,17 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ppg/migrate"
+	"github.com/ppg-cli/ppg/migrate"
 )
 
-// version is set at build time with -ldflags "-X main.version=..."; builds
-// without it report the module version or the VCS revision.
-var version = ""
+// Set at build time by scripts/dist.sh (-ldflags "-X main.version=... -X
+// main.commit=... -X main.date=..."). Builds without them (go install, go
+// build) report the module version and the VCS revision Go recorded.
+var (
+	version = ""
+	commit  = ""
+	date    = ""
+)
 
 // Exit statuses.
 const (
@@ -100,43 +105,69 @@ func newVersionCmd() *cobra.Command {
 		Example: `  ppg version`,
 		Args:    noArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintf(cmd.OutOrStdout(), "ppg %s (%s, %s/%s)\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintln(cmd.OutOrStdout(), versionLine())
 		},
 	}
 }
 
-// buildVersion is the -X version if set, else the module version, else the
-// VCS revision the binary was built from.
-func buildVersion() string {
-	if version != "" {
-		return version
+// versionLine is what ppg version prints: the version, the commit and its
+// date, and the Go release and platform of the build.
+func versionLine() string {
+	v, c, d := buildInfo()
+	line := "ppg " + v
+	if c != "" {
+		line += " (commit " + c
+		if d != "" {
+			line += ", " + d
+		}
+		line += ")"
 	}
+	return fmt.Sprintf("%s %s %s/%s", line, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// buildInfo returns the stamped version, commit and date if set; otherwise
+// the module version ("(devel)" becomes "dev") and the VCS revision and time
+// Go recorded in the binary.
+func buildInfo() (ver, rev, when string) {
+	ver, rev, when = version, commit, date
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "unknown"
+		if ver == "" {
+			ver = "unknown"
+		}
+		return ver, rev, when
 	}
-	if v := info.Main.Version; v != "" && v != "(devel)" {
-		return v
+	if ver == "" {
+		ver = "dev"
+		if v := info.Main.Version; v != "" && v != "(devel)" {
+			ver = v
+		}
 	}
-	rev, dirty := "", false
+	dirty := false
+	vcsRev, vcsTime := "", ""
 	for _, s := range info.Settings {
 		switch s.Key {
 		case "vcs.revision":
-			rev = s.Value
+			vcsRev = s.Value
+		case "vcs.time":
+			vcsTime = s.Value
 		case "vcs.modified":
 			dirty = s.Value == "true"
 		}
 	}
-	if rev == "" {
-		return "dev"
+	if rev == "" && vcsRev != "" {
+		rev = vcsRev
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		if dirty {
+			rev += "-dirty"
+		}
 	}
-	if len(rev) > 12 {
-		rev = rev[:12]
+	if when == "" {
+		when = vcsTime
 	}
-	if dirty {
-		rev += "-dirty"
-	}
-	return "dev-" + rev
+	return ver, rev, when
 }
 
 func noArgs(cmd *cobra.Command, args []string) error {
@@ -155,4 +186,10 @@ func printFailure(err error) {
 		return
 	}
 	fmt.Fprintf(os.Stderr, "ppg: %v\n", err)
+}
+
+// userAgentVersion is the version sent to the gateway and kept in state files.
+func userAgentVersion() string {
+	v, _, _ := buildInfo()
+	return v
 }

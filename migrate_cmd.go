@@ -15,10 +15,10 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"ppg/migrate"
-	"ppg/pgtools"
-	"ppg/tui"
-	"ppg/tunnel"
+	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/pgtools"
+	"github.com/ppg-cli/ppg/tui"
+	"github.com/ppg-cli/ppg/tunnel"
 )
 
 // Environment variables of the headless mode.
@@ -121,7 +121,7 @@ func (f migrateFlags) engineConfig(restart bool) migrate.Config {
 	return migrate.Config{
 		Dir:                 f.dir,
 		Finder:              pgtools.Finder{Dir: pgBin},
-		Tunnel:              tunnel.Config{UserAgent: "ppg/" + buildVersion()},
+		Tunnel:              tunnel.Config{UserAgent: "ppg/" + userAgentVersion()},
 		Jobs:                f.jobs,
 		Restart:             restart,
 		AllowNonEmptyTarget: f.allowNonEmpty,
@@ -132,7 +132,7 @@ func (f migrateFlags) engineConfig(restart bool) migrate.Config {
 func runWizard(ctx context.Context, f migrateFlags) error {
 	err := tui.Run(ctx, tui.Options{
 		Dir:     f.dir,
-		Version: buildVersion(),
+		Version: userAgentVersion(),
 		Restart: f.restart,
 		NewEngine: func(restart bool, p migrate.Prompter) *migrate.Engine {
 			return migrate.New(f.engineConfig(restart), p)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ppg/tunnel"
+	"github.com/ppg-cli/ppg/tunnel"
 )
 
 func newTunnelCmd() *cobra.Command {
@@ -66,7 +66,7 @@ func runTunnel(cmd *cobra.Command, host string, port int) error {
 	}
 	cfg := tunnel.Config{
 		Key:       cred.APIKey,
-		UserAgent: "ppg/" + buildVersion(),
+		UserAgent: "ppg/" + userAgentVersion(),
 		Address:   net.JoinHostPort(host, strconv.Itoa(port)),
 		Logf:      timestamped(errOut),
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"ppg/e2e/gateway"
+	"github.com/ppg-cli/ppg/e2e/gateway"
 )
 
 // runPPG runs the ppg binary with args in dir with a minimal environment

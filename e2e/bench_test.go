@@ -17,8 +17,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"ppg/e2e/gateway"
-	"ppg/e2e/sandbox"
+	"github.com/ppg-cli/ppg/e2e/gateway"
+	"github.com/ppg-cli/ppg/e2e/sandbox"
 )
 
 // Run with: make bench, or

@@ -19,9 +19,9 @@ import (
 	"testing"
 	"time"
 
-	"ppg/e2e/gateway"
-	"ppg/e2e/pgserver"
-	"ppg/e2e/sandbox"
+	"github.com/ppg-cli/ppg/e2e/gateway"
+	"github.com/ppg-cli/ppg/e2e/pgserver"
+	"github.com/ppg-cli/ppg/e2e/sandbox"
 )
 
 // ppgBin is the ppg binary built once for all tests.

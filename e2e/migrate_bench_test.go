@@ -15,8 +15,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"ppg/e2e/gateway"
-	"ppg/e2e/pgserver"
+	"github.com/ppg-cli/ppg/e2e/gateway"
+	"github.com/ppg-cli/ppg/e2e/pgserver"
 )
 
 // Run with (PPG_BENCH_GB sets the size of the large database; default 1):

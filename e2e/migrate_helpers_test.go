@@ -28,9 +28,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"ppg/e2e/gateway"
-	"ppg/e2e/pgserver"
-	"ppg/e2e/sandbox"
+	"github.com/ppg-cli/ppg/e2e/gateway"
+	"github.com/ppg-cli/ppg/e2e/pgserver"
+	"github.com/ppg-cli/ppg/e2e/sandbox"
 )
 
 // migrateTimeout bounds one run of ppg migrate-from-ea in a test.

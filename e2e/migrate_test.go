@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"ppg/e2e/gateway"
-	"ppg/e2e/sandbox"
+	"github.com/ppg-cli/ppg/e2e/gateway"
+	"github.com/ppg-cli/ppg/e2e/sandbox"
 )
 
 // Run with: go test -tags e2e -count=1 -run 'TestMigrate' ./e2e/

@@ -23,10 +23,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"ppg/e2e/gateway"
-	"ppg/e2e/pgserver"
-	"ppg/e2e/sandbox"
-	"ppg/migrate"
+	"github.com/ppg-cli/ppg/e2e/gateway"
+	"github.com/ppg-cli/ppg/e2e/pgserver"
+	"github.com/ppg-cli/ppg/e2e/sandbox"
+	"github.com/ppg-cli/ppg/migrate"
 )
 
 // resumeBed is an EA server (PostgreSQL 16) and a GA server (PostgreSQL

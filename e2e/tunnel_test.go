@@ -15,8 +15,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"ppg/e2e/sandbox"
-	"ppg/tunnel"
+	"github.com/ppg-cli/ppg/e2e/sandbox"
+	"github.com/ppg-cli/ppg/tunnel"
 )
 
 func connString(port int) string {

@@ -26,7 +26,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
-	"ppg/migrate"
+	"github.com/ppg-cli/ppg/migrate"
 )
 
 // wizPoll is how often a wait captures the screen.

@@ -28,9 +28,9 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
-	"ppg/e2e/gateway"
-	"ppg/e2e/sandbox"
-	"ppg/migrate"
+	"github.com/ppg-cli/ppg/e2e/gateway"
+	"github.com/ppg-cli/ppg/e2e/sandbox"
+	"github.com/ppg-cli/ppg/migrate"
 )
 
 // Prompts and verdicts of the wizard's screens.

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strings"
 
-	"ppg/pgtools"
-	"ppg/tunnel"
+	"github.com/ppg-cli/ppg/pgtools"
+	"github.com/ppg-cli/ppg/tunnel"
 )
 
 // ErrTargetRefused means the target was refused: not empty without

@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"ppg/pgtools"
+	"github.com/ppg-cli/ppg/pgtools"
 )
 
 // DumpFileName is the dump's file name for a migration with id.

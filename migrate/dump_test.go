@@ -3,7 +3,7 @@ package migrate
 import (
 	"testing"
 
-	"ppg/pgtools"
+	"github.com/ppg-cli/ppg/pgtools"
 )
 
 func TestResolveSchemas(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"ppg/pgtools"
-	"ppg/tunnel"
+	"github.com/ppg-cli/ppg/pgtools"
+	"github.com/ppg-cli/ppg/tunnel"
 )
 
 // Side tells the source (EA) database from the target (GA) one.

@@ -9,8 +9,8 @@ import (
 	"runtime"
 	"time"
 
-	"ppg/pgtools"
-	"ppg/tunnel"
+	"github.com/ppg-cli/ppg/pgtools"
+	"github.com/ppg-cli/ppg/tunnel"
 )
 
 // Prompter is how the engine asks its front end for keys and decisions.

@@ -3,7 +3,7 @@ package migrate
 import (
 	"strings"
 
-	"ppg/pgtools"
+	"github.com/ppg-cli/ppg/pgtools"
 )
 
 // harmlessRule is a pg_restore error known to do no harm to this

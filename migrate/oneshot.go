@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"ppg/pgtools"
+	"github.com/ppg-cli/ppg/pgtools"
 )
 
 // Backup dumps the database of the prompter's Source key to the file out

@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"ppg/pgtools"
+	"github.com/ppg-cli/ppg/pgtools"
 )
 
 // Restore sections, in order, with the phase names the front end shows.

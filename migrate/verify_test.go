@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"ppg/pgtools"
+	"github.com/ppg-cli/ppg/pgtools"
 )
 
 func TestCompare(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"ppg/migrate"
+	"github.com/ppg-cli/ppg/migrate"
 )
 
 // doneModel is the last screen of a verified migration: what changed,

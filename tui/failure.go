@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"ppg/migrate"
+	"github.com/ppg-cli/ppg/migrate"
 )
 
 // failureModel says what failed, shows the tool's last lines and what to

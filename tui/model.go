@@ -13,7 +13,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
-	"ppg/migrate"
+	"github.com/ppg-cli/ppg/migrate"
 )
 
 // Messages from the engine's goroutine.

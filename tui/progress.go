@@ -10,7 +10,7 @@ import (
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"ppg/migrate"
+	"github.com/ppg-cli/ppg/migrate"
 )
 
 // progressRows is about the rows a progress screen takes above its log.

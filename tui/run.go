@@ -16,7 +16,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
-	"ppg/migrate"
+	"github.com/ppg-cli/ppg/migrate"
 )
 
 // Options configures Run.

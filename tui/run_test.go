@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"ppg/migrate"
+	"github.com/ppg-cli/ppg/migrate"
 )
 
 // term is the terminal of a Run test: keys go in through a pipe, the

@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 
-	"ppg/e2e/pgserver"
+	"github.com/ppg-cli/ppg/e2e/pgserver"
 )
 
 // BenchmarkCopyOut streams about 256 MB of COPY output from the server

@@ -20,7 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 
-	"ppg/e2e/pgserver"
+	"github.com/ppg-cli/ppg/e2e/pgserver"
 )
 
 func (e *env) dialRaw(t *testing.T, ctx context.Context, key string) *rawClient {

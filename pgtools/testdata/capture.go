@@ -77,7 +77,7 @@ import (
 	"strings"
 	"time"
 
-	"ppg/e2e/pgserver"
+	"github.com/ppg-cli/ppg/e2e/pgserver"
 )
 
 func main() {

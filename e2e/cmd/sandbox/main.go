@@ -14,7 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"ppg/e2e/sandbox"
+	"github.com/ppg-cli/ppg/e2e/sandbox"
 )
 
 func main() {
