@@ -7,7 +7,15 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
+
+// querier is what the catalog queries need: a connection or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
 
 // userNamespaces restricts catalog queries to the user's schemas.
 const userNamespaces = `n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -40,7 +48,7 @@ func (t Table) quoted() string {
 
 // listTables returns the ordinary tables (including partitions) of the
 // user's schemas: the relations whose rows pg_dump copies.
-func listTables(ctx context.Context, conn *pgx.Conn) ([]Table, error) {
+func listTables(ctx context.Context, conn querier) ([]Table, error) {
 	rows, err := conn.Query(ctx, `
 		SELECT n.nspname, c.relname, c.reltuples::bigint, pg_table_size(c.oid)
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -66,7 +74,7 @@ const countBatch = 200
 // countRows returns the exact row count of each table (by qualified name),
 // in whatever transaction conn is in. Counts are batched into UNION ALL
 // statements, so that thousands of tables cost few round trips.
-func countRows(ctx context.Context, conn *pgx.Conn, tables []Table) (map[string]int64, error) {
+func countRows(ctx context.Context, conn querier, tables []Table) (map[string]int64, error) {
 	counts := make(map[string]int64, len(tables))
 	for start := 0; start < len(tables); start += countBatch {
 		batch := tables[start:min(start+countBatch, len(tables))]
@@ -117,7 +125,7 @@ var objectCountQueries = [...]struct{ kind, query string }{
 }
 
 // countObjects returns the object counts of the database conn is on.
-func countObjects(ctx context.Context, conn *pgx.Conn) (ObjectCounts, error) {
+func countObjects(ctx context.Context, conn querier) (ObjectCounts, error) {
 	counts := ObjectCounts{}
 	for _, q := range objectCountQueries {
 		var n int64
@@ -140,7 +148,7 @@ func ObjectKinds() []string {
 
 // readSequences returns each sequence's last value ("schema.name" to value;
 // sequences never used have no entry).
-func readSequences(ctx context.Context, conn *pgx.Conn) (map[string]int64, error) {
+func readSequences(ctx context.Context, conn querier) (map[string]int64, error) {
 	rows, err := conn.Query(ctx, `SELECT schemaname, sequencename, last_value FROM pg_sequences WHERE last_value IS NOT NULL`)
 	if err != nil {
 		return nil, fmt.Errorf("read sequences: %w", err)
@@ -178,7 +186,7 @@ type ServerInfo struct {
 // Major is the server's major version.
 func (s ServerInfo) Major() int { return s.VersionNum / 10000 }
 
-func readServerInfo(ctx context.Context, conn *pgx.Conn) (ServerInfo, error) {
+func readServerInfo(ctx context.Context, conn querier) (ServerInfo, error) {
 	var s ServerInfo
 	err := conn.QueryRow(ctx, `
 		SELECT current_setting('server_version_num')::int,
@@ -216,7 +224,7 @@ func readServerInfo(ctx context.Context, conn *pgx.Conn) (ServerInfo, error) {
 
 // readWrites returns the database's count of rows written (see
 // ServerInfo.Writes). Statistics reach the view up to a second late.
-func readWrites(ctx context.Context, conn *pgx.Conn) (int64, error) {
+func readWrites(ctx context.Context, conn querier) (int64, error) {
 	var n int64
 	err := conn.QueryRow(ctx, `SELECT coalesce((SELECT tup_inserted + tup_updated + tup_deleted FROM pg_stat_database WHERE datname = current_database()), 0)`).Scan(&n)
 	return n, err

@@ -2,33 +2,23 @@ package migrate
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"strings"
 
 	"github.com/ppg-cli/ppg/pgtools"
 	"github.com/ppg-cli/ppg/tunnel"
 )
 
-// ErrTargetRefused means the target was refused: not empty without
-// confirmation, or the source itself.
-var ErrTargetRefused = errors.New("the GA database was refused")
-
-// ErrDeclined means the user answered no to a question the migration
-// cannot go on without.
-var ErrDeclined = errors.New("stopped at your request")
-
-func (e *Engine) checkTools(ctx context.Context) (string, error) {
+func (e *Engine) checkTools(ctx context.Context) (*Summary, error) {
 	if err := e.ensureTools(ctx); err != nil {
-		return "", err
+		return nil, err
 	}
-	return fmt.Sprintf("%s and %s", e.tools.Dump, e.tools.Restore), nil
+	ts := e.pick
+	return &Summary{Tools: &ts}, nil
 }
 
 // ensureTools finds the tools once per run (a resumed run finds them again:
 // they may have been upgraded meanwhile).
 func (e *Engine) ensureTools(ctx context.Context) error {
-	if e.tools.Dump.Path != "" {
+	if e.pick.Dump.Path != "" {
 		return nil
 	}
 	found, err := e.cfg.Finder.Find(ctx)
@@ -44,14 +34,14 @@ func (e *Engine) ensureTools(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e.tools = ts
+	e.pick = ts
 	return nil
 }
 
 // openSide asks for side's key until one opens a connection, or the
 // prompter gives up. On a resumed migration the key must be the one the
 // migration started with, and the target must never be the source.
-func (e *Engine) openSide(ctx context.Context, side Side) (*endpoint, error) {
+func (e *Engine) openSide(ctx context.Context, side Side) (*Endpoint, error) {
 	var problem error
 	for {
 		raw, err := e.ask.Key(ctx, side, problem)
@@ -65,16 +55,14 @@ func (e *Engine) openSide(ctx context.Context, side Side) (*endpoint, error) {
 		}
 		hash := e.state.HashKey(secretOf(cred))
 		if rec := e.record(side); rec != nil && rec.KeyHash != "" && rec.KeyHash != hash {
-			problem = withHint(fmt.Errorf("this is not the key of the %s this migration started with", side),
-				"paste the same key as before, or start over with --restart")
+			problem = &KeyChangedError{Side: side}
 			continue
 		}
 		if side == Target && e.state.Source != nil && e.state.Source.KeyHash == hash {
-			problem = withHint(fmt.Errorf("%w: this is the EA database's key; the GA database must be another database", ErrTargetRefused),
-				"paste the key of the new GA database")
+			problem = &TargetRefusedError{Reason: RefuseIsSource, SameKey: true}
 			continue
 		}
-		ep, err := openEndpoint(ctx, side, cred, e.cfg.Tunnel)
+		ep, err := e.open.Open(ctx, side, cred)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -100,15 +88,15 @@ func (e *Engine) record(side Side) *Database {
 	return e.state.Target
 }
 
-func describe(ep *endpoint, info ServerInfo, hash string) *Database {
+func describe(ep *Endpoint, info ServerInfo, hash string) *Database {
 	kind := "api-key"
-	if ep.cred.Direct() {
+	if ep.Cred.Direct() {
 		kind = "direct"
 	}
 	return &Database{
 		KeyHash:       hash,
 		Kind:          kind,
-		Display:       ep.cred.String(),
+		Display:       ep.Cred.String(),
 		ServerVersion: info.VersionNum,
 		Size:          info.Size,
 		SystemID:      info.SystemID,
@@ -116,53 +104,48 @@ func describe(ep *endpoint, info ServerInfo, hash string) *Database {
 	}
 }
 
-func (e *Engine) connectSource(ctx context.Context) (string, error) {
+func (e *Engine) connectSource(ctx context.Context) (*Summary, error) {
 	if err := e.ensureTools(ctx); err != nil {
-		return "", err
+		return nil, err
 	}
 	e.src.Close()
 	e.src = nil
 	ep, err := e.openSide(ctx, Source)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	e.src = ep
-	info, err := readServerInfo(ctx, ep.db)
+	info, err := ep.DB.ServerInfo(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if e.tools, err = pgtools.Choose(e.found, info.Major()); err != nil {
-		return "", err
+	if e.pick, err = pgtools.Choose(e.found, info.Major()); err != nil {
+		return nil, err
 	}
-	tables, err := listTables(ctx, ep.db)
+	tables, err := ep.DB.Tables(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	db := describe(ep, info, e.state.HashKey(secretOf(ep.cred)))
+	db := describe(ep, info, e.state.HashKey(secretOf(ep.Cred)))
 	db.Tables = len(tables)
 	for _, t := range tables {
 		db.EstimatedRows += max(t.EstimatedRows, 0)
 	}
-	summary := fmt.Sprintf("PostgreSQL %s, %s, %d tables, about %s rows",
-		versionString(info.VersionNum), FormatBytes(info.Size), db.Tables, formatCount(db.EstimatedRows))
-	ok, err := e.ask.Confirm(ctx, Question{
-		Kind:    ConfirmSource,
-		Text:    "Dump this EA database?",
-		Details: []string{ep.cred.String(), summary, fmt.Sprintf("Tools: %s, %s", e.tools.Dump, e.tools.Restore)},
-	})
+	ts := e.pick
+	ok, err := e.ask.Confirm(ctx, Question{Kind: ConfirmSource, Source: db, Tools: &ts})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if !ok {
-		return "", ErrDeclined
+		return nil, ErrDeclined
 	}
 	e.state.Source = db
-	return summary, nil
+	return &Summary{Database: db}, nil
 }
 
 // ensureSource opens the source for a step after connect-source (a resumed
 // run asks for the key again: keys are never stored).
-func (e *Engine) ensureSource(ctx context.Context) (*endpoint, error) {
+func (e *Engine) ensureSource(ctx context.Context) (*Endpoint, error) {
 	if e.src != nil {
 		return e.src, nil
 	}
@@ -175,7 +158,7 @@ func (e *Engine) ensureSource(ctx context.Context) (*endpoint, error) {
 }
 
 // ensureTarget opens the target for a step after connect-target.
-func (e *Engine) ensureTarget(ctx context.Context) (*endpoint, error) {
+func (e *Engine) ensureTarget(ctx context.Context) (*Endpoint, error) {
 	if e.dst != nil {
 		return e.dst, nil
 	}
@@ -187,7 +170,7 @@ func (e *Engine) ensureTarget(ctx context.Context) (*endpoint, error) {
 	return ep, nil
 }
 
-func (e *Engine) connectTarget(ctx context.Context) (string, error) {
+func (e *Engine) connectTarget(ctx context.Context) (*Summary, error) {
 	e.dst.Close()
 	e.dst = nil
 	// The source is no longer needed: free its tunnel.
@@ -195,87 +178,45 @@ func (e *Engine) connectTarget(ctx context.Context) (string, error) {
 	e.src = nil
 	ep, err := e.openSide(ctx, Target)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	e.dst = ep
-	info, err := readServerInfo(ctx, ep.db)
+	info, err := ep.DB.ServerInfo(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	src := e.state.Source
 	if src != nil && info.SystemID != "" && info.SystemID == src.SystemID && info.DatabaseOID == src.DatabaseOID {
 		e.dst.Close()
 		e.dst = nil
-		return "", withHint(fmt.Errorf("%w: it is the EA database itself", ErrTargetRefused), "run again and paste the key of the new GA database")
+		return nil, &TargetRefusedError{Reason: RefuseIsSource}
 	}
 	if src != nil && info.Major() < src.ServerVersion/10000 {
-		return "", withHint(&pgtools.DowngradeError{From: src.ServerVersion / 10000, To: info.Major()},
-			"restore into a PostgreSQL server at least as new as the EA database (Prisma Postgres GA runs 17)")
+		return nil, &pgtools.DowngradeError{From: src.ServerVersion / 10000, To: info.Major()}
 	}
-	db := describe(ep, info, e.state.HashKey(secretOf(ep.cred)))
+	db := describe(ep, info, e.state.HashKey(secretOf(ep.Cred)))
 	db.Empty = info.UserObjects == 0 && len(info.UserSchemas) == 0
-	summary := fmt.Sprintf("PostgreSQL %s, %s", versionString(info.VersionNum), FormatBytes(info.Size))
 	if prev := e.state.Target; !db.Empty && prev != nil && prev.Empty && prev.KeyHash == db.KeyHash &&
 		e.state.Restore != nil && len(e.state.Restore.StartedSections) > 0 {
 		// What the target holds is this migration's interrupted restore:
 		// the restore step empties it and starts again.
 		db.Empty = true
 		e.state.Target = db
-		return summary + ", holding this migration's interrupted restore (it will be restored again)", nil
+		return &Summary{Database: db, TargetResumed: true}, nil
 	}
 	if !db.Empty {
-		details := []string{
-			fmt.Sprintf("The GA database already holds %d objects (tables, types, functions).", info.UserObjects),
-		}
-		if len(info.UserSchemas) > 0 {
-			details = append(details, "Schemas: "+strings.Join(info.UserSchemas, ", "))
-		}
-		details = append(details, "Restoring into it fails where names collide, and its data would mix with the EA data.")
 		ok := e.cfg.AllowNonEmptyTarget
 		if !ok {
-			ok, err = e.ask.Confirm(ctx, Question{Kind: ConfirmNonEmptyTarget, Text: "Restore into a GA database that is not empty?", Details: details})
+			ok, err = e.ask.Confirm(ctx, Question{Kind: ConfirmNonEmptyTarget, Objects: info.UserObjects, Schemas: info.UserSchemas})
 			if err != nil {
-				return "", err
+				return nil, err
 			}
 		}
 		if !ok {
-			return "", withHint(fmt.Errorf("%w: it is not empty, and restoring into it was not confirmed", ErrTargetRefused),
-				"use an empty GA database, or confirm (headless: --allow-non-empty-target); nothing was changed")
+			return nil, &TargetRefusedError{Reason: RefuseNotEmpty}
 		}
 		db.ConfirmedNonEmpty = true
-		summary += ", not empty (confirmed)"
-	} else {
-		summary += ", empty"
 	}
 	e.state.Target = db
-	return summary, nil
-}
-
-func versionString(num int) string {
-	return fmt.Sprintf("%d.%d", num/10000, num%10000)
-}
-
-// FormatBytes writes a size in decimal units ("1.2 GB"), as the engine's
-// summaries do; front ends use it to match them.
-func FormatBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
-}
-
-func formatCount(n int64) string {
-	switch {
-	case n >= 1_000_000:
-		return fmt.Sprintf("%.1fM", float64(n)/1e6)
-	case n >= 10_000:
-		return fmt.Sprintf("%.0fk", float64(n)/1e3)
-	}
-	return fmt.Sprint(n)
+	return &Summary{Database: db}, nil
 }

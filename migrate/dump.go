@@ -10,91 +10,94 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/ppg-cli/ppg/pgtools"
 )
 
-// DumpFileName is the dump's file name for a migration with id.
-func DumpFileName(id string) string { return "ppg-ea-" + id + ".dump" }
+// DumpFileName is the dump's file name for a migration with id, whose
+// dumps are named with prefix ("ppg-ea" gives ppg-ea-ID.dump).
+func DumpFileName(prefix, id string) string { return prefix + "-" + id + ".dump" }
 
-// dumpChanged says why the recorded dump can no longer be used, or "".
-func (e *Engine) dumpChanged() string {
+// dumpChanged says why the recorded dump can no longer be used, or nil.
+func (e *Engine) dumpChanged() *DumpChangedError {
 	d := e.state.Dump
 	if d == nil {
-		return "the state file records no dump"
+		return &DumpChangedError{How: DumpMissing}
 	}
 	size, sum, err := fileSHA256(d.Path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return fmt.Sprintf("the dump file %s is missing", d.Path)
+		return &DumpChangedError{Path: d.Path, How: DumpMissing}
 	case err != nil:
-		return fmt.Sprintf("the dump file %s cannot be read (%v)", d.Path, err)
+		return &DumpChangedError{Path: d.Path, How: DumpUnreadable, Err: err}
 	case size != d.Size || sum != d.SHA256:
-		return fmt.Sprintf("the dump file %s changed since it was written (checksum differs)", d.Path)
+		return &DumpChangedError{Path: d.Path, How: DumpModified}
 	}
 	if _, err := readManifest(d.ManifestPath, d.ManifestSHA256); err != nil {
-		return err.Error()
+		return &DumpChangedError{Path: d.ManifestPath, How: ManifestChanged, Err: err}
 	}
-	return ""
+	return nil
 }
 
-func (e *Engine) dump(ctx context.Context) (string, error) {
+func (e *Engine) dump(ctx context.Context) (*Summary, error) {
 	if err := e.ensureTools(ctx); err != nil {
-		return "", err
+		return nil, err
 	}
 	src, err := e.ensureSource(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	final := e.path(DumpFileName(e.state.ID))
+	final := e.path(DumpFileName(e.cfg.DumpPrefix, e.state.ID))
 	if _, err := os.Stat(final); err == nil && (e.state.Dump == nil || e.state.Dump.Path != final) {
-		return "", withHint(fmt.Errorf("%s already exists and is not this migration's dump", final),
-			"move it elsewhere, then run ppg migrate-from-ea again; ppg never overwrites a dump it did not write")
+		return nil, &FileExistsError{Path: final, Migration: true}
 	}
 	if e.state.Source != nil {
 		if err := checkFreeSpace(e.cfg.Dir, e.state.Source.Size); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
-	e.send(Event{Kind: Warning, Step: StepDump, Text: "writes to the EA database after the dump starts are not migrated: " +
-		"stop your application's writes (or put it in maintenance mode) until the migration is done"})
+	e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeWritesNotMigrated}})
 
 	manifest := strings.TrimSuffix(final, ".dump") + ".manifest.json"
 	for {
-		summary, redo, err := e.dumpOnce(ctx, src, final, manifest)
+		d, redo, err := e.dumpOnce(ctx, src, final, manifest)
 		if err != nil || !redo {
-			return summary, err
+			if err != nil {
+				return nil, err
+			}
+			return &Summary{Dump: d}, nil
 		}
 	}
 }
 
 // dumpOnce runs pg_dump once. redo asks for another dump (the source was
 // written to meanwhile and the user chose to dump again).
-func (e *Engine) dumpOnce(ctx context.Context, src *endpoint, final, manifestPath string) (summary string, redo bool, err error) {
+func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPath string) (dump *DumpInfo, redo bool, err error) {
 	partial := final + ".partial"
 	// The dump holds the whole database: create it readable by its owner
 	// only; pg_dump truncates and keeps the mode.
 	f, err := os.OpenFile(partial, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
-		return "", false, fmt.Errorf("create the dump file: %w", err)
+		return nil, false, fmt.Errorf("create the dump file: %w", err)
 	}
-	f.Close()
-	os.Chmod(partial, 0o600)
-	defer os.Remove(partial) // after a successful rename this is a no-op
+	if err := f.Close(); err != nil {
+		return nil, false, fmt.Errorf("create the dump file: %w", err)
+	}
+	if err := os.Chmod(partial, 0o600); err != nil {
+		return nil, false, fmt.Errorf("create the dump file: %w", err)
+	}
+	defer func() { _ = os.Remove(partial) }() // after a successful rename this is a no-op
 
-	snap, err := beginSnapshot(ctx, src.db, !e.noSnapshot)
+	snap, err := src.DB.Snapshot(ctx, !e.noSnapshot)
 	if err != nil {
-		return "", false, err
+		return nil, false, err
 	}
-	defer snap.tx.Rollback(context.Background())
-	if snap.id == "" {
-		e.send(Event{Kind: Warning, Step: StepDump, Text: "the EA database does not allow sharing pg_dump's snapshot (" + snap.why +
-			"): row counts are taken separately and may differ if the database is written to meanwhile"})
+	defer snap.Close()
+	if snap.ID() == "" {
+		e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeNoSharedSnapshot, Cause: snap.Why()}})
 	}
-	tables, err := listTables(ctx, snap.tx.Conn())
+	tables, err := snap.Tables(ctx)
 	if err != nil {
-		return "", false, err
+		return nil, false, err
 	}
 
 	// Count rows in the snapshot while pg_dump copies them.
@@ -106,19 +109,19 @@ func (e *Engine) dumpOnce(ctx context.Context, src *endpoint, final, manifestPat
 	countCtx, stopCount := context.WithCancel(ctx)
 	defer stopCount()
 	go func() {
-		m, err := takeManifest(countCtx, snap.tx.Conn(), tables)
+		m, err := snap.Manifest(countCtx, tables)
 		countDone <- counted{m, err}
 	}()
 
 	progress := newDumpProgress(tables)
 	args := []string{"--format=custom", "--verbose", "--no-publications", "--no-subscriptions", "--file=" + partial}
-	if snap.id != "" {
-		args = append(args, "--snapshot="+snap.id)
+	if snap.ID() != "" {
+		args = append(args, "--snapshot="+snap.ID())
 	}
-	runErr := e.runner.Run(ctx, pgtools.Cmd{
-		Tool: e.tools.Dump,
+	runErr := e.tools.Run(ctx, pgtools.Cmd{
+		Tool: e.pick.Dump,
 		Args: args,
-		Conn: &src.conn,
+		Conn: &src.Conn,
 		OnLine: func(l pgtools.Line) {
 			if l.Raw != "" { // inferred table ends have no line of their own
 				e.send(Event{Kind: ToolLine, Step: StepDump, Line: l.Raw})
@@ -131,124 +134,61 @@ func (e *Engine) dumpOnce(ctx context.Context, src *endpoint, final, manifestPat
 	if runErr != nil {
 		stopCount()
 		<-countDone
-		if snap.id != "" && snapshotRefused(runErr) && ctx.Err() == nil {
+		if snap.ID() != "" && snapshotRefused(runErr) && ctx.Err() == nil {
 			// A pooler between ppg and the server can hand pg_dump a
 			// session of another server process, where the snapshot does
 			// not exist: dump again without sharing it.
 			e.noSnapshot = true
-			e.send(Event{Kind: Warning, Step: StepDump, Text: "pg_dump could not use ppg's snapshot: dumping again without it; row counts are taken separately"})
-			return "", true, nil
+			e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeSnapshotRefused}})
+			return nil, true, nil
 		}
-		return "", false, fmt.Errorf("pg_dump failed: %w", runErr)
+		return nil, false, fmt.Errorf("pg_dump failed: %w", runErr)
 	}
 	c := <-countDone
 	if c.err != nil {
-		return "", false, fmt.Errorf("count rows in the dump's snapshot: %w", c.err)
+		return nil, false, fmt.Errorf("count rows in the dump's snapshot: %w", c.err)
 	}
-	if err := snap.tx.Commit(ctx); err != nil {
-		return "", false, fmt.Errorf("end the snapshot transaction: %w", err)
+	if err := snap.Commit(ctx); err != nil {
+		return nil, false, fmt.Errorf("end the snapshot transaction: %w", err)
 	}
 	m := c.m
-	m.Snapshot = snap.id != ""
+	m.Snapshot = snap.ID() != ""
 	m.TakenAt = e.cfg.Now()
 
 	if err := os.Rename(partial, final); err != nil {
-		return "", false, fmt.Errorf("rename the dump file: %w", err)
+		return nil, false, fmt.Errorf("rename the dump file: %w", err)
 	}
 	syncDir(filepath.Dir(final))
 	size, sum, err := fileSHA256(final)
 	if err != nil {
-		return "", false, fmt.Errorf("checksum the dump file: %w", err)
+		return nil, false, fmt.Errorf("checksum the dump file: %w", err)
 	}
 	msum, err := writeManifest(manifestPath, m)
 	if err != nil {
-		return "", false, err
+		return nil, false, err
 	}
 	e.state.Dump = &DumpInfo{
 		Path: final, Size: size, SHA256: sum, FinishedAt: e.cfg.Now(),
-		ToolVersion: e.tools.Dump.Version.String(), Snapshot: m.Snapshot,
-		ManifestPath: manifestPath, ManifestSHA256: msum, Writes: snap.writes,
+		ToolVersion: e.pick.Dump.Version.String(), Snapshot: m.Snapshot,
+		ManifestPath: manifestPath, ManifestSHA256: msum, Writes: snap.Writes(),
+		Tables: len(m.Tables), Rows: m.TotalRows(),
 	}
 	e.manifest = m
-	summary = fmt.Sprintf("%s, %s, %d tables, %s rows, sha256 %s", final, FormatBytes(size), len(m.Tables), formatCount(m.TotalRows()), sum[:16])
 
 	// Writes after the snapshot are not in the dump: say so, and offer to
 	// dump again.
-	if now, err := readWrites(ctx, src.db); err == nil && now > snap.writes {
-		q := Question{
-			Kind: ConfirmRedump,
-			Text: "The EA database was written to during the dump. Dump again?",
-			Details: []string{
-				fmt.Sprintf("%d rows were inserted, updated or deleted after the dump's snapshot; they are not in the dump.", now-snap.writes),
-				"Stop your application's writes first, or they will be missed again.",
-			},
-		}
-		e.send(Event{Kind: Warning, Step: StepDump, Text: q.Details[0]})
-		again, err := e.ask.Confirm(ctx, q)
+	if now, err := src.DB.Writes(ctx); err == nil && now > snap.Writes() {
+		n := now - snap.Writes()
+		e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeSourceWritten, Count: n}})
+		again, err := e.ask.Confirm(ctx, Question{Kind: ConfirmRedump, Writes: n})
 		if err != nil {
-			return "", false, err
+			return nil, false, err
 		}
 		if again {
-			return "", true, nil
+			return nil, true, nil
 		}
 	}
-	return summary, false, nil
-}
-
-// snapshot is a read-only repeatable-read transaction on the source whose
-// snapshot pg_dump shares, so that the row counts match the dump exactly.
-type snapshot struct {
-	tx     pgx.Tx
-	id     string
-	why    string // why there is no shared snapshot, when id is empty
-	writes int64
-}
-
-func beginSnapshot(ctx context.Context, conn *pgx.Conn, export bool) (*snapshot, error) {
-	writes, err := readWrites(ctx, conn)
-	if err != nil {
-		return nil, fmt.Errorf("read the EA database's statistics: %w", err)
-	}
-	s := &snapshot{writes: writes}
-	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
-	if s.tx, err = conn.BeginTx(ctx, opts); err != nil {
-		return nil, fmt.Errorf("begin the snapshot transaction: %w", err)
-	}
-	if !export {
-		s.why = "pg_dump could not import it"
-		return s, nil
-	}
-	if err := s.tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&s.id); err != nil {
-		// A standby or a pooler can refuse: carry on in a transaction of
-		// our own.
-		s.why, s.id = err.Error(), ""
-		s.tx.Rollback(ctx)
-		if s.tx, err = conn.BeginTx(ctx, opts); err != nil {
-			return nil, fmt.Errorf("begin the snapshot transaction: %w", err)
-		}
-	}
-	return s, nil
-}
-
-// takeManifest counts rows, sequences and objects in conn's transaction.
-func takeManifest(ctx context.Context, conn *pgx.Conn, tables []Table) (*Manifest, error) {
-	counts, err := countRows(ctx, conn, tables)
-	if err != nil {
-		return nil, err
-	}
-	seqs, err := readSequences(ctx, conn)
-	if err != nil {
-		return nil, err
-	}
-	objs, err := countObjects(ctx, conn)
-	if err != nil {
-		return nil, err
-	}
-	m := &Manifest{Version: 1, Sequences: seqs, Objects: objs}
-	for _, t := range tables {
-		m.Tables = append(m.Tables, TableCount{Table: t, Rows: counts[t.QualifiedName()]})
-	}
-	return m, nil
+	return e.state.Dump, false, nil
 }
 
 // dumpProgress turns pg_dump's "dumping contents of table" lines into
@@ -299,36 +239,36 @@ func (p *dumpProgress) finishCurrent() {
 
 func (p *dumpProgress) info() *ProgressInfo {
 	return &ProgressInfo{
-		TablesDone: p.done, TablesTotal: p.tables,
+		Phase: PhaseDump, TablesDone: p.done, TablesTotal: p.tables,
 		BytesDone: p.doneBytes, BytesTotal: p.total, Current: p.current,
 	}
 }
 
-func (e *Engine) checkArchive(ctx context.Context) (string, error) {
+func (e *Engine) checkArchive(ctx context.Context) (*Summary, error) {
 	if err := e.ensureTools(ctx); err != nil {
-		return "", err
+		return nil, err
 	}
 	d := e.state.Dump
-	if reason := e.dumpChanged(); reason != "" {
+	if changed := e.dumpChanged(); changed != nil {
 		e.reset(StepDump)
-		return "", withHint(errors.New(reason), "run ppg migrate-from-ea again to dump again")
+		return nil, changed
 	}
 	h, err := pgtools.ReadArchiveHeader(d.Path)
 	if err != nil {
-		return "", fmt.Errorf("read the dump file's header: %w", err)
+		return nil, fmt.Errorf("read the dump file's header: %w", err)
 	}
 	restore, err := pgtools.ChooseRestore(e.found, h)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	e.tools.Restore = restore
-	toc, err := e.runner.ReadTOC(ctx, restore, d.Path)
+	e.pick.Restore = restore
+	toc, err := e.tools.ReadTOC(ctx, restore, d.Path)
 	if err != nil {
-		return "", fmt.Errorf("read the dump's table of contents: %w", err)
+		return nil, fmt.Errorf("read the dump's table of contents: %w", err)
 	}
 	m, err := e.loadManifest()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	resolveSchemas(toc, m.Tables)
 	dataEntries := map[string]bool{}
@@ -344,11 +284,13 @@ func (e *Engine) checkArchive(ctx context.Context) (string, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return "", fmt.Errorf("the dump has no data for %d tables that hold rows: %s", len(missing), strings.Join(first(missing, 10), ", "))
+		return nil, fmt.Errorf("the dump has no data for %d tables that hold rows: %s", len(missing), strings.Join(first(missing, 10), ", "))
 	}
 	d.TOCEntries, d.DataEntries = len(toc.Entries), len(dataEntries)
-	return fmt.Sprintf("%d entries, data of %d tables, written by pg_dump %s from PostgreSQL %s; read with %s",
-		len(toc.Entries), len(dataEntries), h.DumpedBy, h.DumpedFrom, restore), nil
+	return &Summary{Archive: &ArchiveInfo{
+		Entries: len(toc.Entries), DataEntries: len(dataEntries),
+		DumpedBy: h.DumpedBy.String(), DumpedFrom: h.DumpedFrom.String(), Restore: restore,
+	}}, nil
 }
 
 func (e *Engine) loadManifest() (*Manifest, error) {

@@ -8,12 +8,13 @@ import (
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ppg-cli/ppg/pgtools"
 	"github.com/ppg-cli/ppg/tunnel"
 )
 
-// Side tells the source (EA) database from the target (GA) one.
+// Side tells the source database from the target one.
 type Side int
 
 // The two sides of a migration.
@@ -24,39 +25,51 @@ const (
 
 func (s Side) String() string {
 	if s == Source {
-		return "EA database"
+		return "source"
 	}
-	return "GA database"
+	return "target"
 }
 
-// endpoint is one open database: a tunnel when the credential is an API
-// key, the parameters the tools connect with, and a pgx connection for the
-// engine's own queries. Close releases all three.
-type endpoint struct {
-	cred tunnel.Credential
-	tun  *tunnel.Tunnel
-	// conn is what pg_dump and pg_restore connect with.
-	conn pgtools.Conn
-	// db is the engine's own connection.
-	db *pgx.Conn
+// MarshalText writes "source" or "target".
+func (s Side) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads "source" or "target".
+func (s *Side) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "source":
+		*s = Source
+	case "target":
+		*s = Target
+	default:
+		return fmt.Errorf("unknown side %q", b)
+	}
+	return nil
 }
 
-// ConnectError wraps a failure to reach a database with what it means for
-// the user. Its text never holds a key or password.
+// ConnectError wraps a failure to reach a database. Its text never holds
+// a key or password.
 type ConnectError struct {
 	Side Side
 	Err  error
+	// Auth is set when the server refused the password of a direct URL.
+	Auth bool
 }
 
 func (e *ConnectError) Error() string { return fmt.Sprintf("connect to the %s: %v", e.Side, e.Err) }
 func (e *ConnectError) Unwrap() error { return e.Err }
 
-// openEndpoint checks the credential and connects. For an API key it first
-// asks the gateway (a 401/410 fails fast with a clear message), then starts
-// a private tunnel: a Unix socket in a 0700 directory where the system has
-// them, else TCP on loopback.
-func openEndpoint(ctx context.Context, side Side, cred tunnel.Credential, tcfg tunnel.Config) (*endpoint, error) {
-	ep := &endpoint{cred: cred}
+// NewOpener returns the real Opener: for an API key it first asks the
+// gateway (a 401/410 fails fast with the gateway's answer), then starts a
+// private tunnel from the template tcfg (a Unix socket in a 0700 directory
+// where the system has them, else TCP on loopback); a direct URL is
+// connected to as it is.
+func NewOpener(tcfg tunnel.Config) Opener { return opener{tcfg: tcfg} }
+
+type opener struct{ tcfg tunnel.Config }
+
+func (o opener) Open(ctx context.Context, side Side, cred tunnel.Credential) (*Endpoint, error) {
+	var conn pgtools.Conn
+	var tun *tunnel.Tunnel
 	var pgxConfig *pgx.ConnConfig
 	var err error
 	if cred.Direct() {
@@ -64,7 +77,7 @@ func openEndpoint(ctx context.Context, side Side, cred tunnel.Credential, tcfg t
 		if err != nil {
 			return nil, &ConnectError{Side: side, Err: errors.New("the URL is not a valid connection URL")}
 		}
-		ep.conn = pgtools.Conn{
+		conn = pgtools.Conn{
 			Host:     pgxConfig.Host,
 			Port:     strconv.Itoa(int(pgxConfig.Port)),
 			User:     pgxConfig.User,
@@ -73,6 +86,7 @@ func openEndpoint(ctx context.Context, side Side, cred tunnel.Credential, tcfg t
 			SSLMode:  sslMode(cred.URL),
 		}
 	} else {
+		tcfg := o.tcfg
 		tcfg.Key = cred.APIKey
 		if err := tunnel.Check(ctx, tcfg); err != nil {
 			return nil, &ConnectError{Side: side, Err: err}
@@ -80,26 +94,35 @@ func openEndpoint(ctx context.Context, side Side, cred tunnel.Credential, tcfg t
 		if tunnel.UnixSupported() {
 			tcfg.Network = "unix"
 		}
-		ep.tun, err = tunnel.Start(ctx, tcfg)
+		tun, err = tunnel.Start(ctx, tcfg)
 		if err != nil {
 			return nil, &ConnectError{Side: side, Err: err}
 		}
 		// The gateway accepts any user name and no password, and the
 		// database is always "postgres".
-		ep.conn = pgtools.Conn{Host: ep.tun.Host(), Port: strconv.Itoa(ep.tun.Port()), User: "postgres", Database: "postgres", Tunnel: true}
-		pgxConfig, err = pgx.ParseConfig(fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable", ep.tun.Host(), ep.tun.Port()))
+		conn = pgtools.Conn{Host: tun.Host(), Port: strconv.Itoa(tun.Port()), User: "postgres", Database: "postgres", Tunnel: true}
+		pgxConfig, err = pgx.ParseConfig(fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable", tun.Host(), tun.Port()))
 		if err != nil {
-			ep.Close()
+			_ = tun.Close()
 			return nil, &ConnectError{Side: side, Err: err}
 		}
 	}
 	pgxConfig.RuntimeParams["application_name"] = "ppg"
-	ep.db, err = pgx.ConnectConfig(ctx, pgxConfig)
+	db, err := pgx.ConnectConfig(ctx, pgxConfig)
 	if err != nil {
-		ep.Close()
-		return nil, &ConnectError{Side: side, Err: err}
+		if tun != nil {
+			_ = tun.Close()
+		}
+		var pe *pgconn.PgError
+		auth := errors.As(err, &pe) && (pe.Code == "28P01" || pe.Code == "28000")
+		return nil, &ConnectError{Side: side, Err: err, Auth: auth}
 	}
-	return ep, nil
+	return NewEndpoint(cred, conn, NewDB(db), func() {
+		_ = db.Close(context.Background())
+		if tun != nil {
+			_ = tun.Close()
+		}
+	}), nil
 }
 
 // sslMode returns the sslmode parameter of a URL, "" when absent.
@@ -109,17 +132,4 @@ func sslMode(raw string) string {
 		return ""
 	}
 	return u.Query().Get("sslmode")
-}
-
-// Close ends the connection and the tunnel.
-func (ep *endpoint) Close() {
-	if ep == nil {
-		return
-	}
-	if ep.db != nil {
-		ep.db.Close(context.Background())
-	}
-	if ep.tun != nil {
-		ep.tun.Close()
-	}
 }

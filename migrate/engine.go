@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/ppg-cli/ppg/pgtools"
@@ -32,20 +31,28 @@ type QuestionKind int
 
 // Questions the engine asks.
 const (
-	// ConfirmSource: the source summary is in Details; go on?
+	// ConfirmSource: dump the source described by Source, with Tools?
 	ConfirmSource QuestionKind = iota + 1
-	// ConfirmNonEmptyTarget: the target holds objects; restore into it
-	// anyway? (Existing objects of the same names make the restore fail.)
+	// ConfirmNonEmptyTarget: the target holds Objects (in Schemas besides
+	// public); restore into it anyway? (Existing objects of the same
+	// names make the restore fail.)
 	ConfirmNonEmptyTarget
-	// ConfirmRedump: the source was written to during the dump; dump again?
+	// ConfirmRedump: Writes rows were written to the source during the
+	// dump; dump again?
 	ConfirmRedump
 )
 
 // Question is a yes/no question with the facts to decide it.
 type Question struct {
-	Kind    QuestionKind
-	Text    string
-	Details []string
+	Kind QuestionKind
+	// Source and Tools, for ConfirmSource.
+	Source *Database
+	Tools  *pgtools.Toolset
+	// Objects and Schemas, for ConfirmNonEmptyTarget.
+	Objects int64
+	Schemas []string
+	// Writes, for ConfirmRedump.
+	Writes int64
 }
 
 // Config configures an Engine.
@@ -53,12 +60,17 @@ type Config struct {
 	// Dir is the working folder: the state file, the dump and its manifest
 	// live there.
 	Dir string
+	// DumpPrefix starts the dump's file name (PREFIX-ID.dump); empty means
+	// "ppg".
+	DumpPrefix string
 	// Finder finds pg_dump and pg_restore.
-	Finder pgtools.Finder
-	// Runner runs them; nil means real processes.
-	Runner *pgtools.Runner
-	// Tunnel is the template of the tunnels the engine opens (endpoint,
-	// user agent); Key and Network are set per tunnel.
+	Finder Finder
+	// Tools runs them; nil means real processes (pgtools.Runner).
+	Tools Tools
+	// Opener opens the databases; nil means NewOpener(Tunnel).
+	Opener Opener
+	// Tunnel is the template of the tunnels the default Opener starts
+	// (endpoint, user agent); Key and Network are set per tunnel.
 	Tunnel tunnel.Config
 	// Jobs is the number of parallel pg_restore jobs; 0 means defaultJobs.
 	Jobs int
@@ -71,8 +83,8 @@ type Config struct {
 	Now func() time.Time
 }
 
-// defaultJobs is the default number of parallel pg_restore jobs. The GA
-// database is across a network, where each statement waits a round trip:
+// defaultJobs is the default number of parallel pg_restore jobs. The
+// target is across a network, where each statement waits a round trip:
 // more jobs pay even on a machine with few cores (measured with 5 ms of
 // latency: 200 tables restored in 17.7 s with 1 job, 12.4 s with 2, 10.1 s
 // with 4). It stays low because Prisma's plans allow about ten connections:
@@ -82,15 +94,16 @@ const defaultJobs = 4
 // Engine runs a migration step by step, records each step in the state
 // file, and resumes from it. It reports through events and never prints.
 type Engine struct {
-	cfg    Config
-	ask    Prompter
-	emit   func(Event)
-	state  *State
-	runner *pgtools.Runner
-	tools  pgtools.Toolset
-	found  []pgtools.Tool
+	cfg   Config
+	ask   Prompter
+	emit  func(Event)
+	state *State
+	tools Tools
+	open  Opener
+	pick  pgtools.Toolset
+	found []pgtools.Tool
 
-	src, dst *endpoint
+	src, dst *Endpoint
 	manifest *Manifest
 	// noSnapshot is set when pg_dump could not import the shared snapshot.
 	noSnapshot bool
@@ -109,25 +122,21 @@ func New(cfg Config, p Prompter) *Engine {
 	if cfg.Jobs <= 0 {
 		cfg.Jobs = defaultJobs
 	}
-	r := cfg.Runner
-	if r == nil {
-		r = &pgtools.Runner{}
+	if cfg.DumpPrefix == "" {
+		cfg.DumpPrefix = "ppg"
 	}
-	return &Engine{cfg: cfg, ask: p, runner: r}
+	if cfg.Finder == nil {
+		cfg.Finder = pgtools.Finder{}
+	}
+	e := &Engine{cfg: cfg, ask: p, tools: cfg.Tools, open: cfg.Opener}
+	if e.tools == nil {
+		e.tools = &pgtools.Runner{}
+	}
+	if e.open == nil {
+		e.open = NewOpener(cfg.Tunnel)
+	}
+	return e
 }
-
-// StepError is a failed step: what failed and what to do next.
-type StepError struct {
-	Step Step
-	Err  error
-	// Hint is the next thing to do.
-	Hint string
-	// Tail holds the tool's last output lines, when a tool failed.
-	Tail []string
-}
-
-func (e *StepError) Error() string { return fmt.Sprintf("%s: %v", e.Step.Title(), e.Err) }
-func (e *StepError) Unwrap() error { return e.Err }
 
 // Run runs the migration from the first step not done to the end. It holds
 // the folder's lock meanwhile. It returns nil only when the target is
@@ -142,7 +151,11 @@ func (e *Engine) Run(ctx context.Context, emit func(Event)) (err error) {
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
+	defer func() {
+		if uerr := lock.Unlock(); uerr != nil && err == nil {
+			err = uerr
+		}
+	}()
 	defer func() {
 		e.src.Close()
 		e.dst.Close()
@@ -171,12 +184,12 @@ func (e *Engine) Run(ctx context.Context, emit func(Event)) (err error) {
 		if err := e.save(); err != nil {
 			return err
 		}
-		e.send(Event{Kind: StepFinished, Step: st, Text: summary})
+		e.send(Event{Kind: StepFinished, Step: st, Summary: summary})
 	}
 	return nil
 }
 
-func (e *Engine) runStep(ctx context.Context, st Step) (string, error) {
+func (e *Engine) runStep(ctx context.Context, st Step) (*Summary, error) {
 	switch st {
 	case StepCheckTools:
 		return e.checkTools(ctx)
@@ -193,7 +206,7 @@ func (e *Engine) runStep(ctx context.Context, st Step) (string, error) {
 	case StepVerify:
 		return e.verify(ctx)
 	}
-	return "", fmt.Errorf("unknown step %q", st)
+	return nil, fmt.Errorf("unknown step %q", st)
 }
 
 // fail records a failed step and returns the *StepError for it. A cancelled
@@ -203,55 +216,19 @@ func (e *Engine) fail(ctx context.Context, st Step, err error) error {
 	if ctx.Err() != nil {
 		rec.Status = Pending
 		rec.Error = "stopped by the user"
-		e.save()
+		if serr := e.save(); serr != nil {
+			return errors.Join(context.Canceled, serr)
+		}
 		return context.Canceled
 	}
-	se := &StepError{Step: st, Err: err, Hint: "run ppg migrate-from-ea again to resume from this step"}
-	var ee *pgtools.ExitError
-	if errors.As(err, &ee) {
-		se.Tail = ee.StderrTail
-	}
-	var nf *pgtools.NotFoundError
-	switch {
-	case errors.As(err, &nf):
-		se.Hint = nf.Hint() + "; then run ppg migrate-from-ea again"
-	case errors.Is(err, pgtools.ErrNotFound):
-		// Finder.Find's error for a --pg-bin folder without the tools
-		// is not a *NotFoundError: give the same install hint.
-		se.Hint = (&pgtools.NotFoundError{MinMajor: pgtools.RecommendedMajor, GOOS: runtime.GOOS}).Hint() + "; then run ppg migrate-from-ea again"
-	}
-	var he *tunnel.HandshakeError
-	var ce *ConnectError
-	var ke *tunnel.KeyError
-	switch {
-	case errors.As(err, &he), errors.As(err, &ke):
-		se.Hint = "check the key, then run ppg migrate-from-ea again"
-	case errors.As(err, &ce):
-		se.Hint = "check the key or URL and the network, then run ppg migrate-from-ea again"
-	}
-	var hint interface{ Hint() string }
-	if errors.As(err, &hint) && hint.Hint() != "" && nf == nil {
-		se.Hint = hint.Hint()
-	}
+	se := newStepError(st, err)
 	rec.Status, rec.Error, rec.FinishedAt = Failed, err.Error(), e.cfg.Now()
 	if serr := e.save(); serr != nil {
 		return errors.Join(se, serr)
 	}
-	e.send(Event{Kind: StepFailed, Step: st, Err: err, Hint: se.Hint, Tail: se.Tail})
+	e.send(Event{Kind: StepFailed, Step: st, Failure: se})
 	return se
 }
-
-// hinted is an error that carries its own next step for the user.
-type hinted struct {
-	err  error
-	hint string
-}
-
-func (h *hinted) Error() string { return h.err.Error() }
-func (h *hinted) Unwrap() error { return h.err }
-func (h *hinted) Hint() string  { return h.hint }
-
-func withHint(err error, hint string) error { return &hinted{err: err, hint: hint} }
 
 // load reads the state file, or starts a new one, and checks the world
 // against it: a dump file that is missing or changed is dumped again.
@@ -262,7 +239,7 @@ func (e *Engine) load() error {
 	}
 	if s == nil || e.cfg.Restart {
 		if s != nil && s.Dump != nil {
-			e.send(Event{Kind: Info, Text: fmt.Sprintf("starting over; the earlier dump %s is kept", s.Dump.Path)})
+			e.send(Event{Kind: Info, Notice: &Notice{Code: NoticeStartingOver, Path: s.Dump.Path}})
 		}
 		s = NewState(e.cfg.Now())
 		e.state = s
@@ -274,8 +251,8 @@ func (e *Engine) load() error {
 	// against the manifest): a dump deleted afterwards, to free space, must
 	// not start the migration over into a GA database that is now full.
 	if s.Step(StepDump).Status == Done && s.Step(StepRestore).Status != Done {
-		if reason := e.dumpChanged(); reason != "" {
-			e.send(Event{Kind: Warning, Step: StepDump, Text: reason + ": dumping again"})
+		if changed := e.dumpChanged(); changed != nil {
+			e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeDumpChanged, Path: changed.Path, Cause: changed.Error(), Err: changed}})
 			e.reset(StepDump)
 			return e.save()
 		}

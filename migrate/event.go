@@ -1,6 +1,11 @@
 package migrate
 
-import "time"
+import (
+	"fmt"
+	"time"
+
+	"github.com/ppg-cli/ppg/pgtools"
+)
 
 // EventKind tells what an Event reports.
 type EventKind int
@@ -13,53 +18,228 @@ const (
 	Progress
 	// ToolLine: Line is one line of pg_dump or pg_restore output.
 	ToolLine
-	// Warning: Text is something the user should know that does not stop
+	// Warning: Notice is something the user should know that does not stop
 	// the migration (a harmless restore error, writes after the snapshot).
 	Warning
-	// Info: Text is a fact worth showing (the chosen tools, a summary).
+	// Info: Notice is a fact worth showing (a resume decision, a note on
+	// the target).
 	Info
-	// StepFinished: Step is done; Text summarises it.
+	// Report: Report holds the verify step's full comparison.
+	Report
+	// StepFinished: Step is done; Summary holds what it found or made.
 	StepFinished
-	// StepFailed: Err says what failed and Hint what to do next.
+	// StepFailed: Failure says what failed.
 	StepFailed
 )
 
-// Event is one report from the engine to its front end. Events are values:
-// the front end may keep them.
-type Event struct {
-	Kind EventKind
-	Step Step
-	Time time.Time
-	// Text is the message of Warning, Info and StepFinished events.
-	Text string
-	// Line is the raw tool line of a ToolLine event.
-	Line string
-	// Progress is set on Progress events.
-	Progress *ProgressInfo
-	// Err and Hint are set on StepFailed events. Err's text names the cause;
-	// Hint is the next thing to do ("run ppg migrate-from-ea again to resume").
-	Err  error
-	Hint string
-	// Tail holds the tool's last output lines on a StepFailed event.
-	Tail []string
-	// Resumed is set on StepStarted when the step continues earlier work.
-	Resumed bool
-	// Verify is the verification report, on the verify step's Info event.
-	Verify *Report
+var eventKindNames = map[EventKind]string{
+	StepStarted: "step_started", Progress: "progress", ToolLine: "tool_line", Warning: "warning",
+	Info: "info", Report: "report", StepFinished: "step_finished", StepFailed: "step_failed",
 }
+
+func (k EventKind) String() string {
+	if s, ok := eventKindNames[k]; ok {
+		return s
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// MarshalText writes the kind's name ("step_started").
+func (k EventKind) MarshalText() ([]byte, error) {
+	if _, ok := eventKindNames[k]; !ok {
+		return nil, fmt.Errorf("unknown event kind %d", int(k))
+	}
+	return []byte(k.String()), nil
+}
+
+// UnmarshalText reads a kind's name.
+func (k *EventKind) UnmarshalText(b []byte) error {
+	for kind, name := range eventKindNames {
+		if name == string(b) {
+			*k = kind
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown event kind %q", b)
+}
+
+// Event is one report from the engine to its front end: facts, never
+// sentences. Events are values: the front end may keep them. The JSON form
+// (field names in snake_case, kinds and codes as names) is the wire format
+// of the headless front end's --json output.
+type Event struct {
+	Kind EventKind `json:"kind"`
+	Step Step      `json:"step,omitempty"`
+	Time time.Time `json:"time"`
+	// Resumed is set on StepStarted when the step continues earlier work.
+	Resumed bool `json:"resumed,omitempty"`
+	// Line is the raw tool line of a ToolLine event.
+	Line string `json:"line,omitempty"`
+	// Progress is set on Progress events.
+	Progress *ProgressInfo `json:"progress,omitempty"`
+	// Notice is set on Warning and Info events.
+	Notice *Notice `json:"notice,omitempty"`
+	// Summary is set on StepFinished events.
+	Summary *Summary `json:"summary,omitempty"`
+	// Report is the verification report, on Report events.
+	Report *VerifyReport `json:"report,omitempty"`
+	// Failure is set on StepFailed events.
+	Failure *StepError `json:"failure,omitempty"`
+}
+
+// Phase is the part of a step that a Progress event reports.
+type Phase int
+
+// Phases. A dump has one; a restore has one a section.
+const (
+	PhaseDump Phase = iota + 1
+	PhaseSchema
+	PhaseData
+	PhasePostData
+)
+
+var phaseNames = map[Phase]string{PhaseDump: "dump", PhaseSchema: "schema", PhaseData: "data", PhasePostData: "post_data"}
+
+func (p Phase) String() string {
+	if s, ok := phaseNames[p]; ok {
+		return s
+	}
+	return fmt.Sprintf("Phase(%d)", int(p))
+}
+
+// MarshalText writes the phase's name ("post_data").
+func (p Phase) MarshalText() ([]byte, error) {
+	if _, ok := phaseNames[p]; !ok {
+		return nil, fmt.Errorf("unknown phase %d", int(p))
+	}
+	return []byte(p.String()), nil
+}
+
+// UnmarshalText reads a phase's name.
+func (p *Phase) UnmarshalText(b []byte) error {
+	for ph, name := range phaseNames {
+		if name == string(b) {
+			*p = ph
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown phase %q", b)
+}
+
+// RestorePhases are the restore's phases, in order.
+func RestorePhases() []Phase { return []Phase{PhaseSchema, PhaseData, PhasePostData} }
 
 // ProgressInfo is the advance of a dump or restore.
 type ProgressInfo struct {
-	// Phase is the restore's section: "schema", "data" or "indexes and
-	// constraints"; empty for a dump.
-	Phase string
+	Phase Phase `json:"phase"`
 	// TablesDone and TablesTotal count tables whose data is complete.
-	TablesDone, TablesTotal int
+	TablesDone  int `json:"tables_done"`
+	TablesTotal int `json:"tables_total"`
 	// BytesDone and BytesTotal weigh tables by their size on the source, so
 	// that a bar moves with the work rather than with the table count.
-	BytesDone, BytesTotal int64
+	BytesDone  int64 `json:"bytes_done"`
+	BytesTotal int64 `json:"bytes_total"`
 	// Current is the table being worked on ("public.orders"), if any.
-	Current string
+	Current string `json:"current,omitempty"`
 	// Warnings counts harmless errors so far (restore).
-	Warnings int
+	Warnings int `json:"warnings,omitempty"`
+}
+
+// NoticeCode names what a Notice reports. The front ends choose the words.
+type NoticeCode string
+
+// Notices.
+const (
+	// NoticeStartingOver: --restart; the earlier dump (Path) is kept.
+	NoticeStartingOver NoticeCode = "starting_over"
+	// NoticeDumpChanged: the recorded dump can no longer be used (Err is a
+	// *DumpChangedError): it is dumped again.
+	NoticeDumpChanged NoticeCode = "dump_changed"
+	// NoticeWritesNotMigrated: writes to the source after the dump starts
+	// are not migrated.
+	NoticeWritesNotMigrated NoticeCode = "writes_not_migrated"
+	// NoticeNoSharedSnapshot: the source does not let pg_dump share ppg's
+	// snapshot (Cause is the server's answer); counts are taken apart.
+	NoticeNoSharedSnapshot NoticeCode = "no_shared_snapshot"
+	// NoticeSnapshotRefused: pg_dump could not import the snapshot: it
+	// dumps again without it.
+	NoticeSnapshotRefused NoticeCode = "snapshot_refused"
+	// NoticeSourceWritten: Count rows were written to the source during the
+	// dump.
+	NoticeSourceWritten NoticeCode = "source_written"
+	// NoticeHarmlessError: pg_restore reported an error (Cause) known to
+	// be harmless (Harmless says why).
+	NoticeHarmlessError NoticeCode = "harmless_error"
+	// NoticeRestoreNote: a note of pgtools on restoring this archive into
+	// this server (Cause).
+	NoticeRestoreNote NoticeCode = "restore_note"
+	// NoticeTargetReset: an interrupted schema restore is undone (the
+	// target was empty before it).
+	NoticeTargetReset NoticeCode = "target_reset"
+	// NoticeDataResumed: Count of Of tables are loaded already.
+	NoticeDataResumed NoticeCode = "data_resumed"
+	// NoticeTablesEmptied: the partly loaded tables Names were emptied to
+	// be loaded again.
+	NoticeTablesEmptied NoticeCode = "tables_emptied"
+	// NoticePostDataResumed: Count post-data entries exist already, Of
+	// remain to create.
+	NoticePostDataResumed NoticeCode = "post_data_resumed"
+	// NoticeNoManifest: no manifest (Path) beside a dump being restored:
+	// the restore is not verified.
+	NoticeNoManifest NoticeCode = "no_manifest"
+)
+
+// Notice is a fact of an Info or Warning event.
+type Notice struct {
+	Code NoticeCode `json:"code"`
+	Path string     `json:"path,omitempty"`
+	// Count and Of are the numbers the code speaks of.
+	Count int64 `json:"count,omitempty"`
+	Of    int64 `json:"of,omitempty"`
+	// Names lists objects (qualified table names and the like).
+	Names []string `json:"names,omitempty"`
+	// Cause is a message of a tool or of the server, as it came.
+	Cause string `json:"cause,omitempty"`
+	// Harmless says why an error is harmless.
+	Harmless HarmlessReason `json:"harmless,omitempty"`
+	// Err is a typed error the notice is about, for the front end to
+	// explain; its text is in Cause.
+	Err error `json:"-"`
+}
+
+// Summary is what a finished step found or made; one field is set, by step.
+type Summary struct {
+	// Tools: check-tools.
+	Tools *pgtools.Toolset `json:"tools,omitempty"`
+	// Database: connect-source and connect-target (the state's record).
+	Database *Database `json:"database,omitempty"`
+	// TargetResumed: connect-target found this migration's interrupted
+	// restore in the target, which will be restored again.
+	TargetResumed bool `json:"target_resumed,omitempty"`
+	// Dump: the dump step.
+	Dump *DumpInfo `json:"dump,omitempty"`
+	// Archive: check-archive.
+	Archive *ArchiveInfo `json:"archive,omitempty"`
+	// Restore: the restore step.
+	Restore *RestoreSummary `json:"restore,omitempty"`
+	// Verified: the verify step's verdict.
+	Verified *VerifySummary `json:"verified,omitempty"`
+}
+
+// ArchiveInfo is what check-archive read of the dump.
+type ArchiveInfo struct {
+	Entries     int    `json:"toc_entries"`
+	DataEntries int    `json:"table_data_entries"`
+	DumpedBy    string `json:"dumped_by"`
+	DumpedFrom  string `json:"dumped_from"`
+	// Restore is the pg_restore that read it.
+	Restore pgtools.Tool `json:"pg_restore"`
+}
+
+// RestoreSummary is what the restore step did.
+type RestoreSummary struct {
+	Tables int `json:"tables"`
+	Jobs   int `json:"jobs"`
+	// Warnings counts the harmless errors reported as warnings.
+	Warnings int `json:"warnings"`
 }

@@ -6,10 +6,28 @@ import (
 	"github.com/ppg-cli/ppg/pgtools"
 )
 
+// HarmlessReason names why a pg_restore error does no harm; the front ends
+// explain each.
+type HarmlessReason string
+
+// The harmless errors.
+const (
+	// HarmlessTransactionTimeout: pg_restore 17 sets transaction_timeout,
+	// which servers before 17 do not know; nothing depends on it.
+	HarmlessTransactionTimeout HarmlessReason = "transaction_timeout"
+	// HarmlessExtensionComment: the comment of an extension the target
+	// already has (such as plpgsql) belongs to its owner; only the
+	// comment is lost.
+	HarmlessExtensionComment HarmlessReason = "extension_comment"
+	// HarmlessPublicSchema: dumps of servers before 15 create the public
+	// schema, which every database already has.
+	HarmlessPublicSchema HarmlessReason = "public_schema"
+)
+
 // harmlessRule is a pg_restore error known to do no harm to this
 // migration, with the reason.
 type harmlessRule struct {
-	reason string
+	reason HarmlessReason
 	match  func(l pgtools.Line, restoreMajor, targetMajor int) bool
 }
 
@@ -17,17 +35,17 @@ type harmlessRule struct {
 // than failures. Anything else fails the step with the tool's message.
 var harmlessRules = [...]harmlessRule{
 	{
-		reason: "pg_restore 17 sets transaction_timeout, which servers before 17 do not know; nothing depends on it",
+		reason: HarmlessTransactionTimeout,
 		match:  pgtools.HarmlessError,
 	},
 	{
-		reason: "the comment of an extension the GA database already has (such as plpgsql) belongs to its owner; only the comment is lost",
+		reason: HarmlessExtensionComment,
 		match: func(l pgtools.Line, _, _ int) bool {
 			return strings.Contains(l.Message, "must be owner of extension") && strings.HasPrefix(strings.TrimSpace(l.Command), "COMMENT ON EXTENSION")
 		},
 	},
 	{
-		reason: "dumps of servers before 15 create the public schema, which every database already has",
+		reason: HarmlessPublicSchema,
 		match: func(l pgtools.Line, _, _ int) bool {
 			return strings.Contains(l.Message, `schema "public" already exists`)
 		},
@@ -35,7 +53,7 @@ var harmlessRules = [...]harmlessRule{
 }
 
 // harmless returns the reason an error is harmless, or "".
-func harmless(l pgtools.Line, restoreMajor, targetMajor int) string {
+func harmless(l pgtools.Line, restoreMajor, targetMajor int) HarmlessReason {
 	for _, r := range harmlessRules {
 		if r.match(l, restoreMajor, targetMajor) {
 			return r.reason

@@ -16,6 +16,15 @@ const lockFileName = "ppg-migration.lock"
 // ErrLocked means another ppg is working on a migration in the same folder.
 var ErrLocked = errors.New("another ppg migration is running in this folder")
 
+// LockedError is a folder whose lock another process holds; errors.Is(err,
+// ErrLocked) matches it.
+type LockedError struct{ Dir string }
+
+func (e *LockedError) Error() string { return fmt.Sprintf("%v (%s)", ErrLocked, e.Dir) }
+
+// Is makes errors.Is(err, ErrLocked) true.
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }
+
 // Lock holds the folder's migration lock until Unlock.
 type Lock struct{ fl *flock.Flock }
 
@@ -31,7 +40,7 @@ func AcquireLock(dir string) (*Lock, error) {
 		if abs, err := filepath.Abs(dir); err == nil {
 			dir = abs
 		}
-		return nil, fmt.Errorf("%w (%s): wait for it to finish, or stop it, then run ppg again", ErrLocked, dir)
+		return nil, &LockedError{Dir: dir}
 	}
 	return &Lock{fl: fl}, nil
 }

@@ -2,8 +2,6 @@ package migrate
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,7 +23,7 @@ func (e *Engine) Backup(ctx context.Context, out string, emit func(Event)) (*Dum
 		return nil, err
 	}
 	if _, err := os.Stat(abs); err == nil {
-		return nil, withHint(fmt.Errorf("%s already exists", abs), "choose another file name with -o; ppg never overwrites a dump")
+		return nil, &FileExistsError{Path: abs}
 	}
 	if err := e.ensureTools(ctx); err != nil {
 		return nil, err
@@ -35,26 +33,30 @@ func (e *Engine) Backup(ctx context.Context, out string, emit func(Event)) (*Dum
 		return nil, err
 	}
 	e.src = src
-	info, err := readServerInfo(ctx, src.db)
+	info, err := src.DB.ServerInfo(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if e.tools, err = pgtools.Choose(e.found, info.Major()); err != nil {
+	if e.pick, err = pgtools.Choose(e.found, info.Major()); err != nil {
 		return nil, err
 	}
 	if err := checkFreeSpace(filepath.Dir(abs), info.Size); err != nil {
 		return nil, err
 	}
 	e.send(Event{Kind: StepStarted, Step: StepDump})
-	var summary string
+	var d *DumpInfo
 	for redo := true; redo; {
-		summary, redo, err = e.dumpOnce(ctx, src, abs, strings.TrimSuffix(abs, filepath.Ext(abs))+".manifest.json")
+		d, redo, err = e.dumpOnce(ctx, src, abs, strings.TrimSuffix(abs, filepath.Ext(abs))+".manifest.json")
 		if err != nil {
-			return nil, err
+			se := newStepError(StepDump, err)
+			if ctx.Err() == nil {
+				e.send(Event{Kind: StepFailed, Step: StepDump, Failure: se})
+			}
+			return nil, se
 		}
 	}
-	e.send(Event{Kind: StepFinished, Step: StepDump, Text: summary})
-	return e.state.Dump, nil
+	e.send(Event{Kind: StepFinished, Step: StepDump, Summary: &Summary{Dump: d}})
+	return d, nil
 }
 
 // RestoreFile restores the dump file into the database of the prompter's
@@ -72,7 +74,7 @@ func (e *Engine) RestoreFile(ctx context.Context, file string, emit func(Event))
 	}
 	size, sum, err := fileSHA256(abs)
 	if err != nil {
-		return withHint(fmt.Errorf("read %s: %w", abs, err), "check the file name")
+		return &ReadDumpError{Path: abs, Err: err}
 	}
 	manifest := strings.TrimSuffix(abs, filepath.Ext(abs)) + ".manifest.json"
 	msum := ""
@@ -88,7 +90,7 @@ func (e *Engine) RestoreFile(ctx context.Context, file string, emit func(Event))
 			continue // the archive check compares with the manifest
 		}
 		if st == StepVerify && msum == "" {
-			e.send(Event{Kind: Warning, Step: StepVerify, Text: "no manifest beside the dump (" + filepath.Base(manifest) + "): the restore is not verified"})
+			e.send(Event{Kind: Warning, Step: StepVerify, Notice: &Notice{Code: NoticeNoManifest, Path: manifest}})
 			continue
 		}
 		if st == StepRestore && msum == "" {
@@ -97,15 +99,14 @@ func (e *Engine) RestoreFile(ctx context.Context, file string, emit func(Event))
 		e.send(Event{Kind: StepStarted, Step: st})
 		summary, err := e.runStep(ctx, st)
 		if err != nil {
-			se := &StepError{Step: st, Err: err, Hint: "fix the cause, then run the command again"}
-			var h interface{ Hint() string }
-			if errors.As(err, &h) {
-				se.Hint = h.Hint()
+			if ctx.Err() != nil {
+				return context.Canceled
 			}
-			e.send(Event{Kind: StepFailed, Step: st, Err: err, Hint: se.Hint})
+			se := newStepError(st, err)
+			e.send(Event{Kind: StepFailed, Step: st, Failure: se})
 			return se
 		}
-		e.send(Event{Kind: StepFinished, Step: st, Text: summary})
+		e.send(Event{Kind: StepFinished, Step: st, Summary: summary})
 	}
 	return nil
 }

@@ -9,22 +9,20 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/ppg-cli/ppg/pgtools"
 )
 
-// Restore sections, in order, with the phase names the front end shows.
+// Restore sections, in order, with the phase that reports each.
 const (
 	sectionPreData  = "pre-data"
 	sectionData     = "data"
 	sectionPostData = "post-data"
 )
 
-var phases = map[string]string{
-	sectionPreData:  "schema",
-	sectionData:     "data",
-	sectionPostData: "indexes and constraints",
+var phases = map[string]Phase{
+	sectionPreData:  PhaseSchema,
+	sectionData:     PhaseData,
+	sectionPostData: PhasePostData,
 }
 
 // restoreFlags leave out what must not or cannot move from EA to GA:
@@ -43,7 +41,7 @@ const saveEvery = 2 * time.Second
 // restorer carries one run of the restore step.
 type restorer struct {
 	e        *Engine
-	dst      *endpoint
+	dst      *Endpoint
 	archive  string
 	tool     pgtools.Tool
 	target   int // target's major version
@@ -60,39 +58,39 @@ type restorer struct {
 	lastSave  time.Time
 }
 
-func (e *Engine) restore(ctx context.Context) (string, error) {
+func (e *Engine) restore(ctx context.Context) (*Summary, error) {
 	if err := e.ensureTools(ctx); err != nil {
-		return "", err
+		return nil, err
 	}
 	dst, err := e.ensureTarget(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	m, err := e.loadManifest()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	d := e.state.Dump
 	h, err := pgtools.ReadArchiveHeader(d.Path)
 	if err != nil {
-		return "", fmt.Errorf("read the dump file's header: %w", err)
+		return nil, fmt.Errorf("read the dump file's header: %w", err)
 	}
 	tool, err := pgtools.ChooseRestore(e.found, h)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	toc, err := e.runner.ReadTOC(ctx, tool, d.Path)
+	toc, err := e.tools.ReadTOC(ctx, tool, d.Path)
 	if err != nil {
-		return "", fmt.Errorf("read the dump's table of contents: %w", err)
+		return nil, fmt.Errorf("read the dump's table of contents: %w", err)
 	}
 	resolveSchemas(toc, m.Tables)
 	target := e.state.Target.ServerVersion / 10000
 	notes, err := pgtools.CheckTarget(h, tool.Version, target)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	for _, n := range notes {
-		e.send(Event{Kind: Info, Step: StepRestore, Text: n})
+		e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeRestoreNote, Cause: n}})
 	}
 	if e.state.Restore == nil {
 		e.state.Restore = &RestoreInfo{Jobs: e.cfg.Jobs}
@@ -104,18 +102,14 @@ func (e *Engine) restore(ctx context.Context) (string, error) {
 			continue
 		}
 		if err := r.section(ctx, sec); err != nil {
-			return "", err
+			return nil, err
 		}
 		r.info.Sections = append(r.info.Sections, sec)
 		if err := e.save(); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
-	s := fmt.Sprintf("%d tables loaded with %d parallel jobs", len(m.Tables), r.info.Jobs)
-	if n := len(r.info.Warnings); n > 0 {
-		s += fmt.Sprintf("; %d harmless errors reported as warnings", n)
-	}
-	return s, nil
+	return &Summary{Restore: &RestoreSummary{Tables: len(m.Tables), Jobs: r.info.Jobs, Warnings: len(r.info.Warnings)}}, nil
 }
 
 // section restores one section, resuming where an earlier run stopped.
@@ -151,11 +145,11 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	list := e.path(DumpFileName(e.state.ID) + "." + sec + ".list")
+	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state.ID) + "." + sec + ".list")
 	if err := writeList(list, entries); err != nil {
 		return err
 	}
-	defer os.Remove(list)
+	defer func() { _ = os.Remove(list) }()
 	args := append(restoreFlags[:], "--section="+sec, "--use-list="+list)
 	jobs := 1
 	if sec != sectionPreData {
@@ -175,10 +169,10 @@ func (r *restorer) run(ctx context.Context, sec string, args []string) error {
 	e := r.e
 	var failures []string
 	var warnings int
-	err := e.runner.Run(ctx, pgtools.Cmd{
+	err := e.tools.Run(ctx, pgtools.Cmd{
 		Tool: r.tool,
 		Args: args,
-		Conn: &r.dst.conn,
+		Conn: &r.dst.Conn,
 		OnLine: func(l pgtools.Line) {
 			if l.Raw != "" {
 				e.send(Event{Kind: ToolLine, Step: StepRestore, Line: l.Raw})
@@ -187,8 +181,8 @@ func (r *restorer) run(ctx context.Context, sec string, args []string) error {
 			case pgtools.KindError:
 				if why := harmless(l, r.tool.Version.Major, r.target); why != "" {
 					warnings++
-					r.info.Warnings = append(r.info.Warnings, firstLine(l.Message)+" ("+why+")")
-					e.send(Event{Kind: Warning, Step: StepRestore, Text: firstLine(l.Message) + ": " + why})
+					r.info.Warnings = append(r.info.Warnings, firstLine(l.Message)+" ("+string(why)+")")
+					e.send(Event{Kind: Warning, Step: StepRestore, Notice: &Notice{Code: NoticeHarmlessError, Cause: firstLine(l.Message), Harmless: why}})
 					return
 				}
 				msg := strings.TrimPrefix(firstLine(l.Message), "could not execute query: ")
@@ -212,9 +206,9 @@ func (r *restorer) run(ctx context.Context, sec string, args []string) error {
 		return nil // every error was a known harmless one
 	}
 	if len(failures) > 0 {
-		return fmt.Errorf("pg_restore (%s) reported %d errors: %s: %w", phases[sec], len(failures), strings.Join(first(failures, 5), "; "), err)
+		return fmt.Errorf("pg_restore (%s) reported %d errors: %s: %w", sec, len(failures), strings.Join(first(failures, 5), "; "), err)
 	}
-	return fmt.Errorf("pg_restore (%s) failed: %w", phases[sec], err)
+	return fmt.Errorf("pg_restore (%s) failed: %w", sec, err)
 }
 
 func firstLine(s string) string {
@@ -245,7 +239,9 @@ func (r *restorer) loaded(l pgtools.Line) {
 	}
 	if now := r.e.cfg.Now(); now.Sub(r.lastSave) >= saveEvery {
 		r.lastSave = now
-		r.e.save()
+		// A failed save here is caught by the next one, at the section's
+		// end; until then the loaded tables are also found by counting.
+		_ = r.e.save()
 	}
 }
 
@@ -301,25 +297,11 @@ func (r *restorer) entries(sec string) []pgtools.Entry {
 // objects in it can only be the migration's own.
 func (r *restorer) resetTarget(ctx context.Context) error {
 	if !r.e.state.Target.Empty {
-		return withHint(errors.New("the schema restore into the non-empty GA database was interrupted, and ppg cannot tell its objects from yours"),
-			"remove what the interrupted restore created (or use an empty GA database), then run ppg migrate-from-ea --restart")
+		return &ResetError{}
 	}
-	r.e.send(Event{Kind: Info, Step: StepRestore, Text: "the schema restore was interrupted: emptying the GA database (it was empty before) to restore the schema again"})
-	rows, err := r.dst.db.Query(ctx, `SELECT n.nspname FROM pg_namespace n WHERE `+userNamespaces+` AND `+notExtensionMember("pg_namespace", "n.oid"))
-	if err != nil {
-		return fmt.Errorf("reset the GA database: %w", err)
-	}
-	schemas, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return fmt.Errorf("reset the GA database: %w", err)
-	}
-	var sql strings.Builder
-	for _, s := range schemas {
-		fmt.Fprintf(&sql, "DROP SCHEMA %s CASCADE;", pgx.Identifier{s}.Sanitize())
-	}
-	sql.WriteString("CREATE SCHEMA IF NOT EXISTS public; GRANT USAGE ON SCHEMA public TO PUBLIC;")
-	if _, err := r.dst.db.Exec(ctx, sql.String()); err != nil {
-		return fmt.Errorf("reset the GA database: %w", err)
+	r.e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeTargetReset}})
+	if err := r.dst.DB.DropUserSchemas(ctx); err != nil {
+		return fmt.Errorf("reset the target: %w", err)
 	}
 	return nil
 }
@@ -340,7 +322,7 @@ func (r *restorer) remainingData(ctx context.Context, entries []pgtools.Entry, r
 			tables = append(tables, Table{Schema: en.Schema, Name: en.Name})
 		}
 	}
-	have, err := countRows(ctx, r.dst.db, tables)
+	have, err := r.dst.DB.CountRows(ctx, tables)
 	if err != nil {
 		return nil, fmt.Errorf("check which tables are loaded: %w", err)
 	}
@@ -363,7 +345,7 @@ func (r *restorer) remainingData(ctx context.Context, entries []pgtools.Entry, r
 		}
 		if n > 0 {
 			t := Table{Schema: en.Schema, Name: en.Name}
-			if _, err := r.dst.db.Exec(ctx, "TRUNCATE ONLY "+t.quoted()); err != nil {
+			if err := r.dst.DB.Truncate(ctx, t); err != nil {
 				return nil, fmt.Errorf("empty the partly loaded table %s: %w", qn, err)
 			}
 			emptied = append(emptied, qn)
@@ -371,9 +353,9 @@ func (r *restorer) remainingData(ctx context.Context, entries []pgtools.Entry, r
 		r.info.Loaded = slices.DeleteFunc(r.info.Loaded, func(id int) bool { return id == en.ID })
 		remaining = append(remaining, en)
 	}
-	r.e.send(Event{Kind: Info, Step: StepRestore, Text: fmt.Sprintf("resuming the data: %d of %d tables already loaded, %d to load", r.done, r.tables, r.tables-r.done)})
+	r.e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeDataResumed, Count: int64(r.done), Of: int64(r.tables)}})
 	if len(emptied) > 0 {
-		r.e.send(Event{Kind: Warning, Step: StepRestore, Text: "emptied partly loaded tables to load them again: " + strings.Join(first(emptied, 10), ", ")})
+		r.e.send(Event{Kind: Warning, Step: StepRestore, Notice: &Notice{Code: NoticeTablesEmptied, Names: emptied}})
 	}
 	return remaining, r.e.save()
 }
@@ -381,27 +363,9 @@ func (r *restorer) remainingData(ctx context.Context, entries []pgtools.Entry, r
 // missingPostData drops, from a resumed post-data section, the indexes,
 // constraints and triggers that the interrupted run already created.
 func (r *restorer) missingPostData(ctx context.Context, entries []pgtools.Entry) ([]pgtools.Entry, error) {
-	existing := map[string]bool{}
-	for _, q := range []struct{ desc, sql string }{
-		{"INDEX", `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I')`},
-		{"CONSTRAINT", `SELECT n.nspname, cl.relname || ' ' || k.conname FROM pg_constraint k JOIN pg_class cl ON cl.oid = k.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace`},
-		{"TRIGGER", `SELECT n.nspname, c.relname || ' ' || t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal`},
-	} {
-		rows, err := r.dst.db.Query(ctx, q.sql)
-		if err != nil {
-			return nil, fmt.Errorf("check which indexes and constraints exist: %w", err)
-		}
-		for rows.Next() {
-			var schema, name string
-			if err := rows.Scan(&schema, &name); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			existing[q.desc+"\x00"+schema+"\x00"+name] = true
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+	existing, err := r.dst.DB.PostDataObjects(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("check which indexes and constraints exist: %w", err)
 	}
 	var out []pgtools.Entry
 	skipped := 0
@@ -410,13 +374,13 @@ func (r *restorer) missingPostData(ctx context.Context, entries []pgtools.Entry)
 		if desc == "FK CONSTRAINT" || desc == "CHECK CONSTRAINT" {
 			desc = "CONSTRAINT"
 		}
-		if existing[desc+"\x00"+en.Schema+"\x00"+en.Name] {
+		if existing[postDataKey(desc, en.Schema, en.Name)] {
 			skipped++
 			continue
 		}
 		out = append(out, en)
 	}
-	r.e.send(Event{Kind: Info, Step: StepRestore, Text: fmt.Sprintf("resuming indexes and constraints: %d already created, %d to create", skipped, len(out))})
+	r.e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticePostDataResumed, Count: int64(skipped), Of: int64(len(out))}})
 	return out, nil
 }
 
@@ -426,10 +390,13 @@ func writeList(path string, entries []pgtools.Entry) error {
 		return fmt.Errorf("write the restore list: %w", err)
 	}
 	if err := pgtools.WriteList(f, entries); err != nil {
-		f.Close()
+		_ = f.Close()
 		return fmt.Errorf("write the restore list: %w", err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write the restore list: %w", err)
+	}
+	return nil
 }
 
 func (ri *RestoreInfo) markStarted(sec string) {

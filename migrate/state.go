@@ -86,6 +86,9 @@ type DumpInfo struct {
 	TOCEntries int `json:"toc_entries,omitempty"`
 	// DataEntries is the number of TABLE DATA entries.
 	DataEntries int `json:"table_data_entries,omitempty"`
+	// Tables and Rows are the manifest's table count and total rows.
+	Tables int   `json:"tables,omitempty"`
+	Rows   int64 `json:"rows,omitempty"`
 }
 
 // RestoreInfo records the restore's progress inside the step.
@@ -124,6 +127,7 @@ type VerifySummary struct {
 	At         time.Time `json:"at"`
 	Tables     int       `json:"tables"`
 	Rows       int64     `json:"rows"`
+	Sequences  int       `json:"sequences,omitempty"`
 	Mismatches []string  `json:"mismatches,omitempty"`
 }
 

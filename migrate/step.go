@@ -31,26 +31,3 @@ func knownStep(s Step) bool {
 	}
 	return false
 }
-
-// Title is a short human name of the step ("Dump the EA database").
-func (s Step) Title() string {
-	switch s {
-	case StepCheckTools:
-		return "Check pg_dump and pg_restore"
-	case StepConnectSource:
-		return "Connect to the EA database"
-	case StepDump:
-		return "Dump the EA database"
-	case StepCheckArchive:
-		return "Check the dump file"
-	case StepConnectTarget:
-		return "Connect to the GA database"
-	case StepRestore:
-		return "Restore into the GA database"
-	case StepVerify:
-		return "Verify the GA database"
-	case StepDone:
-		return "Done"
-	}
-	return string(s)
-}

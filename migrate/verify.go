@@ -10,39 +10,44 @@ import (
 // Mismatch is one difference the verify step found.
 type Mismatch struct {
 	// Kind is "table", "sequence" or an object kind ("indexes").
-	Kind string
-	Name string
-	// Source and Target are the values on each side.
-	Source, Target int64
+	Kind string `json:"kind"`
+	Name string `json:"name,omitempty"`
+	// Source and Target are the values on each side; -1 is missing.
+	Source int64 `json:"source"`
+	Target int64 `json:"target"`
 }
 
 func (m Mismatch) String() string {
 	if m.Name == "" {
-		return fmt.Sprintf("%s: %d on the EA database, %d on the GA database", m.Kind, m.Source, m.Target)
+		return fmt.Sprintf("%s: %d on the source, %d on the target", m.Kind, m.Source, m.Target)
 	}
-	return fmt.Sprintf("%s %s: %d on the EA database, %d on the GA database", m.Kind, m.Name, m.Source, m.Target)
+	return fmt.Sprintf("%s %s: %d on the source, %d on the target", m.Kind, m.Name, m.Source, m.Target)
 }
 
-// Report is the verify step's full result, sent to the front end in an Info
-// event's Verify field and summarised in the state file.
-type Report struct {
-	Tables     []TableCheck
-	Sequences  int
-	Objects    []ObjectCheck
-	Mismatches []Mismatch
-	Snapshot   bool
+// VerifyReport is the verify step's full result, sent to the front end in a
+// Report event and summarised in the state file.
+type VerifyReport struct {
+	Tables     []TableCheck  `json:"tables"`
+	Sequences  int           `json:"sequences"`
+	Objects    []ObjectCheck `json:"objects"`
+	Mismatches []Mismatch    `json:"mismatches,omitempty"`
+	// Snapshot is set when the source's counts were taken in the dump's
+	// own snapshot.
+	Snapshot bool `json:"same_snapshot"`
 }
 
 // TableCheck compares one table's row counts.
 type TableCheck struct {
-	Name           string
-	Source, Target int64
+	Name   string `json:"name"`
+	Source int64  `json:"source"`
+	Target int64  `json:"target"`
 }
 
 // ObjectCheck compares the count of one kind of object.
 type ObjectCheck struct {
-	Kind           string
-	Source, Target int64
+	Kind   string `json:"kind"`
+	Source int64  `json:"source"`
+	Target int64  `json:"target"`
 }
 
 // VerifyError is a verification that found differences.
@@ -53,57 +58,52 @@ func (e *VerifyError) Error() string {
 	for _, m := range e.Mismatches {
 		names = append(names, m.String())
 	}
-	return fmt.Sprintf("the GA database differs from the dump in %d places: %s", len(e.Mismatches), strings.Join(first(names, 10), "; "))
+	return fmt.Sprintf("the target differs from the dump in %d places: %s", len(e.Mismatches), strings.Join(first(names, 10), "; "))
 }
 
-// Hint says what to do about a failed verification.
-func (e *VerifyError) Hint() string {
-	return "nothing was deleted; inspect the GA database, then run ppg migrate-from-ea --restart to migrate again into an empty GA database"
-}
-
-func (e *Engine) verify(ctx context.Context) (string, error) {
+func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 	dst, err := e.ensureTarget(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	m, err := e.loadManifest()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	tables := make([]Table, len(m.Tables))
 	for i, t := range m.Tables {
 		tables[i] = t.Table
 	}
-	have, err := countRows(ctx, dst.db, tables)
+	have, err := dst.DB.CountRows(ctx, tables)
 	if err != nil {
-		return "", fmt.Errorf("count rows in the GA database: %w", err)
+		return nil, fmt.Errorf("count rows in the target: %w", err)
 	}
-	seqs, err := readSequences(ctx, dst.db)
+	seqs, err := dst.DB.Sequences(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	objs, err := countObjects(ctx, dst.db)
+	objs, err := dst.DB.Objects(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	rep := compare(m, have, seqs, objs, e.state.Target != nil && e.state.Target.ConfirmedNonEmpty)
-	e.send(Event{Kind: Info, Step: StepVerify, Verify: rep, Text: "verification report"})
-	e.state.Verified = &VerifySummary{At: e.cfg.Now(), Tables: len(rep.Tables), Rows: m.TotalRows()}
+	e.send(Event{Kind: Report, Step: StepVerify, Report: rep})
+	v := &VerifySummary{At: e.cfg.Now(), Tables: len(rep.Tables), Rows: m.TotalRows(), Sequences: rep.Sequences}
+	e.state.Verified = v
 	if len(rep.Mismatches) > 0 {
 		for _, mm := range rep.Mismatches {
-			e.state.Verified.Mismatches = append(e.state.Verified.Mismatches, mm.String())
+			v.Mismatches = append(v.Mismatches, mm.String())
 		}
-		return "", &VerifyError{Mismatches: rep.Mismatches}
+		return nil, &VerifyError{Mismatches: rep.Mismatches}
 	}
-	return fmt.Sprintf("%d tables and %s rows match, %d sequences match, object counts match",
-		len(rep.Tables), formatCount(m.TotalRows()), rep.Sequences), nil
+	return &Summary{Verified: v}, nil
 }
 
 // compare checks the target's counts against the manifest. A target that
 // held objects before (nonEmpty) may have more objects of each kind than the
 // dump, never fewer.
-func compare(m *Manifest, rows map[string]int64, seqs map[string]int64, objs ObjectCounts, nonEmpty bool) *Report {
-	rep := &Report{Snapshot: m.Snapshot}
+func compare(m *Manifest, rows map[string]int64, seqs map[string]int64, objs ObjectCounts, nonEmpty bool) *VerifyReport {
+	rep := &VerifyReport{Snapshot: m.Snapshot}
 	for _, t := range m.Tables {
 		qn := t.QualifiedName()
 		got, ok := rows[qn]

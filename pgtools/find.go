@@ -16,21 +16,21 @@ import (
 // Tool is a pg_dump or pg_restore executable and its version.
 type Tool struct {
 	// Name is "pg_dump" or "pg_restore" (without ".exe").
-	Name string
+	Name string `json:"name"`
 	// Path is where the tool was found.
-	Path string
+	Path string `json:"path"`
 	// RealPath is Path with symbolic links resolved. On Debian and Ubuntu
 	// /usr/bin/pg_dump resolves to pg_wrapper, a script that picks a
 	// version itself; Choose prefers the real binary of the same version.
-	RealPath string
+	RealPath string `json:"-"`
 	// Version is what `Path --version` printed; zero if Err is set.
-	Version Version
+	Version Version `json:"version"`
 	// Explicit reports that the tool was found in Finder.Dir.
-	Explicit bool
+	Explicit bool `json:"explicit,omitempty"`
 	// Err, if not nil, says why the version could not be read (the file
 	// does not run, or printed no version). Choose skips such tools and
 	// lists them in its error.
-	Err error
+	Err error `json:"-"`
 }
 
 // String describes the tool for messages: "pg_dump 17.11

@@ -20,9 +20,9 @@ const RecommendedMajor = 17
 // Toolset is the pair of tools a migration runs.
 type Toolset struct {
 	// Dump is the pg_dump that dumps the source.
-	Dump Tool
+	Dump Tool `json:"pg_dump"`
 	// Restore is the pg_restore that restores Dump's archive.
-	Restore Tool
+	Restore Tool `json:"pg_restore"`
 }
 
 // NotFoundError reports that no tool fits. Its message says what is

@@ -15,17 +15,17 @@ import (
 // in Pre; they sort before the release they precede.
 type Version struct {
 	// Major is the major version: 17 for 17.11, 9 for 9.6.24.
-	Major int
+	Major int `json:"major"`
 	// Minor is the minor version: 11 for 17.11, 6 for 9.6.24.
-	Minor int
+	Minor int `json:"minor"`
 	// Patch is the third number of versions before 10: 24 for 9.6.24.
-	Patch int
+	Patch int `json:"patch,omitempty"`
 	// Pre is a pre-release suffix such as "beta1", "rc2" or "devel"; empty
 	// for releases.
-	Pre string
+	Pre string `json:"pre,omitempty"`
 	// Raw is the version as printed, packager's note included
 	// ("17.11 (Debian 17.11-1.pgdg120+1)").
-	Raw string
+	Raw string `json:"raw"`
 }
 
 // versionRe matches the version number inside `pg_dump --version` output or

@@ -1,12 +1,14 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/words"
 )
 
 // confirmModel answers the engine's yes/no questions. Restoring into a GA
@@ -73,24 +75,36 @@ func (c confirmModel) update(msg tea.KeyMsg, k confirmKeys) (confirmModel, tea.C
 }
 
 func (c confirmModel) view(v viewCtx) string {
-	st, w := v.st, v.width
+	st, w, flow := v.st, v.width, v.flow
 	var b strings.Builder
 	switch c.q.Kind {
 	case migrate.ConfirmSource:
-		b.WriteString(st.Heading.Render(c.q.Text) + "\n\n")
-		for i, d := range c.q.Details {
+		b.WriteString(st.Heading.Render("Dump this "+flow.Source+"?") + "\n\n")
+		var details []string
+		if db := c.q.Source; db != nil {
+			details = append(details, db.Display, words.Source(db))
+		}
+		if ts := c.q.Tools; ts != nil {
+			details = append(details, fmt.Sprintf("Tools: %s, %s", ts.Dump, ts.Restore))
+		}
+		for i, d := range details {
 			style := st.Text
 			if i == 0 {
 				style = st.Value
 			}
 			b.WriteString(style.Render(wrap(d, w, "  ")) + "\n")
 		}
-		b.WriteString("\n" + paint(st.Subtle, wrap("The dump is written to this folder; the EA database is only read. "+
+		b.WriteString("\n" + paint(st.Subtle, wrap("The dump is written to this folder; the "+flow.SourceShort+" database is only read. "+
 			"Stop your application's writes to it until the migration is done: later writes are not migrated.", w, "")))
 	case migrate.ConfirmNonEmptyTarget:
+		details := []string{fmt.Sprintf("The %s already holds %s (tables, types, functions).", flow.Target, words.Plural(c.q.Objects, "object", "objects"))}
+		if len(c.q.Schemas) > 0 {
+			details = append(details, "Schemas: "+strings.Join(c.q.Schemas, ", "))
+		}
+		details = append(details, "Restoring into it fails where names collide, and its data would mix with the "+flow.SourceShort+" data.")
 		var in strings.Builder
-		in.WriteString(st.Warning.Render(c.q.Text) + "\n\n")
-		for _, d := range c.q.Details {
+		in.WriteString(st.Warning.Render("Restore into a "+flow.Target+" that is not empty?") + "\n\n")
+		for _, d := range details {
 			in.WriteString(wrap(d, w-4, "") + "\n")
 		}
 		in.WriteString("\n" + wrap("Type yes and press Enter to restore into it anyway. Esc refuses: nothing is changed.", w-4, "") + "\n")
@@ -100,16 +114,15 @@ func (c confirmModel) view(v viewCtx) string {
 			b.WriteString("\n" + st.Warning.Render("Type yes to go on, or press Esc to refuse."))
 		}
 	case migrate.ConfirmRedump:
-		b.WriteString(paint(st.Warning, wrap(c.q.Text, w, "")) + "\n\n")
-		for _, d := range c.q.Details {
+		b.WriteString(paint(st.Warning, wrap("The "+flow.Source+" was written to during the dump. Dump again?", w, "")) + "\n\n")
+		details := []string{
+			words.Plural(c.q.Writes, "row was", "rows were") + " inserted, updated or deleted after the dump's snapshot; they are not in the dump.",
+			"Stop your application's writes first, or they will be missed again.",
+		}
+		for _, d := range details {
 			b.WriteString(wrap(d, w, "  ") + "\n")
 		}
 		b.WriteString("\n" + paint(st.Subtle, wrap("Dump again to include them, or keep this dump: the rows written meanwhile are then not migrated.", w, "")))
-	default:
-		b.WriteString(st.Heading.Render(c.q.Text) + "\n")
-		for _, d := range c.q.Details {
-			b.WriteString(wrap(d, w, "  ") + "\n")
-		}
 	}
 	return b.String()
 }

@@ -1,64 +1,53 @@
 package tui
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/words"
 )
 
 // failureModel says what failed, shows the tool's last lines and what to
 // do next. A run refused before any step (the folder is locked, the state
 // file unreadable) has no step.
 type failureModel struct {
-	step migrate.Step
-	err  error
-	hint string
-	tail []string
+	f        words.Failure
+	declined bool // the user answered no
 }
 
-// failureFromError builds the failure of an engine error that came without
+// newFailureModel builds the failure of an engine error that came without
 // a StepFailed event.
-func failureFromError(err error) *failureModel {
-	var se *migrate.StepError
-	if errors.As(err, &se) {
-		return &failureModel{step: se.Step, err: se.Err, hint: se.Hint, tail: se.Tail}
-	}
-	f := &failureModel{err: err}
-	var h interface{ Hint() string }
-	if errors.As(err, &h) {
-		f.hint = h.Hint()
-	}
-	return f
+func newFailureModel(flow words.Flow, err error) failureModel {
+	return failureModel{f: flow.Explain(err), declined: errors.Is(err, migrate.ErrDeclined)}
 }
 
-func (f *failureModel) view(c viewCtx) string {
-	st, w := c.st, c.width
+func (m failureModel) view(c viewCtx) string {
+	st, w, f := c.st, c.width, m.f
 	var head string
 	switch {
-	case errors.Is(f.err, migrate.ErrDeclined):
+	case m.declined:
 		head = st.Warning.Render("Stopped at your request")
-	case f.step != "":
-		head = st.Error.Render("✗ " + f.step.Title() + " failed")
+	case f.Step != "":
+		head = st.Error.Render("✗ " + c.flow.Step(f.Step) + " failed")
 	default:
 		head = st.Error.Render("✗ The migration could not start")
 	}
-	errText := "unknown error"
+	errText := f.Headline
 	switch {
-	case errors.Is(f.err, migrate.ErrDeclined):
+	case m.declined:
 		errText = "You answered no: nothing was changed."
-	case f.err != nil && !errors.Is(f.err, context.Canceled):
-		errText = f.err.Error()
+	case errText == "":
+		errText = "unknown error"
 	}
 	var bottom []string
-	if f.hint != "" {
-		bottom = append(bottom, st.Heading.Render("What to do"), wrap(capitalize(f.hint)+".", w, "  "))
+	if f.Hint != "" {
+		bottom = append(bottom, st.Heading.Render("What to do"), wrap(capitalize(f.Hint)+".", w, "  "))
 	}
-	if f.step != "" {
-		bottom = append(bottom, paint(st.Subtle, wrap(fmt.Sprintf("Progress is saved: ppg migrate-from-ea%s resumes from “%s”.",
-			dirFlag(c.dir), f.step.Title()), w, "  ")))
+	if f.Step != "" && f.Resumable {
+		bottom = append(bottom, paint(st.Subtle, wrap(fmt.Sprintf("Progress is saved: %s%s resumes from “%s”.",
+			c.flow.Command, dirFlag(c.dir), c.flow.Step(f.Step)), w, "  ")))
 	}
 	bot := strings.Join(bottom, "\n")
 
@@ -68,22 +57,22 @@ func (f *failureModel) view(c viewCtx) string {
 	// tool's last lines too.
 	errLines := strings.Split(wrap(errText, w, ""), "\n")
 	limit := c.height - height(head) - 2 - height(bot)
-	if len(f.tail) > 0 {
-		limit -= min(len(f.tail), 4) + 3
+	if len(f.Tail) > 0 {
+		limit -= min(len(f.Tail), 4) + 3
 	}
 	if limit = max(limit, 1); len(errLines) > limit {
 		errLines = append(errLines[:limit-1:limit-1], fitWidth(errLines[limit-1]+" …", w))
 	}
 	top := head + "\n\n" + strings.Join(errLines, "\n")
 
-	if len(f.tail) == 0 {
+	if len(f.Tail) == 0 {
 		return top + "\n\n" + bot
 	}
 	// The tool's last lines get the room that is left, newest kept.
 	room := c.height - height(top) - height(bot) - 4
 	var tail string
 	if room > 0 {
-		lines := f.tail[max(0, len(f.tail)-room):]
+		lines := f.Tail[max(0, len(f.Tail)-room):]
 		var b strings.Builder
 		b.WriteString(st.LogTitle.Render("The tool's last lines") + "\n")
 		for i, l := range lines {

@@ -31,8 +31,8 @@ func TestGoldenStartFresh(t *testing.T) {
 	h := start(t, m, 80, 24)
 	h.wait("pg_restore 17.2")
 	fm := h.final()
-	if fm.current() != screenStart {
-		t.Fatalf("screen %d, want the start screen until the user goes on", fm.current())
+	if fm.screen != screenStart {
+		t.Fatalf("screen %d, want the start screen until the user goes on", fm.screen)
 	}
 	golden(t, fm)
 }
@@ -162,9 +162,9 @@ func dumpScript(ctx context.Context, p migrate.Prompter, emit func(migrate.Event
 		return err
 	}
 	if !ok {
-		return &migrate.StepError{Step: migrate.StepConnectSource, Err: migrate.ErrDeclined}
+		return &migrate.StepError{Step: migrate.StepConnectSource, Err: migrate.ErrDeclined, Resumable: true}
 	}
-	emit(finishedEv(migrate.StepConnectSource, sourceQuestion.Details[1], time.Second))
+	emit(finishedEv(migrate.StepConnectSource, &migrate.Summary{Database: testSource}, time.Second))
 	dumpMidway(emit)
 	return waitCtx(ctx)
 }
@@ -291,14 +291,14 @@ func restoreScript(ctx context.Context, _ migrate.Prompter, emit func(migrate.Ev
 	e := started(st, 0)
 	e.Resumed = true
 	emit(e)
-	emit(textEv(migrate.Info, st, "resuming the data: 80 of 230 tables already loaded, 150 to load", time.Second))
-	emit(progressEv(st, migrate.ProgressInfo{Phase: "data", TablesDone: 80, TablesTotal: 230, BytesDone: 300_000_000, BytesTotal: 1_200_000_000, Warnings: 1}, time.Second))
+	emit(migrate.Event{Kind: migrate.Info, Step: st, Time: at(time.Second), Notice: &migrate.Notice{Code: migrate.NoticeDataResumed, Count: 80, Of: 230}})
+	emit(progressEv(st, migrate.ProgressInfo{Phase: migrate.PhaseData, TablesDone: 80, TablesTotal: 230, BytesDone: 300_000_000, BytesTotal: 1_200_000_000, Warnings: 1}, time.Second))
 	for i := 0; i < 30; i++ {
 		emit(lineEv(st, fmt.Sprintf(`pg_restore: processing data for table "public.table_%03d"`, 80+i)))
 	}
-	emit(textEv(migrate.Warning, st, `extension "plpgsql" already exists: created by the GA database`, 2*time.Second))
-	emit(textEv(migrate.Warning, st, `schema "public" already exists: every database has it`, 2*time.Second))
-	emit(progressEv(st, migrate.ProgressInfo{Phase: "data", TablesDone: 150, TablesTotal: 230, BytesDone: 900_000_000, BytesTotal: 1_200_000_000, Current: "public.line_items", Warnings: 3}, 60*time.Second))
+	emit(noticeEv(migrate.Warning, st, `extension "plpgsql" already exists: created by the GA database`, 2*time.Second))
+	emit(noticeEv(migrate.Warning, st, `schema "public" already exists: every database has it`, 2*time.Second))
+	emit(progressEv(st, migrate.ProgressInfo{Phase: migrate.PhaseData, TablesDone: 150, TablesTotal: 230, BytesDone: 900_000_000, BytesTotal: 1_200_000_000, Current: "public.line_items", Warnings: 3}, 60*time.Second))
 	emit(lineEv(st, `pg_restore: processing data for table "public.line_items"`))
 	return waitCtx(ctx)
 }
@@ -328,8 +328,8 @@ func TestGoldenRestoreWarnings(t *testing.T) {
 }
 
 // report is a verification of 30 tables of which one differs.
-func report(mismatch bool) *migrate.Report {
-	r := &migrate.Report{Sequences: 41, Snapshot: true}
+func report(mismatch bool) *migrate.VerifyReport {
+	r := &migrate.VerifyReport{Sequences: 41, Snapshot: true}
 	for i := 0; i < 30; i++ {
 		n := int64(1000 * (i + 1))
 		r.Tables = append(r.Tables, migrate.TableCheck{Name: fmt.Sprintf("public.table_%03d", i), Source: n, Target: n})
@@ -347,17 +347,15 @@ func verifyScript(mismatch bool) script {
 	return func(ctx context.Context, _ migrate.Prompter, emit func(migrate.Event)) error {
 		st := migrate.StepVerify
 		emit(started(st, 0))
-		info := textEv(migrate.Info, st, "verification report", 5*time.Second)
-		info.Verify = report(mismatch)
+		info := ev(migrate.Report, st, 5*time.Second)
+		info.Report = report(mismatch)
 		emit(info)
 		if mismatch {
-			ve := &migrate.VerifyError{Mismatches: info.Verify.Mismatches}
-			fail := ev(migrate.StepFailed, st, 5*time.Second)
-			fail.Err, fail.Hint = ve, ve.Hint()
+			fail, se := failedEv(st, &migrate.VerifyError{Mismatches: info.Report.Mismatches}, nil, 5*time.Second)
 			emit(fail)
-			return &migrate.StepError{Step: st, Err: ve, Hint: ve.Hint()}
+			return se
 		}
-		emit(finishedEv(st, "30 tables and 465k rows match, 41 sequences match, object counts match", 5*time.Second))
+		emit(finishedEv(st, &migrate.Summary{Verified: &migrate.VerifySummary{Tables: 30, Rows: 465_000, Sequences: 41}}, 5*time.Second))
 		return nil
 	}
 }
@@ -391,8 +389,8 @@ func TestGoldenDone(t *testing.T) {
 	h.keys("enter")
 	h.wait("9f86d081")
 	fm := h.final()
-	if fm.result != nil || fm.current() != screenDone {
-		t.Fatalf("result %v, screen %d; want the done screen", fm.result, fm.current())
+	if fm.result != nil || fm.screen != screenDone {
+		t.Fatalf("result %v, screen %d; want the done screen", fm.result, fm.screen)
 	}
 	golden(t, fm)
 }
@@ -413,11 +411,9 @@ func TestGoldenFailure(t *testing.T) {
 			"\tThis probably means the server terminated abnormally",
 			"pg_dump: detail: Command was: COPY public.events (id, kind, payload, created_at) TO stdout;",
 		}
-		hint := "run ppg migrate-from-ea again to resume from this step"
-		fail := ev(migrate.StepFailed, st, 30*time.Second)
-		fail.Err, fail.Hint, fail.Tail = err, hint, tail
+		fail, se := failedEv(st, err, tail, 30*time.Second)
 		emit(fail)
-		return &migrate.StepError{Step: st, Err: err, Hint: hint, Tail: tail}
+		return se
 	}), stateAt(t, dir, migrate.StepDump), nil)
 	h := start(t, m, 80, 24)
 	h.wait("Next: dump")

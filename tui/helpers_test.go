@@ -3,6 +3,7 @@ package tui
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/pgtools"
 )
 
 func TestMain(m *testing.M) {
@@ -219,16 +221,30 @@ func started(step migrate.Step, d time.Duration) migrate.Event {
 	return ev(migrate.StepStarted, step, d)
 }
 
-func finishedEv(step migrate.Step, text string, d time.Duration) migrate.Event {
+func finishedEv(step migrate.Step, s *migrate.Summary, d time.Duration) migrate.Event {
 	e := ev(migrate.StepFinished, step, d)
-	e.Text = text
+	e.Summary = s
 	return e
 }
 
-func textEv(kind migrate.EventKind, step migrate.Step, text string, d time.Duration) migrate.Event {
+// noticeEv is an Info or Warning event whose words are text.
+func noticeEv(kind migrate.EventKind, step migrate.Step, text string, d time.Duration) migrate.Event {
 	e := ev(kind, step, d)
-	e.Text = text
+	e.Notice = &migrate.Notice{Cause: text}
 	return e
+}
+
+// failedEv is a StepFailed event for err, resumable unless it says
+// otherwise.
+func failedEv(step migrate.Step, err error, tail []string, d time.Duration) (migrate.Event, *migrate.StepError) {
+	e := ev(migrate.StepFailed, step, d)
+	se := &migrate.StepError{Step: step, Err: err, Cause: err.Error(), Tail: tail, Resumable: true}
+	var ve *migrate.VerifyError
+	if errors.As(err, &ve) {
+		se.Resumable, se.NeedsRestart = false, true
+	}
+	e.Failure = se
+	return e, se
 }
 
 func lineEv(step migrate.Step, line string) migrate.Event {
@@ -243,32 +259,24 @@ func progressEv(step migrate.Step, p migrate.ProgressInfo, d time.Duration) migr
 	return e
 }
 
-const toolsText = "pg_dump 17.2 (/usr/lib/postgresql/17/bin/pg_dump) and pg_restore 17.2 (/usr/lib/postgresql/17/bin/pg_restore)"
+var testTools = pgtools.Toolset{
+	Dump:    pgtools.Tool{Name: "pg_dump", Path: "/usr/lib/postgresql/17/bin/pg_dump", Version: pgtools.Version{Major: 17, Minor: 2}},
+	Restore: pgtools.Tool{Name: "pg_restore", Path: "/usr/lib/postgresql/17/bin/pg_restore", Version: pgtools.Version{Major: 17, Minor: 2}},
+}
 
 func checkTools(emit func(migrate.Event)) {
 	emit(started(migrate.StepCheckTools, 0))
-	emit(finishedEv(migrate.StepCheckTools, toolsText, 0))
+	emit(finishedEv(migrate.StepCheckTools, &migrate.Summary{Tools: &testTools}, 0))
 }
 
-var sourceQuestion = migrate.Question{
-	Kind: migrate.ConfirmSource,
-	Text: "Dump this EA database?",
-	Details: []string{
-		"prisma+postgres://accelerate.prisma-data.net/?api_key=…3f9a (key 3f9a12c0)",
-		"PostgreSQL 16.4, 1.2 GB, 230 tables, about 3.4M rows",
-		"Tools: " + strings.Replace(toolsText, " and ", ", ", 1),
-	},
+var testSource = &migrate.Database{
+	Display:       "prisma+postgres://accelerate.prisma-data.net/?api_key=…3f9a (key 3f9a12c0)",
+	ServerVersion: 160004, Size: 1_200_000_000, Tables: 230, EstimatedRows: 3_400_000,
 }
 
-var nonEmptyQuestion = migrate.Question{
-	Kind: migrate.ConfirmNonEmptyTarget,
-	Text: "Restore into a GA database that is not empty?",
-	Details: []string{
-		"The GA database already holds 12 objects (tables, types, functions).",
-		"Schemas: app",
-		"Restoring into it fails where names collide, and its data would mix with the EA data.",
-	},
-}
+var sourceQuestion = migrate.Question{Kind: migrate.ConfirmSource, Source: testSource, Tools: &testTools}
+
+var nonEmptyQuestion = migrate.Question{Kind: migrate.ConfirmNonEmptyTarget, Objects: 12, Schemas: []string{"app"}}
 
 // dumpLines emits n lines of pg_dump output.
 func dumpLines(emit func(migrate.Event), from, n int) {
@@ -280,9 +288,9 @@ func dumpLines(emit func(migrate.Event), from, n int) {
 // dumpMidway emits a dump that is 45% through.
 func dumpMidway(emit func(migrate.Event)) {
 	emit(started(migrate.StepDump, 0))
-	emit(textEv(migrate.Warning, migrate.StepDump, "writes to the EA database after the dump starts are not migrated: stop your application's writes (or put it in maintenance mode) until the migration is done", 0))
+	emit(noticeEv(migrate.Warning, migrate.StepDump, "writes to the EA database after the dump starts are not migrated: stop your application's writes (or put it in maintenance mode) until the migration is done", 0))
 	dumpLines(emit, 1, 40)
-	emit(progressEv(migrate.StepDump, migrate.ProgressInfo{TablesDone: 104, TablesTotal: 230, BytesDone: 540_000_000, BytesTotal: 1_200_000_000, Current: "public.orders"}, 70*time.Second))
+	emit(progressEv(migrate.StepDump, migrate.ProgressInfo{Phase: migrate.PhaseDump, TablesDone: 104, TablesTotal: 230, BytesDone: 540_000_000, BytesTotal: 1_200_000_000, Current: "public.orders"}, 70*time.Second))
 	emit(lineEv(migrate.StepDump, `pg_dump: dumping contents of table "public.orders"`))
 }
 

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -11,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/words"
 )
 
 // mask stands for the key on screen, whatever its length: nothing of the
@@ -60,16 +60,15 @@ func newKeyModel(side migrate.Side, state *migrate.State) keyModel {
 	return k
 }
 
-// asked readies the input for a new key; problem is why the last one was
-// refused.
-func (k *keyModel) asked(problem error) {
+// asked readies the input for a new key; problem says why the last one was
+// refused (nil on the first ask).
+func (k *keyModel) asked(problem *words.Failure) {
 	k.tries++
 	k.problem, k.status, k.empty = "", "", false
 	if problem != nil {
-		k.problem = problem.Error()
-		var h interface{ Hint() string }
-		if errors.As(problem, &h) && h.Hint() != "" {
-			k.problem += ". " + capitalize(h.Hint()) + "."
+		k.problem = problem.Headline
+		if problem.Reprompt != "" {
+			k.problem += ". " + capitalize(problem.Reprompt) + "."
 		}
 		if k.sent != "" {
 			k.problem = strings.ReplaceAll(k.problem, k.sent, mask)
@@ -81,11 +80,15 @@ func (k *keyModel) asked(problem error) {
 }
 
 // connected records the connect step's summary.
-func (k *keyModel) connected(text string) {
-	k.status = "Connected: " + text
-}
+func (k *keyModel) connected(text string) { k.status = "Connected: " + text }
 
-func (k keyModel) update(msg tea.KeyMsg, keys inputKeys) (keyModel, tea.Cmd) {
+// setStatus says what the engine does while no key is asked.
+func (k *keyModel) setStatus(text string) { k.status = text }
+
+// setNote shows the latest Info or Warning of the connect step.
+func (k *keyModel) setNote(text string) { k.note = text }
+
+func (k keyModel) update(msg tea.KeyMsg, keys inputKeys, flow words.Flow) (keyModel, tea.Cmd) {
 	switch {
 	case key.Matches(msg, keys.Submit) && !msg.Paste:
 		v := normalizeKey(k.input.Value())
@@ -97,7 +100,7 @@ func (k keyModel) update(msg tea.KeyMsg, keys inputKeys) (keyModel, tea.Cmd) {
 		k.input.Reset()
 		k.input.Blur()
 		k.problem, k.empty = "", false
-		k.status = "Connecting to the " + k.side.String() + "…"
+		k.status = "Connecting to the " + flow.Side(k.side) + "…"
 		return k, send(keyEnteredMsg{value: v})
 	case key.Matches(msg, keys.Clear):
 		k.input.Reset()
@@ -139,10 +142,10 @@ func (k keyModel) view(c viewCtx, asking bool) string {
 	st, w := c.st, c.width
 	var b strings.Builder
 	if k.side == migrate.Source {
-		b.WriteString(st.Heading.Render("Paste the key of your Early Access (EA) database") + "\n\n")
+		b.WriteString(st.Heading.Render("Paste the key of your "+c.flow.SourceLong) + "\n\n")
 	} else {
-		b.WriteString(st.Heading.Render("Paste the key of your new General Availability (GA) database") + "\n\n")
-		b.WriteString(wrap("It must be a different, new database: the EA data is restored into it. An empty database is best.", w, "") + "\n")
+		b.WriteString(st.Heading.Render("Paste the key of your "+c.flow.TargetLong) + "\n\n")
+		b.WriteString(wrap("It must be a different, new database: the "+c.flow.SourceShort+" data is restored into it. An empty database is best.", w, "") + "\n")
 	}
 	b.WriteString(paint(st.Subtle, wrap("The API key, the DATABASE_URL value (prisma+postgres://…?api_key=…), a line of your .env file, or a direct postgres:// URL. It is never shown and never saved.", w, "")) + "\n")
 	if k.started != "" {
@@ -154,7 +157,7 @@ func (k keyModel) view(c viewCtx, asking bool) string {
 		b.WriteString(st.Prompt.Render("›") + " " + st.Mask.Render(mask) + "\n\n")
 		status := k.status
 		if status == "" {
-			status = "Connecting to the " + k.side.String() + "…"
+			status = "Connecting to the " + c.flow.Side(k.side) + "…"
 		}
 		b.WriteString(c.spin + " " + wrap(status, w-2, ""))
 		if k.note != "" {

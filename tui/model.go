@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/words"
 )
 
 // Messages from the engine's goroutine.
@@ -57,7 +58,8 @@ type (
 // send returns a Cmd that reports msg: a screen's way to end.
 func send(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
 
-// screen names what the body shows.
+// screen names what the body shows. The root model holds it and changes it
+// at each transition (see show and follow).
 type screen int
 
 const (
@@ -71,10 +73,11 @@ const (
 	screenFailure
 )
 
-// viewCtx is what every screen's view needs: the styles, the room it has
-// and the moment's spinner frame and time.
+// viewCtx is what every screen's view needs: the styles, the words of the
+// flow, the room it has and the moment's spinner frame and time.
 type viewCtx struct {
 	st     Styles
+	flow   words.Flow
 	width  int
 	height int
 	spin   string
@@ -83,12 +86,13 @@ type viewCtx struct {
 	absDir string // and made absolute, when Run could
 }
 
-// model is the root model: window size, global keys, the engine's
-// progress, and which screen shows. It is a value; the runner it points to
-// is shared by its copies.
+// model is the root model: the window, the global keys, the engine's run,
+// the screen on show, and the screens, each owning its own fields. It is a
+// value; the runner it points to is shared by its copies.
 type model struct {
 	ctx   context.Context // Run's: the engine's ctx derives from it
 	opts  Options
+	flow  words.Flow
 	st    Styles
 	keys  keyMaps
 	help  help.Model
@@ -98,15 +102,17 @@ type model struct {
 
 	width, height int
 
-	run        *runner // nil until the engine starts
-	exited     bool    // the engine has returned result
-	result     error
-	ask        *askMsg      // the engine's open question
-	waitingKey migrate.Side // a key was given for this side: connecting
-	step       migrate.Step // the step running or last run
-	continued  bool         // the user has left the start screen
-	stopAsk    bool         // "Stop the migration?" is shown
-	stopping   bool         // the engine was told to stop
+	screen    screen // what shows
+	run       *runner
+	exited    bool // the engine has returned result
+	result    error
+	ask       *askMsg      // the engine's open question
+	askedSide migrate.Side // the side whose key was asked for last
+	step      migrate.Step // the step running or last run
+	// continued is set once the user has left the start screen.
+	continued bool
+	stopAsk   bool // "Stop the migration?" is shown
+	stopping  bool // the engine was told to stop
 
 	start   startModel
 	keyEA   keyModel
@@ -116,7 +122,7 @@ type model struct {
 	restore progressModel
 	verify  verifyModel
 	done    doneModel
-	fail    *failureModel
+	fail    failureModel
 }
 
 // newModel returns the wizard for the folder whose state file read as
@@ -131,13 +137,18 @@ func newModel(ctx context.Context, opts Options, st Styles, state *migrate.State
 	if clock == nil {
 		clock = time.Now
 	}
+	flow := opts.Flow
+	if flow.Command == "" {
+		flow = words.FromEA
+	}
 	h := help.New()
 	h.Styles = st.Help
 	m := model{
-		ctx: ctx, opts: opts, st: st, keys: newKeyMaps(), help: h, clock: clock, now: clock(),
+		ctx: ctx, opts: opts, flow: flow, st: st, keys: newKeyMaps(), help: h, clock: clock, now: clock(),
 		spin:    spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(st.Spinner)),
 		width:   80,
 		height:  24,
+		screen:  screenStart,
 		start:   newStartModel(state, stateErr),
 		keyEA:   newKeyModel(migrate.Source, state),
 		keyGA:   newKeyModel(migrate.Target, state),
@@ -199,7 +210,7 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, tea.Quit
 	case stateMsg:
-		m.done.state = msg.state
+		m.done.setState(msg.state)
 		return m, nil
 	case startMsg:
 		return m.begin(msg.restart)
@@ -222,10 +233,51 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (m model) engineRunning() bool { return m.run != nil && !m.exited }
 
+// show changes the screen, unless a final one (done, failure) shows, or
+// the user has not left the start screen yet.
+func (m *model) show(s screen) {
+	if m.screen == screenDone || m.screen == screenFailure {
+		return
+	}
+	if !m.continued && s != screenDone && s != screenFailure {
+		return
+	}
+	m.screen = s
+}
+
+// follow shows what the engine is about: its open question, else the
+// screen of the running step.
+func (m *model) follow() {
+	switch {
+	case m.ask != nil && m.ask.question != nil:
+		m.show(screenConfirm)
+	case m.ask != nil:
+		m.show(screenKey)
+	default:
+		m.show(stepScreen(m.step))
+	}
+}
+
+// stepScreen is the screen that shows step st.
+func stepScreen(st migrate.Step) screen {
+	switch st {
+	case migrate.StepConnectSource, migrate.StepConnectTarget:
+		return screenKey
+	case migrate.StepDump, migrate.StepCheckArchive:
+		return screenDump
+	case migrate.StepRestore:
+		return screenRestore
+	case migrate.StepVerify:
+		return screenVerify
+	}
+	return screenStart
+}
+
 // begin leaves the start screen, starting the engine unless it runs.
 func (m model) begin(restart bool) (tea.Model, tea.Cmd) {
 	m.continued = true
-	m.start.confirmRestart = false
+	m.start.leave()
+	m.follow()
 	if m.run != nil {
 		return m, nil
 	}
@@ -242,7 +294,7 @@ func (m model) stopEngine() (tea.Model, tea.Cmd) {
 
 func (m model) engineDone(err error) (tea.Model, tea.Cmd) {
 	m.exited, m.result = true, err
-	m.ask, m.waitingKey = nil, 0
+	m.ask = nil
 	// A stop question still open has nothing left to stop: answering it
 	// yes would wait for an engine that has already returned.
 	m.stopAsk = false
@@ -250,17 +302,19 @@ func (m model) engineDone(err error) (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	}
 	if err == nil {
+		m.done = newDoneModel(m.verify.finished, m.dump.dumpInfo)
+		m.show(screenDone)
 		return m, readState(m.opts.Dir)
 	}
-	if m.fail == nil && m.verify.failErr == nil {
-		m.fail = failureFromError(err)
+	if m.screen != screenFailure && !m.verify.failed() {
+		m.fail = newFailureModel(m.flow, err)
+		m.show(screenFailure)
 	}
 	return m, nil
 }
 
-// event records an engine event where its screen will show it.
+// event hands an engine event to the screen it concerns.
 func (m *model) event(ev migrate.Event) {
-	m.waitingKey = 0
 	switch ev.Kind {
 	case migrate.StepStarted:
 		m.step = ev.Step
@@ -274,60 +328,68 @@ func (m *model) event(ev migrate.Event) {
 		case migrate.StepVerify:
 			m.verify.begin(ev)
 		}
-	case migrate.StepFinished:
-		switch ev.Step {
-		case migrate.StepCheckTools:
-			m.start.toolsFound(ev.Text)
-		case migrate.StepConnectSource:
-			m.keyEA.connected(ev.Text)
-		case migrate.StepDump:
-			m.dump.end(ev)
-		case migrate.StepCheckArchive:
-			m.dump.archiveChecked(ev.Text)
-		case migrate.StepConnectTarget:
-			m.keyGA.connected(ev.Text)
-		case migrate.StepRestore:
-			m.restore.end(ev)
-		case migrate.StepVerify:
-			m.verify.finished = ev.Text
+		if m.ask == nil {
+			m.show(stepScreen(ev.Step))
 		}
+	case migrate.StepFinished:
+		m.finished(ev)
 	case migrate.Progress:
 		if p := m.progressOf(ev.Step); p != nil && ev.Progress != nil {
 			p.progress(ev)
 		}
 	case migrate.ToolLine:
 		if p := m.progressOf(ev.Step); p != nil {
-			// A grouped message holds several lines (an error and its
-			// details); a table end that pgtools inferred holds none.
-			for _, l := range strings.Split(ev.Line, "\n") {
-				if strings.TrimSpace(l) != "" {
-					p.log.add(l)
-				}
-			}
+			p.toolLine(ev.Line)
 		}
 	case migrate.Warning:
+		text := m.flow.Notice(ev.Notice)
 		if p := m.progressOf(ev.Step); p != nil {
-			p.warn(ev.Text)
+			p.warn(text)
 			m.fitWarnings()
 			return
 		}
-		m.note(ev.Step, "! "+ev.Text)
+		m.note(ev.Step, "! "+text)
 	case migrate.Info:
-		if ev.Verify != nil {
-			m.verify.setReport(ev.Verify, m.bodyWidth(), m.bodyHeight())
-			return
-		}
-		if ev.Step == migrate.StepCheckTools {
-			m.start.toolsFound(ev.Text)
-			return
-		}
-		m.note(ev.Step, ev.Text)
+		m.note(ev.Step, m.flow.Notice(ev.Notice))
+	case migrate.Report:
+		m.verify.setReport(ev.Report, m.bodyWidth(), m.bodyHeight())
 	case migrate.StepFailed:
+		f := m.flow.Explain(ev.Failure)
 		if ev.Step == migrate.StepVerify && m.verify.report != nil {
-			m.verify.failErr, m.verify.failHint = ev.Err, ev.Hint
+			m.verify.fail(f)
+			m.show(screenVerify)
 			return
 		}
-		m.fail = &failureModel{step: ev.Step, err: ev.Err, hint: ev.Hint, tail: ev.Tail}
+		m.fail = failureModel{f: f, declined: errors.Is(ev.Failure.Err, migrate.ErrDeclined)}
+		m.show(screenFailure)
+	}
+}
+
+// finished hands a step's summary to its screen.
+func (m *model) finished(ev migrate.Event) {
+	s := ev.Summary
+	if s == nil {
+		s = &migrate.Summary{}
+	}
+	text := m.flow.Summary(ev.Step, s)
+	switch ev.Step {
+	case migrate.StepCheckTools:
+		if s.Tools != nil {
+			m.start.toolsFound(*s.Tools)
+		}
+	case migrate.StepConnectSource:
+		m.keyEA.connected(text)
+	case migrate.StepDump:
+		m.dump.end(ev.Time, text)
+		m.dump.dumpInfo = s.Dump
+	case migrate.StepCheckArchive:
+		m.dump.archiveChecked(text)
+	case migrate.StepConnectTarget:
+		m.keyGA.connected(text)
+	case migrate.StepRestore:
+		m.restore.end(ev.Time, text)
+	case migrate.StepVerify:
+		m.verify.finish(text, s.Verified)
 	}
 }
 
@@ -335,15 +397,15 @@ func (m *model) event(ev migrate.Event) {
 func (m *model) note(st migrate.Step, text string) {
 	switch st {
 	case migrate.StepConnectSource:
-		m.keyEA.note = text
+		m.keyEA.setNote(text)
 	case migrate.StepConnectTarget:
-		m.keyGA.note = text
+		m.keyGA.setNote(text)
 	case migrate.StepVerify:
-		m.verify.note = text
+		m.verify.setNote(text)
 	case migrate.StepDump, migrate.StepCheckArchive, migrate.StepRestore:
-		m.progressOf(st).note = text
+		m.progressOf(st).setNote(text)
 	default:
-		m.start.notes = append(m.start.notes, text)
+		m.start.addNote(text)
 	}
 }
 
@@ -367,12 +429,19 @@ func (m *model) keyFor(side migrate.Side) *keyModel {
 
 func (m *model) asked(a askMsg) {
 	m.ask = &a
-	m.waitingKey = 0
 	if a.question != nil {
 		m.confirm = newConfirmModel(*a.question)
+		m.show(screenConfirm)
 		return
 	}
-	m.keyFor(a.side).asked(a.problem)
+	m.askedSide = a.side
+	var f *words.Failure
+	if a.problem != nil {
+		x := m.flow.Explain(a.problem)
+		f = &x
+	}
+	m.keyFor(a.side).asked(f)
+	m.show(screenKey)
 }
 
 func (m *model) keyEntered(v string) {
@@ -380,7 +449,6 @@ func (m *model) keyEntered(v string) {
 		return
 	}
 	m.ask.reply <- answer{text: v}
-	m.waitingKey = m.ask.side
 	m.ask = nil
 }
 
@@ -393,14 +461,15 @@ func (m *model) answered(yes bool) {
 	m.ask = nil
 	switch {
 	case kind == migrate.ConfirmSource && yes:
-		m.keyEA.status = "Starting the dump…"
+		m.keyEA.setStatus("Starting the dump…")
 	case kind == migrate.ConfirmNonEmptyTarget && yes:
-		m.keyGA.status = "Starting the restore…"
+		m.keyGA.setStatus("Starting the restore…")
 	case kind == migrate.ConfirmRedump && yes:
 		m.dump.again(m.now)
 	case !yes:
-		m.keyFor(m.keySide()).status = "Stopping…"
+		m.keyFor(m.keySide()).setStatus("Stopping…")
 	}
+	m.follow()
 }
 
 // key handles a key press: the stop question first, then ctrl+c, then the
@@ -426,13 +495,13 @@ func (m model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	}
 	var cmd tea.Cmd
-	switch m.current() {
+	switch m.screen {
 	case screenStart:
 		m.start, cmd = m.start.update(msg, m.startKeys())
 	case screenKey:
 		if m.ask != nil {
 			km := m.keyFor(m.ask.side)
-			*km, cmd = km.update(msg, m.keys.input)
+			*km, cmd = km.update(msg, m.keys.input, m.flow)
 		}
 	case screenConfirm:
 		m.confirm, cmd = m.confirm.update(msg, m.confirm.keys(m.keys.confirm))
@@ -452,46 +521,15 @@ func (m model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-// current picks the screen: failure and done win, then the start screen
-// until the user leaves it, then the engine's open question, then the
-// screen of the running step.
-func (m model) current() screen {
-	switch {
-	case m.fail != nil:
-		return screenFailure
-	case m.exited && m.result == nil:
-		return screenDone
-	case m.verify.failErr != nil:
-		return screenVerify
-	case !m.continued:
-		return screenStart
-	case m.ask != nil && m.ask.question != nil:
-		return screenConfirm
-	case m.ask != nil, m.waitingKey != 0:
-		return screenKey
-	}
-	switch m.step {
-	case migrate.StepConnectSource, migrate.StepConnectTarget:
-		return screenKey
-	case migrate.StepDump, migrate.StepCheckArchive:
-		return screenDump
-	case migrate.StepRestore:
-		return screenRestore
-	case migrate.StepVerify:
-		return screenVerify
-	}
-	return screenStart
-}
-
 // keySide is the side the key screen is about.
 func (m model) keySide() migrate.Side {
 	switch {
 	case m.ask != nil && m.ask.question == nil:
 		return m.ask.side
-	case m.waitingKey != 0:
-		return m.waitingKey
 	case m.step == migrate.StepConnectTarget:
 		return migrate.Target
+	case m.askedSide != 0 && m.step != migrate.StepConnectSource:
+		return m.askedSide
 	}
 	return migrate.Source
 }
@@ -567,7 +605,7 @@ func (m model) verifyKeys() verifyKeys {
 }
 
 func (m model) helpKeys() help.KeyMap {
-	switch m.current() {
+	switch m.screen {
 	case screenStart:
 		return m.startKeys()
 	case screenKey:
@@ -593,7 +631,7 @@ func (m model) helpKeys() help.KeyMap {
 // question).
 func (m model) View() string {
 	w := max(m.width, minWidth)
-	c := viewCtx{st: m.st, width: m.bodyWidth(), now: m.now, spin: m.spin.View(), dir: m.opts.Dir, absDir: m.opts.absDir}
+	c := viewCtx{st: m.st, flow: m.flow, width: m.bodyWidth(), now: m.now, spin: m.spin.View(), dir: m.opts.Dir, absDir: m.opts.absDir}
 	h := max(m.height, minHeight)
 	header := m.headerView(c)
 	footer := m.footerView(c)
@@ -616,12 +654,12 @@ func (m model) View() string {
 }
 
 func (m model) headerView(c viewCtx) string {
-	title := c.st.Title.Render("ppg migrate-from-ea")
+	title := c.st.Title.Render(m.flow.Command)
 	var step string
-	switch scr := m.current(); {
-	case scr == screenDone:
+	switch {
+	case m.screen == screenDone:
 		step = "Done"
-	case scr == screenStart && !m.continued:
+	case m.screen == screenStart && !m.continued:
 		step = ""
 	case m.step != "":
 		all := migrate.Steps()
@@ -631,7 +669,7 @@ func (m model) headerView(c viewCtx) string {
 				n = i + 1
 			}
 		}
-		step = fmt.Sprintf("Step %d of %d · %s", n, len(all), m.step.Title())
+		step = fmt.Sprintf("Step %d of %d · %s", n, len(all), m.flow.Step(m.step))
 	}
 	left := title
 	if step != "" {
@@ -666,7 +704,7 @@ func (m model) compactFooter(c viewCtx) string {
 }
 
 func (m model) bodyView(c viewCtx) string {
-	switch m.current() {
+	switch m.screen {
 	case screenStart:
 		return m.start.view(c, m.continued)
 	case screenKey:
@@ -680,7 +718,7 @@ func (m model) bodyView(c viewCtx) string {
 	case screenVerify:
 		return m.verify.view(c, m.engineRunning())
 	case screenDone:
-		return m.done.view(c, m.verify.finished, m.dump.finished)
+		return m.done.view(c)
 	case screenFailure:
 		return m.fail.view(c)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/words"
 )
 
 // apply sends msgs to m in order. The Cmd of a key press is run and its
@@ -123,8 +124,8 @@ func TestKeyInputMasksAndStripsLineBreaks(t *testing.T) {
 	k := newKeyModel(migrate.Source, nil)
 	k.asked(nil)
 	keys := newKeyMaps().input
-	k, _ = k.update(paste("DATABASE_URL=\"prisma+postgres://x/?api_key=SeCrEt\r\nKeY\"\n"), keys)
-	c := viewCtx{st: testStyles(), width: 78, height: 20}
+	k, _ = k.update(paste("DATABASE_URL=\"prisma+postgres://x/?api_key=SeCrEt\r\nKeY\"\n"), keys, words.FromEA)
+	c := viewCtx{st: testStyles(), flow: words.FromEA, width: 78, height: 20}
 	v := ansi.Strip(k.view(c, true))
 	want := len(`DATABASE_URL="prisma+postgres://x/?api_key=SeCrEtKeY"`)
 	if !strings.Contains(v, fmt.Sprintf("•••••••• (%d characters)", want)) {
@@ -135,7 +136,7 @@ func TestKeyInputMasksAndStripsLineBreaks(t *testing.T) {
 			t.Errorf("view shows %q:\n%s", part, v)
 		}
 	}
-	k, cmd := k.update(keyMsg("enter"), keys)
+	k, cmd := k.update(keyMsg("enter"), keys, words.FromEA)
 	got, ok := cmd().(keyEnteredMsg)
 	if !ok || got.value != `DATABASE_URL="prisma+postgres://x/?api_key=SeCrEtKeY"` {
 		t.Fatalf("entered %q, want the .env line without its line breaks", got.value)
@@ -149,16 +150,16 @@ func TestKeyInputEmptyAndClear(t *testing.T) {
 	k := newKeyModel(migrate.Target, nil)
 	k.asked(nil)
 	keys := newKeyMaps().input
-	k, cmd := k.update(keyMsg("enter"), keys)
+	k, cmd := k.update(keyMsg("enter"), keys, words.FromEA)
 	if cmd != nil || !k.empty {
 		t.Fatal("Enter on an empty input was sent")
 	}
-	c := viewCtx{st: testStyles(), width: 78, height: 20}
+	c := viewCtx{st: testStyles(), flow: words.FromEA, width: 78, height: 20}
 	if v := k.view(c, true); !strings.Contains(v, "Paste a key first") {
 		t.Errorf("no nudge:\n%s", v)
 	}
-	k, _ = k.update(keyMsg("abc"), keys)
-	k, _ = k.update(keyMsg("ctrl+u"), keys)
+	k, _ = k.update(keyMsg("abc"), keys, words.FromEA)
+	k, _ = k.update(keyMsg("ctrl+u"), keys, words.FromEA)
 	if k.input.Value() != "" {
 		t.Errorf("ctrl+u left %q", k.input.Value())
 	}
@@ -168,11 +169,12 @@ func TestKeyProblemIsShownWithoutTheKey(t *testing.T) {
 	k := newKeyModel(migrate.Source, nil)
 	k.asked(nil)
 	keys := newKeyMaps().input
-	k, _ = k.update(paste("TopSecretKey123"), keys)
-	k, _ = k.update(keyMsg("enter"), keys)
-	problem := fmt.Errorf("wrapped: %w", &hintErr{msg: "no database for TopSecretKey123", hint: "paste the key of a Prisma Postgres database"})
-	k.asked(problem)
-	v := ansi.Strip(k.view(viewCtx{st: testStyles(), width: 78, height: 20}, true))
+	k, _ = k.update(paste("TopSecretKey123"), keys, words.FromEA)
+	k, _ = k.update(keyMsg("enter"), keys, words.FromEA)
+	problem := words.FromEA.Explain(fmt.Errorf("wrapped: %w", errors.New("no database for TopSecretKey123")))
+	problem.Reprompt = "paste the key of a Prisma Postgres database"
+	k.asked(&problem)
+	v := ansi.Strip(k.view(viewCtx{st: testStyles(), flow: words.FromEA, width: 78, height: 20}, true))
 	if strings.Contains(v, "TopSecret") {
 		t.Errorf("the problem shows the key:\n%s", v)
 	}
@@ -181,15 +183,10 @@ func TestKeyProblemIsShownWithoutTheKey(t *testing.T) {
 	}
 }
 
-type hintErr struct{ msg, hint string }
-
-func (e *hintErr) Error() string { return e.msg }
-func (e *hintErr) Hint() string  { return e.hint }
-
 func TestFlowThroughTheScreens(t *testing.T) {
 	m := resumedModel(t, migrate.StepConnectSource)
-	if m.current() != screenStart {
-		t.Fatalf("screen %d, want start", m.current())
+	if m.screen != screenStart {
+		t.Fatalf("screen %d, want start", m.screen)
 	}
 	m, _ = apply(t, m, keyMsg("enter"))
 	if !m.continued || m.run == nil {
@@ -201,8 +198,8 @@ func TestFlowThroughTheScreens(t *testing.T) {
 
 	ask := keyAsk(migrate.Source, nil)
 	m, _ = apply(t, m, batch(started(migrate.StepConnectSource, 0), ask))
-	if m.current() != screenKey {
-		t.Fatalf("screen %d after a key ask, want the key input", m.current())
+	if m.screen != screenKey {
+		t.Fatalf("screen %d after a key ask, want the key input", m.screen)
 	}
 	if v := plain(m); !strings.Contains(v, "This migration started with prisma+postgres://…3f9a") {
 		t.Errorf("the key screen does not name the database to paste:\n%s", v)
@@ -211,26 +208,26 @@ func TestFlowThroughTheScreens(t *testing.T) {
 	if a := <-ask.reply; a.text != "key-one" {
 		t.Fatalf("the engine got %q", a.text)
 	}
-	if v := plain(m); m.current() != screenKey || !strings.Contains(v, "Connecting to the EA database") {
+	if v := plain(m); m.screen != screenKey || !strings.Contains(v, "Connecting to the EA database") {
 		t.Errorf("no connecting spinner:\n%s", v)
 	}
 
 	q := confirmAsk(sourceQuestion)
 	m, _ = apply(t, m, batch(q))
-	if m.current() != screenConfirm {
-		t.Fatalf("screen %d, want the source summary", m.current())
+	if m.screen != screenConfirm {
+		t.Fatalf("screen %d, want the source summary", m.screen)
 	}
 	m, _ = apply(t, m, keyMsg("enter"))
 	if a := <-q.reply; !a.yes {
 		t.Fatal("Enter on the source summary did not answer yes")
 	}
 
-	m, _ = apply(t, m, batch(finishedEv(migrate.StepConnectSource, "PostgreSQL 16.4", 0)))
+	m, _ = apply(t, m, batch(finishedEv(migrate.StepConnectSource, &migrate.Summary{Database: testSource}, 0)))
 	dumpMidway(func(e migrate.Event) { m, _ = apply(t, m, batch(e)) })
-	if m.current() != screenDump {
-		t.Fatalf("screen %d, want the dump", m.current())
+	if m.screen != screenDump {
+		t.Fatalf("screen %d, want the dump", m.screen)
 	}
-	redump := confirmAsk(migrate.Question{Kind: migrate.ConfirmRedump, Text: "The EA database was written to during the dump. Dump again?"})
+	redump := confirmAsk(migrate.Question{Kind: migrate.ConfirmRedump, Writes: 3})
 	m, _ = apply(t, m, batch(redump))
 	m, _ = apply(t, m, keyMsg("enter")) // not an answer to this question
 	select {
@@ -242,22 +239,21 @@ func TestFlowThroughTheScreens(t *testing.T) {
 	if a := <-redump.reply; !a.yes {
 		t.Fatal("y did not answer yes")
 	}
-	if m.current() != screenDump || !strings.Contains(plain(m), "Dumping again") {
+	if m.screen != screenDump || !strings.Contains(plain(m), "Dumping again") {
 		t.Errorf("after dump again:\n%s", plain(m))
 	}
 	m, _ = apply(t, m, batch(
-		finishedEv(migrate.StepDump, "/x/ppg-ea-1.dump, 1.2 GB, 230 tables, 3.4M rows, sha256 0123456789abcdef", 80*time.Second),
+		finishedEv(migrate.StepDump, &migrate.Summary{Dump: &migrate.DumpInfo{Path: "/x/ppg-ea-1.dump", Size: 1_200_000_000, Tables: 230, Rows: 3_400_000, SHA256: "0123456789abcdef0123"}}, 80*time.Second),
 		started(migrate.StepCheckArchive, 80*time.Second)))
 	if v := plain(m); !strings.Contains(v, "Dump written: /x/ppg-ea-1.dump") || !strings.Contains(v, "Checking the dump file") {
 		t.Errorf("the dump's end is not shown:\n%s", v)
 	}
 
-	fail := ev(migrate.StepFailed, migrate.StepCheckArchive, 81*time.Second)
-	fail.Err, fail.Hint = errors.New("the dump file is damaged"), "run ppg migrate-from-ea again to dump again"
+	fail, se := failedEv(migrate.StepCheckArchive, &migrate.DumpChangedError{Path: "/x/ppg-ea-1.dump", How: migrate.DumpModified}, nil, 81*time.Second)
 	m, _ = apply(t, m, batch(fail))
-	m, cmds := apply(t, m, engineDoneMsg{err: &migrate.StepError{Step: migrate.StepCheckArchive, Err: fail.Err, Hint: fail.Hint}})
-	if m.current() != screenFailure || isQuit(cmds[0]) {
-		t.Fatalf("screen %d, want the failure to stay", m.current())
+	m, cmds := apply(t, m, engineDoneMsg{err: se})
+	if m.screen != screenFailure || isQuit(cmds[0]) {
+		t.Fatalf("screen %d, want the failure to stay", m.screen)
 	}
 	if v := plain(m); !strings.Contains(v, "Check the dump file failed") || !strings.Contains(v, "Run ppg migrate-from-ea again to dump again") {
 		t.Errorf("failure:\n%s", v)
@@ -393,13 +389,12 @@ func TestNonEmptyTargetNeedsYes(t *testing.T) {
 
 func TestVerifyFailureKeepsTheTable(t *testing.T) {
 	m := resumedModel(t, migrate.StepVerify)
-	info := textEv(migrate.Info, migrate.StepVerify, "verification report", time.Second)
-	info.Verify = report(true)
-	fail := ev(migrate.StepFailed, migrate.StepVerify, time.Second)
-	fail.Err = &migrate.VerifyError{Mismatches: info.Verify.Mismatches}
-	m, _ = apply(t, m, keyMsg("enter"), batch(started(migrate.StepVerify, 0), info, fail), engineDoneMsg{err: &migrate.StepError{Step: migrate.StepVerify, Err: fail.Err}})
-	if m.current() != screenVerify {
-		t.Fatalf("screen %d, want the verify table", m.current())
+	info := ev(migrate.Report, migrate.StepVerify, time.Second)
+	info.Report = report(true)
+	fail, se := failedEv(migrate.StepVerify, &migrate.VerifyError{Mismatches: info.Report.Mismatches}, nil, time.Second)
+	m, _ = apply(t, m, keyMsg("enter"), batch(started(migrate.StepVerify, 0), info, fail), engineDoneMsg{err: se})
+	if m.screen != screenVerify {
+		t.Fatalf("screen %d, want the verify table", m.screen)
 	}
 	v := plain(m)
 	if !strings.Contains(v, "≠ public.table_017") || !strings.Contains(v, "17,980") {
@@ -422,11 +417,11 @@ func TestVerifyFailureKeepsTheTable(t *testing.T) {
 
 func TestDoneAfterSuccess(t *testing.T) {
 	m := resumedModel(t, migrate.StepVerify)
-	m, cmds := apply(t, m, keyMsg("enter"), batch(started(migrate.StepVerify, 0), finishedEv(migrate.StepVerify, "30 tables match", 0)), engineDoneMsg{})
-	if m.current() != screenDone || cmds[2] == nil {
-		t.Fatalf("screen %d, want done and a read of the state", m.current())
+	m, cmds := apply(t, m, keyMsg("enter"), batch(started(migrate.StepVerify, 0), finishedEv(migrate.StepVerify, &migrate.Summary{Verified: &migrate.VerifySummary{Tables: 30, Rows: 30, Sequences: 2}}, 0)), engineDoneMsg{})
+	if m.screen != screenDone || cmds[2] == nil {
+		t.Fatalf("screen %d, want done and a read of the state", m.screen)
 	}
-	if v := plain(m); !strings.Contains(v, "30 tables match") || !strings.Contains(v, "DATABASE_URL") {
+	if v := plain(m); !strings.Contains(v, "30 tables and 30 rows match") || !strings.Contains(v, "DATABASE_URL") {
 		t.Errorf("done:\n%s", v)
 	}
 }
@@ -434,8 +429,8 @@ func TestDoneAfterSuccess(t *testing.T) {
 func TestLockedFolderFails(t *testing.T) {
 	m := resumedModel(t, migrate.StepDump)
 	m, _ = apply(t, m, keyMsg("enter"), engineDoneMsg{err: migrate.ErrLocked})
-	if m.current() != screenFailure || !strings.Contains(plain(m), "could not start") {
-		t.Errorf("screen %d:\n%s", m.current(), plain(m))
+	if m.screen != screenFailure || !strings.Contains(plain(m), "could not start") {
+		t.Errorf("screen %d:\n%s", m.screen, plain(m))
 	}
 }
 
@@ -445,7 +440,7 @@ func TestWarningsToggle(t *testing.T) {
 	if k := m.progressKeys(&m.restore); k.Warnings.Enabled() {
 		t.Error("w is offered without warnings")
 	}
-	m, _ = apply(t, m, batch(textEv(migrate.Warning, migrate.StepRestore, "harmless thing", 0)), keyMsg("w"))
+	m, _ = apply(t, m, batch(noticeEv(migrate.Warning, migrate.StepRestore, "harmless thing", 0)), keyMsg("w"))
 	if v := plain(m); !m.restore.showWarn || !strings.Contains(v, "Warnings (1)") || !strings.Contains(v, "! harmless thing") {
 		t.Errorf("w did not show the warnings:\n%s", v)
 	}
@@ -457,12 +452,12 @@ func TestWarningsToggle(t *testing.T) {
 
 func TestSmallWindowsDoNotOverflow(t *testing.T) {
 	m := resumedModel(t, migrate.StepVerify)
-	info := textEv(migrate.Info, migrate.StepVerify, "", 0)
-	info.Verify = report(true)
+	info := ev(migrate.Report, migrate.StepVerify, 0)
+	info.Report = report(true)
 	for _, size := range [][2]int{{80, 24}, {40, 12}, {20, 5}} {
 		for _, msgs := range [][]tea.Msg{
 			nil,
-			{keyMsg("enter"), batch(started(migrate.StepRestore, 0), progressEv(migrate.StepRestore, migrate.ProgressInfo{Phase: "data", TablesTotal: 3, Current: strings.Repeat("public.long_name_", 10)}, 0))},
+			{keyMsg("enter"), batch(started(migrate.StepRestore, 0), progressEv(migrate.StepRestore, migrate.ProgressInfo{Phase: migrate.PhaseData, TablesTotal: 3, Current: strings.Repeat("public.long_name_", 10)}, 0))},
 			{keyMsg("enter"), batch(started(migrate.StepVerify, 0), info), keyMsg("ctrl+c")},
 		} {
 			mm, _ := apply(t, m, append([]tea.Msg{tea.WindowSizeMsg{Width: size[0], Height: size[1]}}, msgs...)...)
@@ -551,8 +546,8 @@ func TestEmitDoesNotBlockAfterCancel(t *testing.T) {
 
 func TestFormat(t *testing.T) {
 	for _, c := range []struct{ got, want string }{
-		{migrate.FormatBytes(999), "999 B"},
-		{migrate.FormatBytes(1_234_567_890), "1.2 GB"},
+		{words.Bytes(999), "999 B"},
+		{words.Bytes(1_234_567_890), "1.2 GB"},
 		{formatCount(0), "0"},
 		{formatCount(1234567), "1,234,567"},
 		{formatCount(-1000), "-1,000"},
@@ -590,8 +585,7 @@ func TestRunnerAbandonedBeforeItBegan(t *testing.T) {
 
 func TestDeclinedSource(t *testing.T) {
 	m := resumedModel(t, migrate.StepConnectSource)
-	fail := ev(migrate.StepFailed, migrate.StepConnectSource, 0)
-	fail.Err, fail.Hint = migrate.ErrDeclined, "run ppg migrate-from-ea again to resume from this step"
+	fail, _ := failedEv(migrate.StepConnectSource, migrate.ErrDeclined, nil, 0)
 	m, _ = apply(t, m, keyMsg("enter"), batch(fail))
 	v := plain(m)
 	if !strings.Contains(v, "Stopped at your request") || !strings.Contains(v, "nothing was changed") {

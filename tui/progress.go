@@ -11,6 +11,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/words"
 )
 
 // progressRows is about the rows a progress screen takes above its log.
@@ -18,9 +19,6 @@ const progressRows = 10
 
 // maxWarnings bounds the warning texts kept; the count goes on.
 const maxWarnings = 1000
-
-// restorePhases are the restore's sections as the engine names them.
-var restorePhases = [...]string{"schema", "data", "indexes and constraints"}
 
 // progressModel shows a dump or a restore: a bar weighted by bytes, the
 // tables done, the table being worked on, the times, the warnings and the
@@ -48,6 +46,8 @@ type progressModel struct {
 	ended    time.Time // when it finished
 	checking bool      // the dump file is being checked
 	checked  string    // the check's summary
+	// dumpInfo is the dump step's result, for the done screen.
+	dumpInfo *migrate.DumpInfo
 }
 
 func newProgressModel(step migrate.Step, st Styles) progressModel {
@@ -63,7 +63,21 @@ func (p *progressModel) begin(ev migrate.Event) {
 }
 
 // end records the step's summary.
-func (p *progressModel) end(ev migrate.Event) { p.finished, p.ended = ev.Text, ev.Time }
+func (p *progressModel) end(at time.Time, text string) { p.finished, p.ended = text, at }
+
+// setNote shows the latest Info.
+func (p *progressModel) setNote(text string) { p.note = text }
+
+// toolLine adds a tool's output to the log. A grouped message holds several
+// lines (an error and its details); a table end that pgtools inferred holds
+// none.
+func (p *progressModel) toolLine(line string) {
+	for _, l := range strings.Split(line, "\n") {
+		if strings.TrimSpace(l) != "" {
+			p.log.add(l)
+		}
+	}
+}
 
 // again restarts the dump after "dump again".
 func (p *progressModel) again(now time.Time) {
@@ -75,7 +89,7 @@ func (p *progressModel) again(now time.Time) {
 func (p *progressModel) progress(ev migrate.Event) {
 	next := *ev.Progress
 	switch {
-	case next.Phase == "" && !p.hasProg:
+	case next.Phase == migrate.PhaseDump && !p.hasProg:
 		// A dump starts from nothing when its step starts.
 		p.rateFrom, p.rateBase = p.started, 0
 	case next.Phase != p.prog.Phase || !p.hasProg:
@@ -174,9 +188,9 @@ func (p *progressModel) left(now time.Time) time.Duration {
 
 func (p *progressModel) view(c viewCtx, running bool) string {
 	st, w := c.st, c.width
-	tool, title := "pg_dump", "Dumping the EA database with pg_dump"
+	tool, title := "pg_dump", "Dumping the "+c.flow.Source+" with pg_dump"
 	if p.step == migrate.StepRestore {
-		tool, title = "pg_restore", "Restoring into the GA database with pg_restore"
+		tool, title = "pg_restore", "Restoring into the "+c.flow.Target+" with pg_restore"
 	}
 	var top []string
 	add := func(s string) { top = append(top, s) }
@@ -199,7 +213,7 @@ func (p *progressModel) view(c viewCtx, running bool) string {
 	pr := p.prog
 	counts := fmt.Sprintf("Tables %d of %d", pr.TablesDone, pr.TablesTotal)
 	if pr.BytesTotal > 0 {
-		counts += fmt.Sprintf(" · %s of %s", migrate.FormatBytes(pr.BytesDone), migrate.FormatBytes(pr.BytesTotal))
+		counts += fmt.Sprintf(" · %s of %s", words.Bytes(pr.BytesDone), words.Bytes(pr.BytesTotal))
 	}
 	if !p.hasProg {
 		counts = st.Subtle.Render("Waiting for " + tool + "…")
@@ -280,17 +294,19 @@ func (p *progressModel) view(c viewCtx, running bool) string {
 // phasesView marks the restore's sections: done, current, to come.
 func (p *progressModel) phasesView(c viewCtx) string {
 	st := c.st
+	phases := migrate.RestorePhases()
 	cur := -1
-	for i, ph := range restorePhases {
+	for i, ph := range phases {
 		if ph == p.prog.Phase {
 			cur = i
 		}
 	}
 	if p.finished != "" {
-		cur = len(restorePhases)
+		cur = len(phases)
 	}
-	parts := make([]string, len(restorePhases))
-	for i, ph := range restorePhases {
+	parts := make([]string, len(phases))
+	for i, phase := range phases {
+		ph := words.Phase(phase)
 		switch {
 		case i < cur:
 			parts[i] = st.OK.Render("✓ " + ph)

@@ -17,12 +17,16 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/words"
 )
 
 // Options configures Run.
 type Options struct {
 	// Dir is the working folder: the state file and the dump live there.
 	Dir string
+	// Flow names the command and its databases; the zero value is
+	// words.FromEA.
+	Flow words.Flow
 	// NewEngine builds the engine once the user has chosen how to start:
 	// restart is true after "start over". p is the wizard itself, which
 	// the engine asks for keys and confirmations. Run calls it from the
@@ -306,23 +310,25 @@ func summary(m model, err error) string {
 		if d := m.done.dumpLine(); d != "" {
 			fmt.Fprintf(&b, "  The dump is kept: %s\n", d)
 		}
-		b.WriteString("  Next: point your application's DATABASE_URL at the GA database.\n")
+		fmt.Fprintf(&b, "  Next: point your application's DATABASE_URL at the %s.\n", m.flow.Target)
 	case errors.Is(err, context.Canceled):
 		if m.run == nil || !m.continued {
 			return "ppg: quit before the migration started; nothing was changed.\n"
 		}
 		b.WriteString("ppg: migration stopped; progress is saved.\n")
-		fmt.Fprintf(&b, "  Run ppg migrate-from-ea%s again to resume%s.\n", dirFlag(m.opts.Dir), resumeAt(m.step))
+		fmt.Fprintf(&b, "  Run %s%s again to resume%s.\n", m.flow.Command, dirFlag(m.opts.Dir), resumeAt(m.flow, m.step))
 	default:
-		var se *migrate.StepError
-		if errors.As(err, &se) {
-			fmt.Fprintf(&b, "ppg: %s failed: %v\n", se.Step.Title(), se.Err)
-			for _, l := range se.Tail[max(0, len(se.Tail)-10):] {
+		f := m.flow.Explain(err)
+		if f.Step != "" {
+			fmt.Fprintf(&b, "ppg: %s failed: %s\n", m.flow.Step(f.Step), f.Headline)
+			for _, l := range f.Tail[max(0, len(f.Tail)-10):] {
 				fmt.Fprintf(&b, "  | %s\n", clean(l))
 			}
-			fmt.Fprintf(&b, "  Next: %s\n", se.Hint)
 		} else {
-			fmt.Fprintf(&b, "ppg: %v\n", err)
+			fmt.Fprintf(&b, "ppg: %s\n", f.Headline)
+		}
+		if f.Hint != "" {
+			fmt.Fprintf(&b, "  Next: %s\n", f.Hint)
 		}
 	}
 	return b.String()
@@ -340,9 +346,9 @@ func dirFlag(dir string) string {
 	return " --dir " + dir
 }
 
-func resumeAt(st migrate.Step) string {
+func resumeAt(flow words.Flow, st migrate.Step) string {
 	if st == "" {
 		return ""
 	}
-	return " from “" + st.Title() + "”"
+	return " from “" + flow.Step(st) + "”"
 }

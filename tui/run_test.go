@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/pgtools"
 )
 
 // term is the terminal of a Run test: keys go in through a pipe, the
@@ -96,7 +97,7 @@ func TestRunToTheEnd(t *testing.T) {
 		}
 		f.key(k)
 		emit(started(migrate.StepVerify, 0))
-		emit(finishedEv(migrate.StepVerify, "30 tables and 465k rows match", 0))
+		emit(finishedEv(migrate.StepVerify, &migrate.Summary{Verified: &migrate.VerifySummary{Tables: 30, Rows: 465_000, Sequences: 41}}, 0))
 		return nil
 	})
 	opts.NoColor = true
@@ -117,7 +118,7 @@ func TestRunToTheEnd(t *testing.T) {
 		t.Errorf("the engine got %q", got)
 	}
 	out := tt.String()
-	if !strings.HasSuffix(out, "ppg: migration complete and verified.\n  30 tables and 465k rows match.\n  Next: point your application's DATABASE_URL at the GA database.\n") {
+	if !strings.HasSuffix(out, "ppg: migration complete and verified.\n  30 tables and 465k rows match, 41 sequences match, object counts match.\n  Next: point your application's DATABASE_URL at the GA database.\n") {
 		t.Errorf("no summary at the end of the output:\n%q", out[max(0, len(out)-300):])
 	}
 	checkNoSecret(t, out, secret)
@@ -160,11 +161,9 @@ func TestRunStartOverAndFail(t *testing.T) {
 	if err := state.Save(dir, base); err != nil {
 		t.Fatal(err)
 	}
-	failure := &migrate.StepError{Step: migrate.StepCheckTools, Err: errors.New("pg_dump not found"), Hint: "install pg_dump 17 or newer; then run ppg migrate-from-ea again"}
+	fail, failure := failedEv(migrate.StepCheckTools, &pgtools.NotFoundError{Tool: "pg_dump", MinMajor: 17, GOOS: "linux"}, nil, 0)
 	tt, done := runWizard(t, testOptions(dir, f, func(ctx context.Context, _ migrate.Prompter, emit func(migrate.Event)) error {
 		emit(started(migrate.StepCheckTools, 0))
-		fail := ev(migrate.StepFailed, migrate.StepCheckTools, 0)
-		fail.Err, fail.Hint = failure.Err, failure.Hint
 		emit(fail)
 		return failure
 	}))
@@ -172,7 +171,7 @@ func TestRunStartOverAndFail(t *testing.T) {
 	tt.typ("s")
 	tt.wait("Start over?")
 	tt.typ("y")
-	tt.wait("Install pg_dump 17 or newer")
+	tt.wait("Install them")
 	tt.typ("q")
 	if err := result(t, done); err != failure {
 		t.Fatalf("Run = %v, want the step's error", err)
@@ -180,7 +179,7 @@ func TestRunStartOverAndFail(t *testing.T) {
 	if s := f.snapshot(); s.runs != 1 || !s.restart {
 		t.Errorf("runs %d restart %v, want one run that starts over", s.runs, s.restart)
 	}
-	if out := tt.String(); !strings.Contains(out, "ppg: Check pg_dump and pg_restore failed: pg_dump not found\n  Next: install pg_dump") {
+	if out := tt.String(); !strings.Contains(out, "ppg: Check pg_dump and pg_restore failed: pg_dump 17 or newer not found") || !strings.Contains(out, "  Next: install them") {
 		t.Errorf("no failure summary:\n%q", out[max(0, len(out)-300):])
 	}
 }

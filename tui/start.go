@@ -8,6 +8,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/pgtools"
+	"github.com/ppg-cli/ppg/words"
 )
 
 // startModel is the first screen: what will happen, the tools found, and,
@@ -26,15 +28,16 @@ func newStartModel(state *migrate.State, stateErr error) startModel {
 	return startModel{state: state, stateErr: stateErr}
 }
 
-// toolsFound records the check-tools step's summary ("pg_dump 17.2 (path)
-// and pg_restore 17.2 (path)"), one tool a line.
-func (s *startModel) toolsFound(text string) {
-	if dump, restore, ok := strings.Cut(text, " and pg_restore"); ok {
-		s.tools = append(s.tools, dump, "pg_restore"+restore)
-		return
-	}
-	s.tools = append(s.tools, text)
+// toolsFound records the tools the check-tools step chose, one a line.
+func (s *startModel) toolsFound(ts pgtools.Toolset) {
+	s.tools = append(s.tools, ts.Dump.String(), ts.Restore.String())
 }
+
+// addNote shows an Info or Warning text before the first step.
+func (s *startModel) addNote(text string) { s.notes = append(s.notes, text) }
+
+// leave ends the start screen's own question.
+func (s *startModel) leave() { s.confirmRestart = false }
 
 func (s startModel) update(msg tea.KeyMsg, k startKeys) (startModel, tea.Cmd) {
 	switch {
@@ -92,9 +95,9 @@ func (s startModel) view(c viewCtx, continued bool) string {
 	lower := b.String()
 
 	// What will happen, when there is room for it above the rest.
-	intro := st.Heading.Render("Move your Early Access database to a new General Availability database") + "\n\n" +
-		wrap("1. Dump: copy the EA database into a file in this folder (it is only read).", w, "  ") + "\n" +
-		wrap("2. Restore: load the file into your new, empty GA database.", w, "  ") + "\n" +
+	intro := st.Heading.Render(c.flow.Goal) + "\n\n" +
+		wrap("1. Dump: copy the "+c.flow.Source+" into a file in this folder (it is only read).", w, "  ") + "\n" +
+		wrap("2. Restore: load the file into your new, empty "+c.flow.Target+".", w, "  ") + "\n" +
 		wrap("3. Verify: compare the rows of every table, the sequences and the objects.", w, "  ")
 	if height(intro)+1+height(lower) <= c.height {
 		return intro + "\n\n" + lower
@@ -135,9 +138,10 @@ func (s startModel) resumeView(c viewCtx) string {
 		case step == migrate.StepRestore && state.Restore != nil && rec.Status != migrate.Done && fact == "":
 			fact = fmt.Sprintf("%d of 3 parts done", len(state.Restore.Sections))
 		}
-		line := "  " + mark + " " + step.Title()
+		title := c.flow.Step(step)
+		line := "  " + mark + " " + title
 		if fact != "" {
-			line = fmt.Sprintf("  %s %-30s %s", mark, step.Title(), st.Subtle.Render(fact))
+			line = fmt.Sprintf("  %s %-30s %s", mark, title, st.Subtle.Render(fact))
 		}
 		b.WriteString(line + "\n")
 	}
@@ -148,7 +152,7 @@ func (s startModel) resumeView(c viewCtx) string {
 func resumeSentence(state *migrate.State, c viewCtx) string {
 	var parts []string
 	if d := state.Dump; d != nil && state.Step(migrate.StepDump).Status == migrate.Done {
-		s := fmt.Sprintf("Dump finished at %s, %s", formatClock(d.FinishedAt, c.now), migrate.FormatBytes(d.Size))
+		s := fmt.Sprintf("Dump finished at %s, %s", formatClock(d.FinishedAt, c.now), words.Bytes(d.Size))
 		if state.Step(migrate.StepCheckArchive).Status == migrate.Done {
 			s += ", checked"
 		}
@@ -161,9 +165,9 @@ func resumeSentence(state *migrate.State, c viewCtx) string {
 		if state.Step(next).Attempts == 0 {
 			parts = append(parts, "No step is done yet.")
 		}
-		parts = append(parts, "Next: "+lowerFirst(next.Title())+".")
+		parts = append(parts, "Next: "+lowerFirst(c.flow.Step(next))+".")
 	default:
-		parts = append(parts, "Next: "+lowerFirst(next.Title())+".")
+		parts = append(parts, "Next: "+lowerFirst(c.flow.Step(next))+".")
 	}
 	return strings.Join(parts, " ")
 }

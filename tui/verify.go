@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/words"
 )
 
 // verifyModel shows the verification: row counts of every table on both
@@ -17,20 +18,32 @@ import (
 // and the verdict.
 type verifyModel struct {
 	started  time.Time
-	report   *migrate.Report
+	report   *migrate.VerifyReport
 	table    viewport.Model // one row a table
 	width    int            // the width the rows were laid out for
 	note     string
-	finished string // the step's summary: the verdict when all match
-	failErr  error  // the verification found differences
-	failHint string
+	finished string                 // the step's summary: the verdict when all match
+	summary  *migrate.VerifySummary // the same, as facts
+	failure  *words.Failure         // the verification found differences
 }
 
 func newVerifyModel() verifyModel { return verifyModel{table: viewport.New(0, 0)} }
 
 func (v *verifyModel) begin(ev migrate.Event) { v.started = ev.Time }
 
-func (v *verifyModel) setReport(r *migrate.Report, width, height int) {
+// finish records the verdict of a verification that found no difference.
+func (v *verifyModel) finish(text string, s *migrate.VerifySummary) { v.finished, v.summary = text, s }
+
+// fail records a verification that found differences.
+func (v *verifyModel) fail(f words.Failure) { v.failure = &f }
+
+// failed reports whether the verification found differences.
+func (v verifyModel) failed() bool { return v.failure != nil }
+
+// setNote shows the latest Info of the step.
+func (v *verifyModel) setNote(text string) { v.note = text }
+
+func (v *verifyModel) setReport(r *migrate.VerifyReport, width, height int) {
 	v.report = r
 	v.width = 0
 	v.layout(width, height)
@@ -55,7 +68,7 @@ const countWidth = 13
 
 // tableRows formats one row a table, the differing ones first and marked
 // "≠" (visible without colours).
-func tableRows(r *migrate.Report, width int) []string {
+func tableRows(r *migrate.VerifyReport, width int) []string {
 	nameW := max(width-2-2*(countWidth+1), 12)
 	row := func(mark, name string, src, dst int64) string {
 		target := formatCount(dst)
@@ -96,12 +109,12 @@ func (v verifyModel) update(msg tea.KeyMsg, k verifyKeys) (verifyModel, tea.Cmd)
 
 func (v verifyModel) view(c viewCtx, running bool) string {
 	st, w := c.st, c.width
-	head := st.Heading.Render("Verifying the GA database")
+	head := st.Heading.Render("Verifying the " + c.flow.Target)
 	if running && v.report == nil {
 		head = c.spin + " " + head
 	}
 	if v.report == nil {
-		s := head + "\n\n" + paint(st.Subtle, wrap("Counting the rows of every table, the sequences and the schema objects on the GA database, to compare them with the dump's counts.", w, ""))
+		s := head + "\n\n" + paint(st.Subtle, wrap("Counting the rows of every table, the sequences and the schema objects on the "+c.flow.Target+", to compare them with the dump's counts.", w, ""))
 		if v.note != "" {
 			s += "\n" + paint(st.Subtle, wrap(v.note, w, ""))
 		}
@@ -128,7 +141,7 @@ func (v verifyModel) view(c viewCtx, running bool) string {
 		lower = append(lower, st.Mismatch.Render(fmt.Sprintf("%s%s", seq, plural(seqDiffs, "differs", "differ"))))
 		for _, mm := range r.Mismatches {
 			if mm.Kind == "sequence" {
-				lower = append(lower, st.Mismatch.Render(fitWidth("  ≠ "+mm.String(), w)))
+				lower = append(lower, st.Mismatch.Render(fitWidth("  ≠ "+c.flow.Mismatch(mm), w)))
 			}
 		}
 	}
@@ -142,9 +155,9 @@ func (v verifyModel) view(c viewCtx, running bool) string {
 		case o.Target == o.Source:
 			objs = append(objs, fmt.Sprintf("%s %s", o.Kind, formatCount(o.Source)))
 		case differs[o.Kind]:
-			objDiffs = append(objDiffs, fmt.Sprintf("  ≠ %s: %s on the EA database, %s on the GA database", o.Kind, formatCount(o.Source), formatCount(o.Target)))
-		default: // more on the GA database, which is allowed (its own extensions)
-			objs = append(objs, fmt.Sprintf("%s %s (GA %s)", o.Kind, formatCount(o.Source), formatCount(o.Target)))
+			objDiffs = append(objDiffs, fmt.Sprintf("  ≠ %s: %s on the %s, %s on the %s", o.Kind, formatCount(o.Source), c.flow.Source, formatCount(o.Target), c.flow.Target))
+		default: // more on the target, which is allowed (its own extensions)
+			objs = append(objs, fmt.Sprintf("%s %s (%s %s)", o.Kind, formatCount(o.Source), c.flow.TargetShort, formatCount(o.Target)))
 		}
 	}
 	if len(objs) > 0 {
@@ -154,14 +167,14 @@ func (v verifyModel) view(c viewCtx, running bool) string {
 		lower = append(lower, paint(st.Mismatch, wrap(d, w, "")))
 	}
 	if !r.Snapshot {
-		lower = append(lower, paint(st.Warning, wrap("The EA counts were not taken in the dump's snapshot: a source written to meanwhile can differ.", w, "")))
+		lower = append(lower, paint(st.Warning, wrap("The "+c.flow.SourceShort+" counts were not taken in the dump's snapshot: a source written to meanwhile can differ.", w, "")))
 	}
 	lower = append(lower, "")
 	switch {
-	case v.failErr != nil:
-		lower = append(lower, st.Error.Render(fmt.Sprintf("✗ The GA database differs from the dump in %s.", plural(len(r.Mismatches), "place", "places"))))
-		if v.failHint != "" {
-			lower = append(lower, wrap(capitalize(v.failHint)+".", w, ""))
+	case v.failure != nil:
+		lower = append(lower, st.Error.Render(fmt.Sprintf("✗ The %s differs from the dump in %s.", c.flow.Target, plural(len(r.Mismatches), "place", "places"))))
+		if v.failure.Hint != "" {
+			lower = append(lower, wrap(capitalize(v.failure.Hint)+".", w, ""))
 		}
 	case len(r.Mismatches) == 0:
 		lower = append(lower, st.OK.Render("✓ Every table, sequence and object count matches."))
@@ -177,12 +190,17 @@ func (v verifyModel) view(c viewCtx, running bool) string {
 		tables = st.Mismatch.Render(tables + plural(tableDiffs, "differs", "differ") + " (listed first)")
 	}
 	nameW := max(w-2-2*(countWidth+1), 12)
-	hdr := st.TableHd.Render(fmt.Sprintf("  %-*s %*s %*s", nameW, "Table", countWidth, "EA rows", countWidth, "GA rows"))
+	hdr := st.TableHd.Render(fmt.Sprintf("  %-*s %*s %*s", nameW, "Table", countWidth, c.flow.SourceShort+" rows", countWidth, c.flow.TargetShort+" rows"))
 
 	room := c.height - 4 - height(bottom) - 1
 	tv := v.table
 	tv.Height = max(min(room, len(r.Tables)), 1)
 	tv.SetYOffset(tv.YOffset) // within this height
+	if v.table.AtBottom() {
+		// Paged to the end with the layout's estimate of the room: show
+		// the last row whatever the room is now.
+		tv.GotoBottom()
+	}
 	rows := strings.Split(trimLines(tv.View()), "\n")
 	for i, l := range rows {
 		if strings.HasPrefix(l, "≠") {

@@ -1,75 +1,17 @@
-package main
+package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ppg-cli/ppg/migrate"
-	"github.com/ppg-cli/ppg/pgtools"
-	"github.com/ppg-cli/ppg/tunnel"
+	"github.com/ppg-cli/ppg/words"
 )
 
-// credentialPrompter answers the engine with one credential, once: the
-// one-shot commands have nobody to ask again.
-type credentialPrompter struct {
-	raw           string
-	source        string
-	allowNonEmpty bool
-}
-
-func (p credentialPrompter) Key(_ context.Context, _ migrate.Side, problem error) (string, error) {
-	if problem != nil {
-		return "", fmt.Errorf("%s: %w", p.source, problem)
-	}
-	return p.raw, nil
-}
-
-func (p credentialPrompter) Confirm(_ context.Context, q migrate.Question) (bool, error) {
-	return q.Kind == migrate.ConfirmSource || (q.Kind == migrate.ConfirmNonEmptyTarget && p.allowNonEmpty), nil
-}
-
-// keyFrom reads the credential of the one-shot commands: a key file if
-// given, else PDP_API_KEY then DATABASE_URL from the environment or ./.env.
-func keyFrom(file string) (string, string, error) {
-	if file != "" {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			return "", "", fmt.Errorf("read the key file: %w", err)
-		}
-		return string(data), file, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", "", err
-	}
-	cred, source, err := tunnel.LoadKey(os.LookupEnv, dir)
-	if err != nil {
-		return "", "", err
-	}
-	if cred.Direct() {
-		return cred.URL, source, nil
-	}
-	return cred.APIKey, source, nil
-}
-
-func newEngine(pgBin string, jobs int, p migrate.Prompter, allowNonEmpty bool) *migrate.Engine {
-	if pgBin == "" {
-		pgBin = os.Getenv(envPGBin)
-	}
-	return migrate.New(migrate.Config{
-		Finder:              pgtools.Finder{Dir: pgBin},
-		Tunnel:              tunnel.Config{UserAgent: "ppg/" + userAgentVersion()},
-		Jobs:                jobs,
-		AllowNonEmptyTarget: allowNonEmpty,
-	}, p)
-}
-
-func newBackupCmd() *cobra.Command {
+func (a *app) backupCmd() *cobra.Command {
 	var out, keyFile, pgBin string
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -86,18 +28,19 @@ never overwrites an existing one.`,
   DATABASE_URL='postgres://user:pass@host:5432/postgres?sslmode=require' ppg backup -o db.dump`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			a.flow = words.Backup
 			if out == "" {
 				out = "ppg-backup-" + time.Now().Format("20060102-150405") + ".dump"
 			}
-			raw, source, err := keyFrom(keyFile)
+			raw, from, err := keyFrom(keyFile)
 			if err != nil {
 				return err
 			}
-			eng := newEngine(pgBin, 0, credentialPrompter{raw: raw, source: source}, false)
-			rep := newReporter(cmd.OutOrStdout(), asJSON)
+			eng := migrate.New(a.engineConfig(".", pgBin, 0), credentialPrompter{raw: raw, from: from})
+			rep := newReporter(cmd.OutOrStdout(), asJSON, a.flow)
 			d, err := eng.Backup(cmd.Context(), out, rep.event)
 			if err != nil {
-				return classify(err)
+				return err
 			}
 			if !asJSON {
 				fmt.Fprintf(cmd.OutOrStdout(), "\nBackup written: %s (%d bytes, sha256 %s)\nRow counts: %s\n", d.Path, d.Size, d.SHA256, d.ManifestPath)
@@ -112,7 +55,7 @@ never overwrites an existing one.`,
 	return cmd
 }
 
-func newRestoreCmd() *cobra.Command {
+func (a *app) restoreCmd() *cobra.Command {
 	var keyFile, pgBin string
 	var jobs int
 	var asJSON, allowNonEmpty bool
@@ -128,19 +71,22 @@ verifying row counts, sequences and objects when the dump's manifest
 		Example: `  PDP_API_KEY=... ppg restore prod-2026-11-21.dump`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usageError{errors.New("restore takes one argument: the dump file")}
+				return words.UsageError{Err: errors.New("restore takes one argument: the dump file")}
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			raw, source, err := keyFrom(keyFile)
+			a.flow = words.Restore
+			raw, from, err := keyFrom(keyFile)
 			if err != nil {
 				return err
 			}
-			eng := newEngine(pgBin, jobs, credentialPrompter{raw: raw, source: source, allowNonEmpty: allowNonEmpty}, allowNonEmpty)
-			rep := newReporter(cmd.OutOrStdout(), asJSON)
+			cfg := a.engineConfig(".", pgBin, jobs)
+			cfg.AllowNonEmptyTarget = allowNonEmpty
+			eng := migrate.New(cfg, credentialPrompter{raw: raw, from: from, allowNonEmpty: allowNonEmpty})
+			rep := newReporter(cmd.OutOrStdout(), asJSON, a.flow)
 			if err := eng.RestoreFile(cmd.Context(), args[0], rep.event); err != nil {
-				return classify(err)
+				return err
 			}
 			if !asJSON {
 				fmt.Fprintln(cmd.OutOrStdout(), "\nRestore complete.")

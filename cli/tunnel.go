@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -12,9 +12,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ppg-cli/ppg/tunnel"
+	"github.com/ppg-cli/ppg/words"
 )
 
-func newTunnelCmd() *cobra.Command {
+func (a *app) tunnelCmd() *cobra.Command {
 	var host string
 	var port int
 	cmd := &cobra.Command{
@@ -40,9 +41,10 @@ client settings work.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if port < 0 || port > 65535 {
-				return usageError{fmt.Errorf("--port %d is not a port number (0 to 65535; 0 picks a free one)", port)}
+				return words.UsageError{Err: fmt.Errorf("--port %d is not a port number (0 to 65535; 0 picks a free one)", port)}
 			}
-			return runTunnel(cmd, host, port)
+			a.flow = words.Tunnel
+			return a.runTunnel(cmd, host, port)
 		},
 	}
 	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on")
@@ -50,7 +52,7 @@ client settings work.`,
 	return cmd
 }
 
-func runTunnel(cmd *cobra.Command, host string, port int) error {
+func (a *app) runTunnel(cmd *cobra.Command, host string, port int) error {
 	ctx := cmd.Context()
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	dir, err := os.Getwd()
@@ -66,7 +68,7 @@ func runTunnel(cmd *cobra.Command, host string, port int) error {
 	}
 	cfg := tunnel.Config{
 		Key:       cred.APIKey,
-		UserAgent: "ppg/" + userAgentVersion(),
+		UserAgent: a.build.userAgent(),
 		Address:   net.JoinHostPort(host, strconv.Itoa(port)),
 		Logf:      timestamped(errOut),
 	}

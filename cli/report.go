@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/words"
+)
+
+// JSONEvent is one line of --json output: the engine's event as it encodes
+// itself, with the words the plain output would print (Message) and, for a
+// failure, the next thing to do (Hint) and the exit status it leads to
+// (Status). The README documents the format.
+type JSONEvent struct {
+	migrate.Event
+	Message string `json:"message,omitempty"`
+	Hint    string `json:"hint,omitempty"`
+	Status  int    `json:"status,omitempty"`
+}
+
+// reporter prints engine events as plain lines or JSON objects. Its
+// methods may be called from several goroutines.
+type reporter struct {
+	mu       sync.Mutex
+	w        io.Writer
+	json     bool
+	enc      *json.Encoder
+	flow     words.Flow
+	now      func() time.Time
+	lastProg time.Time
+	lastPh   migrate.Phase
+	err      error // the first write error
+}
+
+func newReporter(w io.Writer, asJSON bool, flow words.Flow) *reporter {
+	return &reporter{w: w, json: asJSON, enc: json.NewEncoder(w), flow: flow, now: time.Now}
+}
+
+func (r *reporter) event(ev migrate.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.json {
+		je := JSONEvent{Event: ev, Message: r.message(ev)}
+		if ev.Failure != nil {
+			f := r.flow.Explain(ev.Failure)
+			je.Message, je.Hint, je.Status = f.Headline, f.Hint, f.Status
+		}
+		r.keep(r.enc.Encode(je))
+		return
+	}
+	ts := ev.Time.Format("15:04:05")
+	switch ev.Kind {
+	case migrate.StepStarted:
+		verb := "started"
+		if ev.Resumed {
+			verb = "resumed"
+		}
+		r.printf("%s %s: %s\n", ts, r.flow.Step(ev.Step), verb)
+	case migrate.Progress:
+		p := ev.Progress
+		// At most one progress line a second, plus each phase change.
+		if now := r.now(); now.Sub(r.lastProg) >= time.Second || p.Phase != r.lastPh || p.TablesDone == p.TablesTotal {
+			r.lastProg, r.lastPh = now, p.Phase
+			r.printf("%s   %s\n", ts, progressLine(p))
+		}
+	case migrate.Warning:
+		r.printf("%s   warning: %s\n", ts, r.message(ev))
+	case migrate.Info:
+		r.printf("%s   %s\n", ts, r.message(ev))
+	case migrate.Report:
+		r.printVerify(ev.Report)
+	case migrate.StepFinished:
+		r.printf("%s %s: done: %s\n", ts, r.flow.Step(ev.Step), r.message(ev))
+	case migrate.StepFailed:
+		f := r.flow.Explain(ev.Failure)
+		r.printf("%s %s: FAILED: %s\n", ts, r.flow.Step(ev.Step), f.Headline)
+		if len(f.Tail) > 0 {
+			r.printf("  last lines of the tool's output:\n")
+			for _, l := range f.Tail[max(0, len(f.Tail)-10):] {
+				r.printf("    %s\n", l)
+			}
+		}
+		r.printf("  next: %s\n", f.Hint)
+	}
+}
+
+// message is the event's sentence, "" for events that have none.
+func (r *reporter) message(ev migrate.Event) string {
+	switch {
+	case ev.Notice != nil:
+		return r.flow.Notice(ev.Notice)
+	case ev.Summary != nil:
+		return r.flow.Summary(ev.Step, ev.Summary)
+	case ev.Progress != nil:
+		return progressLine(ev.Progress)
+	}
+	return ""
+}
+
+// progressLine writes a dump's or restore's advance: "data: 3/8 tables,
+// 42%, now public.orders".
+func progressLine(p *migrate.ProgressInfo) string {
+	pct := 100.0
+	if p.BytesTotal > 0 {
+		pct = 100 * float64(p.BytesDone) / float64(p.BytesTotal)
+	}
+	phase := ""
+	if p.Phase != migrate.PhaseDump {
+		phase = words.Phase(p.Phase) + ": "
+	}
+	line := fmt.Sprintf("%s%d/%d tables, %.0f%%", phase, p.TablesDone, p.TablesTotal, pct)
+	if p.Current != "" {
+		line += ", now " + p.Current
+	}
+	return line
+}
+
+func (r *reporter) printVerify(rep *migrate.VerifyReport) {
+	r.printf("  %-48s %14s %14s\n", "table", r.flow.SourceShort+" rows", r.flow.TargetShort+" rows")
+	shown := 0
+	for _, t := range rep.Tables {
+		mark := ""
+		if t.Source != t.Target {
+			mark = "  <- differs"
+		} else if shown >= 20 {
+			continue
+		}
+		shown++
+		r.printf("  %-48s %14d %14d%s\n", t.Name, t.Source, t.Target, mark)
+	}
+	if len(rep.Tables) > shown {
+		r.printf("  ... and %d more tables, all matching\n", len(rep.Tables)-shown)
+	}
+	for _, o := range rep.Objects {
+		r.printf("  %-48s %14d %14d\n", o.Kind, o.Source, o.Target)
+	}
+}
+
+func (r *reporter) done(dir string) {
+	if r.json {
+		return
+	}
+	r.printf("\nMigration complete and verified. Point your application's DATABASE_URL at the %s.\n"+
+		"The dump and the record of this migration stay in %s.\n", r.flow.Target, dir)
+}
+
+func (r *reporter) printf(format string, args ...any) {
+	_, err := fmt.Fprintf(r.w, format, args...)
+	r.keep(err)
+}
+
+// keep remembers the first write error (a closed pipe); later writes are
+// attempted anyway, and the migration goes on.
+func (r *reporter) keep(err error) {
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+}

@@ -1,0 +1,152 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// pgDB is the real DB: catalog queries over one pgx connection.
+type pgDB struct{ conn *pgx.Conn }
+
+// NewDB returns the DB of a pgx connection; Close closes it.
+func NewDB(conn *pgx.Conn) DB { return pgDB{conn: conn} }
+
+func (d pgDB) ServerInfo(ctx context.Context) (ServerInfo, error) { return readServerInfo(ctx, d.conn) }
+func (d pgDB) Tables(ctx context.Context) ([]Table, error)        { return listTables(ctx, d.conn) }
+func (d pgDB) Writes(ctx context.Context) (int64, error)          { return readWrites(ctx, d.conn) }
+
+func (d pgDB) CountRows(ctx context.Context, tables []Table) (map[string]int64, error) {
+	return countRows(ctx, d.conn, tables)
+}
+
+func (d pgDB) Sequences(ctx context.Context) (map[string]int64, error) {
+	return readSequences(ctx, d.conn)
+}
+
+func (d pgDB) Objects(ctx context.Context) (ObjectCounts, error) { return countObjects(ctx, d.conn) }
+
+func (d pgDB) Truncate(ctx context.Context, t Table) error {
+	_, err := d.conn.Exec(ctx, "TRUNCATE ONLY "+t.quoted())
+	return err
+}
+
+func (d pgDB) Close() { _ = d.conn.Close(context.Background()) }
+
+// DropUserSchemas empties a target that an interrupted schema restore left
+// half done (see restorer.resetTarget).
+func (d pgDB) DropUserSchemas(ctx context.Context) error {
+	rows, err := d.conn.Query(ctx, `SELECT n.nspname FROM pg_namespace n WHERE `+userNamespaces+` AND `+notExtensionMember("pg_namespace", "n.oid"))
+	if err != nil {
+		return err
+	}
+	schemas, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	var sql strings.Builder
+	for _, s := range schemas {
+		fmt.Fprintf(&sql, "DROP SCHEMA %s CASCADE;", pgx.Identifier{s}.Sanitize())
+	}
+	sql.WriteString("CREATE SCHEMA IF NOT EXISTS public; GRANT USAGE ON SCHEMA public TO PUBLIC;")
+	_, err = d.conn.Exec(ctx, sql.String())
+	return err
+}
+
+// postDataKey names a post-data object the way PostDataObjects and the
+// archive's entries can both be keyed: its kind, schema and name as
+// pg_restore --list shows them.
+func postDataKey(kind, schema, name string) string { return kind + "\x00" + schema + "\x00" + name }
+
+func (d pgDB) PostDataObjects(ctx context.Context) (map[string]bool, error) {
+	existing := map[string]bool{}
+	for _, q := range []struct{ desc, sql string }{
+		{"INDEX", `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I')`},
+		{"CONSTRAINT", `SELECT n.nspname, cl.relname || ' ' || k.conname FROM pg_constraint k JOIN pg_class cl ON cl.oid = k.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace`},
+		{"TRIGGER", `SELECT n.nspname, c.relname || ' ' || t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal`},
+	} {
+		rows, err := d.conn.Query(ctx, q.sql)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var schema, name string
+			if err := rows.Scan(&schema, &name); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			existing[postDataKey(q.desc, schema, name)] = true
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return existing, nil
+}
+
+// pgSnapshot is the real Snapshot.
+type pgSnapshot struct {
+	tx     pgx.Tx
+	id     string
+	why    string
+	writes int64
+}
+
+func (d pgDB) Snapshot(ctx context.Context, export bool) (Snapshot, error) {
+	writes, err := readWrites(ctx, d.conn)
+	if err != nil {
+		return nil, fmt.Errorf("read the source's statistics: %w", err)
+	}
+	s := &pgSnapshot{writes: writes}
+	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+	if s.tx, err = d.conn.BeginTx(ctx, opts); err != nil {
+		return nil, fmt.Errorf("begin the snapshot transaction: %w", err)
+	}
+	if !export {
+		s.why = "pg_dump could not import it"
+		return s, nil
+	}
+	if err := s.tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&s.id); err != nil {
+		// A standby or a pooler can refuse: carry on in a transaction of
+		// our own.
+		s.why, s.id = err.Error(), ""
+		_ = s.tx.Rollback(ctx)
+		if s.tx, err = d.conn.BeginTx(ctx, opts); err != nil {
+			return nil, fmt.Errorf("begin the snapshot transaction: %w", err)
+		}
+	}
+	return s, nil
+}
+
+func (s *pgSnapshot) ID() string    { return s.id }
+func (s *pgSnapshot) Why() string   { return s.why }
+func (s *pgSnapshot) Writes() int64 { return s.writes }
+
+func (s *pgSnapshot) Tables(ctx context.Context) ([]Table, error) { return listTables(ctx, s.tx) }
+
+func (s *pgSnapshot) Manifest(ctx context.Context, tables []Table) (*Manifest, error) {
+	counts, err := countRows(ctx, s.tx, tables)
+	if err != nil {
+		return nil, err
+	}
+	seqs, err := readSequences(ctx, s.tx)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := countObjects(ctx, s.tx)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manifest{Version: 1, Sequences: seqs, Objects: objs}
+	for _, t := range tables {
+		m.Tables = append(m.Tables, TableCount{Table: t, Rows: counts[t.QualifiedName()]})
+	}
+	return m, nil
+}
+
+func (s *pgSnapshot) Commit(ctx context.Context) error { return s.tx.Commit(ctx) }
+
+// Close rolls back; after Commit it does nothing.
+func (s *pgSnapshot) Close() { _ = s.tx.Rollback(context.Background()) }

@@ -1,0 +1,138 @@
+package words
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/ppg-cli/ppg/migrate"
+)
+
+// Notice is the sentence of an engine notice.
+func (f Flow) Notice(n *migrate.Notice) string {
+	switch n.Code {
+	case migrate.NoticeStartingOver:
+		return fmt.Sprintf("starting over; the earlier dump %s is kept", n.Path)
+	case migrate.NoticeDumpChanged:
+		return f.cause(n) + ": dumping again"
+	case migrate.NoticeWritesNotMigrated:
+		return "writes to the " + f.Source + " after the dump starts are not migrated: " +
+			"stop your application's writes (or put it in maintenance mode) until the migration is done"
+	case migrate.NoticeNoSharedSnapshot:
+		return "the " + f.Source + " does not allow sharing pg_dump's snapshot (" + n.Cause +
+			"): row counts are taken separately and may differ if the database is written to meanwhile"
+	case migrate.NoticeSnapshotRefused:
+		return "pg_dump could not use ppg's snapshot: dumping again without it; row counts are taken separately"
+	case migrate.NoticeSourceWritten:
+		return fmt.Sprintf("%s inserted, updated or deleted after the dump's snapshot; they are not in the dump.",
+			Plural(n.Count, "row was", "rows were"))
+	case migrate.NoticeHarmlessError:
+		return n.Cause + ": " + f.Harmless(n.Harmless)
+	case migrate.NoticeRestoreNote:
+		return n.Cause
+	case migrate.NoticeTargetReset:
+		return "the schema restore was interrupted: emptying the " + f.Target + " (it was empty before) to restore the schema again"
+	case migrate.NoticeDataResumed:
+		return fmt.Sprintf("resuming the data: %d of %d tables already loaded, %d to load", n.Count, n.Of, n.Of-n.Count)
+	case migrate.NoticeTablesEmptied:
+		return "emptied partly loaded tables to load them again: " + strings.Join(first(n.Names, 10), ", ")
+	case migrate.NoticePostDataResumed:
+		return fmt.Sprintf("resuming indexes and constraints: %d already created, %d to create", n.Count, n.Of)
+	case migrate.NoticeNoManifest:
+		return "no manifest beside the dump (" + filepath.Base(n.Path) + "): the restore is not verified"
+	}
+	if n.Cause != "" {
+		return n.Cause
+	}
+	return string(n.Code)
+}
+
+func (f Flow) cause(n *migrate.Notice) string {
+	if n.Err != nil {
+		return f.Explain(n.Err).Headline
+	}
+	return n.Cause
+}
+
+// Harmless says why a restore error does no harm.
+func (f Flow) Harmless(r migrate.HarmlessReason) string {
+	switch r {
+	case migrate.HarmlessTransactionTimeout:
+		return "pg_restore 17 sets transaction_timeout, which servers before 17 do not know; nothing depends on it"
+	case migrate.HarmlessExtensionComment:
+		return "the comment of an extension the " + f.Target + " already has (such as plpgsql) belongs to its owner; only the comment is lost"
+	case migrate.HarmlessPublicSchema:
+		return "dumps of servers before 15 create the public schema, which every database already has"
+	}
+	return string(r)
+}
+
+// Tools writes the chosen tools: "pg_dump 17.2 (path) and pg_restore 17.2
+// (path)".
+func Tools(ts migrate.Summary) string {
+	if ts.Tools == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s and %s", ts.Tools.Dump, ts.Tools.Restore)
+}
+
+// Source describes the source database: "PostgreSQL 16.4, 1.2 GB, 8
+// tables, about 5.1M rows".
+func Source(db *migrate.Database) string {
+	return fmt.Sprintf("PostgreSQL %s, %s, %d tables, about %s rows",
+		Version(db.ServerVersion), Bytes(db.Size), db.Tables, Count(db.EstimatedRows))
+}
+
+// Summary is the sentence of a finished step's summary, as the headless
+// front end prints it after "done:".
+func (f Flow) Summary(st migrate.Step, s *migrate.Summary) string {
+	if s == nil {
+		return ""
+	}
+	switch {
+	case s.Tools != nil:
+		return Tools(*s)
+	case s.Database != nil && st == migrate.StepConnectSource:
+		return Source(s.Database)
+	case s.Database != nil:
+		t := fmt.Sprintf("PostgreSQL %s, %s", Version(s.Database.ServerVersion), Bytes(s.Database.Size))
+		switch {
+		case s.TargetResumed:
+			return t + ", holding this migration's interrupted restore (it will be restored again)"
+		case s.Database.ConfirmedNonEmpty:
+			return t + ", not empty (confirmed)"
+		}
+		return t + ", empty"
+	case s.Dump != nil:
+		d := s.Dump
+		sum := d.SHA256
+		if len(sum) > 16 {
+			sum = sum[:16]
+		}
+		return fmt.Sprintf("%s, %s, %d tables, %s rows, sha256 %s", d.Path, Bytes(d.Size), d.Tables, Count(d.Rows), sum)
+	case s.Archive != nil:
+		a := s.Archive
+		return fmt.Sprintf("%d entries, data of %d tables, written by pg_dump %s from PostgreSQL %s; read with %s",
+			a.Entries, a.DataEntries, a.DumpedBy, a.DumpedFrom, a.Restore)
+	case s.Restore != nil:
+		r := s.Restore
+		t := fmt.Sprintf("%d tables loaded with %d parallel jobs", r.Tables, r.Jobs)
+		if r.Warnings > 0 {
+			t += fmt.Sprintf("; %d harmless errors reported as warnings", r.Warnings)
+		}
+		return t
+	case s.Verified != nil:
+		v := s.Verified
+		return fmt.Sprintf("%d tables and %s rows match, %d sequences match, object counts match", v.Tables, Count(v.Rows), v.Sequences)
+	}
+	return ""
+}
+
+// Mismatch writes one difference: "table public.a: 10 on the EA database,
+// 3 on the GA database".
+func (f Flow) Mismatch(m migrate.Mismatch) string {
+	if m.Name == "" {
+		return fmt.Sprintf("%s: %d on the %s, %d on the %s", m.Kind, m.Source, f.Source, m.Target, f.Target)
+	}
+	return fmt.Sprintf("%s %s: %d on the %s, %d on the %s", m.Kind, m.Name, m.Source, f.Source, m.Target, f.Target)
+}
