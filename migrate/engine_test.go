@@ -1,0 +1,586 @@
+package migrate
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ppg-cli/ppg/pgtools"
+	"github.com/ppg-cli/ppg/tunnel"
+)
+
+// These tests run the engine against fakes of its seams (Finder, Tools,
+// Opener, DB): hermetic, fast, and able to fail any step on demand. The
+// e2e tests run the same engine against real servers and tools.
+
+const (
+	sourceKey = "source-api-key-0123456789abcdef"
+	targetKey = "target-api-key-0123456789abcdef"
+)
+
+var testTools = []pgtools.Tool{
+	{Name: "pg_dump", Path: "/pg/bin/pg_dump", Version: pgtools.Version{Major: 17, Minor: 2}},
+	{Name: "pg_restore", Path: "/pg/bin/pg_restore", Version: pgtools.Version{Major: 17, Minor: 2}},
+}
+
+type fakeFinder struct{ err error }
+
+func (f fakeFinder) Find(context.Context) ([]pgtools.Tool, error) { return testTools, f.err }
+
+// world is the fake outside: a source and a target database and the tools
+// that move data between them.
+type world struct {
+	t  *testing.T
+	mu sync.Mutex
+	// source
+	tables  []Table
+	rows    map[string]int64
+	writes  int64
+	version int
+	// target: what the fake pg_restore loaded
+	loaded   map[string]int64
+	schema   bool // pre-data restored
+	objects  map[string]bool
+	dumps    int
+	restores []string // sections, in order
+	// fail, if set, decides whether a tool run fails (before it does
+	// anything); cmd is "pg_dump" or "pg_restore SECTION".
+	fail func(cmd string) error
+	// opens counts Open calls by side.
+	opens map[Side]int
+}
+
+func newWorld(t *testing.T) *world {
+	return &world{
+		t: t, version: 160004,
+		tables:  []Table{{Schema: "public", Name: "users", Bytes: 100}, {Schema: "public", Name: "orders", Bytes: 900}, {Schema: "app", Name: "empty", Bytes: 8}},
+		rows:    map[string]int64{"public.users": 3, "public.orders": 7, "app.empty": 0},
+		loaded:  map[string]int64{},
+		objects: map[string]bool{},
+		opens:   map[Side]int{},
+	}
+}
+
+func (w *world) engine(dir string, p Prompter) *Engine {
+	return New(Config{Dir: dir, DumpPrefix: "ppg-test", Finder: fakeFinder{}, Tools: w, Opener: w,
+		Now: func() time.Time { return time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC) }}, p)
+}
+
+// Opener
+
+func (w *world) Open(_ context.Context, side Side, cred tunnel.Credential) (*Endpoint, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.opens[side]++
+	switch cred.APIKey {
+	case sourceKey:
+		return NewEndpoint(cred, pgtools.Conn{Host: "/tmp/src"}, &fakeDB{w: w, side: Source}, nil), nil
+	case targetKey:
+		return NewEndpoint(cred, pgtools.Conn{Host: "/tmp/dst"}, &fakeDB{w: w, side: Target}, nil), nil
+	}
+	return nil, &ConnectError{Side: side, Err: &tunnel.HandshakeError{Status: 401}}
+}
+
+// Tools
+
+func (w *world) Run(ctx context.Context, c pgtools.Cmd) error {
+	if err := ctx.Err(); err != nil {
+		return &pgtools.ExitError{Tool: c.Tool.Name, Canceled: true, Code: -1}
+	}
+	name := c.Tool.Name
+	section := ""
+	for _, a := range c.Args {
+		if s, ok := strings.CutPrefix(a, "--section="); ok {
+			section = s
+			name += " " + s
+		}
+	}
+	if w.fail != nil {
+		if err := w.fail(name); err != nil {
+			return err
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch c.Tool.Name {
+	case "pg_dump":
+		w.dumps++
+		for _, a := range c.Args {
+			if f, ok := strings.CutPrefix(a, "--file="); ok {
+				data, err := os.ReadFile("../pgtools/testdata/ea-17.dump")
+				if err != nil {
+					return err
+				}
+				data = append(data, fmt.Sprintf("dump %d", w.dumps)...)
+				return os.WriteFile(f, data, 0o600)
+			}
+		}
+		return errors.New("pg_dump without --file")
+	case "pg_restore":
+		w.restores = append(w.restores, section)
+		ids := w.listIDs(c.Args)
+		switch section {
+		case sectionPreData:
+			w.schema = true
+		case sectionData:
+			for _, t := range w.tables {
+				if ids[w.dataID(t)] {
+					w.loaded[t.QualifiedName()] = w.rows[t.QualifiedName()]
+					if c.OnLine != nil {
+						c.OnLine(pgtools.Line{Kind: pgtools.KindTableDataFinished, Schema: t.Schema, Name: t.Name, EntryID: w.dataID(t)})
+					}
+				}
+			}
+		case sectionPostData:
+			for _, t := range w.tables {
+				if ids[w.indexID(t)] {
+					w.objects[postDataKey("INDEX", t.Schema, t.Name+"_idx")] = true
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// listIDs reads the ids of the --use-list file the engine wrote.
+func (w *world) listIDs(args []string) map[int]bool {
+	ids := map[int]bool{}
+	for _, a := range args {
+		if f, ok := strings.CutPrefix(a, "--use-list="); ok {
+			file, err := os.Open(f)
+			if err != nil {
+				w.t.Errorf("the list file: %v", err)
+				return ids
+			}
+			defer file.Close()
+			sc := bufio.NewScanner(file)
+			for sc.Scan() {
+				if en, err := pgtools.ParseTOCLine(sc.Text()); err == nil {
+					ids[en.ID] = true
+				}
+			}
+		}
+	}
+	return ids
+}
+
+func (w *world) dataID(t Table) int  { return 100 + slices.Index(w.tables, t) }
+func (w *world) indexID(t Table) int { return 200 + slices.Index(w.tables, t) }
+
+func (w *world) ReadTOC(context.Context, pgtools.Tool, string) (*pgtools.TOC, error) {
+	toc := &pgtools.TOC{}
+	for i, t := range w.tables {
+		toc.Entries = append(toc.Entries, pgtools.Entry{ID: 10 + i, Section: pgtools.SectionPreData, Desc: "TABLE", Schema: t.Schema, Name: t.Name})
+	}
+	for _, t := range w.tables {
+		toc.Entries = append(toc.Entries, pgtools.Entry{ID: w.dataID(t), Section: pgtools.SectionData, Desc: "TABLE DATA", Schema: t.Schema, Name: t.Name})
+	}
+	for _, t := range w.tables {
+		toc.Entries = append(toc.Entries, pgtools.Entry{ID: w.indexID(t), Section: pgtools.SectionPostData, Desc: "INDEX", Schema: t.Schema, Name: t.Name + "_idx"})
+	}
+	return toc, nil
+}
+
+// fakeDB is one side's database.
+type fakeDB struct {
+	w    *world
+	side Side
+}
+
+func (d *fakeDB) ServerInfo(context.Context) (ServerInfo, error) {
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	if d.side == Source {
+		return ServerInfo{VersionNum: d.w.version, Size: 5000, SystemID: "1", DatabaseOID: 5}, nil
+	}
+	info := ServerInfo{VersionNum: 170002, Size: 4000, SystemID: "2", DatabaseOID: 5}
+	if d.w.schema {
+		info.UserObjects = int64(len(d.w.tables))
+	}
+	return info, nil
+}
+
+func (d *fakeDB) Tables(context.Context) ([]Table, error) { return d.w.tables, nil }
+
+func (d *fakeDB) Writes(context.Context) (int64, error) {
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	return d.w.writes, nil
+}
+
+func (d *fakeDB) Snapshot(context.Context, bool) (Snapshot, error) {
+	return &fakeSnapshot{d: d, writes: d.w.writes}, nil
+}
+
+func (d *fakeDB) CountRows(_ context.Context, tables []Table) (map[string]int64, error) {
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	out := map[string]int64{}
+	for _, t := range tables {
+		if d.side == Source {
+			out[t.QualifiedName()] = d.w.rows[t.QualifiedName()]
+		} else if n, ok := d.w.loaded[t.QualifiedName()]; ok || d.w.schema {
+			out[t.QualifiedName()] = n
+		}
+	}
+	return out, nil
+}
+
+func (d *fakeDB) Sequences(context.Context) (map[string]int64, error) {
+	return map[string]int64{"public.users_id_seq": 3}, nil
+}
+
+func (d *fakeDB) Objects(context.Context) (ObjectCounts, error) {
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	n := int64(len(d.w.tables))
+	if d.side == Target && !d.w.schema {
+		n = 0
+	}
+	return ObjectCounts{"tables": n}, nil
+}
+
+func (d *fakeDB) PostDataObjects(context.Context) (map[string]bool, error) {
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	return maps(d.w.objects), nil
+}
+
+func maps(m map[string]bool) map[string]bool {
+	out := map[string]bool{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func (d *fakeDB) Truncate(_ context.Context, t Table) error {
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	delete(d.w.loaded, t.QualifiedName())
+	return nil
+}
+
+func (d *fakeDB) DropUserSchemas(context.Context) error {
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	d.w.schema, d.w.loaded, d.w.objects = false, map[string]int64{}, map[string]bool{}
+	return nil
+}
+
+func (d *fakeDB) Close() {}
+
+type fakeSnapshot struct {
+	d      *fakeDB
+	writes int64
+}
+
+func (s *fakeSnapshot) ID() string                                  { return "00000003-1" }
+func (s *fakeSnapshot) Why() string                                 { return "" }
+func (s *fakeSnapshot) Writes() int64                               { return s.writes }
+func (s *fakeSnapshot) Tables(ctx context.Context) ([]Table, error) { return s.d.Tables(ctx) }
+func (s *fakeSnapshot) Commit(context.Context) error                { return nil }
+func (s *fakeSnapshot) Close()                                      {}
+
+func (s *fakeSnapshot) Manifest(ctx context.Context, tables []Table) (*Manifest, error) {
+	rows, _ := s.d.CountRows(ctx, tables)
+	seqs, _ := s.d.Sequences(ctx)
+	objs, _ := s.d.Objects(ctx)
+	m := &Manifest{Version: 1, Sequences: seqs, Objects: objs}
+	for _, t := range tables {
+		m.Tables = append(m.Tables, TableCount{Table: t, Rows: rows[t.QualifiedName()]})
+	}
+	return m, nil
+}
+
+// keys answers the engine with the keys of each side, in turn.
+type keys struct {
+	mu       sync.Mutex
+	given    map[Side][]string
+	problems []error
+	declined bool
+}
+
+func (k *keys) Key(_ context.Context, side Side, problem error) (string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if problem != nil {
+		k.problems = append(k.problems, problem)
+	}
+	if len(k.given[side]) == 0 {
+		return "", fmt.Errorf("no more keys for the %s (last problem: %v)", side, problem)
+	}
+	v := k.given[side][0]
+	if len(k.given[side]) > 1 {
+		k.given[side] = k.given[side][1:]
+	}
+	return v, nil
+}
+
+func (k *keys) Confirm(context.Context, Question) (bool, error) { return !k.declined, nil }
+
+func bothKeys() *keys {
+	return &keys{given: map[Side][]string{Source: {sourceKey}, Target: {targetKey}}}
+}
+
+// run runs the engine once and returns its error and events.
+func run(t *testing.T, w *world, dir string, p Prompter) (error, []Event) {
+	t.Helper()
+	var mu sync.Mutex
+	var evs []Event
+	err := w.engine(dir, p).Run(t.Context(), func(ev Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		evs = append(evs, ev)
+	})
+	return err, evs
+}
+
+func find(evs []Event, kind EventKind, st Step) []Event {
+	var out []Event
+	for _, ev := range evs {
+		if ev.Kind == kind && (st == "" || ev.Step == st) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func TestRunToTheEnd(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	err, evs := run(t, w, dir, bothKeys())
+	if err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	s, err := ReadState(dir)
+	if err != nil || s.Next() != StepDone {
+		t.Fatalf("state %v, next %v", err, s.Next())
+	}
+	for _, st := range Steps() {
+		if fin := find(evs, StepFinished, st); len(fin) != 1 || fin[0].Summary == nil {
+			t.Errorf("step %s: %d finished events", st, len(fin))
+		}
+	}
+	if d := find(evs, StepFinished, StepDump)[0].Summary.Dump; d == nil || d.Tables != 3 || d.Rows != 10 || filepath.Base(d.Path) != DumpFileName("ppg-test", s.ID) {
+		t.Errorf("dump summary %+v", d)
+	}
+	if v := find(evs, StepFinished, StepVerify)[0].Summary.Verified; v == nil || v.Tables != 3 || v.Rows != 10 || v.Sequences != 1 {
+		t.Errorf("verify summary %+v", v)
+	}
+	if rep := find(evs, Report, StepVerify); len(rep) != 1 || len(rep[0].Report.Tables) != 3 || len(rep[0].Report.Mismatches) != 0 {
+		t.Errorf("report %+v", rep)
+	}
+	if !slices.Equal(w.restores, []string{sectionPreData, sectionData, sectionPostData}) {
+		t.Errorf("restores %v", w.restores)
+	}
+	if got := find(evs, Warning, StepDump); len(got) != 1 || got[0].Notice.Code != NoticeWritesNotMigrated {
+		t.Errorf("dump warnings %+v", got)
+	}
+}
+
+func TestFailedDataSectionResumes(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	cut := errors.New("pg_restore: error: connection to server lost")
+	w.fail = func(cmd string) error {
+		if cmd == "pg_restore data" {
+			return cut
+		}
+		return nil
+	}
+	err, evs := run(t, w, dir, bothKeys())
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != StepRestore || !se.Resumable || se.NeedsRestart || !errors.Is(err, cut) {
+		t.Fatalf("Run = %v; want a resumable restore failure", err)
+	}
+	if got := find(evs, StepFailed, StepRestore); len(got) != 1 || got[0].Failure != se {
+		t.Errorf("failed events %+v", got)
+	}
+	s, _ := ReadState(dir)
+	if rec := s.Step(StepRestore); rec.Status != Failed || !strings.Contains(rec.Error, "connection to server lost") {
+		t.Errorf("restore record %+v", rec)
+	}
+	if strings.Contains(mustRead(t, filepath.Join(dir, StateFileName)), sourceKey) {
+		t.Error("the state file holds the source key")
+	}
+
+	// One table arrived before the cut, from an earlier attempt.
+	w.loaded["public.users"] = 3
+	w.fail = nil
+	err, evs = run(t, w, dir, bothKeys())
+	if err != nil {
+		t.Fatalf("resumed Run = %v", err)
+	}
+	if w.dumps != 1 {
+		t.Errorf("the dump ran %d times; a restore failure must not dump again", w.dumps)
+	}
+	if got := find(evs, StepStarted, StepRestore); len(got) != 1 || !got[0].Resumed {
+		t.Errorf("restore start %+v, want resumed", got)
+	}
+	if got := find(evs, Info, StepRestore); len(got) != 1 || got[0].Notice.Code != NoticeDataResumed || got[0].Notice.Count != 1 || got[0].Notice.Of != 3 {
+		t.Errorf("resume notice %+v; want users loaded (an empty table not known loaded is loaded again)", got[0].Notice)
+	}
+	if len(find(evs, StepStarted, StepDump)) != 0 {
+		t.Error("the dump step ran again")
+	}
+}
+
+func TestCancelRecordsPending(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	w.fail = func(cmd string) error {
+		if cmd == "pg_dump" {
+			cancel()
+			return &pgtools.ExitError{Tool: "pg_dump", Canceled: true, Code: -1}
+		}
+		return nil
+	}
+	err := w.engine(dir, bothKeys()).Run(ctx, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	s, _ := ReadState(dir)
+	if rec := s.Step(StepDump); rec.Status != Pending || rec.Error != "stopped by the user" {
+		t.Errorf("dump record %+v, want pending", rec)
+	}
+}
+
+func TestChangedDumpIsDumpedAgain(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	w.fail = func(cmd string) error {
+		if cmd == "pg_restore pre-data" {
+			return errors.New("pg_restore failed")
+		}
+		return nil
+	}
+	if err, _ := run(t, w, dir, bothKeys()); err == nil {
+		t.Fatal("Run passed")
+	}
+	s, _ := ReadState(dir)
+	if err := os.WriteFile(s.Dump.Path, []byte("changed"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.fail = nil
+	err, evs := run(t, w, dir, bothKeys())
+	if err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	got := find(evs, Warning, StepDump)
+	var changed *DumpChangedError
+	if len(got) == 0 || got[0].Notice.Code != NoticeDumpChanged || !errors.As(got[0].Notice.Err, &changed) || changed.How != DumpModified {
+		t.Fatalf("warnings %+v, want the dump reported changed", got)
+	}
+	if w.dumps != 2 {
+		t.Errorf("%d dumps, want 2", w.dumps)
+	}
+}
+
+func TestVerifyMismatchNeedsRestart(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	w.fail = func(cmd string) error {
+		if cmd == "pg_restore post-data" {
+			// Someone deletes a row in the target before verify.
+			w.mu.Lock()
+			w.loaded["public.orders"] = 6
+			w.mu.Unlock()
+		}
+		return nil
+	}
+	err, evs := run(t, w, dir, bothKeys())
+	var se *StepError
+	var ve *VerifyError
+	if !errors.As(err, &se) || se.Step != StepVerify || se.Resumable || !se.NeedsRestart || !errors.As(err, &ve) {
+		t.Fatalf("Run = %v; want a verification failure that needs a restart", err)
+	}
+	if len(ve.Mismatches) != 1 || ve.Mismatches[0].Name != "public.orders" || ve.Mismatches[0].Target != 6 {
+		t.Errorf("mismatches %+v", ve.Mismatches)
+	}
+	if len(find(evs, Report, StepVerify)) != 1 {
+		t.Error("no report before the failure")
+	}
+}
+
+func TestTargetKeyRules(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	k := &keys{given: map[Side][]string{Source: {sourceKey}, Target: {sourceKey, "wrong-key-0123456789abcdefgh", targetKey}}}
+	if err, _ := run(t, w, dir, k); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if len(k.problems) != 2 {
+		t.Fatalf("problems %v, want the source's key refused, then the wrong key", k.problems)
+	}
+	var tr *TargetRefusedError
+	if !errors.As(k.problems[0], &tr) || tr.Reason != RefuseIsSource || !tr.SameKey {
+		t.Errorf("first problem %v, want the source's key refused as the target", k.problems[0])
+	}
+	var ce *ConnectError
+	if !errors.As(k.problems[1], &ce) || ce.Side != Target {
+		t.Errorf("second problem %v, want a connect error", k.problems[1])
+	}
+	if w.opens[Target] != 2 {
+		t.Errorf("the target was opened %d times; the source's key must be refused before any connection", w.opens[Target])
+	}
+}
+
+func TestResumeWantsTheSameKey(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	w.fail = func(cmd string) error {
+		if cmd == "pg_dump" {
+			return errors.New("pg_dump failed")
+		}
+		return nil
+	}
+	if err, _ := run(t, w, dir, bothKeys()); err == nil {
+		t.Fatal("Run passed")
+	}
+	w.fail = nil
+	other := "other-source-key-0123456789abcdef"
+	k := &keys{given: map[Side][]string{Source: {other, sourceKey}, Target: {targetKey}}}
+	if err, _ := run(t, w, dir, k); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	var kc *KeyChangedError
+	if len(k.problems) != 1 || !errors.As(k.problems[0], &kc) || kc.Side != Source {
+		t.Errorf("problems %v, want the other key refused", k.problems)
+	}
+}
+
+func TestDeclinedSourceStopsBeforeTheDump(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	k := bothKeys()
+	k.declined = true
+	err, _ := run(t, w, dir, k)
+	if !errors.Is(err, ErrDeclined) || w.dumps != 0 {
+		t.Fatalf("Run = %v after %d dumps; want declined before any dump", err, w.dumps)
+	}
+}
+
+func TestLockedFolder(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	l, err := AcquireLock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	err, _ = run(t, w, dir, bothKeys())
+	var le *LockedError
+	if !errors.Is(err, ErrLocked) || !errors.As(err, &le) || le.Dir != dir {
+		t.Fatalf("Run = %v, want the folder locked", err)
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
