@@ -229,3 +229,65 @@ func readWrites(ctx context.Context, conn querier) (int64, error) {
 	err := conn.QueryRow(ctx, `SELECT coalesce((SELECT tup_inserted + tup_updated + tup_deleted FROM pg_stat_database WHERE datname = current_database()), 0)`).Scan(&n)
 	return n, err
 }
+
+// largeObjectOIDs returns the OIDs of the database's large objects, in
+// order.
+func largeObjectOIDs(ctx context.Context, conn querier) ([]uint32, error) {
+	rows, err := conn.Query(ctx, `SELECT oid::int8 FROM pg_largeobject_metadata ORDER BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("list large objects: %w", err)
+	}
+	oids, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (uint32, error) {
+		var n int64
+		err := r.Scan(&n)
+		return uint32(n), err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list large objects: %w", err)
+	}
+	return oids, nil
+}
+
+// OIDRange is a run of consecutive OIDs, First to Last included.
+type OIDRange struct {
+	First uint32 `json:"first"`
+	Last  uint32 `json:"last"`
+}
+
+// oidRanges compresses sorted OIDs into runs: large objects made by one
+// program usually have consecutive OIDs, so a million of them take a few
+// lines of the manifest.
+func oidRanges(oids []uint32) []OIDRange {
+	var out []OIDRange
+	for _, o := range oids {
+		if n := len(out); n > 0 && out[n-1].Last+1 == o {
+			out[n-1].Last = o
+			continue
+		}
+		out = append(out, OIDRange{First: o, Last: o})
+	}
+	return out
+}
+
+// oidsIn returns the OIDs of oids that lie in ranges.
+func oidsIn(oids []uint32, ranges []OIDRange) []uint32 {
+	var out []uint32
+	for _, o := range oids {
+		for _, r := range ranges {
+			if o >= r.First && o <= r.Last {
+				out = append(out, o)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// countOIDs is the number of OIDs ranges hold.
+func countOIDs(ranges []OIDRange) int64 {
+	var n int64
+	for _, r := range ranges {
+		n += int64(r.Last-r.First) + 1
+	}
+	return n
+}

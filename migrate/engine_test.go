@@ -56,6 +56,8 @@ type world struct {
 	fail func(cmd string) error
 	// opens counts Open calls by side.
 	opens map[Side]int
+	// analyzed counts the tables ANALYZE was run on.
+	analyzed int
 }
 
 func newWorld(t *testing.T) *world {
@@ -278,6 +280,15 @@ func (d *fakeDB) DropUserSchemas(context.Context) error {
 
 func (d *fakeDB) Close() {}
 
+func (d *fakeDB) LargeObjects(context.Context) ([]uint32, error)     { return nil, nil }
+func (d *fakeDB) UnlinkLargeObjects(context.Context, []uint32) error { return nil }
+func (d *fakeDB) Analyze(_ context.Context, tables []Table) error {
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	d.w.analyzed += len(tables)
+	return nil
+}
+
 type fakeSnapshot struct {
 	d      *fakeDB
 	writes int64
@@ -380,6 +391,18 @@ func TestRunToTheEnd(t *testing.T) {
 	}
 	if !slices.Equal(w.restores, []string{sectionPreData, sectionData, sectionPostData}) {
 		t.Errorf("restores %v", w.restores)
+	}
+	if w.analyzed != len(w.tables) {
+		t.Errorf("ANALYZE ran on %d tables, want %d", w.analyzed, len(w.tables))
+	}
+	var phases []Phase
+	for _, ev := range find(evs, Progress, StepRestore) {
+		if len(phases) == 0 || phases[len(phases)-1] != ev.Progress.Phase {
+			phases = append(phases, ev.Progress.Phase)
+		}
+	}
+	if !slices.Equal(phases, RestorePhases()) {
+		t.Errorf("restore phases %v, want %v", phases, RestorePhases())
 	}
 	if got := find(evs, Warning, StepDump); len(got) != 1 || got[0].Notice.Code != NoticeWritesNotMigrated {
 		t.Errorf("dump warnings %+v", got)

@@ -96,9 +96,10 @@ const (
 	PhaseSchema
 	PhaseData
 	PhasePostData
+	PhaseAnalyze
 )
 
-var phaseNames = map[Phase]string{PhaseDump: "dump", PhaseSchema: "schema", PhaseData: "data", PhasePostData: "post_data"}
+var phaseNames = map[Phase]string{PhaseDump: "dump", PhaseSchema: "schema", PhaseData: "data", PhasePostData: "post_data", PhaseAnalyze: "analyze"}
 
 func (p Phase) String() string {
 	if s, ok := phaseNames[p]; ok {
@@ -127,7 +128,7 @@ func (p *Phase) UnmarshalText(b []byte) error {
 }
 
 // RestorePhases are the restore's phases, in order.
-func RestorePhases() []Phase { return []Phase{PhaseSchema, PhaseData, PhasePostData} }
+func RestorePhases() []Phase { return []Phase{PhaseSchema, PhaseData, PhasePostData, PhaseAnalyze} }
 
 // ProgressInfo is the advance of a dump or restore.
 type ProgressInfo struct {
@@ -187,6 +188,12 @@ const (
 	// NoticeNoManifest: no manifest (Path) beside a dump being restored:
 	// the restore is not verified.
 	NoticeNoManifest NoticeCode = "no_manifest"
+	// NoticeLargeObjectsReloaded: Count large objects of an interrupted
+	// data restore were removed, to be loaded again.
+	NoticeLargeObjectsReloaded NoticeCode = "large_objects_reloaded"
+	// NoticeDeadlockRetry: parallel post-data jobs deadlocked; try Count of
+	// Of restores what is missing, one entry at a time.
+	NoticeDeadlockRetry NoticeCode = "deadlock_retry"
 )
 
 // Notice is a fact of an Info or Warning event.
@@ -242,4 +249,6 @@ type RestoreSummary struct {
 	Jobs   int `json:"jobs"`
 	// Warnings counts the harmless errors reported as warnings.
 	Warnings int `json:"warnings"`
+	// AnalyzeSeconds is how long ANALYZE took.
+	AnalyzeSeconds float64 `json:"analyze_seconds"`
 }

@@ -22,13 +22,24 @@ const (
 	// HarmlessPublicSchema: dumps of servers before 15 create the public
 	// schema, which every database already has.
 	HarmlessPublicSchema HarmlessReason = "public_schema"
+	// HarmlessResumed: an object that a resumed restore finds already made,
+	// by the interrupted run, in a target that held nothing before.
+	HarmlessResumed HarmlessReason = "resumed"
 )
+
+// harmlessContext is what a rule may depend on.
+type harmlessContext struct {
+	restoreMajor, targetMajor int
+	// ours is set when every object in the target is this migration's:
+	// a resumed section of a target that was empty.
+	ours bool
+}
 
 // harmlessRule is a pg_restore error known to do no harm to this
 // migration, with the reason.
 type harmlessRule struct {
 	reason HarmlessReason
-	match  func(l pgtools.Line, restoreMajor, targetMajor int) bool
+	match  func(l pgtools.Line, c harmlessContext) bool
 }
 
 // harmlessRules lists the pg_restore errors reported as warnings rather
@@ -36,26 +47,34 @@ type harmlessRule struct {
 var harmlessRules = [...]harmlessRule{
 	{
 		reason: HarmlessTransactionTimeout,
-		match:  pgtools.HarmlessError,
+		match: func(l pgtools.Line, c harmlessContext) bool {
+			return pgtools.HarmlessError(l, c.restoreMajor, c.targetMajor)
+		},
 	},
 	{
 		reason: HarmlessExtensionComment,
-		match: func(l pgtools.Line, _, _ int) bool {
+		match: func(l pgtools.Line, _ harmlessContext) bool {
 			return strings.Contains(l.Message, "must be owner of extension") && strings.HasPrefix(strings.TrimSpace(l.Command), "COMMENT ON EXTENSION")
 		},
 	},
 	{
 		reason: HarmlessPublicSchema,
-		match: func(l pgtools.Line, _, _ int) bool {
+		match: func(l pgtools.Line, _ harmlessContext) bool {
 			return strings.Contains(l.Message, `schema "public" already exists`)
+		},
+	},
+	{
+		reason: HarmlessResumed,
+		match: func(l pgtools.Line, c harmlessContext) bool {
+			return c.ours && strings.Contains(l.Message, " already exists")
 		},
 	},
 }
 
 // harmless returns the reason an error is harmless, or "".
-func harmless(l pgtools.Line, restoreMajor, targetMajor int) HarmlessReason {
+func harmless(l pgtools.Line, c harmlessContext) HarmlessReason {
 	for _, r := range harmlessRules {
-		if r.match(l, restoreMajor, targetMajor) {
+		if r.match(l, c) {
 			return r.reason
 		}
 	}

@@ -23,6 +23,8 @@ type Manifest struct {
 	Tables    []TableCount     `json:"tables"`
 	Sequences map[string]int64 `json:"sequences"`
 	Objects   ObjectCounts     `json:"objects"`
+	// LargeObjects are the OIDs of the large objects, as runs.
+	LargeObjects []OIDRange `json:"large_objects,omitempty"`
 }
 
 // TableCount is one table's exact row count.

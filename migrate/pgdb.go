@@ -35,6 +35,42 @@ func (d pgDB) Truncate(ctx context.Context, t Table) error {
 
 func (d pgDB) Close() { _ = d.conn.Close(context.Background()) }
 
+func (d pgDB) LargeObjects(ctx context.Context) ([]uint32, error) {
+	return largeObjectOIDs(ctx, d.conn)
+}
+
+// unlinkBatch bounds the large objects unlinked by one statement.
+const unlinkBatch = 10000
+
+func (d pgDB) UnlinkLargeObjects(ctx context.Context, oids []uint32) error {
+	for start := 0; start < len(oids); start += unlinkBatch {
+		batch := make([]int64, 0, unlinkBatch)
+		for _, o := range oids[start:min(start+unlinkBatch, len(oids))] {
+			batch = append(batch, int64(o))
+		}
+		if _, err := d.conn.Exec(ctx, `SELECT count(lo_unlink(oid)) FROM pg_largeobject_metadata WHERE oid::int8 = ANY($1)`, batch); err != nil {
+			return fmt.Errorf("remove large objects: %w", err)
+		}
+	}
+	return nil
+}
+
+// analyzeBatch bounds the tables one ANALYZE statement names, so that the
+// progress moves and a statement stays short.
+const analyzeBatch = 20
+
+func (d pgDB) Analyze(ctx context.Context, tables []Table) error {
+	if len(tables) == 0 {
+		return nil
+	}
+	names := make([]string, len(tables))
+	for i, t := range tables {
+		names[i] = t.quoted()
+	}
+	_, err := d.conn.Exec(ctx, "ANALYZE "+strings.Join(names, ", "))
+	return err
+}
+
 // DropUserSchemas empties a target that an interrupted schema restore left
 // half done (see restorer.resetTarget).
 func (d pgDB) DropUserSchemas(ctx context.Context) error {
@@ -66,6 +102,12 @@ func (d pgDB) PostDataObjects(ctx context.Context) (map[string]bool, error) {
 		{"INDEX", `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I')`},
 		{"CONSTRAINT", `SELECT n.nspname, cl.relname || ' ' || k.conname FROM pg_constraint k JOIN pg_class cl ON cl.oid = k.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace`},
 		{"TRIGGER", `SELECT n.nspname, c.relname || ' ' || t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal`},
+		{"POLICY", `SELECT n.nspname, c.relname || ' ' || p.polname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace`},
+		{"STATISTICS", `SELECT n.nspname, s.stxname FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace`},
+		{"RULE", `SELECT n.nspname, c.relname || ' ' || r.rulename FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace WHERE r.rulename <> '_RETURN'`},
+		{"EVENT TRIGGER", `SELECT '', evtname FROM pg_event_trigger`},
+		// An attached partition index has its parent index in pg_inherits.
+		{"INDEX ATTACH", `SELECT n.nspname, c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I')`},
 	} {
 		rows, err := d.conn.Query(ctx, q.sql)
 		if err != nil {
@@ -139,7 +181,11 @@ func (s *pgSnapshot) Manifest(ctx context.Context, tables []Table) (*Manifest, e
 	if err != nil {
 		return nil, err
 	}
-	m := &Manifest{Version: 1, Sequences: seqs, Objects: objs}
+	los, err := largeObjectOIDs(ctx, s.tx)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manifest{Version: 1, Sequences: seqs, Objects: objs, LargeObjects: oidRanges(los)}
 	for _, t := range tables {
 		m.Tables = append(m.Tables, TableCount{Table: t, Rows: counts[t.QualifiedName()]})
 	}

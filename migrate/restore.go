@@ -12,18 +12,29 @@ import (
 	"github.com/ppg-cli/ppg/pgtools"
 )
 
-// Restore sections, in order, with the phase that reports each.
+// Restore sections, in order, with the phase that reports each. The last
+// is not pg_restore's: ANALYZE, so that the target's planner has
+// statistics from the first query on.
 const (
 	sectionPreData  = "pre-data"
 	sectionData     = "data"
 	sectionPostData = "post-data"
+	sectionAnalyze  = "analyze"
 )
+
+var sections = [...]string{sectionPreData, sectionData, sectionPostData, sectionAnalyze}
 
 var phases = map[string]Phase{
 	sectionPreData:  PhaseSchema,
 	sectionData:     PhaseData,
 	sectionPostData: PhasePostData,
+	sectionAnalyze:  PhaseAnalyze,
 }
+
+// postDataRetries bounds the reruns of a post-data section that failed
+// only because parallel jobs deadlocked (partitioned tables and their
+// indexes can): each rerun restores what is missing, one entry at a time.
+const postDataRetries = 2
 
 // restoreFlags leave out what must not or cannot move from EA to GA:
 // ownership and privileges (GA's roles differ from EA's), publications and
@@ -56,6 +67,9 @@ type restorer struct {
 	tables    int
 	current   string
 	lastSave  time.Time
+	// resumed is set while a section restores what an earlier run began:
+	// "already exists" is then harmless in a target that was empty.
+	resumed bool
 }
 
 func (e *Engine) restore(ctx context.Context) (*Summary, error) {
@@ -97,19 +111,55 @@ func (e *Engine) restore(ctx context.Context) (*Summary, error) {
 	}
 	r := &restorer{e: e, dst: dst, archive: d.Path, tool: tool, target: target, toc: toc, manifest: m, info: e.state.Restore}
 	r.weigh()
-	for _, sec := range []string{sectionPreData, sectionData, sectionPostData} {
+	for _, sec := range sections {
 		if slices.Contains(r.info.Sections, sec) {
 			continue
 		}
-		if err := r.section(ctx, sec); err != nil {
+		start := e.cfg.Now()
+		var err error
+		if sec == sectionAnalyze {
+			err = r.analyze(ctx)
+		} else {
+			err = r.section(ctx, sec)
+		}
+		if err != nil {
 			return nil, err
+		}
+		if sec == sectionAnalyze {
+			r.info.AnalyzeSeconds = e.cfg.Now().Sub(start).Seconds()
 		}
 		r.info.Sections = append(r.info.Sections, sec)
 		if err := e.save(); err != nil {
 			return nil, err
 		}
 	}
-	return &Summary{Restore: &RestoreSummary{Tables: len(m.Tables), Jobs: r.info.Jobs, Warnings: len(r.info.Warnings)}}, nil
+	return &Summary{Restore: &RestoreSummary{Tables: len(m.Tables), Jobs: r.info.Jobs, Warnings: len(r.info.Warnings),
+		AnalyzeSeconds: r.info.AnalyzeSeconds}}, nil
+}
+
+// analyze runs ANALYZE on the restored tables, a batch at a time, with
+// progress: a restored database has no statistics, and its first queries
+// would be planned blind.
+func (r *restorer) analyze(ctx context.Context) error {
+	tables := make([]Table, 0, len(r.manifest.Tables))
+	for _, t := range r.manifest.Tables {
+		tables = append(tables, t.Table)
+	}
+	p := &ProgressInfo{Phase: PhaseAnalyze, TablesTotal: len(tables)}
+	r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: p})
+	for start := 0; start < len(tables); start += analyzeBatch {
+		batch := tables[start:min(start+analyzeBatch, len(tables))]
+		next := *p
+		next.Current = batch[0].QualifiedName()
+		r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: &next})
+		if err := r.dst.DB.Analyze(ctx, batch); err != nil {
+			return fmt.Errorf("analyze the restored tables: %w", err)
+		}
+		p.TablesDone += len(batch)
+		done := *p
+		r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: &done})
+	}
+	return nil
 }
 
 // section restores one section, resuming where an earlier run stopped.
@@ -141,6 +191,7 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 			}
 		}
 	}
+	r.resumed = started
 	e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sec)})
 	if len(entries) == 0 {
 		return nil
@@ -160,8 +211,30 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 		args = append(args, fmt.Sprintf("--jobs=%d", jobs))
 	}
 	args = append(args, r.archive)
-	return r.run(ctx, sec, args)
+	err := r.run(ctx, sec, args)
+	for try := 1; try <= postDataRetries && sec == sectionPostData && errors.Is(err, errDeadlock) && ctx.Err() == nil; try++ {
+		// The entries that deadlocked were rolled back; what the other
+		// jobs made stays. Restore what is missing, serially.
+		r.e.send(Event{Kind: Warning, Step: StepRestore, Notice: &Notice{Code: NoticeDeadlockRetry, Count: int64(try), Of: postDataRetries}})
+		r.resumed = true
+		missing, merr := r.missingPostData(ctx, entries)
+		if merr != nil {
+			return merr
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		if err := writeList(list, missing); err != nil {
+			return err
+		}
+		err = r.run(ctx, sec, append(restoreFlags[:], "--section="+sec, "--use-list="+list, r.archive))
+	}
+	return err
 }
+
+// errDeadlock marks a restore whose only real errors were deadlocks
+// between its parallel jobs.
+var errDeadlock = errors.New("deadlock detected between parallel restore jobs")
 
 // run runs pg_restore, turns known-harmless errors into warnings and fails
 // on anything else.
@@ -179,7 +252,8 @@ func (r *restorer) run(ctx context.Context, sec string, args []string) error {
 			}
 			switch l.Kind {
 			case pgtools.KindError:
-				if why := harmless(l, r.tool.Version.Major, r.target); why != "" {
+				if why := harmless(l, harmlessContext{restoreMajor: r.tool.Version.Major, targetMajor: r.target,
+					ours: r.resumed && r.e.state.Target != nil && r.e.state.Target.Empty}); why != "" {
 					warnings++
 					r.info.Warnings = append(r.info.Warnings, firstLine(l.Message)+" ("+string(why)+")")
 					e.send(Event{Kind: Warning, Step: StepRestore, Notice: &Notice{Code: NoticeHarmlessError, Cause: firstLine(l.Message), Harmless: why}})
@@ -204,6 +278,12 @@ func (r *restorer) run(ctx context.Context, sec string, args []string) error {
 	var ee *pgtools.ExitError
 	if errors.As(err, &ee) && !ee.Canceled && ee.Signal == "" && len(failures) == 0 && ee.ErrorsIgnored > 0 && ee.ErrorsIgnored <= warnings {
 		return nil // every error was a known harmless one
+	}
+	if lost := connectionLost(failures, err); lost != nil {
+		return lost
+	}
+	if len(failures) > 0 && allDeadlocks(failures) {
+		return fmt.Errorf("pg_restore (%s): %w: %s", sec, errDeadlock, strings.Join(first(failures, 3), "; "))
 	}
 	if len(failures) > 0 {
 		return fmt.Errorf("pg_restore (%s) reported %d errors: %s: %w", sec, len(failures), strings.Join(first(failures, 5), "; "), err)
@@ -303,7 +383,29 @@ func (r *restorer) resetTarget(ctx context.Context) error {
 	if err := r.dst.DB.DropUserSchemas(ctx); err != nil {
 		return fmt.Errorf("reset the target: %w", err)
 	}
+	// Large objects live outside schemas: remove the ones the interrupted
+	// restore loaded (the source's OIDs; the target held none before).
+	if _, err := r.unlinkOurLargeObjects(ctx); err != nil {
+		return fmt.Errorf("reset the target: %w", err)
+	}
 	return nil
+}
+
+// unlinkOurLargeObjects removes the target's large objects whose OIDs are
+// the source's, and returns how many there were.
+func (r *restorer) unlinkOurLargeObjects(ctx context.Context) (int, error) {
+	if len(r.manifest.LargeObjects) == 0 {
+		return 0, nil
+	}
+	have, err := r.dst.DB.LargeObjects(ctx)
+	if err != nil {
+		return 0, err
+	}
+	ours := oidsIn(have, r.manifest.LargeObjects)
+	if len(ours) == 0 {
+		return 0, nil
+	}
+	return len(ours), r.dst.DB.UnlinkLargeObjects(ctx, ours)
 }
 
 // remainingData returns the data entries still to load. On a resumed
@@ -352,6 +454,18 @@ func (r *restorer) remainingData(ctx context.Context, entries []pgtools.Entry, r
 		}
 		r.info.Loaded = slices.DeleteFunc(r.info.Loaded, func(id int) bool { return id == en.ID })
 		remaining = append(remaining, en)
+	}
+	// pg_dump 17 puts large objects' metadata (lo_create) in the data
+	// section: replaying it over what the interrupted run created fails
+	// on every resume. Remove those large objects, and load them again.
+	if slices.ContainsFunc(remaining, func(en pgtools.Entry) bool { return en.Desc == "BLOB METADATA" }) {
+		n, err := r.unlinkOurLargeObjects(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("remove the partly loaded large objects: %w", err)
+		}
+		if n > 0 {
+			r.e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeLargeObjectsReloaded, Count: int64(n)}})
+		}
 	}
 	r.e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeDataResumed, Count: int64(r.done), Of: int64(r.tables)}})
 	if len(emptied) > 0 {
@@ -403,4 +517,60 @@ func (ri *RestoreInfo) markStarted(sec string) {
 	if !slices.Contains(ri.StartedSections, sec) {
 		ri.StartedSections = append(ri.StartedSections, sec)
 	}
+}
+
+// ConnectionLostError is a tool whose connection to a database broke
+// mid-run: through the gateway's tunnel, or directly. It is transient: the
+// step resumes where it stopped.
+type ConnectionLostError struct {
+	Tool string
+	// Cause is the tool's own message.
+	Cause string
+}
+
+func (e *ConnectionLostError) Error() string {
+	return fmt.Sprintf("%s lost its connection to the database: %s", e.Tool, e.Cause)
+}
+
+// lostMarkers are what libpq and the server say when a connection breaks.
+var lostMarkers = [...]string{
+	"server closed the connection unexpectedly",
+	"terminating connection",
+	"connection to server was lost",
+	"no connection to the server",
+	"could not receive data from server",
+	"could not send data to server",
+	"SSL SYSCALL error",
+	"SSL connection has been closed unexpectedly",
+	"connection to server at",
+	"connection to server on socket",
+}
+
+// connectionLost returns a *ConnectionLostError when a tool's failure is a
+// broken connection (one lost connection during a parallel restore makes
+// every later item fail too: they are not separate errors).
+func connectionLost(failures []string, err error) *ConnectionLostError {
+	var ee *pgtools.ExitError
+	if !errors.As(err, &ee) || ee.Canceled {
+		return nil
+	}
+	lines := append(append([]string(nil), failures...), ee.StderrTail...)
+	for _, l := range lines {
+		for _, m := range lostMarkers {
+			if strings.Contains(l, m) {
+				return &ConnectionLostError{Tool: ee.Tool, Cause: strings.TrimSpace(l)}
+			}
+		}
+	}
+	return nil
+}
+
+// allDeadlocks reports whether every failure is a deadlock.
+func allDeadlocks(failures []string) bool {
+	for _, f := range failures {
+		if !strings.Contains(f, "deadlock detected") {
+			return false
+		}
+	}
+	return true
 }

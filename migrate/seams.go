@@ -86,6 +86,12 @@ type DB interface {
 	// DropUserSchemas drops every user schema, and creates an empty
 	// public schema again.
 	DropUserSchemas(ctx context.Context) error
+	// LargeObjects returns the OIDs of the large objects, in order.
+	LargeObjects(ctx context.Context) ([]uint32, error)
+	// UnlinkLargeObjects removes the large objects of oids that exist.
+	UnlinkLargeObjects(ctx context.Context, oids []uint32) error
+	// Analyze gathers the planner's statistics of tables.
+	Analyze(ctx context.Context, tables []Table) error
 	// Close ends the connection.
 	Close()
 }

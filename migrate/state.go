@@ -102,6 +102,8 @@ type RestoreInfo struct {
 	// Warnings are errors pg_restore reported that are known to be harmless.
 	Warnings []string `json:"warnings,omitempty"`
 	Jobs     int      `json:"jobs,omitempty"`
+	// AnalyzeSeconds is how long ANALYZE took.
+	AnalyzeSeconds float64 `json:"analyze_seconds,omitempty"`
 }
 
 // State is the migration's state file: which steps are done and the facts

@@ -31,6 +31,9 @@ type VerifyReport struct {
 	Sequences  int           `json:"sequences"`
 	Objects    []ObjectCheck `json:"objects"`
 	Mismatches []Mismatch    `json:"mismatches,omitempty"`
+	// LargeObjects compares the number of the source's large objects
+	// found on each side.
+	LargeObjects ObjectCheck `json:"large_objects"`
 	// Snapshot is set when the source's counts were taken in the dump's
 	// own snapshot.
 	Snapshot bool `json:"same_snapshot"`
@@ -86,7 +89,12 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	los, err := dst.DB.LargeObjects(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rep := compare(m, have, seqs, objs, e.state.Target != nil && e.state.Target.ConfirmedNonEmpty)
+	compareLargeObjects(rep, m, los)
 	e.send(Event{Kind: Report, Step: StepVerify, Report: rep})
 	v := &VerifySummary{At: e.cfg.Now(), Tables: len(rep.Tables), Rows: m.TotalRows(), Sequences: rep.Sequences}
 	e.state.Verified = v
@@ -140,4 +148,15 @@ func compare(m *Manifest, rows map[string]int64, seqs map[string]int64, objs Obj
 		}
 	}
 	return rep
+}
+
+// compareLargeObjects checks that every large object of the source is on
+// the target (by OID: they keep their OIDs, which tables refer to).
+func compareLargeObjects(rep *VerifyReport, m *Manifest, target []uint32) {
+	want := countOIDs(m.LargeObjects)
+	got := int64(len(oidsIn(target, m.LargeObjects)))
+	rep.LargeObjects = ObjectCheck{Kind: "large objects", Source: want, Target: got}
+	if got != want {
+		rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: "large objects", Source: want, Target: got})
+	}
 }

@@ -78,8 +78,15 @@ func TestHarmlessRules(t *testing.T) {
 		{pgtools.Line{Kind: pgtools.KindError, Message: `could not execute query: ERROR:  relation "orders" already exists`}, 17, 17, false},
 		{pgtools.Line{Kind: pgtools.KindError, Message: `could not execute query: ERROR:  role "ea_owner" does not exist`}, 17, 17, false},
 	}
+	resumed := pgtools.Line{Kind: pgtools.KindError, Message: `could not execute query: ERROR:  policy "p" for table "t" already exists`}
+	if harmless(resumed, harmlessContext{restoreMajor: 17, targetMajor: 17}) != "" {
+		t.Error("an object that already exists is harmless in a first run")
+	}
+	if harmless(resumed, harmlessContext{restoreMajor: 17, targetMajor: 17, ours: true}) != HarmlessResumed {
+		t.Error("an object the interrupted run made is not harmless on resume")
+	}
 	for _, tt := range tests {
-		if got := harmless(tt.line, tt.restore, tt.target) != ""; got != tt.harmless {
+		if got := harmless(tt.line, harmlessContext{restoreMajor: tt.restore, targetMajor: tt.target}) != ""; got != tt.harmless {
 			t.Errorf("harmless(%q, %d→%d) = %v, want %v", tt.line.Message, tt.restore, tt.target, got, tt.harmless)
 		}
 	}

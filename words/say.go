@@ -38,6 +38,10 @@ func (f Flow) Notice(n *migrate.Notice) string {
 		return "emptied partly loaded tables to load them again: " + strings.Join(first(n.Names, 10), ", ")
 	case migrate.NoticePostDataResumed:
 		return fmt.Sprintf("resuming indexes and constraints: %d already created, %d to create", n.Count, n.Of)
+	case migrate.NoticeLargeObjectsReloaded:
+		return fmt.Sprintf("removed %s that the interrupted run loaded, to load them again", Plural(n.Count, "large object", "large objects"))
+	case migrate.NoticeDeadlockRetry:
+		return fmt.Sprintf("parallel restore jobs deadlocked (a known effect of partitioned tables): restoring what is missing one at a time (try %d of %d)", n.Count, n.Of)
 	case migrate.NoticeNoManifest:
 		return "no manifest beside the dump (" + filepath.Base(n.Path) + "): the restore is not verified"
 	}
@@ -63,6 +67,8 @@ func (f Flow) Harmless(r migrate.HarmlessReason) string {
 		return "the comment of an extension the " + f.Target + " already has (such as plpgsql) belongs to its owner; only the comment is lost"
 	case migrate.HarmlessPublicSchema:
 		return "dumps of servers before 15 create the public schema, which every database already has"
+	case migrate.HarmlessResumed:
+		return "the interrupted run created it already"
 	}
 	return string(r)
 }
@@ -117,8 +123,11 @@ func (f Flow) Summary(st migrate.Step, s *migrate.Summary) string {
 	case s.Restore != nil:
 		r := s.Restore
 		t := fmt.Sprintf("%d tables loaded with %d parallel jobs", r.Tables, r.Jobs)
+		if r.AnalyzeSeconds > 0 {
+			t += fmt.Sprintf(", statistics gathered (ANALYZE) in %.1f s", r.AnalyzeSeconds)
+		}
 		if r.Warnings > 0 {
-			t += fmt.Sprintf("; %d harmless errors reported as warnings", r.Warnings)
+			t += fmt.Sprintf("; %s reported as warnings", Plural(int64(r.Warnings), "harmless error", "harmless errors"))
 		}
 		return t
 	case s.Verified != nil:

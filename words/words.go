@@ -92,6 +92,8 @@ func Phase(p migrate.Phase) string {
 		return "data"
 	case migrate.PhasePostData:
 		return "indexes and constraints"
+	case migrate.PhaseAnalyze:
+		return "statistics"
 	}
 	return p.String()
 }
