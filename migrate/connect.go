@@ -42,6 +42,17 @@ func (e *Engine) ensureTools(ctx context.Context) error {
 // prompter gives up. On a resumed migration the key must be the one the
 // migration started with, and the target must never be the source.
 func (e *Engine) openSide(ctx context.Context, side Side) (*Endpoint, error) {
+	if cred, ok := e.creds[side]; ok {
+		// A retry reopens the side with the key of this run.
+		ep, err := e.open.Open(ctx, side, cred)
+		if err == nil {
+			return ep, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
 	var problem error
 	for {
 		raw, err := e.ask.Key(ctx, side, problem)
@@ -70,6 +81,10 @@ func (e *Engine) openSide(ctx context.Context, side Side) (*Endpoint, error) {
 			problem = err
 			continue
 		}
+		if e.creds == nil {
+			e.creds = map[Side]tunnel.Credential{}
+		}
+		e.creds[side] = cred
 		return ep, nil
 	}
 }

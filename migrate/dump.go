@@ -142,6 +142,13 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 			e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeSnapshotRefused}})
 			return nil, true, nil
 		}
+		if lost := connectionLost(nil, runErr); lost != nil {
+			lost.Side, lost.Tunnel = Source, src.Conn.Tunnel
+			return nil, false, lost
+		}
+		if full := diskFull(runErr, e.cfg.Dir); full != nil {
+			return nil, false, full
+		}
 		return nil, false, fmt.Errorf("pg_dump failed: %w", runErr)
 	}
 	c := <-countDone

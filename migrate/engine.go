@@ -79,6 +79,14 @@ type Config struct {
 	// AllowNonEmptyTarget restores into a target with objects without
 	// asking (the headless --allow-non-empty-target).
 	AllowNonEmptyTarget bool
+	// Retries is how many times a step that failed for a transient cause
+	// (a lost connection, a stall) is tried again within the run, each
+	// try resuming where the last stopped; 0 means defaultRetries, -1
+	// none.
+	Retries int
+	// Backoff is the wait before retry n (1, 2, ...); nil means 2 s, 5 s,
+	// 10 s and so on.
+	Backoff func(n int) time.Duration
 	// Now returns the time; nil means time.Now.
 	Now func() time.Time
 }
@@ -90,6 +98,9 @@ type Config struct {
 // with 4). It stays low because Prisma's plans allow about ten connections:
 // 4 workers, pg_restore's leader and the engine's own make 6.
 const defaultJobs = 4
+
+// defaultRetries is how often a step is retried after a transient failure.
+const defaultRetries = 3
 
 // Engine runs a migration step by step, records each step in the state
 // file, and resumes from it. It reports through events and never prints.
@@ -104,6 +115,9 @@ type Engine struct {
 	found []pgtools.Tool
 
 	src, dst *Endpoint
+	// creds are the credentials that opened each side in this run, so that
+	// a retry reopens them without asking again. They stay in memory.
+	creds    map[Side]tunnel.Credential
 	manifest *Manifest
 	// noSnapshot is set when pg_dump could not import the shared snapshot.
 	noSnapshot bool
@@ -127,6 +141,12 @@ func New(cfg Config, p Prompter) *Engine {
 	}
 	if cfg.Finder == nil {
 		cfg.Finder = pgtools.Finder{}
+	}
+	if cfg.Retries == 0 {
+		cfg.Retries = defaultRetries
+	}
+	if cfg.Backoff == nil {
+		cfg.Backoff = func(n int) time.Duration { return time.Duration(min(n*n+1, 30)) * time.Second }
 	}
 	e := &Engine{cfg: cfg, ask: p, tools: cfg.Tools, open: cfg.Opener}
 	if e.tools == nil {
@@ -177,6 +197,27 @@ func (e *Engine) Run(ctx context.Context, emit func(Event)) (err error) {
 		}
 		e.send(Event{Kind: StepStarted, Step: st, Resumed: resumed})
 		summary, err := e.runStep(ctx, st)
+		for try := 1; err != nil && ctx.Err() == nil && transient(err) && try <= e.cfg.Retries; try++ {
+			e.send(Event{Kind: Warning, Step: st, Notice: &Notice{Code: NoticeRetrying, Count: int64(try), Of: int64(e.cfg.Retries), Cause: err.Error(), Err: err}})
+			// The connections may be dead: open them again (with the
+			// keys of this run) when the step needs them.
+			e.src.Close()
+			e.dst.Close()
+			e.src, e.dst = nil, nil
+			select {
+			case <-ctx.Done():
+			case <-time.After(e.cfg.Backoff(try)):
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			rec.Attempts++
+			if err := e.save(); err != nil {
+				return err
+			}
+			e.send(Event{Kind: StepStarted, Step: st, Resumed: true, Attempt: try + 1})
+			summary, err = e.runStep(ctx, st)
+		}
 		if err != nil {
 			return e.fail(ctx, st, err)
 		}
@@ -315,3 +356,12 @@ func (e *Engine) send(ev Event) {
 
 // path resolves a file name in the working folder.
 func (e *Engine) path(name string) string { return filepath.Join(e.cfg.Dir, name) }
+
+// transient reports whether err may go away by itself: a connection that
+// broke or stalled. A refused key, a refused target or a verification
+// mismatch never does.
+func transient(err error) bool {
+	var lost *ConnectionLostError
+	var stall *StalledError
+	return errors.As(err, &lost) || errors.As(err, &stall)
+}

@@ -73,7 +73,8 @@ func newWorld(t *testing.T) *world {
 
 func (w *world) engine(dir string, p Prompter) *Engine {
 	return New(Config{Dir: dir, DumpPrefix: "ppg-test", Finder: fakeFinder{}, Tools: w, Opener: w,
-		Now: func() time.Time { return time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC) }}, p)
+		Backoff: func(int) time.Duration { return 0 },
+		Now:     func() time.Time { return time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC) }}, p)
 }
 
 // Opener
@@ -606,4 +607,71 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+func TestTransientFailureIsRetried(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	cuts := 0
+	w.fail = func(cmd string) error {
+		if cmd == "pg_restore data" && cuts == 0 {
+			cuts++
+			return &ConnectionLostError{Tool: "pg_restore", Side: Target, Tunnel: true, Cause: "server closed the connection unexpectedly"}
+		}
+		return nil
+	}
+	k := &keys{given: map[Side][]string{Source: {sourceKey}, Target: {targetKey}}}
+	err, evs := run(t, w, dir, k)
+	if err != nil {
+		t.Fatalf("Run = %v, want the retry to finish the migration", err)
+	}
+	retry := find(evs, Warning, StepRestore)
+	if len(retry) != 1 || retry[0].Notice.Code != NoticeRetrying || retry[0].Notice.Count != 1 || retry[0].Notice.Of != defaultRetries {
+		t.Fatalf("warnings %+v, want one retry notice", retry)
+	}
+	starts := find(evs, StepStarted, StepRestore)
+	if len(starts) != 2 || starts[1].Attempt != 2 || !starts[1].Resumed {
+		t.Errorf("restore starts %+v, want a second, resumed attempt", starts)
+	}
+	if w.opens[Target] != 2 {
+		t.Errorf("the target was opened %d times, want again for the retry", w.opens[Target])
+	}
+	if len(k.problems) != 0 {
+		t.Errorf("the retry asked for a key again: %v", k.problems)
+	}
+}
+
+func TestRetriesAreBounded(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	tries := 0
+	w.fail = func(cmd string) error {
+		if cmd == "pg_dump" {
+			tries++
+			return &StalledError{Tool: "pg_dump", After: 2 * time.Minute}
+		}
+		return nil
+	}
+	err, evs := run(t, w, dir, bothKeys())
+	var st *StalledError
+	var se *StepError
+	if !errors.As(err, &st) || !errors.As(err, &se) || !se.Resumable {
+		t.Fatalf("Run = %v, want a resumable stall", err)
+	}
+	if tries != defaultRetries+1 || len(find(evs, Warning, StepDump)) < defaultRetries {
+		t.Errorf("%d tries, want %d", tries, defaultRetries+1)
+	}
+}
+
+func TestPermanentFailureIsNotRetried(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	tries := 0
+	w.fail = func(cmd string) error {
+		if cmd == "pg_restore pre-data" {
+			tries++
+			return errors.New(`pg_restore (pre-data) reported 1 errors: type "geometry" does not exist`)
+		}
+		return nil
+	}
+	if err, _ := run(t, w, dir, bothKeys()); err == nil || tries != 1 {
+		t.Fatalf("Run = %v after %d tries, want one try", err, tries)
+	}
 }

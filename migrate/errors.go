@@ -3,6 +3,8 @@ package migrate
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/ppg-cli/ppg/pgtools"
 )
@@ -171,3 +173,39 @@ type ReadDumpError struct {
 
 func (e *ReadDumpError) Error() string { return fmt.Sprintf("read %s: %v", e.Path, e.Err) }
 func (e *ReadDumpError) Unwrap() error { return e.Err }
+
+// DiskFullError is a dump that ran out of disk space. The partial file is
+// removed; the dump starts again once there is room.
+type DiskFullError struct {
+	Dir   string
+	Cause string // the tool's message
+}
+
+func (e *DiskFullError) Error() string {
+	return fmt.Sprintf("the disk of %s is full: %s", e.Dir, e.Cause)
+}
+
+// diskFull returns a *DiskFullError when a tool failed writing its file.
+func diskFull(err error, dir string) *DiskFullError {
+	var ee *pgtools.ExitError
+	if !errors.As(err, &ee) {
+		return nil
+	}
+	for _, l := range ee.StderrTail {
+		if strings.Contains(l, "No space left on device") || strings.Contains(l, "Disk quota exceeded") {
+			return &DiskFullError{Dir: dir, Cause: strings.TrimSpace(l)}
+		}
+	}
+	return nil
+}
+
+// StalledError is a tool whose connection moved nothing for After: the
+// link hangs without closing. The tool is stopped; the step resumes.
+type StalledError struct {
+	Tool  string
+	After time.Duration
+}
+
+func (e *StalledError) Error() string {
+	return fmt.Sprintf("the connection stalled: %s moved no data for %s", e.Tool, e.After.Round(time.Second))
+}

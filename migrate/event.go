@@ -73,6 +73,9 @@ type Event struct {
 	Time time.Time `json:"time"`
 	// Resumed is set on StepStarted when the step continues earlier work.
 	Resumed bool `json:"resumed,omitempty"`
+	// Attempt numbers a StepStarted that retries the step within the run
+	// (2 for the first retry).
+	Attempt int `json:"attempt,omitempty"`
 	// Line is the raw tool line of a ToolLine event.
 	Line string `json:"line,omitempty"`
 	// Progress is set on Progress events.
@@ -191,6 +194,9 @@ const (
 	// NoticeLargeObjectsReloaded: Count large objects of an interrupted
 	// data restore were removed, to be loaded again.
 	NoticeLargeObjectsReloaded NoticeCode = "large_objects_reloaded"
+	// NoticeRetrying: the step failed for a transient cause (Err, Cause);
+	// retry Count of Of begins after a pause, resuming where it stopped.
+	NoticeRetrying NoticeCode = "retrying"
 	// NoticeDeadlockRetry: parallel post-data jobs deadlocked; try Count of
 	// Of restores what is missing, one entry at a time.
 	NoticeDeadlockRetry NoticeCode = "deadlock_retry"

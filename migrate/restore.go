@@ -280,6 +280,7 @@ func (r *restorer) run(ctx context.Context, sec string, args []string) error {
 		return nil // every error was a known harmless one
 	}
 	if lost := connectionLost(failures, err); lost != nil {
+		lost.Side, lost.Tunnel = Target, r.dst.Conn.Tunnel
 		return lost
 	}
 	if len(failures) > 0 && allDeadlocks(failures) {
@@ -524,12 +525,18 @@ func (ri *RestoreInfo) markStarted(sec string) {
 // step resumes where it stopped.
 type ConnectionLostError struct {
 	Tool string
+	Side Side
+	// Tunnel is set when the connection went through the gateway's tunnel.
+	Tunnel bool
 	// Cause is the tool's own message.
 	Cause string
 }
 
 func (e *ConnectionLostError) Error() string {
-	return fmt.Sprintf("%s lost its connection to the database: %s", e.Tool, e.Cause)
+	if e.Tunnel {
+		return fmt.Sprintf("%s lost its connection to the %s through the gateway: %s", e.Tool, e.Side, e.Cause)
+	}
+	return fmt.Sprintf("%s lost its connection to the %s: %s", e.Tool, e.Side, e.Cause)
 }
 
 // lostMarkers are what libpq and the server say when a connection breaks.

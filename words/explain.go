@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/ppg-cli/ppg/migrate"
 	"github.com/ppg-cli/ppg/pgtools"
@@ -110,6 +111,9 @@ func (f Flow) Explain(err error) Failure {
 		dc  *migrate.DumpChangedError
 		re  *migrate.ResetError
 		rd  *migrate.ReadDumpError
+		cl  *migrate.ConnectionLostError
+		st  *migrate.StalledError
+		df  *migrate.DiskFullError
 		ve  *migrate.VerifyError
 		le  *migrate.LockedError
 	)
@@ -189,6 +193,21 @@ func (f Flow) Explain(err error) Failure {
 		out.Hint = "remove what the interrupted restore created (or use an empty " + f.Target + "), then run " + f.Command + " --restart"
 	case errors.As(err, &rd):
 		out.Hint = "check the file name"
+	case errors.As(err, &cl):
+		link := "the connection to the " + f.Side(cl.Side)
+		if cl.Tunnel {
+			link = "the tunnel's connection to the " + f.Side(cl.Side) + " (through Prisma's gateway)"
+		}
+		out.Headline = fmt.Sprintf("%s was lost; %s said: %s", link, cl.Tool, cl.Cause)
+		out.Hint = "check the network, then run " + again + ": it resumes where it stopped"
+		out.Status = StatusConnect
+	case errors.As(err, &st):
+		out.Headline = fmt.Sprintf("the connection stalled: %s moved no data for %s, so ppg stopped it", st.Tool, st.After.Round(time.Second))
+		out.Hint = "check the network, then run " + again + ": it resumes where it stopped"
+		out.Status = StatusConnect
+	case errors.As(err, &df):
+		out.Headline = fmt.Sprintf("the disk of %s is full (%s); the unfinished dump file was removed", df.Dir, df.Cause)
+		out.Hint = "free some disk space there (or use a folder on a larger disk), then run " + again
 	}
 	return out
 }

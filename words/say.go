@@ -40,6 +40,8 @@ func (f Flow) Notice(n *migrate.Notice) string {
 		return fmt.Sprintf("resuming indexes and constraints: %d already created, %d to create", n.Count, n.Of)
 	case migrate.NoticeLargeObjectsReloaded:
 		return fmt.Sprintf("removed %s that the interrupted run loaded, to load them again", Plural(n.Count, "large object", "large objects"))
+	case migrate.NoticeRetrying:
+		return fmt.Sprintf("%s: retrying (%d of %d) where it stopped", f.cause(n), n.Count, n.Of)
 	case migrate.NoticeDeadlockRetry:
 		return fmt.Sprintf("parallel restore jobs deadlocked (a known effect of partitioned tables): restoring what is missing one at a time (try %d of %d)", n.Count, n.Of)
 	case migrate.NoticeNoManifest:
