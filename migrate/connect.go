@@ -145,6 +145,7 @@ func (e *Engine) connectSource(ctx context.Context) (*Summary, error) {
 	db.Tables = len(tables)
 	for _, t := range tables {
 		db.EstimatedRows += max(t.EstimatedRows, 0)
+		db.DataBytes += t.Bytes
 	}
 	ts := e.pick
 	ok, err := e.ask.Confirm(ctx, Question{Kind: ConfirmSource, Source: db, Tools: &ts})

@@ -51,8 +51,16 @@ func (e *Engine) dump(ctx context.Context) (*Summary, error) {
 		return nil, &FileExistsError{Path: final, Migration: true}
 	}
 	if e.state.Source != nil {
-		if err := checkFreeSpace(e.cfg.Dir, e.state.Source.Size); err != nil {
+		var previous int64
+		if e.state.Dump != nil {
+			previous = e.state.Dump.Size
+		}
+		est, warn, err := checkFreeSpace(e.cfg.Dir, e.state.Source.DataBytes, previous)
+		if err != nil {
 			return nil, err
+		}
+		if warn {
+			e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeLowDiskSpace, Path: est.Dir, Count: est.Free, Of: est.Estimate}})
 		}
 	}
 	e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeWritesNotMigrated}})

@@ -113,12 +113,15 @@ func (e *FileExistsError) Error() string {
 
 // DiskSpaceError is a folder with too little room for the dump.
 type DiskSpaceError struct {
-	Dir        string
+	Dir string
+	// Free is the room; Need the least the dump takes: an earlier dump's
+	// size when Known, else a lower bound from the data to copy.
 	Free, Need int64
+	Known      bool
 }
 
 func (e *DiskSpaceError) Error() string {
-	return fmt.Sprintf("not enough free disk space in %s: %d bytes free, the source database is %d bytes", e.Dir, e.Free, e.Need)
+	return fmt.Sprintf("not enough free disk space in %s: %d bytes free, the dump needs at least %d bytes", e.Dir, e.Free, e.Need)
 }
 
 // DumpChange says how a recorded dump changed.

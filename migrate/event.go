@@ -194,6 +194,9 @@ const (
 	// NoticeLargeObjectsReloaded: Count large objects of an interrupted
 	// data restore were removed, to be loaded again.
 	NoticeLargeObjectsReloaded NoticeCode = "large_objects_reloaded"
+	// NoticeLowDiskSpace: Path has Count bytes free, less than the dump's
+	// estimate (Of); the dump goes on, and stops cleanly if the disk fills.
+	NoticeLowDiskSpace NoticeCode = "low_disk_space"
 	// NoticeRetrying: the step failed for a transient cause (Err, Cause);
 	// retry Count of Of begins after a pause, resuming where it stopped.
 	NoticeRetrying NoticeCode = "retrying"

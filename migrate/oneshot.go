@@ -40,8 +40,20 @@ func (e *Engine) Backup(ctx context.Context, out string, emit func(Event)) (*Dum
 	if e.pick, err = pgtools.Choose(e.found, info.Major()); err != nil {
 		return nil, err
 	}
-	if err := checkFreeSpace(filepath.Dir(abs), info.Size); err != nil {
+	tables, err := src.DB.Tables(ctx)
+	if err != nil {
 		return nil, err
+	}
+	var data int64
+	for _, t := range tables {
+		data += t.Bytes
+	}
+	est, warn, err := checkFreeSpace(filepath.Dir(abs), data, 0)
+	if err != nil {
+		return nil, err
+	}
+	if warn {
+		e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeLowDiskSpace, Path: est.Dir, Count: est.Free, Of: est.Estimate}})
 	}
 	e.send(Event{Kind: StepStarted, Step: StepDump})
 	var d *DumpInfo

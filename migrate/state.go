@@ -55,6 +55,9 @@ type Database struct {
 	Size          int64 `json:"size_bytes"`
 	Tables        int   `json:"tables"`
 	EstimatedRows int64 `json:"estimated_rows"`
+	// DataBytes is the size of the tables' data (pg_table_size: heap and
+	// TOAST, no indexes): what the dump copies.
+	DataBytes int64 `json:"data_bytes,omitempty"`
 	// Empty records whether the target had no user objects when first seen.
 	Empty bool `json:"empty,omitempty"`
 	// ConfirmedNonEmpty records the user's consent to restore into a target

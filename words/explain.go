@@ -184,7 +184,10 @@ func (f Flow) Explain(err error) Failure {
 	case errors.As(err, &fe):
 		out.Hint = "choose another file name with -o; ppg never overwrites a dump"
 	case errors.As(err, &ds):
-		out.Headline = fmt.Sprintf("not enough free disk space in %s: %s free, the %s is %s", ds.Dir, Bytes(ds.Free), f.Source, Bytes(ds.Need))
+		out.Headline = fmt.Sprintf("not enough free disk space in %s: %s free, and the dump of the %s takes at least %s", ds.Dir, Bytes(ds.Free), f.Source, Bytes(ds.Need))
+		if ds.Known {
+			out.Headline = fmt.Sprintf("not enough free disk space in %s: %s free, and the earlier dump of the %s took %s", ds.Dir, Bytes(ds.Free), f.Source, Bytes(ds.Need))
+		}
 		out.Hint = "free some space, or run " + f.Command + " from a folder on a larger disk"
 	case errors.As(err, &dc):
 		out.Hint = "run " + again + " to dump again"

@@ -40,6 +40,8 @@ func (f Flow) Notice(n *migrate.Notice) string {
 		return fmt.Sprintf("resuming indexes and constraints: %d already created, %d to create", n.Count, n.Of)
 	case migrate.NoticeLargeObjectsReloaded:
 		return fmt.Sprintf("removed %s that the interrupted run loaded, to load them again", Plural(n.Count, "large object", "large objects"))
+	case migrate.NoticeLowDiskSpace:
+		return fmt.Sprintf("%s has %s free and the dump may take about %s: it goes on, and stops cleanly if the disk fills", n.Path, Bytes(n.Count), Bytes(n.Of))
 	case migrate.NoticeRetrying:
 		return fmt.Sprintf("%s: retrying (%d of %d) where it stopped", f.cause(n), n.Count, n.Of)
 	case migrate.NoticeDeadlockRetry:
