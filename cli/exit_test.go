@@ -48,6 +48,10 @@ func TestExitStatuses(t *testing.T) {
 		{"cannot reset", &migrate.StepError{Step: migrate.StepRestore, Err: &migrate.ResetError{}, NeedsRestart: true}, words.StatusFailure, "--restart"},
 		{"tool failed", step(migrate.StepDump, errors.New("pg_dump failed: exit 1")), words.StatusFailure, "run ppg migrate-from-ea again to resume"},
 		{"declined", step(migrate.StepConnectSource, migrate.ErrDeclined), words.StatusFailure, ""},
+		{"source changed", step(migrate.StepVerify, &migrate.SourceChangedError{Tables: []string{"public.a"}}), words.StatusChanged, "--on-source-change=redump"},
+		{"connection lost", step(migrate.StepRestore, &migrate.ConnectionLostError{Tool: "pg_restore", Side: migrate.Target, Tunnel: true, Cause: "server closed the connection unexpectedly"}), words.StatusConnect, "resumes where it stopped"},
+		{"stalled", step(migrate.StepDump, &migrate.StalledError{Tool: "pg_dump"}), words.StatusConnect, "check the network"},
+		{"disk full", step(migrate.StepDump, &migrate.DiskFullError{Dir: "/w", Cause: "No space left on device"}), words.StatusFailure, "free some disk space"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -33,6 +33,7 @@ type migrateFlags struct {
 	jobs           int
 	restart        bool
 	allowNonEmpty  bool
+	onChange       string
 	eaKeyFile      string
 	gaKeyFile      string
 }
@@ -58,9 +59,11 @@ or --ea-key-file/--ga-key-file. pg_dump and pg_restore are looked up in
 
 Exit statuses: 0 migrated and verified; 1 other failure; 2 bad usage;
 3 pg_dump/pg_restore missing or too old; 4 a key was refused or a database
-could not be reached; 5 the GA database was refused (not empty and not
-confirmed, or the EA database itself); 6 verification found differences;
-7 another migration is running in this folder; 130 stopped (Ctrl-C).`,
+could not be reached (or the connection was lost); 5 the GA database was
+refused (not empty and not confirmed, or the EA database itself);
+6 verification found differences; 7 another migration is running in this
+folder; 8 the EA database was written to after the dump
+(--on-source-change); 130 stopped (Ctrl-C).`,
 		Example: `  # Interactive: paste the keys when asked
   ppg migrate-from-ea
 
@@ -86,6 +89,7 @@ confirmed, or the EA database itself); 6 verification found differences;
 	fl.IntVar(&f.jobs, "jobs", 0, "parallel pg_restore jobs (default 4: the restore waits on the network; Prisma plans allow about 10 connections)")
 	fl.BoolVar(&f.restart, "restart", false, "discard the recorded progress and start over (the old dump file is kept)")
 	fl.BoolVar(&f.allowNonEmpty, "allow-non-empty-target", false, "restore into a GA database that already holds objects")
+	fl.StringVar(&f.onChange, "on-source-change", "fail", "with --non-interactive, when the source was written to after the dump: fail (exit 8), redump (dump and restore again), or keep (keep the migration as of the dump)")
 	fl.StringVar(&f.eaKeyFile, "ea-key-file", "", "read the EA key or URL from this file instead of $PPG_EA_DATABASE_URL")
 	fl.StringVar(&f.gaKeyFile, "ga-key-file", "", "read the GA key or URL from this file instead of $PPG_GA_DATABASE_URL")
 	return cmd
@@ -132,6 +136,16 @@ func (a *app) runHeadless(ctx context.Context, out io.Writer, f migrateFlags) er
 		flag: map[migrate.Side]string{migrate.Source: "--ea-key-file", migrate.Target: "--ga-key-file"}}
 	cfg := a.engineConfig(f.dir, f.pgBin, f.jobs)
 	cfg.Restart, cfg.AllowNonEmptyTarget = f.restart, f.allowNonEmpty
+	switch f.onChange {
+	case "fail":
+		cfg.OnSourceChange = migrate.ChangeFail
+	case "redump":
+		cfg.OnSourceChange = migrate.ChangeRedump
+	case "keep":
+		cfg.OnSourceChange = migrate.ChangeKeep
+	default:
+		return words.UsageError{Err: fmt.Errorf("--on-source-change %q: use fail, redump or keep", f.onChange)}
+	}
 	eng := migrate.New(cfg, p)
 	rep := newReporter(out, f.json, a.flow)
 	err := eng.Run(ctx, rep.event)

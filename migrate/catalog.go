@@ -291,3 +291,25 @@ func countOIDs(ranges []OIDRange) int64 {
 	}
 	return n
 }
+
+// tableWrites returns each user table's count of rows inserted, updated and
+// deleted since statistics were reset (pg_stat_user_tables), by qualified
+// name. Like ServerInfo.Writes, it only grows while the table is written
+// to, and it reaches the view up to a second late.
+func tableWrites(ctx context.Context, conn querier) (map[string]int64, error) {
+	rows, err := conn.Query(ctx, `SELECT schemaname, relname, n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_user_tables`)
+	if err != nil {
+		return nil, fmt.Errorf("read table statistics: %w", err)
+	}
+	out := map[string]int64{}
+	for rows.Next() {
+		var schema, name string
+		var n int64
+		if err := rows.Scan(&schema, &name, &n); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read table statistics: %w", err)
+		}
+		out[schema+"."+name] = n
+	}
+	return out, rows.Err()
+}

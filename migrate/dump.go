@@ -202,6 +202,7 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 		if again {
 			return nil, true, nil
 		}
+		e.state.Dump.WritesDuring = n
 	}
 	return e.state.Dump, false, nil
 }

@@ -40,6 +40,10 @@ const (
 	// ConfirmRedump: Writes rows were written to the source during the
 	// dump; dump again?
 	ConfirmRedump
+	// ConfirmSourceChanged: the tables Changed were written to after the
+	// dump of DumpedAt; dump and restore again (yes), or keep the
+	// migration as of the dump (no)?
+	ConfirmSourceChanged
 )
 
 // Question is a yes/no question with the facts to decide it.
@@ -53,6 +57,9 @@ type Question struct {
 	Schemas []string
 	// Writes, for ConfirmRedump.
 	Writes int64
+	// Changed and DumpedAt, for ConfirmSourceChanged.
+	Changed  []string
+	DumpedAt time.Time
 }
 
 // Config configures an Engine.
@@ -87,6 +94,9 @@ type Config struct {
 	// Backoff is the wait before retry n (1, 2, ...); nil means 2 s, 5 s,
 	// 10 s and so on.
 	Backoff func(n int) time.Duration
+	// OnSourceChange says what to do when the source was written to after
+	// the dump (checked before the verdict); ChangeAsk asks the Prompter.
+	OnSourceChange SourceChange
 	// Now returns the time; nil means time.Now.
 	Now func() time.Time
 }
@@ -184,11 +194,8 @@ func (e *Engine) Run(ctx context.Context, emit func(Event)) (err error) {
 	if err := e.load(); err != nil {
 		return err
 	}
-	for _, st := range steps {
+	for st := e.state.Next(); st != StepDone; st = e.state.Next() {
 		rec := e.state.Step(st)
-		if rec.Status == Done {
-			continue
-		}
 		resumed := rec.Attempts > 0
 		rec.Status, rec.StartedAt, rec.Error = Running, e.cfg.Now(), ""
 		rec.Attempts++
@@ -217,6 +224,18 @@ func (e *Engine) Run(ctx context.Context, emit func(Event)) (err error) {
 			}
 			e.send(Event{Kind: StepStarted, Step: st, Resumed: true, Attempt: try + 1})
 			summary, err = e.runStep(ctx, st)
+		}
+		if errors.Is(err, errRedump) {
+			// The source changed after the dump and the user chose to
+			// dump again: the restore then empties the target first.
+			rec.Status = Pending
+			e.reset(StepDump)
+			e.manifest = nil
+			if err := e.save(); err != nil {
+				return err
+			}
+			e.send(Event{Kind: Info, Step: st, Notice: &Notice{Code: NoticeRedumping}})
+			continue
 		}
 		if err != nil {
 			return e.fail(ctx, st, err)

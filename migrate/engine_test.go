@@ -58,6 +58,8 @@ type world struct {
 	opens map[Side]int
 	// analyzed counts the tables ANALYZE was run on.
 	analyzed int
+	// tableWrites are the source's write counters by table.
+	tableWrites map[string]int64
 }
 
 func newWorld(t *testing.T) *world {
@@ -213,6 +215,16 @@ func (d *fakeDB) ServerInfo(context.Context) (ServerInfo, error) {
 
 func (d *fakeDB) Tables(context.Context) ([]Table, error) { return d.w.tables, nil }
 
+func (d *fakeDB) TableWrites(context.Context) (map[string]int64, error) {
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	out := map[string]int64{}
+	for k, v := range d.w.tableWrites {
+		out[k] = v
+	}
+	return out, nil
+}
+
 func (d *fakeDB) Writes(context.Context) (int64, error) {
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
@@ -306,7 +318,8 @@ func (s *fakeSnapshot) Manifest(ctx context.Context, tables []Table) (*Manifest,
 	rows, _ := s.d.CountRows(ctx, tables)
 	seqs, _ := s.d.Sequences(ctx)
 	objs, _ := s.d.Objects(ctx)
-	m := &Manifest{Version: 1, Sequences: seqs, Objects: objs}
+	writes, _ := s.d.TableWrites(ctx)
+	m := &Manifest{Version: 1, Sequences: seqs, Objects: objs, Writes: writes}
 	for _, t := range tables {
 		m.Tables = append(m.Tables, TableCount{Table: t, Rows: rows[t.QualifiedName()]})
 	}
@@ -315,10 +328,13 @@ func (s *fakeSnapshot) Manifest(ctx context.Context, tables []Table) (*Manifest,
 
 // keys answers the engine with the keys of each side, in turn.
 type keys struct {
-	mu       sync.Mutex
-	given    map[Side][]string
-	problems []error
-	declined bool
+	mu        sync.Mutex
+	given     map[Side][]string
+	problems  []error
+	declined  bool
+	questions []Question
+	// answers overrides the answer by question kind.
+	answers map[QuestionKind]bool
 }
 
 func (k *keys) Key(_ context.Context, side Side, problem error) (string, error) {
@@ -337,7 +353,15 @@ func (k *keys) Key(_ context.Context, side Side, problem error) (string, error) 
 	return v, nil
 }
 
-func (k *keys) Confirm(context.Context, Question) (bool, error) { return !k.declined, nil }
+func (k *keys) Confirm(_ context.Context, q Question) (bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.questions = append(k.questions, q)
+	if a, ok := k.answers[q.Kind]; ok {
+		return a, nil
+	}
+	return !k.declined, nil
+}
 
 func bothKeys() *keys {
 	return &keys{given: map[Side][]string{Source: {sourceKey}, Target: {targetKey}}}
@@ -673,5 +697,80 @@ func TestPermanentFailureIsNotRetried(t *testing.T) {
 	}
 	if err, _ := run(t, w, dir, bothKeys()); err == nil || tries != 1 {
 		t.Fatalf("Run = %v after %d tries, want one try", err, tries)
+	}
+}
+
+// writeAfterRestore makes the fake source change once the restore's data
+// is in: the dump no longer holds what the source holds.
+func writeAfterRestore(w *world) func(string) error {
+	return func(cmd string) error {
+		if cmd == "pg_restore post-data" && w.dumps == 1 {
+			w.mu.Lock()
+			w.tableWrites["public.orders"]++
+			w.writes++
+			w.mu.Unlock()
+		}
+		return nil
+	}
+}
+
+func TestSourceChangedAfterTheDumpFails(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	w.tableWrites = map[string]int64{"public.orders": 5, "public.users": 1}
+	w.fail = writeAfterRestore(w)
+	var evs []Event
+	e := w.engine(dir, bothKeys())
+	e.cfg.OnSourceChange = ChangeFail
+	err := e.Run(t.Context(), func(ev Event) { evs = append(evs, ev) })
+	var sc *SourceChangedError
+	if !errors.As(err, &sc) || !slices.Equal(sc.Tables, []string{"public.orders"}) {
+		t.Fatalf("Run = %v, want the source reported changed in public.orders", err)
+	}
+	if got := find(evs, Warning, StepVerify); len(got) != 1 || got[0].Notice.Code != NoticeSourceChanged {
+		t.Errorf("warnings %+v", got)
+	}
+	if len(find(evs, StepFinished, StepVerify)) != 0 {
+		t.Error("verify finished: the target was called verified")
+	}
+}
+
+func TestSourceChangedAfterTheDumpRedumps(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	w.tableWrites = map[string]int64{"public.orders": 5}
+	w.fail = writeAfterRestore(w)
+	k := bothKeys()
+	k.answers = map[QuestionKind]bool{ConfirmSourceChanged: true}
+	err, evs := run(t, w, dir, k)
+	if err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if w.dumps != 2 {
+		t.Errorf("%d dumps, want a second one after the change", w.dumps)
+	}
+	if got := find(evs, Info, StepRestore); !slices.ContainsFunc(got, func(ev Event) bool { return ev.Notice.Code == NoticeTargetReset }) {
+		t.Errorf("the target was not emptied before the second restore: %+v", got)
+	}
+	if !slices.ContainsFunc(k.questions, func(q Question) bool { return q.Kind == ConfirmSourceChanged && len(q.Changed) == 1 }) {
+		t.Errorf("questions %+v", k.questions)
+	}
+}
+
+func TestSourceChangedAfterTheDumpKept(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	w.tableWrites = map[string]int64{"public.orders": 5}
+	w.fail = writeAfterRestore(w)
+	k := bothKeys()
+	k.answers = map[QuestionKind]bool{ConfirmSourceChanged: false}
+	err, evs := run(t, w, dir, k)
+	if err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	v := find(evs, StepFinished, StepVerify)[0].Summary.Verified
+	if !slices.Equal(v.KeptChanges, []string{"public.orders"}) || v.DumpedAt.IsZero() {
+		t.Errorf("verified %+v, want the kept changes on record", v)
+	}
+	s, _ := ReadState(dir)
+	if !slices.Equal(s.Dump.KeptChanges, []string{"public.orders"}) {
+		t.Errorf("state dump %+v", s.Dump)
 	}
 }

@@ -194,6 +194,15 @@ const (
 	// NoticeLargeObjectsReloaded: Count large objects of an interrupted
 	// data restore were removed, to be loaded again.
 	NoticeLargeObjectsReloaded NoticeCode = "large_objects_reloaded"
+	// NoticeSourceChanged: the tables Names (Count of them) were written to
+	// after the dump (Err is the *SourceChangedError).
+	NoticeSourceChanged NoticeCode = "source_changed"
+	// NoticeChangesUnknown: the source's statistics were reset since the
+	// dump: ppg cannot tell whether it changed.
+	NoticeChangesUnknown NoticeCode = "changes_unknown"
+	// NoticeRedumping: the source changed after the dump; it is dumped and
+	// restored again.
+	NoticeRedumping NoticeCode = "redumping"
 	// NoticeLowDiskSpace: Path has Count bytes free, less than the dump's
 	// estimate (Of); the dump goes on, and stops cleanly if the disk fills.
 	NoticeLowDiskSpace NoticeCode = "low_disk_space"

@@ -25,6 +25,9 @@ type Manifest struct {
 	Objects   ObjectCounts     `json:"objects"`
 	// LargeObjects are the OIDs of the large objects, as runs.
 	LargeObjects []OIDRange `json:"large_objects,omitempty"`
+	// Writes are each table's write counter (see tableWrites) when the
+	// snapshot was taken, to tell later which tables changed since.
+	Writes map[string]int64 `json:"table_writes,omitempty"`
 }
 
 // TableCount is one table's exact row count.

@@ -18,6 +18,10 @@ func (d pgDB) ServerInfo(ctx context.Context) (ServerInfo, error) { return readS
 func (d pgDB) Tables(ctx context.Context) ([]Table, error)        { return listTables(ctx, d.conn) }
 func (d pgDB) Writes(ctx context.Context) (int64, error)          { return readWrites(ctx, d.conn) }
 
+func (d pgDB) TableWrites(ctx context.Context) (map[string]int64, error) {
+	return tableWrites(ctx, d.conn)
+}
+
 func (d pgDB) CountRows(ctx context.Context, tables []Table) (map[string]int64, error) {
 	return countRows(ctx, d.conn, tables)
 }
@@ -185,7 +189,11 @@ func (s *pgSnapshot) Manifest(ctx context.Context, tables []Table) (*Manifest, e
 	if err != nil {
 		return nil, err
 	}
-	m := &Manifest{Version: 1, Sequences: seqs, Objects: objs, LargeObjects: oidRanges(los)}
+	writes, err := tableWrites(ctx, s.tx)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manifest{Version: 1, Sequences: seqs, Objects: objs, LargeObjects: oidRanges(los), Writes: writes}
 	for _, t := range tables {
 		m.Tables = append(m.Tables, TableCount{Table: t, Rows: counts[t.QualifiedName()]})
 	}

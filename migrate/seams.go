@@ -68,6 +68,8 @@ type DB interface {
 	// Writes returns the database's count of rows written (see
 	// ServerInfo.Writes).
 	Writes(ctx context.Context) (int64, error)
+	// TableWrites returns each table's write counter, by qualified name.
+	TableWrites(ctx context.Context) (map[string]int64, error)
 	// Snapshot begins a read-only repeatable-read transaction and, if
 	// export, exports its snapshot for pg_dump to share.
 	Snapshot(ctx context.Context, export bool) (Snapshot, error)

@@ -92,6 +92,12 @@ type DumpInfo struct {
 	// Tables and Rows are the manifest's table count and total rows.
 	Tables int   `json:"tables,omitempty"`
 	Rows   int64 `json:"rows,omitempty"`
+	// WritesDuring counts rows written to the source during the dump,
+	// which the user chose to leave out (kept this dump).
+	WritesDuring int64 `json:"writes_during_dump,omitempty"`
+	// KeptChanges lists the tables written to after the dump that the user
+	// chose to leave out (kept the migration as of the dump).
+	KeptChanges []string `json:"kept_changes,omitempty"`
 }
 
 // RestoreInfo records the restore's progress inside the step.
@@ -134,6 +140,15 @@ type VerifySummary struct {
 	Rows       int64     `json:"rows"`
 	Sequences  int       `json:"sequences,omitempty"`
 	Mismatches []string  `json:"mismatches,omitempty"`
+	// DumpedAt is when the dump was taken: writes to the source after it
+	// are not in the target.
+	DumpedAt time.Time `json:"dumped_at,omitzero"`
+	// WritesDuring and KeptChanges repeat the dump's (see DumpInfo): what
+	// the user chose to leave out.
+	WritesDuring int64    `json:"writes_during_dump,omitempty"`
+	KeptChanges  []string `json:"kept_changes,omitempty"`
+	// LargeObjects is the number of large objects compared.
+	LargeObjects int64 `json:"large_objects,omitempty"`
 }
 
 // NewState returns a fresh state with every step pending.

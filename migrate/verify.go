@@ -96,13 +96,21 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 	rep := compare(m, have, seqs, objs, e.state.Target != nil && e.state.Target.ConfirmedNonEmpty)
 	compareLargeObjects(rep, m, los)
 	e.send(Event{Kind: Report, Step: StepVerify, Report: rep})
-	v := &VerifySummary{At: e.cfg.Now(), Tables: len(rep.Tables), Rows: m.TotalRows(), Sequences: rep.Sequences}
+	v := &VerifySummary{At: e.cfg.Now(), Tables: len(rep.Tables), Rows: m.TotalRows(), Sequences: rep.Sequences,
+		LargeObjects: rep.LargeObjects.Source}
 	e.state.Verified = v
 	if len(rep.Mismatches) > 0 {
 		for _, mm := range rep.Mismatches {
 			v.Mismatches = append(v.Mismatches, mm.String())
 		}
 		return nil, &VerifyError{Mismatches: rep.Mismatches}
+	}
+	// The target matches the dump; is the dump still the source?
+	if err := e.checkSourceChanges(ctx); err != nil {
+		return nil, err
+	}
+	if d := e.state.Dump; d != nil {
+		v.DumpedAt, v.WritesDuring, v.KeptChanges = d.FinishedAt, d.WritesDuring, d.KeptChanges
 	}
 	return &Summary{Verified: v}, nil
 }

@@ -40,6 +40,11 @@ func (c confirmModel) keys(k confirmKeys) confirmKeys {
 		k.No.SetHelp("n", "keep this dump")
 		k.No.SetKeys("n")
 		k.Submit.SetEnabled(false)
+	case migrate.ConfirmSourceChanged:
+		k.Yes.SetHelp("y", "dump and restore again")
+		k.No.SetHelp("n", "keep the migration as of the dump")
+		k.No.SetKeys("n")
+		k.Submit.SetEnabled(false)
 	}
 	return k
 }
@@ -123,6 +128,21 @@ func (c confirmModel) view(v viewCtx) string {
 			b.WriteString(wrap(d, w, "  ") + "\n")
 		}
 		b.WriteString("\n" + paint(st.Subtle, wrap("Dump again to include them, or keep this dump: the rows written meanwhile are then not migrated.", w, "")))
+	case migrate.ConfirmSourceChanged:
+		b.WriteString(paint(st.Warning, wrap("The "+flow.Source+" was written to after the dump. Dump and restore again?", w, "")) + "\n\n")
+		b.WriteString(wrap(fmt.Sprintf("The dump was taken at %s. Since then %s changed: %s.", formatClock(c.q.DumpedAt, v.now),
+			words.Plural(int64(len(c.q.Changed)), "table", "tables"), strings.Join(firstNames(c.q.Changed, 8), ", ")), w, "  ") + "\n")
+		b.WriteString(wrap("The "+flow.Target+" matches the dump, so it lacks those writes.", w, "  ") + "\n")
+		b.WriteString("\n" + paint(st.Subtle, wrap("Stop your application's writes, then dump again (the "+flow.Target+
+			" is emptied and restored again), or keep the migration as of the dump: the later writes are then not migrated.", w, "")))
 	}
 	return b.String()
+}
+
+// firstNames keeps the first n names and says how many more there are.
+func firstNames(names []string, n int) []string {
+	if len(names) > n {
+		return append(names[:n:n], fmt.Sprintf("and %d more", len(names)-n))
+	}
+	return names
 }

@@ -466,6 +466,8 @@ func (m *model) answered(yes bool) {
 		m.keyGA.setStatus("Starting the restore…")
 	case kind == migrate.ConfirmRedump && yes:
 		m.dump.again(m.now)
+	case kind == migrate.ConfirmRedump, kind == migrate.ConfirmSourceChanged:
+		// Either answer goes on.
 	case !yes:
 		m.keyFor(m.keySide()).setStatus("Stopping…")
 	}

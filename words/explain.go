@@ -23,6 +23,7 @@ const (
 	StatusRefused  = 5   // the target was refused (not empty, or the source itself)
 	StatusMismatch = 6   // verification found differences
 	StatusLocked   = 7   // another migration runs in this folder
+	StatusChanged  = 8   // the source was written to after the dump
 	StatusStopped  = 130 // stopped by the user (Ctrl-C, SIGTERM, a closed terminal)
 )
 
@@ -111,6 +112,7 @@ func (f Flow) Explain(err error) Failure {
 		dc  *migrate.DumpChangedError
 		re  *migrate.ResetError
 		rd  *migrate.ReadDumpError
+		sc  *migrate.SourceChangedError
 		cl  *migrate.ConnectionLostError
 		st  *migrate.StalledError
 		df  *migrate.DiskFullError
@@ -196,6 +198,11 @@ func (f Flow) Explain(err error) Failure {
 		out.Hint = "remove what the interrupted restore created (or use an empty " + f.Target + "), then run " + f.Command + " --restart"
 	case errors.As(err, &rd):
 		out.Hint = "check the file name"
+	case errors.As(err, &sc):
+		out.Headline = fmt.Sprintf("the %s was written to after the dump of %s: %s changed (%s), and the %s does not have those writes",
+			f.Source, sc.DumpedAt.Local().Format("Jan 2 15:04"), Plural(int64(len(sc.Tables)), "table", "tables"), strings.Join(first(sc.Tables, 5), ", "), f.Target)
+		out.Hint = "stop the writes, then run " + f.Command + " --on-source-change=redump to dump and restore again, or --on-source-change=keep to keep the migration as of the dump"
+		out.Status = StatusChanged
 	case errors.As(err, &cl):
 		link := "the connection to the " + f.Side(cl.Side)
 		if cl.Tunnel {

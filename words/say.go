@@ -40,6 +40,13 @@ func (f Flow) Notice(n *migrate.Notice) string {
 		return fmt.Sprintf("resuming indexes and constraints: %d already created, %d to create", n.Count, n.Of)
 	case migrate.NoticeLargeObjectsReloaded:
 		return fmt.Sprintf("removed %s that the interrupted run loaded, to load them again", Plural(n.Count, "large object", "large objects"))
+	case migrate.NoticeSourceChanged:
+		return fmt.Sprintf("the %s was written to after the dump: %s changed (%s); those writes are not in the %s",
+			f.Source, Plural(n.Count, "table", "tables"), strings.Join(first(n.Names, 5), ", "), f.Target)
+	case migrate.NoticeChangesUnknown:
+		return "the " + f.Source + "'s statistics were reset since the dump: ppg cannot tell whether it was written to meanwhile"
+	case migrate.NoticeRedumping:
+		return "dumping the " + f.Source + " again, then restoring it again into the emptied " + f.Target
 	case migrate.NoticeLowDiskSpace:
 		return fmt.Sprintf("%s has %s free and the dump may take about %s: it goes on, and stops cleanly if the disk fills", n.Path, Bytes(n.Count), Bytes(n.Of))
 	case migrate.NoticeRetrying:
@@ -136,7 +143,17 @@ func (f Flow) Summary(st migrate.Step, s *migrate.Summary) string {
 		return t
 	case s.Verified != nil:
 		v := s.Verified
-		return fmt.Sprintf("%d tables and %s rows match, %d sequences match, object counts match", v.Tables, Count(v.Rows), v.Sequences)
+		t := fmt.Sprintf("%d tables and %s rows match, %d sequences match, object counts match", v.Tables, Count(v.Rows), v.Sequences)
+		if v.LargeObjects > 0 {
+			t += fmt.Sprintf(", %s match", Plural(v.LargeObjects, "large object", "large objects"))
+		}
+		if v.WritesDuring > 0 {
+			t += fmt.Sprintf("; as you chose, %s written during the dump are not migrated", Plural(v.WritesDuring, "row", "rows"))
+		}
+		if len(v.KeptChanges) > 0 {
+			t += fmt.Sprintf("; as you chose, writes after the dump to %s are not migrated", strings.Join(first(v.KeptChanges, 5), ", "))
+		}
+		return t
 	}
 	return ""
 }
