@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
+	"sync"
 
 	"github.com/ppg-cli/ppg/pgtools"
 )
@@ -126,18 +126,28 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 	if snap.ID() != "" {
 		args = append(args, "--snapshot="+snap.ID())
 	}
-	runErr := e.tools.Run(ctx, pgtools.Cmd{
-		Tool: e.pick.Dump,
-		Args: args,
-		Conn: &src.Conn,
-		OnLine: func(l pgtools.Line) {
-			if l.Raw != "" { // inferred table ends have no line of their own
-				e.send(Event{Kind: ToolLine, Step: StepDump, Line: l.Raw})
-			}
-			if progress.line(l) {
-				e.send(Event{Kind: Progress, Step: StepDump, Progress: progress.info()})
-			}
-		},
+	conn := src.Conn
+	conn.AppName = "ppg-dump-" + e.state.ID
+	onActivity := func(a Activity) {
+		if progress.copying(a) {
+			e.send(Event{Kind: Progress, Step: StepDump, Progress: progress.info()})
+		}
+	}
+	runErr := e.watch(ctx, src.DB.Watcher, conn.AppName, "pg_dump", onActivity, func(ctx context.Context, touch func()) error {
+		return e.tools.Run(ctx, pgtools.Cmd{
+			Tool: e.pick.Dump,
+			Args: args,
+			Conn: &conn,
+			OnLine: func(l pgtools.Line) {
+				touch()
+				if l.Raw != "" { // inferred table ends have no line of their own
+					e.send(Event{Kind: ToolLine, Step: StepDump, Line: l.Raw})
+				}
+				if progress.line(l) {
+					e.send(Event{Kind: Progress, Step: StepDump, Progress: progress.info()})
+				}
+			},
+		})
 	})
 	if runErr != nil {
 		stopCount()
@@ -210,26 +220,66 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 // dumpProgress turns pg_dump's "dumping contents of table" lines into
 // progress weighted by table size.
 type dumpProgress struct {
-	sizes      map[string]int64
-	total      int64
-	tables     int
-	done       int
-	doneBytes  int64
-	current    string
-	lastUpdate time.Time
+	mu        sync.Mutex // the tool's lines and the watcher's polls both update it
+	sizes     map[string]int64
+	rows      map[string]int64 // estimated rows (reltuples), -1 unknown
+	total     int64
+	tables    int
+	done      int
+	doneBytes int64
+	current   string
+	// partial is how far the current table's COPY is, in bytes of the
+	// table's size.
+	partial int64
 }
 
 func newDumpProgress(tables []Table) *dumpProgress {
-	p := &dumpProgress{sizes: make(map[string]int64, len(tables)), tables: len(tables)}
+	p := &dumpProgress{sizes: make(map[string]int64, len(tables)), rows: make(map[string]int64, len(tables)), tables: len(tables)}
 	for _, t := range tables {
 		p.sizes[t.QualifiedName()] = t.Bytes
+		p.rows[t.QualifiedName()] = t.EstimatedRows
 		p.total += t.Bytes
 	}
 	return p
 }
 
+// copying updates the progress inside the current table from the
+// server's view of the COPY, and reports whether it moved.
+func (p *dumpProgress) copying(a Activity) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, s := range a.Sessions {
+		if s.Table == "" || s.Table != p.current {
+			continue
+		}
+		part := fraction(s, p.rows[s.Table], p.sizes[s.Table])
+		if part != p.partial {
+			p.partial = part
+			return true
+		}
+	}
+	return false
+}
+
+// fraction estimates how many of a table's size bytes a COPY has done:
+// by rows when the row count is known (exact counts on restore, the
+// planner's estimate on dump), else by the COPY's bytes.
+func fraction(s SessionActivity, rows, size int64) int64 {
+	var f float64
+	switch {
+	case rows > 0:
+		f = float64(s.Tuples) / float64(rows)
+	case size > 0:
+		f = float64(s.Bytes) / float64(size)
+	}
+	// Never claim the table done before its end is seen.
+	return int64(min(f, 0.99) * float64(size))
+}
+
 // line updates the progress with one line and reports whether it moved.
 func (p *dumpProgress) line(l pgtools.Line) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	switch l.Kind {
 	case pgtools.KindTableDataStarted:
 		p.finishCurrent()
@@ -250,13 +300,15 @@ func (p *dumpProgress) finishCurrent() {
 	}
 	p.done++
 	p.doneBytes += p.sizes[p.current]
-	p.current = ""
+	p.current, p.partial = "", 0
 }
 
 func (p *dumpProgress) info() *ProgressInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	return &ProgressInfo{
 		Phase: PhaseDump, TablesDone: p.done, TablesTotal: p.tables,
-		BytesDone: p.doneBytes, BytesTotal: p.total, Current: p.current,
+		BytesDone: p.doneBytes + p.partial, BytesTotal: p.total, Current: p.current,
 	}
 }
 

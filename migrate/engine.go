@@ -97,6 +97,9 @@ type Config struct {
 	// OnSourceChange says what to do when the source was written to after
 	// the dump (checked before the verdict); ChangeAsk asks the Prompter.
 	OnSourceChange SourceChange
+	// StallTimeout is how long a tool may move no data before ppg stops it
+	// and calls the connection stalled; 0 means two minutes.
+	StallTimeout time.Duration
 	// Now returns the time; nil means time.Now.
 	Now func() time.Time
 }

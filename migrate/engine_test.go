@@ -60,6 +60,9 @@ type world struct {
 	analyzed int
 	// tableWrites are the source's write counters by table.
 	tableWrites map[string]int64
+	// hang names a tool run ("pg_dump") that moves nothing until it is
+	// stopped, as over a link that hangs without closing.
+	hang string
 }
 
 func newWorld(t *testing.T) *world {
@@ -112,6 +115,10 @@ func (w *world) Run(ctx context.Context, c pgtools.Cmd) error {
 		if err := w.fail(name); err != nil {
 			return err
 		}
+	}
+	if name == w.hang {
+		<-ctx.Done()
+		return &pgtools.ExitError{Tool: c.Tool.Name, Canceled: true, Code: -1}
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -292,6 +299,8 @@ func (d *fakeDB) DropUserSchemas(context.Context) error {
 }
 
 func (d *fakeDB) Close() {}
+
+func (d *fakeDB) Watcher(context.Context) (Watcher, error) { return nil, errors.New("no watcher") }
 
 func (d *fakeDB) LargeObjects(context.Context) ([]uint32, error)     { return nil, nil }
 func (d *fakeDB) UnlinkLargeObjects(context.Context, []uint32) error { return nil }
@@ -772,5 +781,55 @@ func TestSourceChangedAfterTheDumpKept(t *testing.T) {
 	s, _ := ReadState(dir)
 	if !slices.Equal(s.Dump.KeptChanges, []string{"public.orders"}) {
 		t.Errorf("state dump %+v", s.Dump)
+	}
+}
+
+func TestStallIsDetected(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	w.hang = "pg_restore data"
+	e := w.engine(dir, bothKeys())
+	e.cfg.StallTimeout, e.cfg.Retries = 200*time.Millisecond, -1
+	start := time.Now()
+	err := e.Run(t.Context(), nil)
+	var st *StalledError
+	if !errors.As(err, &st) || st.Tool != "pg_restore" {
+		t.Fatalf("Run = %v, want a stall of pg_restore", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the stall took %s to be noticed, with a timeout of 200ms", d)
+	}
+	s, _ := ReadState(dir)
+	if rec := s.Step(StepRestore); rec.Status != Failed || !strings.Contains(rec.Error, "stalled") {
+		t.Errorf("restore record %+v", rec)
+	}
+}
+
+func TestMovedSeesProgress(t *testing.T) {
+	a := Activity{Sessions: []SessionActivity{{Table: "public.t", Tuples: 10, Bytes: 100}}}
+	b := Activity{Sessions: []SessionActivity{{Table: "public.t", Tuples: 10, Bytes: 100}}}
+	if moved(a, b) {
+		t.Error("the same COPY position counts as movement")
+	}
+	b.Sessions[0].Bytes = 200
+	if !moved(a, b) {
+		t.Error("a COPY that advanced does not count")
+	}
+	if !moved(Activity{}, Activity{Sessions: []SessionActivity{{Working: true}}}) {
+		t.Error("a busy server does not count")
+	}
+	if !moved(a, Activity{Sessions: []SessionActivity{{Table: "public.u"}}}) {
+		t.Error("a new COPY does not count")
+	}
+}
+
+func TestFractionNeverFinishesATable(t *testing.T) {
+	if got := fraction(SessionActivity{Tuples: 500}, 1000, 8000); got != 4000 {
+		t.Errorf("half the rows of an 8000-byte table: %d", got)
+	}
+	if got := fraction(SessionActivity{Tuples: 5000}, 1000, 8000); got >= 8000 {
+		t.Errorf("more rows than estimated: %d claims the table done", got)
+	}
+	if got := fraction(SessionActivity{Bytes: 2000}, -1, 8000); got != 2000 {
+		t.Errorf("unknown rows: %d", got)
 	}
 }

@@ -147,6 +147,10 @@ type ProgressInfo struct {
 	Current string `json:"current,omitempty"`
 	// Warnings counts harmless errors so far (restore).
 	Warnings int `json:"warnings,omitempty"`
+	// EntriesDone and EntriesTotal count the post-data entries (indexes,
+	// constraints and the like).
+	EntriesDone  int `json:"entries_done,omitempty"`
+	EntriesTotal int `json:"entries_total,omitempty"`
 }
 
 // NoticeCode names what a Notice reports. The front ends choose the words.

@@ -204,3 +204,54 @@ func (s *pgSnapshot) Commit(ctx context.Context) error { return s.tx.Commit(ctx)
 
 // Close rolls back; after Commit it does nothing.
 func (s *pgSnapshot) Close() { _ = s.tx.Rollback(context.Background()) }
+
+// Watcher opens a second connection with the same parameters, for polling
+// while the first is busy.
+func (d pgDB) Watcher(ctx context.Context) (Watcher, error) {
+	conn, err := pgx.ConnectConfig(ctx, d.conn.Config().Copy())
+	if err != nil {
+		return nil, err
+	}
+	var v int
+	if err := conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&v); err != nil {
+		_ = conn.Close(context.Background())
+		return nil, err
+	}
+	return &pgWatcher{conn: conn, progress: v >= 140000}, nil
+}
+
+type pgWatcher struct {
+	conn *pgx.Conn
+	// progress is set when the server has pg_stat_progress_copy (14+).
+	progress bool
+}
+
+func (w *pgWatcher) Close() { _ = w.conn.Close(context.Background()) }
+
+func (w *pgWatcher) Activity(ctx context.Context, app string) (Activity, error) {
+	q := `SELECT '', 0::int8, 0::int8, a.state = 'active' AND coalesce(a.wait_event_type, '') <> 'Client'
+		FROM pg_stat_activity a WHERE a.application_name = $1`
+	if w.progress {
+		q = `SELECT coalesce(n.nspname || '.' || c.relname, ''), coalesce(p.tuples_processed, 0), coalesce(p.bytes_processed, 0),
+			a.state = 'active' AND coalesce(a.wait_event_type, '') <> 'Client'
+		FROM pg_stat_activity a
+		LEFT JOIN pg_stat_progress_copy p ON p.pid = a.pid
+		LEFT JOIN pg_class c ON c.oid = p.relid
+		LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE a.application_name = $1`
+	}
+	rows, err := w.conn.Query(ctx, q, app)
+	if err != nil {
+		return Activity{}, err
+	}
+	var a Activity
+	for rows.Next() {
+		var s SessionActivity
+		if err := rows.Scan(&s.Table, &s.Tuples, &s.Bytes, &s.Working); err != nil {
+			rows.Close()
+			return Activity{}, err
+		}
+		a.Sessions = append(a.Sessions, s)
+	}
+	return a, rows.Err()
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ppg-cli/ppg/pgtools"
@@ -70,6 +71,16 @@ type restorer struct {
 	// resumed is set while a section restores what an earlier run began:
 	// "already exists" is then harmless in a target that was empty.
 	resumed bool
+
+	// mu guards the progress below, which the tool's lines and the
+	// watcher's polls both update.
+	mu sync.Mutex
+	// inflight is how far each table being loaded is, in bytes of its
+	// size, from the server's view of its COPY.
+	inflight map[string]int64
+	rows     map[string]int64 // exact row counts, from the manifest
+	// entriesDone and entriesTotal count the post-data entries.
+	entriesDone, entriesTotal int
 }
 
 func (e *Engine) restore(ctx context.Context) (*Summary, error) {
@@ -192,6 +203,11 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 		}
 	}
 	r.resumed = started
+	if sec == sectionPostData {
+		r.mu.Lock()
+		r.entriesDone, r.entriesTotal = 0, len(entries)
+		r.mu.Unlock()
+	}
 	e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sec)})
 	if len(entries) == 0 {
 		return nil
@@ -242,36 +258,67 @@ func (r *restorer) run(ctx context.Context, sec string, args []string) error {
 	e := r.e
 	var failures []string
 	var warnings int
-	err := e.tools.Run(ctx, pgtools.Cmd{
-		Tool: r.tool,
-		Args: args,
-		Conn: &r.dst.Conn,
-		OnLine: func(l pgtools.Line) {
-			if l.Raw != "" {
-				e.send(Event{Kind: ToolLine, Step: StepRestore, Line: l.Raw})
-			}
-			switch l.Kind {
-			case pgtools.KindError:
-				if why := harmless(l, harmlessContext{restoreMajor: r.tool.Version.Major, targetMajor: r.target,
-					ours: r.resumed && r.e.state.Target != nil && r.e.state.Target.Empty}); why != "" {
-					warnings++
-					r.info.Warnings = append(r.info.Warnings, firstLine(l.Message)+" ("+string(why)+")")
-					e.send(Event{Kind: Warning, Step: StepRestore, Notice: &Notice{Code: NoticeHarmlessError, Cause: firstLine(l.Message), Harmless: why}})
-					return
-				}
-				msg := strings.TrimPrefix(firstLine(l.Message), "could not execute query: ")
-				failures = append(failures, strings.TrimSpace(strings.Replace(msg, "ERROR:  ", "", 1)))
-			case pgtools.KindTableDataStarted:
-				r.current = l.QualifiedName()
-				e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sec)})
-			case pgtools.KindTableDataFinished:
-				if !l.Failed {
-					r.loaded(l)
-					e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sec)})
-				}
-			}
-		},
+	conn := r.dst.Conn
+	conn.AppName = "ppg-restore-" + e.state.ID
+	onActivity := func(a Activity) {
+		if sec == sectionData && r.copying(a) {
+			e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sec)})
+		}
+	}
+	err := e.watch(ctx, r.dst.DB.Watcher, conn.AppName, "pg_restore", onActivity, func(ctx context.Context, touch func()) error {
+		return e.tools.Run(ctx, pgtools.Cmd{
+			Tool: r.tool,
+			Args: args,
+			Conn: &conn,
+			OnLine: func(l pgtools.Line) {
+				touch()
+				r.line(sec, l, &failures, &warnings)
+			},
+		})
 	})
+	return r.verdict(sec, err, failures, warnings)
+}
+
+// line handles one line of pg_restore's output: errors, known harmless or
+// not, and progress.
+func (r *restorer) line(sec string, l pgtools.Line, failures *[]string, warnings *int) {
+	e := r.e
+	if l.Raw != "" {
+		e.send(Event{Kind: ToolLine, Step: StepRestore, Line: l.Raw})
+	}
+	switch l.Kind {
+	case pgtools.KindError:
+		if why := harmless(l, harmlessContext{restoreMajor: r.tool.Version.Major, targetMajor: r.target,
+			ours: r.resumed && e.state.Target != nil && e.state.Target.Empty}); why != "" {
+			*warnings++
+			r.info.Warnings = append(r.info.Warnings, firstLine(l.Message)+" ("+string(why)+")")
+			e.send(Event{Kind: Warning, Step: StepRestore, Notice: &Notice{Code: NoticeHarmlessError, Cause: firstLine(l.Message), Harmless: why}})
+			return
+		}
+		msg := strings.TrimPrefix(firstLine(l.Message), "could not execute query: ")
+		*failures = append(*failures, strings.TrimSpace(strings.Replace(msg, "ERROR:  ", "", 1)))
+	case pgtools.KindTableDataStarted:
+		r.mu.Lock()
+		r.current = l.QualifiedName()
+		r.mu.Unlock()
+		e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sec)})
+	case pgtools.KindTableDataFinished:
+		if !l.Failed {
+			r.loaded(l)
+			e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sec)})
+		}
+	case pgtools.KindItemFinished, pgtools.KindObjectCreated:
+		if sec == sectionPostData {
+			r.mu.Lock()
+			r.entriesDone = min(r.entriesDone+1, r.entriesTotal)
+			r.mu.Unlock()
+			e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sec)})
+		}
+	}
+}
+
+// verdict turns pg_restore's end into the section's result.
+func (r *restorer) verdict(sec string, err error, failures []string, warnings int) error {
 	if err == nil {
 		return nil
 	}
@@ -313,11 +360,14 @@ func (r *restorer) loaded(l pgtools.Line) {
 	}
 	r.info.Loaded = append(r.info.Loaded, entry.ID)
 	qn := entry.QualifiedName()
+	r.mu.Lock()
 	r.done++
 	r.doneBytes += r.sizes[qn]
+	delete(r.inflight, qn)
 	if r.current == qn || r.done >= r.tables {
 		r.current = ""
 	}
+	r.mu.Unlock()
 	if now := r.e.cfg.Now(); now.Sub(r.lastSave) >= saveEvery {
 		r.lastSave = now
 		// A failed save here is caught by the next one, at the section's
@@ -327,17 +377,49 @@ func (r *restorer) loaded(l pgtools.Line) {
 }
 
 func (r *restorer) progress(sec string) *ProgressInfo {
-	return &ProgressInfo{
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := &ProgressInfo{
 		Phase: phases[sec], TablesDone: r.done, TablesTotal: r.tables,
 		BytesDone: r.doneBytes, BytesTotal: r.total, Current: r.current,
 		Warnings: len(r.info.Warnings),
 	}
+	if sec == sectionData {
+		for _, b := range r.inflight {
+			p.BytesDone += b
+		}
+	}
+	if sec == sectionPostData {
+		p.EntriesDone, p.EntriesTotal = r.entriesDone, r.entriesTotal
+	}
+	return p
+}
+
+// copying records how far the tables being loaded are, and reports whether
+// that moved.
+func (r *restorer) copying(a Activity) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := map[string]int64{}
+	for _, s := range a.Sessions {
+		if s.Table == "" {
+			continue
+		}
+		now[s.Table] = fraction(s, r.rows[s.Table], r.sizes[s.Table])
+	}
+	changed := len(now) != len(r.inflight)
+	for t, b := range now {
+		changed = changed || r.inflight[t] != b
+	}
+	r.inflight = now
+	return changed
 }
 
 // weigh sets the data section's totals: its tables, weighted by their size
 // on the source.
 func (r *restorer) weigh() {
 	r.sizes = map[string]int64{}
+	r.rows = r.manifest.Rows()
 	for _, t := range r.manifest.Tables {
 		r.sizes[t.QualifiedName()] = t.Bytes
 	}

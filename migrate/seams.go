@@ -94,6 +94,8 @@ type DB interface {
 	UnlinkLargeObjects(ctx context.Context, oids []uint32) error
 	// Analyze gathers the planner's statistics of tables.
 	Analyze(ctx context.Context, tables []Table) error
+	// Watcher opens a second connection to follow a tool's sessions.
+	Watcher(ctx context.Context) (Watcher, error)
 	// Close ends the connection.
 	Close()
 }

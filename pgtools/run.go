@@ -56,6 +56,10 @@ type Conn struct {
 	// since machines with Kerberos tickets otherwise fail the GSS
 	// negotiation through the tunnel).
 	Tunnel bool
+	// AppName goes into PGAPPNAME: the server shows it in
+	// pg_stat_activity, which is how ppg finds the tool's sessions to
+	// follow their progress.
+	AppName string
 }
 
 // args returns the connection arguments. -w (--no-password) makes a tool
@@ -111,6 +115,9 @@ func buildEnv(base []string, conn *Conn) []string {
 	}
 	if conn.Password != "" {
 		env = append(env, "PGPASSWORD="+conn.Password)
+	}
+	if conn.AppName != "" {
+		env = append(env, "PGAPPNAME="+conn.AppName)
 	}
 	switch {
 	case conn.Tunnel:
