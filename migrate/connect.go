@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"errors"
 
 	"github.com/ppg-cli/ppg/pgtools"
 	"github.com/ppg-cli/ppg/tunnel"
@@ -42,6 +43,21 @@ func (e *Engine) ensureTools(ctx context.Context) error {
 // prompter gives up. On a resumed migration the key must be the one the
 // migration started with, and the target must never be the source.
 func (e *Engine) openSide(ctx context.Context, side Side) (*Endpoint, error) {
+	return e.openSideWith(ctx, side, e.ask.Key)
+}
+
+// openSideEarly asks for side's key before it is needed; it returns
+// ErrLater when the user will give it later (or the prompter cannot ask
+// early).
+func (e *Engine) openSideEarly(ctx context.Context, side Side) (*Endpoint, error) {
+	ep, ok := e.ask.(EarlyPrompter)
+	if !ok {
+		return nil, ErrLater
+	}
+	return e.openSideWith(ctx, side, ep.EarlyKey)
+}
+
+func (e *Engine) openSideWith(ctx context.Context, side Side, key func(context.Context, Side, error) (string, error)) (*Endpoint, error) {
 	if cred, ok := e.creds[side]; ok {
 		// A retry reopens the side with the key of this run.
 		ep, err := e.open.Open(ctx, side, cred)
@@ -55,7 +71,7 @@ func (e *Engine) openSide(ctx context.Context, side Side) (*Endpoint, error) {
 	}
 	var problem error
 	for {
-		raw, err := e.ask.Key(ctx, side, problem)
+		raw, err := key(ctx, side, problem)
 		if err != nil {
 			return nil, err
 		}
@@ -137,6 +153,50 @@ func (e *Engine) connectSource(ctx context.Context) (*Summary, error) {
 	if e.pick, err = pgtools.Choose(e.found, info.Major()); err != nil {
 		return nil, err
 	}
+	db, err := e.describeSource(ctx, ep, info)
+	if err != nil {
+		return nil, err
+	}
+	// The target's key now, if the user has it, so that the plan checks
+	// both databases before the dump. (The source's record must be in
+	// place first: the target must not be the source.)
+	e.state.Source = db
+	if e.dst == nil && e.state.Target == nil {
+		dst, err := e.openSideEarly(ctx, Target)
+		switch {
+		case errors.Is(err, ErrLater):
+		case err != nil:
+			e.state.Source = nil
+			return nil, err
+		default:
+			e.dst = dst
+		}
+	}
+	plan, err := e.plan(ctx, ep, e.dst, false)
+	if err != nil {
+		e.state.Source = nil
+		return nil, err
+	}
+	if plan.Blocked() {
+		e.state.Source = nil
+		return nil, &PlanError{Plan: plan}
+	}
+	ts := e.pick
+	ok, err := e.ask.Confirm(ctx, Question{Kind: ConfirmSource, Source: db, Tools: &ts, Plan: plan})
+	if err != nil {
+		e.state.Source = nil
+		return nil, err
+	}
+	if !ok {
+		e.state.Source = nil
+		return nil, ErrDeclined
+	}
+	e.state.Plan = plan
+	return &Summary{Database: db, Plan: plan}, nil
+}
+
+// describeSource is the source's record: its server, size and tables.
+func (e *Engine) describeSource(ctx context.Context, ep *Endpoint, info ServerInfo) (*Database, error) {
 	tables, err := ep.DB.Tables(ctx)
 	if err != nil {
 		return nil, err
@@ -147,16 +207,7 @@ func (e *Engine) connectSource(ctx context.Context) (*Summary, error) {
 		db.EstimatedRows += max(t.EstimatedRows, 0)
 		db.DataBytes += t.Bytes
 	}
-	ts := e.pick
-	ok, err := e.ask.Confirm(ctx, Question{Kind: ConfirmSource, Source: db, Tools: &ts})
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, ErrDeclined
-	}
-	e.state.Source = db
-	return &Summary{Database: db}, nil
+	return db, nil
 }
 
 // ensureSource opens the source for a step after connect-source (a resumed

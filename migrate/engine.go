@@ -26,6 +26,17 @@ type Prompter interface {
 	Confirm(ctx context.Context, q Question) (bool, error)
 }
 
+// EarlyPrompter is a Prompter that can be asked for a key before it is
+// needed: the engine asks for the target's key with the source's, so that
+// its plan checks both before the dump. EarlyKey is Key, except that it
+// returns ErrLater when the user will give the key when it is needed.
+type EarlyPrompter interface {
+	EarlyKey(ctx context.Context, side Side, problem error) (string, error)
+}
+
+// ErrLater is EarlyKey's answer for a key the user gives later.
+var ErrLater = errors.New("the key will be given later")
+
 // QuestionKind tells which decision the engine needs.
 type QuestionKind int
 
@@ -60,6 +71,8 @@ type Question struct {
 	// Changed and DumpedAt, for ConfirmSourceChanged.
 	Changed  []string
 	DumpedAt time.Time
+	// Plan, for ConfirmSource: the preflight's checks.
+	Plan *Plan
 }
 
 // Config configures an Engine.

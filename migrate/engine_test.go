@@ -63,6 +63,9 @@ type world struct {
 	// hang names a tool run ("pg_dump") that moves nothing until it is
 	// stopped, as over a link that hangs without closing.
 	hang string
+	// extensions and policies are the source's, for the plan.
+	extensions []string
+	policies   []PolicyRoles
 }
 
 func newWorld(t *testing.T) *world {
@@ -301,6 +304,14 @@ func (d *fakeDB) DropUserSchemas(context.Context) error {
 func (d *fakeDB) Close() {}
 
 func (d *fakeDB) Watcher(context.Context) (Watcher, error) { return nil, errors.New("no watcher") }
+
+func (d *fakeDB) SourceFacts(context.Context) (SourceFacts, error) {
+	return SourceFacts{Extensions: d.w.extensions, Policies: d.w.policies}, nil
+}
+
+func (d *fakeDB) TargetFacts(context.Context) (TargetFacts, error) {
+	return TargetFacts{Available: []string{"plpgsql", "pgcrypto"}, Roles: []string{"postgres"}, FreeConnections: 20}, nil
+}
 
 func (d *fakeDB) LargeObjects(context.Context) ([]uint32, error)     { return nil, nil }
 func (d *fakeDB) UnlinkLargeObjects(context.Context, []uint32) error { return nil }
@@ -831,5 +842,51 @@ func TestFractionNeverFinishesATable(t *testing.T) {
 	}
 	if got := fraction(SessionActivity{Bytes: 2000}, -1, 8000); got != 2000 {
 		t.Errorf("unknown rows: %d", got)
+	}
+}
+
+// early is a prompter that gives the target's key with the source's.
+type early struct{ *keys }
+
+func (e early) EarlyKey(ctx context.Context, side Side, problem error) (string, error) {
+	return e.Key(ctx, side, problem)
+}
+
+func TestPlanBlocksAMissingExtensionBeforeTheDump(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	w.extensions = []string{"plpgsql", "pgcrypto", "postgis"}
+	k := early{bothKeys()}
+	err, _ := run(t, w, dir, k)
+	var pe *PlanError
+	if !errors.As(err, &pe) {
+		t.Fatalf("Run = %v, want the plan to block", err)
+	}
+	i := slices.IndexFunc(pe.Plan.Items, func(it CheckItem) bool { return it.Code == CheckExtensions })
+	if i < 0 || pe.Plan.Items[i].Verdict != VerdictBlocks || !slices.Equal(pe.Plan.Items[i].Names, []string{"postgis"}) {
+		t.Errorf("plan %+v", pe.Plan.Items)
+	}
+	if w.dumps != 0 || len(w.restores) != 0 {
+		t.Errorf("%d dumps and restores %v before a blocked plan", w.dumps, w.restores)
+	}
+}
+
+func TestPlanSkipsPoliciesForMissingRoles(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	w.policies = []PolicyRoles{{Schema: "public", Table: "orders", Name: "staff_only", Roles: []string{"staff"}}, {Schema: "public", Table: "users", Name: "all", Roles: []string{"public"}}}
+	k := early{bothKeys()}
+	err, evs := run(t, w, dir, k)
+	if err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	plan := find(evs, StepFinished, StepConnectSource)[0].Summary.Plan
+	if plan == nil || !plan.TargetKnown || len(plan.Skip) != 1 || plan.Skip[0].Name != "orders staff_only" || !slices.Equal(plan.Skip[0].Roles, []string{"staff"}) {
+		t.Fatalf("plan %+v", plan)
+	}
+	rs := find(evs, StepFinished, StepRestore)[0].Summary.Restore
+	if len(rs.Skipped) != 1 {
+		t.Errorf("restore summary %+v, want the skipped policy named", rs)
+	}
+	if !slices.ContainsFunc(k.questions, func(q Question) bool { return q.Kind == ConfirmSource && q.Plan != nil && q.Plan.TargetKnown }) {
+		t.Error("the source question came without the plan of both databases")
 	}
 }

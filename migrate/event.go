@@ -242,6 +242,8 @@ type Summary struct {
 	Tools *pgtools.Toolset `json:"tools,omitempty"`
 	// Database: connect-source and connect-target (the state's record).
 	Database *Database `json:"database,omitempty"`
+	// Plan: connect-source's preflight checks.
+	Plan *Plan `json:"plan,omitempty"`
 	// TargetResumed: connect-target found this migration's interrupted
 	// restore in the target, which will be restored again.
 	TargetResumed bool `json:"target_resumed,omitempty"`
@@ -273,4 +275,8 @@ type RestoreSummary struct {
 	Warnings int `json:"warnings"`
 	// AnalyzeSeconds is how long ANALYZE took.
 	AnalyzeSeconds float64 `json:"analyze_seconds"`
+	// Skipped are the objects not restored, their statements in
+	// SkippedFile.
+	Skipped     []SkippedObject `json:"skipped,omitempty"`
+	SkippedFile string          `json:"skipped_file,omitempty"`
 }

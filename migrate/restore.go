@@ -118,7 +118,11 @@ func (e *Engine) restore(ctx context.Context) (*Summary, error) {
 		e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeRestoreNote, Cause: n}})
 	}
 	if e.state.Restore == nil {
-		e.state.Restore = &RestoreInfo{Jobs: e.cfg.Jobs}
+		jobs := e.cfg.Jobs
+		if p := e.state.Plan; p != nil && p.Jobs > 0 {
+			jobs = min(jobs, p.Jobs) // the target's connections allow no more
+		}
+		e.state.Restore = &RestoreInfo{Jobs: jobs}
 	}
 	r := &restorer{e: e, dst: dst, archive: d.Path, tool: tool, target: target, toc: toc, manifest: m, info: e.state.Restore}
 	r.weigh()
@@ -144,8 +148,55 @@ func (e *Engine) restore(ctx context.Context) (*Summary, error) {
 			return nil, err
 		}
 	}
-	return &Summary{Restore: &RestoreSummary{Tables: len(m.Tables), Jobs: r.info.Jobs, Warnings: len(r.info.Warnings),
-		AnalyzeSeconds: r.info.AnalyzeSeconds}}, nil
+	sum := &RestoreSummary{Tables: len(m.Tables), Jobs: r.info.Jobs, Warnings: len(r.info.Warnings),
+		AnalyzeSeconds: r.info.AnalyzeSeconds}
+	if p := e.state.Plan; p != nil && len(p.Skip) > 0 {
+		sum.Skipped, sum.SkippedFile = p.Skip, r.info.SkippedFile
+	}
+	return &Summary{Restore: sum}, nil
+}
+
+// skipping splits entries into those to restore and those the plan
+// leaves out (policies for missing roles, event triggers without a
+// superuser).
+func (r *restorer) skipping(entries []pgtools.Entry) (keep, skip []pgtools.Entry) {
+	p := r.e.state.Plan
+	if p == nil || len(p.Skip) == 0 {
+		return entries, nil
+	}
+	for _, en := range entries {
+		if slices.ContainsFunc(p.Skip, func(s SkippedObject) bool { return s.Desc == en.Desc && s.Schema == en.Schema && s.Name == en.Name }) {
+			skip = append(skip, en)
+			continue
+		}
+		keep = append(keep, en)
+	}
+	return keep, skip
+}
+
+// writeSkipped writes the statements of the skipped entries to the
+// skipped-statements file (mode 0600), as pg_restore would have run them.
+func (r *restorer) writeSkipped(ctx context.Context, sec string, skip []pgtools.Entry) error {
+	e := r.e
+	path := e.path(SkippedFileName)
+	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state.ID) + ".skipped.list")
+	if err := writeList(list, skip); err != nil {
+		return err
+	}
+	defer func() { _ = os.Remove(list) }()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	args := append(restoreFlags[:], "--section="+sec, "--use-list="+list, "--file="+path, r.archive)
+	if err := e.tools.Run(ctx, pgtools.Cmd{Tool: r.tool, Args: args}); err != nil {
+		return fmt.Errorf("write the skipped statements to %s: %w", path, err)
+	}
+	r.info.SkippedFile = path
+	return nil
 }
 
 // analyze runs ANALYZE on the restored tables, a batch at a time, with
@@ -204,6 +255,13 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 	}
 	r.resumed = started
 	if sec == sectionPostData {
+		var skip []pgtools.Entry
+		entries, skip = r.skipping(entries)
+		if len(skip) > 0 && r.info.SkippedFile == "" {
+			if err := r.writeSkipped(ctx, sec, skip); err != nil {
+				return err
+			}
+		}
 		r.mu.Lock()
 		r.entriesDone, r.entriesTotal = 0, len(entries)
 		r.mu.Unlock()

@@ -96,6 +96,9 @@ type DB interface {
 	Analyze(ctx context.Context, tables []Table) error
 	// Watcher opens a second connection to follow a tool's sessions.
 	Watcher(ctx context.Context) (Watcher, error)
+	// SourceFacts and TargetFacts read what the plan checks.
+	SourceFacts(ctx context.Context) (SourceFacts, error)
+	TargetFacts(ctx context.Context) (TargetFacts, error)
 	// Close ends the connection.
 	Close()
 }

@@ -113,6 +113,9 @@ type RestoreInfo struct {
 	Jobs     int      `json:"jobs,omitempty"`
 	// AnalyzeSeconds is how long ANALYZE took.
 	AnalyzeSeconds float64 `json:"analyze_seconds,omitempty"`
+	// SkippedFile holds the statements of the skipped objects, once
+	// written.
+	SkippedFile string `json:"skipped_file,omitempty"`
 }
 
 // State is the migration's state file: which steps are done and the facts
@@ -130,6 +133,9 @@ type State struct {
 	Dump      *DumpInfo           `json:"dump,omitempty"`
 	Restore   *RestoreInfo        `json:"restore,omitempty"`
 	Verified  *VerifySummary      `json:"verified,omitempty"`
+	// Plan is the preflight's result: what the restore skips, and the
+	// jobs the target's connections allow.
+	Plan *Plan `json:"plan,omitempty"`
 	Notes     []string            `json:"notes,omitempty"`
 }
 

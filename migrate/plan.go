@@ -1,0 +1,340 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/ppg-cli/ppg/pgtools"
+)
+
+// The plan is what the engine checks once it knows both databases, before
+// anything long starts: each item is fine, handled in a stated way, or
+// blocks the migration (with what to do). The front ends show it before
+// the first "go", and --dry-run prints it and stops.
+
+// Verdict is a plan item's outcome.
+type Verdict string
+
+// Verdicts.
+const (
+	VerdictOK      Verdict = "ok"
+	VerdictHandled Verdict = "handled"
+	VerdictWarn    Verdict = "warn"
+	VerdictBlocks  Verdict = "blocks"
+)
+
+// CheckCode names a plan item.
+type CheckCode string
+
+// Plan items.
+const (
+	// CheckVersions: Source and Target are the server versions; blocks a
+	// target older than the source.
+	CheckVersions CheckCode = "versions"
+	// CheckSwapped: the source looks like a new, empty database (no tables,
+	// or a newer server than an Early Access one) — were the keys swapped?
+	CheckSwapped CheckCode = "swapped"
+	// CheckSameDatabase: the target is the source itself.
+	CheckSameDatabase CheckCode = "same_database"
+	// CheckTargetEmpty: Count objects in the target (Names: its schemas).
+	CheckTargetEmpty CheckCode = "target_empty"
+	// CheckDiskSpace: Count bytes free in Path, Of the dump's estimate.
+	CheckDiskSpace CheckCode = "disk_space"
+	// CheckExtensions: Names are source extensions the target does not
+	// offer.
+	CheckExtensions CheckCode = "extensions"
+	// CheckRoles: Names are the objects (policies) that name roles the
+	// target lacks (Roles); they are skipped and written to SkippedFile.
+	CheckRoles CheckCode = "roles"
+	// CheckEventTriggers: Names are the source's event triggers, which need
+	// a superuser: skipped (and written to SkippedFile) unless the target
+	// user is one.
+	CheckEventTriggers CheckCode = "event_triggers"
+	// CheckPublications: Names are publications and subscriptions, which
+	// are not migrated.
+	CheckPublications CheckCode = "publications"
+	// CheckLargeObjects: Count large objects, restored with their OIDs.
+	CheckLargeObjects CheckCode = "large_objects"
+	// CheckConnections: the target allows Count more connections; the
+	// restore's jobs are Of.
+	CheckConnections CheckCode = "connections"
+)
+
+// CheckItem is one item of the plan.
+type CheckItem struct {
+	Code    CheckCode `json:"code"`
+	Verdict Verdict   `json:"verdict"`
+	Names   []string  `json:"names,omitempty"`
+	Roles   []string  `json:"roles,omitempty"`
+	Count   int64     `json:"count,omitempty"`
+	Of      int64     `json:"of,omitempty"`
+	Path    string    `json:"path,omitempty"`
+	// Source and Target are server_version_num values, for CheckVersions
+	// and CheckSwapped.
+	Source int `json:"source,omitempty"`
+	Target int `json:"target,omitempty"`
+}
+
+// Plan is the preflight's result.
+type Plan struct {
+	Items []CheckItem `json:"items"`
+	// TargetKnown is false when the target's key was not given yet: the
+	// items about the target are then left for later.
+	TargetKnown bool `json:"target_known"`
+	// Jobs is the number of restore jobs the target's connections allow.
+	Jobs int `json:"jobs,omitempty"`
+	// Skip lists the archive entries (by kind, schema and name as
+	// pg_restore --list shows them) that will not be restored, and why.
+	Skip []SkippedObject `json:"skip,omitempty"`
+}
+
+// SkippedObject is an object the restore leaves out: its statement goes to
+// the skipped-statements file.
+type SkippedObject struct {
+	Desc   string `json:"kind"`
+	Schema string `json:"schema,omitempty"`
+	Name   string `json:"name"`
+	// Roles are the missing roles it names (policies).
+	Roles []string `json:"roles,omitempty"`
+	// Superuser is set when it needs a superuser (event triggers).
+	Superuser bool `json:"superuser,omitempty"`
+}
+
+// Blocked reports whether an item blocks the migration.
+func (p *Plan) Blocked() bool {
+	return slices.ContainsFunc(p.Items, func(it CheckItem) bool { return it.Verdict == VerdictBlocks })
+}
+
+// PlanError is a plan with items that block the migration.
+type PlanError struct{ Plan *Plan }
+
+func (e *PlanError) Error() string {
+	var codes []string
+	for _, it := range e.Plan.Items {
+		if it.Verdict == VerdictBlocks {
+			codes = append(codes, string(it.Code))
+		}
+	}
+	return fmt.Sprintf("the preflight check blocks the migration: %v", codes)
+}
+
+// SkippedFileName is the file, beside the state file, that holds the
+// statements of the objects the restore left out.
+const SkippedFileName = "ppg-skipped.sql"
+
+// Facts the plan reads from each side.
+
+// SourceFacts is what the plan needs of the source.
+type SourceFacts struct {
+	Extensions    []string
+	Policies      []PolicyRoles
+	EventTriggers []string
+	Publications  []string
+	Subscriptions []string
+	LargeObjects  int64
+}
+
+// PolicyRoles is a row-level-security policy and the roles it is for.
+type PolicyRoles struct {
+	Schema, Table, Name string
+	Roles               []string
+}
+
+// TargetFacts is what the plan needs of the target.
+type TargetFacts struct {
+	// Available lists the extensions the target offers.
+	Available []string
+	// Roles lists the target's roles.
+	Roles []string
+	// Superuser is set when the target's user is a superuser.
+	Superuser bool
+	// FreeConnections is how many more connections the target takes (the
+	// lowest of the server's, the database's and the role's limits), -1
+	// when unknown.
+	FreeConnections int
+}
+
+// Preflight opens both sides (asking for their keys), returns the plan and
+// closes them. It writes nothing, neither to the databases nor to the
+// working folder: it is --dry-run.
+func (e *Engine) Preflight(ctx context.Context) (*Plan, error) {
+	e.state = NewState(e.cfg.Now())
+	defer func() {
+		e.src.Close()
+		e.dst.Close()
+	}()
+	if err := e.ensureTools(ctx); err != nil {
+		return nil, err
+	}
+	src, err := e.openSide(ctx, Source)
+	if err != nil {
+		return nil, err
+	}
+	e.src = src
+	info, err := src.DB.ServerInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if e.pick, err = pgtools.Choose(e.found, info.Major()); err != nil {
+		return nil, err
+	}
+	db, err := e.describeSource(ctx, src, info)
+	if err != nil {
+		return nil, err
+	}
+	e.state.Source = db
+	dst, err := e.openSide(ctx, Target)
+	if err != nil {
+		return nil, err
+	}
+	e.dst = dst
+	return e.plan(ctx, src, dst, true)
+}
+
+// plan checks the source against the target (dst may be nil: not known
+// yet). strict blocks a target that is not empty (unless allowed); else a
+// migration asks about it when it connects to the target.
+func (e *Engine) plan(ctx context.Context, src, dst *Endpoint, strict bool) (*Plan, error) {
+	p := &Plan{TargetKnown: dst != nil, Jobs: e.cfg.Jobs}
+	sinfo, err := src.DB.ServerInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sf, err := src.DB.SourceFacts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the source's extensions, policies and triggers: %w", err)
+	}
+	tables, err := src.DB.Tables(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var data int64
+	for _, t := range tables {
+		data += t.Bytes
+	}
+	add := func(it CheckItem) { p.Items = append(p.Items, it) }
+
+	var tinfo ServerInfo
+	var tf TargetFacts
+	if dst != nil {
+		if tinfo, err = dst.DB.ServerInfo(ctx); err != nil {
+			return nil, err
+		}
+		if tf, err = dst.DB.TargetFacts(ctx); err != nil {
+			return nil, fmt.Errorf("read the target's extensions, roles and limits: %w", err)
+		}
+	}
+
+	// Versions, and keys that look swapped.
+	v := CheckItem{Code: CheckVersions, Verdict: VerdictOK, Source: sinfo.VersionNum, Target: tinfo.VersionNum}
+	if dst != nil && tinfo.Major() < sinfo.Major() {
+		v.Verdict = VerdictBlocks
+	}
+	add(v)
+	if len(tables) == 0 || (dst != nil && len(tables) == 0 && tinfo.UserObjects > 0) {
+		add(CheckItem{Code: CheckSwapped, Verdict: VerdictWarn, Source: sinfo.VersionNum, Target: tinfo.VersionNum, Count: int64(len(tables))})
+	}
+
+	if dst != nil {
+		if tinfo.SystemID != "" && tinfo.SystemID == sinfo.SystemID && tinfo.DatabaseOID == sinfo.DatabaseOID {
+			add(CheckItem{Code: CheckSameDatabase, Verdict: VerdictBlocks})
+		}
+		te := CheckItem{Code: CheckTargetEmpty, Verdict: VerdictOK, Count: tinfo.UserObjects, Names: tinfo.UserSchemas}
+		if tinfo.UserObjects > 0 || len(tinfo.UserSchemas) > 0 {
+			te.Verdict = VerdictWarn
+			if strict && !e.cfg.AllowNonEmptyTarget {
+				te.Verdict = VerdictBlocks
+			}
+		}
+		add(te)
+	}
+
+	// Free disk.
+	free := CheckItem{Code: CheckDiskSpace, Verdict: VerdictOK, Path: e.cfg.Dir}
+	est, warn, serr := checkFreeSpace(e.cfg.Dir, data, 0)
+	free.Count, free.Of = est.Free, est.Estimate
+	var ds *DiskSpaceError
+	switch {
+	case errors.As(serr, &ds):
+		free.Verdict, free.Count, free.Of = VerdictBlocks, ds.Free, ds.Need
+	case warn:
+		free.Verdict = VerdictWarn
+	}
+	add(free)
+
+	if dst != nil {
+		// Extensions the target does not offer.
+		var missing []string
+		for _, x := range sf.Extensions {
+			if x != "plpgsql" && !slices.Contains(tf.Available, x) {
+				missing = append(missing, x)
+			}
+		}
+		ext := CheckItem{Code: CheckExtensions, Verdict: VerdictOK, Names: missing}
+		if len(missing) > 0 {
+			ext.Verdict = VerdictBlocks
+		}
+		add(ext)
+
+		// Policies for roles the target lacks: restore the rest, and
+		// write those to the skipped file. Never widen access.
+		roles := CheckItem{Code: CheckRoles, Verdict: VerdictOK, Path: e.path(SkippedFileName)}
+		for _, pol := range sf.Policies {
+			var lacks []string
+			for _, r := range pol.Roles {
+				if r != "public" && !slices.Contains(tf.Roles, r) {
+					lacks = append(lacks, r)
+				}
+			}
+			if len(lacks) == 0 {
+				continue
+			}
+			roles.Names = append(roles.Names, pol.Schema+"."+pol.Table+" "+pol.Name)
+			for _, r := range lacks {
+				if !slices.Contains(roles.Roles, r) {
+					roles.Roles = append(roles.Roles, r)
+				}
+			}
+			p.Skip = append(p.Skip, SkippedObject{Desc: "POLICY", Schema: pol.Schema, Name: pol.Table + " " + pol.Name, Roles: lacks})
+		}
+		if len(roles.Names) > 0 {
+			roles.Verdict = VerdictHandled
+		}
+		add(roles)
+
+		if len(sf.EventTriggers) > 0 {
+			et := CheckItem{Code: CheckEventTriggers, Verdict: VerdictOK, Names: sf.EventTriggers, Path: e.path(SkippedFileName)}
+			if !tf.Superuser {
+				et.Verdict = VerdictHandled
+				for _, n := range sf.EventTriggers {
+					p.Skip = append(p.Skip, SkippedObject{Desc: "EVENT TRIGGER", Name: n, Superuser: true})
+				}
+			}
+			add(et)
+		}
+
+		// Connections: the restore's jobs, the engine's own connection
+		// and its watcher must fit.
+		if tf.FreeConnections >= 0 {
+			c := CheckItem{Code: CheckConnections, Verdict: VerdictOK, Count: int64(tf.FreeConnections), Of: int64(e.cfg.Jobs)}
+			if room := tf.FreeConnections - 3; room < e.cfg.Jobs {
+				p.Jobs = max(room, 1)
+				c.Of = int64(p.Jobs)
+				c.Verdict = VerdictHandled
+				if tf.FreeConnections < 3 {
+					c.Verdict = VerdictBlocks
+				}
+			}
+			add(c)
+		}
+	}
+	if names := append(append([]string(nil), sf.Publications...), sf.Subscriptions...); len(names) > 0 {
+		add(CheckItem{Code: CheckPublications, Verdict: VerdictHandled, Names: names})
+	}
+	if sf.LargeObjects > 0 {
+		add(CheckItem{Code: CheckLargeObjects, Verdict: VerdictOK, Count: sf.LargeObjects})
+	}
+	return p, nil
+}
