@@ -135,8 +135,8 @@ type State struct {
 	Verified  *VerifySummary      `json:"verified,omitempty"`
 	// Plan is the preflight's result: what the restore skips, and the
 	// jobs the target's connections allow.
-	Plan *Plan `json:"plan,omitempty"`
-	Notes     []string            `json:"notes,omitempty"`
+	Plan  *Plan    `json:"plan,omitempty"`
+	Notes []string `json:"notes,omitempty"`
 }
 
 // VerifySummary is the verdict of the verify step.
