@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -18,80 +21,159 @@ import (
 	"github.com/ppg-cli/ppg/words"
 )
 
-// Environment variables of the headless mode.
-const (
-	envSourceKey = "PPG_EA_DATABASE_URL"
-	envTargetKey = "PPG_GA_DATABASE_URL"
-	envPGBin     = "PPG_PG_BIN"
-)
+const envPGBin = "PPG_PG_BIN"
 
-type migrateFlags struct {
-	nonInteractive bool
-	json           bool
-	dir            string
-	pgBin          string
-	jobs           int
-	restart        bool
-	allowNonEmpty  bool
-	onChange       string
-	eaKeyFile      string
-	gaKeyFile      string
+// command describes one of the two migration commands: they run the same
+// engine with their own words, variables and flags.
+type command struct {
+	flow       words.Flow
+	use, short string
+	long       string
+	example    string
+	// env names the environment variables of each side's key.
+	env map[migrate.Side]string
+	// fileFlag names the flags of each side's key file.
+	fileFlag   map[migrate.Side]string
+	dumpPrefix string
+	// fromTo adds --from and --to.
+	fromTo bool
 }
 
-func (a *app) migrateCmd() *cobra.Command {
-	var f migrateFlags
-	cmd := &cobra.Command{
-		Use:   "migrate-from-ea",
-		Short: "Move an Early Access database to a General Availability database",
-		Long: `migrate-from-ea dumps your Early Access database through a tunnel, restores
-it into your new General Availability database and verifies every table's
-row count, the sequences and the schema objects against the dump.
+var fromEA = command{
+	flow: words.FromEA, use: "migrate-from-ea", dumpPrefix: "ppg-ea",
+	short:    "Move an Early Access database to a General Availability database",
+	env:      map[migrate.Side]string{migrate.Source: "PPG_EA_DATABASE_URL", migrate.Target: "PPG_GA_DATABASE_URL"},
+	fileFlag: map[migrate.Side]string{migrate.Source: "ea-key-file", migrate.Target: "ga-key-file"},
+	long: `migrate-from-ea dumps your Early Access database, restores it into your new
+General Availability database, gathers its statistics (ANALYZE) and verifies
+every table's row count, the sequences, the large objects and the schema
+objects against the dump.
+
+Each side is a direct URL (postgresql://USER:PASSWORD@HOST:5432/postgres?
+sslmode=require, what Prisma's guide uses), or an API key or
+prisma+postgres:// URL, reached through a private tunnel.
+
+Before the dump, with both databases known, ppg checks the plan: versions,
+free disk, an empty target, extensions the target lacks, policies for roles
+it lacks, event triggers, connections. --dry-run prints the plan and stops.
 
 Every step is recorded in ppg-migration.json in the working folder (no key
 is ever written there). Running the command again resumes from the first
 step not done; a dump file that is missing or changed is dumped again.
 
 Headless (--non-interactive), the keys come from the environment or files:
-  PPG_EA_DATABASE_URL  the EA database: API key, prisma+postgres:// URL or postgres:// URL
+  PPG_EA_DATABASE_URL  the EA database: a postgres:// URL, an API key or a prisma+postgres:// URL
   PPG_GA_DATABASE_URL  the GA database: the same forms
 or --ea-key-file/--ga-key-file. pg_dump and pg_restore are looked up in
---pg-bin (or PPG_PG_BIN), PATH and the usual install places.
-
-Exit statuses: 0 migrated and verified; 1 other failure; 2 bad usage;
-3 pg_dump/pg_restore missing or too old; 4 a key was refused or a database
-could not be reached (or the connection was lost); 5 the GA database was
-refused (not empty and not confirmed, or the EA database itself);
-6 verification found differences; 7 another migration is running in this
-folder; 8 the EA database was written to after the dump
-(--on-source-change); 130 stopped (Ctrl-C).`,
-		Example: `  # Interactive: paste the keys when asked
+--pg-bin (or PPG_PG_BIN), PATH and the usual install places.`,
+	example: `  # Interactive: paste the keys or URLs when asked
   ppg migrate-from-ea
+
+  # The plan only: what would happen, what blocks
+  PPG_EA_DATABASE_URL=... PPG_GA_DATABASE_URL=... ppg migrate-from-ea --non-interactive --dry-run
 
   # Headless, with JSON events on stdout
   PPG_EA_DATABASE_URL=... PPG_GA_DATABASE_URL=... ppg migrate-from-ea --non-interactive --json`,
-		Args: noArgs,
+}
+
+var anyPostgres = command{
+	flow: words.Migrate, use: "migrate", dumpPrefix: "ppg", fromTo: true,
+	short:    "Copy any PostgreSQL database (13 or newer) into another, such as Prisma Postgres",
+	env:      map[migrate.Side]string{migrate.Source: "PPG_SOURCE_URL", migrate.Target: "PPG_TARGET_URL"},
+	fileFlag: map[migrate.Side]string{migrate.Source: "source-key-file", migrate.Target: "target-key-file"},
+	long: `migrate copies a PostgreSQL database (13 or newer: Neon, Supabase, RDS,
+self-hosted, a Prisma Postgres one) into a target at least as new, such as a
+new Prisma Postgres database: the same checked, resumable dump, restore,
+ANALYZE and verification as migrate-from-ea.
+
+Each side is a postgres:// URL (the target's direct URL for Prisma Postgres,
+not the pooled one), or a Prisma API key or prisma+postgres:// URL.
+
+Headless (--non-interactive), the URLs come from PPG_SOURCE_URL and
+PPG_TARGET_URL, from --source-key-file/--target-key-file, or from --from and
+--to, which take env:NAME (read the variable NAME), file:PATH, or a URL
+without a password (a password on the command line is visible to every
+user of the machine, so ppg refuses it).`,
+	example: `  # Interactive
+  ppg migrate
+
+  # Headless
+  PPG_SOURCE_URL='postgres://...' PPG_TARGET_URL='postgres://...' ppg migrate --non-interactive
+
+  # The plan only
+  ppg migrate --non-interactive --from env:NEON_URL --to file:./target.url --dry-run`,
+}
+
+type migrateFlags struct {
+	nonInteractive bool
+	json           bool
+	dryRun         bool
+	dir            string
+	pgBin          string
+	jobs           int
+	restart        bool
+	allowNonEmpty  bool
+	onChange       string
+	stall          string
+	keyFiles       map[migrate.Side]*string
+	from, to       string
+}
+
+const exitHelp = `
+
+Exit statuses: 0 migrated and verified (or, with --dry-run, nothing blocks);
+1 other failure; 2 bad usage; 3 pg_dump/pg_restore missing or too old; 4 a
+key was refused, a database unreachable, or a connection lost or stalled;
+5 the target was refused (not empty and not confirmed, the source itself, or
+the plan found what would fail); 6 verification found differences; 7 another
+migration is running in this folder; 8 the source was written to after the
+dump (--on-source-change); 130 stopped (Ctrl-C).`
+
+func (a *app) migrateCmd() *cobra.Command { return a.migrationCmd(fromEA) }
+
+func (a *app) migrateAnyCmd() *cobra.Command { return a.migrationCmd(anyPostgres) }
+
+func (a *app) migrationCmd(c command) *cobra.Command {
+	f := migrateFlags{keyFiles: map[migrate.Side]*string{migrate.Source: new(string), migrate.Target: new(string)}}
+	cmd := &cobra.Command{
+		Use:     c.use,
+		Short:   c.short,
+		Long:    c.long + exitHelp,
+		Example: c.example,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a.flow = words.FromEA
+			a.flow = c.flow
 			if !f.nonInteractive {
-				if !term.IsTerminal(int(os.Stdin.Fd())) || !term.IsTerminal(int(os.Stdout.Fd())) {
-					return words.UsageError{Err: errors.New("no terminal to run the interactive wizard in: use --non-interactive, with the keys in PPG_EA_DATABASE_URL and PPG_GA_DATABASE_URL")}
+				if f.dryRun || f.json {
+					return words.UsageError{Err: errors.New("--dry-run and --json go with --non-interactive")}
 				}
-				return a.runWizard(cmd.Context(), f)
+				if !term.IsTerminal(int(os.Stdin.Fd())) || !term.IsTerminal(int(os.Stdout.Fd())) {
+					return words.UsageError{Err: fmt.Errorf("no terminal to run the interactive wizard in: use --non-interactive, with the keys in %s and %s",
+						c.env[migrate.Source], c.env[migrate.Target])}
+				}
+				return a.runWizard(cmd.Context(), c, f)
 			}
-			return a.runHeadless(cmd.Context(), cmd.OutOrStdout(), f)
+			return a.runHeadless(cmd.Context(), cmd.OutOrStdout(), c, f)
 		},
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&f.nonInteractive, "non-interactive", false, "run without the wizard: keys from the environment or files, progress as lines")
 	fl.BoolVar(&f.json, "json", false, "with --non-interactive: print events as JSON, one object a line")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "with --non-interactive: check both databases, print the plan, and stop before the dump (writes nothing)")
 	fl.StringVar(&f.dir, "dir", ".", "working folder for the state file and the dump")
 	fl.StringVar(&f.pgBin, "pg-bin", "", "folder holding pg_dump and pg_restore (default: $PPG_PG_BIN, PATH, usual install places)")
-	fl.IntVar(&f.jobs, "jobs", 0, "parallel pg_restore jobs (default 4: the restore waits on the network; Prisma plans allow about 10 connections)")
+	fl.IntVar(&f.jobs, "jobs", 0, "parallel restore jobs (default 4, fewer when the target's connections are short)")
 	fl.BoolVar(&f.restart, "restart", false, "discard the recorded progress and start over (the old dump file is kept)")
-	fl.BoolVar(&f.allowNonEmpty, "allow-non-empty-target", false, "restore into a GA database that already holds objects")
+	fl.BoolVar(&f.allowNonEmpty, "allow-non-empty-target", false, "restore into a target that already holds objects")
 	fl.StringVar(&f.onChange, "on-source-change", "fail", "with --non-interactive, when the source was written to after the dump: fail (exit 8), redump (dump and restore again), or keep (keep the migration as of the dump)")
-	fl.StringVar(&f.eaKeyFile, "ea-key-file", "", "read the EA key or URL from this file instead of $PPG_EA_DATABASE_URL")
-	fl.StringVar(&f.gaKeyFile, "ga-key-file", "", "read the GA key or URL from this file instead of $PPG_GA_DATABASE_URL")
+	fl.StringVar(&f.stall, "stall-timeout", "2m", "stop a tool that moves no data for this long, call the connection stalled, and retry")
+	for _, side := range []migrate.Side{migrate.Source, migrate.Target} {
+		fl.StringVar(f.keyFiles[side], c.fileFlag[side], "", fmt.Sprintf("read the %s key or URL from this file instead of $%s", c.flow.Side(side), c.env[side]))
+	}
+	if c.fromTo {
+		fl.StringVar(&f.from, "from", "", "the source: env:NAME, file:PATH, or a URL without a password")
+		fl.StringVar(&f.to, "to", "", "the target: env:NAME, file:PATH, or a URL without a password")
+	}
 	return cmd
 }
 
@@ -101,25 +183,40 @@ func (a *app) engineConfig(dir, pgBin string, jobs int) migrate.Config {
 		pgBin = os.Getenv(envPGBin)
 	}
 	return migrate.Config{
-		Dir:        dir,
-		DumpPrefix: "ppg-ea",
-		Finder:     pgtools.Finder{Dir: pgBin},
-		Tunnel:     tunnel.Config{UserAgent: a.build.userAgent()},
-		Jobs:       jobs,
+		Dir:    dir,
+		Finder: pgtools.Finder{Dir: pgBin},
+		Tunnel: tunnel.Config{UserAgent: a.build.userAgent()},
+		Jobs:   jobs,
 	}
 }
 
+func (a *app) migrationConfig(c command, f migrateFlags) (migrate.Config, error) {
+	cfg := a.engineConfig(f.dir, f.pgBin, f.jobs)
+	cfg.DumpPrefix = c.dumpPrefix
+	cfg.Restart, cfg.AllowNonEmptyTarget = f.restart, f.allowNonEmpty
+	stall, err := parseDuration(f.stall)
+	if err != nil {
+		return cfg, words.UsageError{Err: fmt.Errorf("--stall-timeout %q: %v", f.stall, err)}
+	}
+	cfg.StallTimeout = stall
+	return cfg, nil
+}
+
 // runWizard runs the interactive wizard in the terminal.
-func (a *app) runWizard(ctx context.Context, f migrateFlags) error {
+func (a *app) runWizard(ctx context.Context, c command, f migrateFlags) error {
+	cfg, err := a.migrationConfig(c, f)
+	if err != nil {
+		return err
+	}
 	v, _, _ := a.build.resolve()
-	err := tui.Run(ctx, tui.Options{
+	err = tui.Run(ctx, tui.Options{
 		Dir:     f.dir,
 		Flow:    a.flow,
 		Version: v,
 		Restart: f.restart,
 		NewEngine: func(restart bool, p migrate.Prompter) *migrate.Engine {
-			cfg := a.engineConfig(f.dir, f.pgBin, f.jobs)
-			cfg.Restart, cfg.AllowNonEmptyTarget = restart, f.allowNonEmpty
+			cfg := cfg
+			cfg.Restart = restart
 			return migrate.New(cfg, p)
 		},
 	})
@@ -130,12 +227,30 @@ func (a *app) runWizard(ctx context.Context, f migrateFlags) error {
 	return reported{err}
 }
 
-func (a *app) runHeadless(ctx context.Context, out io.Writer, f migrateFlags) error {
-	p := &headlessPrompter{files: map[migrate.Side]string{migrate.Source: f.eaKeyFile, migrate.Target: f.gaKeyFile},
-		env:  map[migrate.Side]string{migrate.Source: envSourceKey, migrate.Target: envTargetKey},
-		flag: map[migrate.Side]string{migrate.Source: "--ea-key-file", migrate.Target: "--ga-key-file"}}
-	cfg := a.engineConfig(f.dir, f.pgBin, f.jobs)
-	cfg.Restart, cfg.AllowNonEmptyTarget = f.restart, f.allowNonEmpty
+func (a *app) runHeadless(ctx context.Context, out io.Writer, c command, f migrateFlags) error {
+	p := &headlessPrompter{env: c.env, flags: map[migrate.Side]string{}, files: map[migrate.Side]string{}, values: map[migrate.Side]keySource{}}
+	for side, flag := range c.fileFlag {
+		p.flags[side] = "--" + flag
+		p.files[side] = *f.keyFiles[side]
+	}
+	for side, spec := range map[migrate.Side]string{migrate.Source: f.from, migrate.Target: f.to} {
+		if spec == "" {
+			continue
+		}
+		ks, err := parseKeySource(spec)
+		if err != nil {
+			flag := "--from"
+			if side == migrate.Target {
+				flag = "--to"
+			}
+			return words.UsageError{Err: fmt.Errorf("%s: %v", flag, err)}
+		}
+		p.values[side] = ks
+	}
+	cfg, err := a.migrationConfig(c, f)
+	if err != nil {
+		return err
+	}
 	switch f.onChange {
 	case "fail":
 		cfg.OnSourceChange = migrate.ChangeFail
@@ -148,15 +263,87 @@ func (a *app) runHeadless(ctx context.Context, out io.Writer, f migrateFlags) er
 	}
 	eng := migrate.New(cfg, p)
 	rep := newReporter(out, f.json, a.flow)
-	err := eng.Run(ctx, rep.event)
+	if f.dryRun {
+		plan, err := eng.Preflight(ctx)
+		if err != nil {
+			return err
+		}
+		rep.plan(plan)
+		if plan.Blocked() {
+			return reported{&migrate.PlanError{Plan: plan}}
+		}
+		return nil
+	}
+	var verified *migrate.VerifySummary
+	err = eng.Run(ctx, func(ev migrate.Event) {
+		if ev.Summary != nil && ev.Summary.Verified != nil {
+			verified = ev.Summary.Verified
+		}
+		rep.event(ev)
+	})
 	dir, _ := filepath.Abs(f.dir)
 	if err == nil {
-		rep.done(dir)
+		if verified == nil {
+			// Verified by an earlier run: the state file has the verdict.
+			if s, serr := migrate.ReadState(f.dir); serr == nil && s != nil {
+				verified = s.Verified
+			}
+		}
+		cwd, _ := os.Getwd()
+		env, _ := migrate.CheckEnvFile(cwd)
+		rep.done(dir, verified, env)
 		return nil
 	}
 	if errors.Is(err, context.Canceled) && !f.json {
-		fmt.Fprintf(out, "\nStopped. The progress is saved in %s: run %s again there to resume.\n",
+		rep.printf("\nStopped. The progress is saved in %s: run %s again there to resume.\n",
 			filepath.Join(dir, migrate.StateFileName), a.flow.Command)
 	}
 	return err
+}
+
+// hasPassword reports whether a connection URL carries a password.
+func hasPassword(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return true // unknown: refuse rather than risk it
+	}
+	if _, ok := u.User.Password(); ok {
+		return true
+	}
+	return u.Query().Has("password")
+}
+
+// parseDuration reads a positive duration ("2m", "90s").
+func parseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d <= 0 {
+		return 0, errors.New("must be positive")
+	}
+	return d, nil
+}
+
+// keySource is where --from or --to says a key is.
+type keySource struct {
+	env, file, value string
+}
+
+// parseKeySource reads env:NAME, file:PATH or a URL without a password.
+func parseKeySource(spec string) (keySource, error) {
+	switch {
+	case strings.HasPrefix(spec, "env:"):
+		return keySource{env: strings.TrimPrefix(spec, "env:")}, nil
+	case strings.HasPrefix(spec, "file:"):
+		return keySource{file: strings.TrimPrefix(spec, "file:")}, nil
+	}
+	cred, err := tunnel.ParseKey(spec)
+	if err != nil {
+		return keySource{}, err
+	}
+	if !cred.Direct() || hasPassword(cred.URL) {
+		return keySource{}, errors.New("a key or password on the command line is visible to every user of this machine (ps): use env:NAME or file:PATH")
+	}
+	return keySource{value: spec}, nil
 }

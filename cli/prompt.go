@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -11,33 +12,62 @@ import (
 	"github.com/ppg-cli/ppg/words"
 )
 
-// headlessPrompter answers the engine from the environment and flags. It
-// cannot ask again: a refused key ends the run with the reason and where
-// the key came from.
+// headlessPrompter answers the engine from flags, files and the
+// environment. It cannot ask again: a refused key ends the run with the
+// reason and where the key came from.
 type headlessPrompter struct {
-	files map[migrate.Side]string // key files given by flag
-	env   map[migrate.Side]string // else these environment variables
-	flag  map[migrate.Side]string // the flags' names, for the message
+	env    map[migrate.Side]string    // the environment variables
+	flags  map[migrate.Side]string    // the key-file flags' names, for messages
+	files  map[migrate.Side]string    // key files given by flag
+	values map[migrate.Side]keySource // --from and --to
+}
+
+// lookup returns the key for side and where it came from; "" when none is
+// given.
+func (p *headlessPrompter) lookup(side migrate.Side) (value, from string, err error) {
+	read := func(path string) (string, string, error) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return "", path, fmt.Errorf("%w for the %s: read %s: %v", words.ErrNoKey, side, path, err)
+		}
+		return string(data), path, nil
+	}
+	if ks, ok := p.values[side]; ok {
+		switch {
+		case ks.env != "":
+			return os.Getenv(ks.env), ks.env, nil
+		case ks.file != "":
+			return read(ks.file)
+		}
+		return ks.value, "the command line", nil
+	}
+	if path := p.files[side]; path != "" {
+		return read(path)
+	}
+	return os.Getenv(p.env[side]), p.env[side], nil
 }
 
 func (p *headlessPrompter) Key(_ context.Context, side migrate.Side, problem error) (string, error) {
-	name := p.env[side]
-	from := name
-	v := os.Getenv(name)
-	if path := p.files[side]; path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return "", fmt.Errorf("%w for the %s: read %s: %v", words.ErrNoKey, side, path, err)
-		}
-		v, from = string(data), path
+	v, from, err := p.lookup(side)
+	if err != nil {
+		return "", err
 	}
 	if problem != nil {
 		return "", &words.SourcedError{From: from, Side: side, Err: problem}
 	}
 	if strings.TrimSpace(v) == "" {
-		return "", fmt.Errorf("%w for the %s: set %s, or pass %s", words.ErrNoKey, side, name, p.flag[side])
+		return "", fmt.Errorf("%w for the %s: set %s, or pass %s", words.ErrNoKey, side, p.env[side], p.flags[side])
 	}
 	return v, nil
+}
+
+// EarlyKey gives the key now if it is set, else says it comes later.
+func (p *headlessPrompter) EarlyKey(ctx context.Context, side migrate.Side, problem error) (string, error) {
+	v, _, err := p.lookup(side)
+	if problem == nil && (errors.Is(err, words.ErrNoKey) || err == nil && strings.TrimSpace(v) == "") {
+		return "", migrate.ErrLater
+	}
+	return p.Key(ctx, side, problem)
 }
 
 func (p *headlessPrompter) Confirm(_ context.Context, q migrate.Question) (bool, error) {

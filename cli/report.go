@@ -75,6 +75,9 @@ func (r *reporter) event(ev migrate.Event) {
 		r.printVerify(ev.Report)
 	case migrate.StepFinished:
 		r.printf("%s %s: done: %s\n", ts, r.flow.Step(ev.Step), r.message(ev))
+		if ev.Summary != nil && ev.Summary.Plan != nil {
+			r.printPlan(ev.Summary.Plan)
+		}
 	case migrate.StepFailed:
 		f := r.flow.Explain(ev.Failure)
 		r.printf("%s %s: FAILED: %s\n", ts, r.flow.Step(ev.Step), f.Headline)
@@ -140,12 +143,52 @@ func (r *reporter) printVerify(rep *migrate.VerifyReport) {
 	}
 }
 
-func (r *reporter) done(dir string) {
+// plan prints the preflight's plan: a line an item, or one JSON object.
+func (r *reporter) plan(p *migrate.Plan) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.json {
+		r.keep(r.enc.Encode(struct {
+			Plan    *migrate.Plan `json:"plan"`
+			Blocked bool          `json:"blocked"`
+		}{p, p.Blocked()}))
 		return
 	}
-	r.printf("\nMigration complete and verified. Point your application's DATABASE_URL at the %s.\n"+
-		"The dump and the record of this migration stay in %s.\n", r.flow.Target, dir)
+	r.printPlan(p)
+	if p.Blocked() {
+		r.printf("\nThe plan blocks the migration (✗ above): nothing was dumped or written.\n")
+	} else {
+		r.printf("\nNothing blocks the migration. Run the same command without --dry-run to migrate.\n")
+	}
+}
+
+func (r *reporter) printPlan(p *migrate.Plan) {
+	r.printf("Plan:\n")
+	for _, it := range p.Items {
+		r.printf("  %s %s\n", words.Mark(it.Verdict), r.flow.PlanItem(it))
+	}
+	if !p.TargetKnown {
+		r.printf("  · the %s is checked when its key is given\n", r.flow.Target)
+	}
+}
+
+// done prints the end of a verified migration: what to do next.
+func (r *reporter) done(dir string, v *migrate.VerifySummary, env []migrate.EnvFinding) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.json {
+		r.keep(r.enc.Encode(struct {
+			Done    bool                 `json:"done"`
+			Cutover []string             `json:"cutover"`
+			Env     []migrate.EnvFinding `json:"env_accelerate,omitempty"`
+		}{true, r.flow.Cutover(v, env), env}))
+		return
+	}
+	r.printf("\nMigration complete and verified.\nNext:\n")
+	for _, l := range r.flow.Cutover(v, env) {
+		r.printf("  - %s\n", l)
+	}
+	r.printf("The dump and the record of this migration stay in %s.\n", dir)
 }
 
 func (r *reporter) printf(format string, args ...any) {

@@ -106,7 +106,7 @@ client can reach an Early Access database.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return words.UsageError{Err: err} })
-	root.AddCommand(a.migrateCmd(), a.tunnelCmd(), a.backupCmd(), a.restoreCmd(), a.versionCmd())
+	root.AddCommand(a.migrateCmd(), a.migrateAnyCmd(), a.tunnelCmd(), a.backupCmd(), a.restoreCmd(), a.versionCmd())
 	return root
 }
 

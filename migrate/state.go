@@ -155,6 +155,8 @@ type VerifySummary struct {
 	KeptChanges  []string `json:"kept_changes,omitempty"`
 	// LargeObjects is the number of large objects compared.
 	LargeObjects int64 `json:"large_objects,omitempty"`
+	// TargetVersion is the target's server_version_num.
+	TargetVersion int `json:"target_version,omitempty"`
 }
 
 // NewState returns a fresh state with every step pending.

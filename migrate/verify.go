@@ -112,6 +112,9 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 	if d := e.state.Dump; d != nil {
 		v.DumpedAt, v.WritesDuring, v.KeptChanges = d.FinishedAt, d.WritesDuring, d.KeptChanges
 	}
+	if t := e.state.Target; t != nil {
+		v.TargetVersion = t.ServerVersion
+	}
 	return &Summary{Verified: v}, nil
 }
 

@@ -113,6 +113,7 @@ func (f Flow) Explain(err error) Failure {
 		re  *migrate.ResetError
 		rd  *migrate.ReadDumpError
 		sc  *migrate.SourceChangedError
+		pe  *migrate.PlanError
 		cl  *migrate.ConnectionLostError
 		st  *migrate.StalledError
 		df  *migrate.DiskFullError
@@ -198,6 +199,16 @@ func (f Flow) Explain(err error) Failure {
 		out.Hint = "remove what the interrupted restore created (or use an empty " + f.Target + "), then run " + f.Command + " --restart"
 	case errors.As(err, &rd):
 		out.Hint = "check the file name"
+	case errors.As(err, &pe):
+		var blocks []string
+		for _, it := range pe.Plan.Items {
+			if it.Verdict == migrate.VerdictBlocks {
+				blocks = append(blocks, f.PlanItem(it))
+			}
+		}
+		out.Headline = "the preflight check found what would make the migration fail: " + strings.Join(blocks, "; ")
+		out.Hint = "fix what it names (nothing was dumped or written), then run " + again
+		out.Status = StatusRefused
 	case errors.As(err, &sc):
 		out.Headline = fmt.Sprintf("the %s was written to after the dump of %s: %s changed (%s), and the %s does not have those writes",
 			f.Source, sc.DumpedAt.Local().Format("Jan 2 15:04"), Plural(int64(len(sc.Tables)), "table", "tables"), strings.Join(first(sc.Tables, 5), ", "), f.Target)

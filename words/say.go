@@ -3,6 +3,7 @@ package words
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ppg-cli/ppg/migrate"
@@ -140,6 +141,9 @@ func (f Flow) Summary(st migrate.Step, s *migrate.Summary) string {
 		if r.Warnings > 0 {
 			t += fmt.Sprintf("; %s reported as warnings", Plural(int64(r.Warnings), "harmless error", "harmless errors"))
 		}
+		if len(r.Skipped) > 0 {
+			t += "; " + f.Skipped(r)
+		}
 		return t
 	case s.Verified != nil:
 		v := s.Verified
@@ -165,4 +169,157 @@ func (f Flow) Mismatch(m migrate.Mismatch) string {
 		return fmt.Sprintf("%s: %d on the %s, %d on the %s", m.Kind, m.Source, f.Source, m.Target, f.Target)
 	}
 	return fmt.Sprintf("%s %s: %d on the %s, %d on the %s", m.Kind, m.Name, m.Source, f.Source, m.Target, f.Target)
+}
+
+// PlanItem is the sentence of one preflight check.
+func (f Flow) PlanItem(it migrate.CheckItem) string {
+	switch it.Code {
+	case migrate.CheckVersions:
+		if it.Target == 0 {
+			return fmt.Sprintf("%s: PostgreSQL %s", f.Source, Version(it.Source))
+		}
+		t := fmt.Sprintf("%s: PostgreSQL %s; %s: PostgreSQL %s", f.Source, Version(it.Source), f.Target, Version(it.Target))
+		if it.Verdict == migrate.VerdictBlocks {
+			t += fmt.Sprintf("; the %s is older: restore into PostgreSQL %d or newer", f.Target, it.Source/10000)
+		}
+		return t
+	case migrate.CheckSwapped:
+		if it.Count == 0 {
+			return fmt.Sprintf("the %s holds no tables: is this the right key? (a new, empty database is what the %s should be)", f.Source, f.Target)
+		}
+		return fmt.Sprintf("the %s runs PostgreSQL %s: is this the right key?", f.Source, Version(it.Source))
+	case migrate.CheckSameDatabase:
+		return fmt.Sprintf("the %s is the %s itself: paste the key of the new database", f.Target, f.Source)
+	case migrate.CheckTargetEmpty:
+		if it.Verdict == migrate.VerdictOK {
+			return fmt.Sprintf("the %s is empty", f.Target)
+		}
+		t := fmt.Sprintf("the %s is not empty: it holds %s", f.Target, Plural(it.Count, "object", "objects"))
+		if len(it.Names) > 0 {
+			t += " (schemas " + strings.Join(first(it.Names, 5), ", ") + ")"
+		}
+		if it.Verdict == migrate.VerdictBlocks {
+			t += "; use an empty database, or confirm with --allow-non-empty-target"
+		} else {
+			t += "; you will be asked to confirm"
+		}
+		return t
+	case migrate.CheckDiskSpace:
+		switch it.Verdict {
+		case migrate.VerdictBlocks:
+			return fmt.Sprintf("%s has %s free; the dump needs at least %s: free some space or use another folder", it.Path, Bytes(it.Count), Bytes(it.Of))
+		case migrate.VerdictWarn:
+			return fmt.Sprintf("%s has %s free; the dump may take about %s", it.Path, Bytes(it.Count), Bytes(it.Of))
+		}
+		return fmt.Sprintf("%s has %s free for a dump of about %s", it.Path, Bytes(it.Count), Bytes(it.Of))
+	case migrate.CheckExtensions:
+		if len(it.Names) == 0 {
+			return fmt.Sprintf("the %s offers every extension the %s uses", f.Target, f.Source)
+		}
+		return fmt.Sprintf("the %s does not offer the extension%s %s that the %s uses: the restore would fail; remove %s from the %s (or its use), or choose a target that offers %s",
+			f.Target, plural(len(it.Names)), strings.Join(it.Names, ", "), f.Source, them(len(it.Names)), f.Source, them(len(it.Names)))
+	case migrate.CheckRoles:
+		if len(it.Names) == 0 {
+			return "no policy names a role the " + f.Target + " lacks"
+		}
+		return fmt.Sprintf("%s for roles the %s lacks (%s): not restored; their statements go to %s, to run once the roles exist (%s)",
+			Plural(int64(len(it.Names)), "policy is", "policies are"), f.Target, strings.Join(it.Roles, ", "), filepath.Base(it.Path), strings.Join(first(it.Names, 5), "; "))
+	case migrate.CheckEventTriggers:
+		if it.Verdict == migrate.VerdictOK {
+			return fmt.Sprintf("%s restored (the %s user is a superuser)", Plural(int64(len(it.Names)), "event trigger is", "event triggers are"), f.Target)
+		}
+		return fmt.Sprintf("%s (%s) need a superuser, which a managed database does not give: not restored; their statements go to %s",
+			Plural(int64(len(it.Names)), "event trigger", "event triggers"), strings.Join(first(it.Names, 5), ", "), filepath.Base(it.Path))
+	case migrate.CheckPublications:
+		return fmt.Sprintf("publications and subscriptions (%s) are not migrated: they are the old database's replication setup", strings.Join(first(it.Names, 5), ", "))
+	case migrate.CheckLargeObjects:
+		return fmt.Sprintf("%s, restored with their OIDs and compared", Plural(it.Count, "large object", "large objects"))
+	case migrate.CheckConnections:
+		switch it.Verdict {
+		case migrate.VerdictBlocks:
+			return fmt.Sprintf("the %s accepts only %s more: close other sessions (or raise its limit) first", f.Target, Plural(it.Count, "connection", "connections"))
+		case migrate.VerdictHandled:
+			return fmt.Sprintf("the %s accepts %s more: the restore runs %d parallel jobs", f.Target, Plural(it.Count, "connection", "connections"), it.Of)
+		}
+		return fmt.Sprintf("the %s accepts %s more: enough for %d parallel jobs", f.Target, Plural(it.Count, "connection", "connections"), it.Of)
+	}
+	return string(it.Code)
+}
+
+// Mark is the plan verdict's mark: ✓, handled (→), warning (!) or ✗.
+func Mark(v migrate.Verdict) string {
+	switch v {
+	case migrate.VerdictOK:
+		return "✓"
+	case migrate.VerdictHandled:
+		return "→"
+	case migrate.VerdictWarn:
+		return "!"
+	}
+	return "✗"
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func them(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
+}
+
+// Skipped says which objects the restore left out, why, and what to do.
+func (f Flow) Skipped(r *migrate.RestoreSummary) string {
+	var names, roles []string
+	superuser := false
+	for _, s := range r.Skipped {
+		n := s.Name
+		if s.Schema != "" {
+			n = s.Schema + "." + n
+		}
+		names = append(names, strings.ToLower(s.Desc)+" "+n)
+		for _, ro := range s.Roles {
+			if !slices.Contains(roles, ro) {
+				roles = append(roles, ro)
+			}
+		}
+		superuser = superuser || s.Superuser
+	}
+	t := fmt.Sprintf("%s not restored (%s)", Plural(int64(len(r.Skipped)), "object was", "objects were"), strings.Join(first(names, 5), ", "))
+	var need []string
+	if len(roles) > 0 {
+		need = append(need, "create the roles "+strings.Join(roles, ", "))
+	}
+	if superuser {
+		need = append(need, "connect as a superuser")
+	}
+	file := r.SkippedFile
+	if file == "" {
+		file = migrate.SkippedFileName
+	}
+	return t + fmt.Sprintf(": %s, then run psql -f %s", strings.Join(need, " and "), file)
+}
+
+// Cutover lists what to do once the target is verified: the application's
+// URL, .env lines still on retired Accelerate, the target's version and the
+// moment after which the source's writes are not in the target.
+func (f Flow) Cutover(v *migrate.VerifySummary, env []migrate.EnvFinding) []string {
+	out := []string{"Point your application's DATABASE_URL at the " + f.Target + " (for Prisma Postgres: its pooled URL for the application, its direct URL for tools such as prisma migrate), and restart it."}
+	for _, e := range env {
+		out = append(out, fmt.Sprintf("%s line %d (%s) still holds a hosted Accelerate URL (prisma+postgres://accelerate.prisma-data.net), retired on 1 December 2026: replace it with the %s's URL.",
+			e.Path, e.Line, e.Name, f.Target))
+	}
+	if v != nil && v.TargetVersion > 0 {
+		out = append(out, fmt.Sprintf("The %s runs PostgreSQL %s.", f.Target, Version(v.TargetVersion)))
+	}
+	if v != nil && !v.DumpedAt.IsZero() {
+		out = append(out, fmt.Sprintf("The dump was taken at %s: writes to the %s after that moment are not in the %s. Keep them paused until the application runs on the %s.",
+			v.DumpedAt.Local().Format("2006-01-02 15:04:05 MST"), f.Source, f.Target, f.Target))
+	}
+	return out
 }
