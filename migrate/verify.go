@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -115,6 +116,9 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 	if t := e.state.Target; t != nil {
 		v.TargetVersion = t.ServerVersion
 	}
+	if err := e.writeReport(rep, v); err != nil {
+		return nil, err
+	}
 	return &Summary{Verified: v}, nil
 }
 
@@ -170,4 +174,20 @@ func compareLargeObjects(rep *VerifyReport, m *Manifest, target []uint32) {
 	if got != want {
 		rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: "large objects", Source: want, Target: got})
 	}
+}
+
+// VerifyFileName is the verification report the verify step writes beside
+// the state file (JSON, mode 0600), to attach to a change ticket.
+const VerifyFileName = "ppg-verify.json"
+
+// writeReport saves the verification report.
+func (e *Engine) writeReport(rep *VerifyReport, v *VerifySummary) error {
+	data, err := json.MarshalIndent(struct {
+		Verified *VerifySummary `json:"verified"`
+		Report   *VerifyReport  `json:"report"`
+	}{v, rep}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode the verification report: %w", err)
+	}
+	return writeFileAtomic(e.path(VerifyFileName), append(data, '\n'))
 }

@@ -99,6 +99,22 @@ func (c confirmModel) view(v viewCtx) string {
 			}
 			b.WriteString(style.Render(wrap(d, w, "  ")) + "\n")
 		}
+		if p := c.q.Plan; p != nil {
+			b.WriteString("\n" + st.Heading.Render("Plan") + "\n")
+			for _, it := range p.Items {
+				if it.Verdict == migrate.VerdictOK && it.Code != migrate.CheckVersions && it.Code != migrate.CheckTargetEmpty {
+					continue // the checks that passed, but the main ones, go unsaid
+				}
+				mark := st.OK.Render(words.Mark(it.Verdict))
+				if it.Verdict == migrate.VerdictWarn || it.Verdict == migrate.VerdictHandled {
+					mark = st.Warning.Render(words.Mark(it.Verdict))
+				}
+				b.WriteString(mark + " " + strings.TrimPrefix(wrap(flow.PlanItem(it), w, "  "), "  ") + "\n")
+			}
+			if !p.TargetKnown {
+				b.WriteString(paint(st.Subtle, wrap("· The "+flow.Target+" is checked when you paste its key, after the dump.", w, "")) + "\n")
+			}
+		}
 		b.WriteString("\n" + paint(st.Subtle, wrap("The dump is written to this folder; the "+flow.SourceShort+" database is only read. "+
 			"Stop your application's writes to it until the migration is done: later writes are not migrated.", w, "")))
 	case migrate.ConfirmNonEmptyTarget:

@@ -387,7 +387,7 @@ func TestGoldenDone(t *testing.T) {
 	h := start(t, m, 80, 24)
 	h.wait("Next: verify")
 	h.keys("enter")
-	h.wait("9f86d081")
+	h.wait("Verification: 30 tables")
 	fm := h.final()
 	if fm.result != nil || fm.screen != screenDone {
 		t.Fatalf("result %v, screen %d; want the done screen", fm.result, fm.screen)

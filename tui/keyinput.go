@@ -39,6 +39,8 @@ type keyModel struct {
 	started string
 	// tries counts the keys asked for.
 	tries int
+	// early is set when the key is asked before it is needed.
+	early bool
 }
 
 func newKeyModel(side migrate.Side, state *migrate.State) keyModel {
@@ -62,8 +64,9 @@ func newKeyModel(side migrate.Side, state *migrate.State) keyModel {
 
 // asked readies the input for a new key; problem says why the last one was
 // refused (nil on the first ask).
-func (k *keyModel) asked(problem *words.Failure) {
+func (k *keyModel) asked(problem *words.Failure, early bool) {
 	k.tries++
+	k.early = early
 	k.problem, k.status, k.empty = "", "", false
 	if problem != nil {
 		k.problem = problem.Headline
@@ -105,6 +108,10 @@ func (k keyModel) update(msg tea.KeyMsg, keys inputKeys, flow words.Flow) (keyMo
 	case key.Matches(msg, keys.Clear):
 		k.input.Reset()
 		return k, nil
+	case key.Matches(msg, keys.Later):
+		k.input.Reset()
+		k.input.Blur()
+		return k, send(keyLaterMsg{})
 	}
 	if msg.Type == tea.KeyRunes {
 		// A key copied from a terminal or a wrapped .env line may hold
@@ -145,7 +152,12 @@ func (k keyModel) view(c viewCtx, asking bool) string {
 		b.WriteString(st.Heading.Render("Paste the key of your "+c.flow.SourceLong) + "\n\n")
 	} else {
 		b.WriteString(st.Heading.Render("Paste the key of your "+c.flow.TargetLong) + "\n\n")
-		b.WriteString(wrap("It must be a different, new database: the "+c.flow.SourceShort+" data is restored into it. An empty database is best.", w, "") + "\n")
+		if k.started == "" {
+			b.WriteString(wrap("It must be a different, new database: the "+c.flow.SourceShort+" data is restored into it. An empty database is best.", w, "") + "\n")
+		}
+		if k.early && asking {
+			b.WriteString(wrap("With both databases known, ppg checks the plan before the dump. No key yet? Press ctrl+l and paste it after the dump.", w, "") + "\n")
+		}
 	}
 	b.WriteString(paint(st.Subtle, wrap("The API key, the DATABASE_URL value (prisma+postgres://…?api_key=…), a line of your .env file, or a direct postgres:// URL. It is never shown and never saved.", w, "")) + "\n")
 	if k.started != "" {

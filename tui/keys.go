@@ -12,6 +12,7 @@ type keyMaps struct {
 	progress progressKeys
 	verify   verifyKeys
 	end      endKeys
+	done     doneKeys
 	stop     stopKeys
 }
 
@@ -36,6 +37,7 @@ func newKeyMaps() keyMaps {
 		input: inputKeys{
 			Submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "connect")),
 			Clear:  key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "clear")),
+			Later:  key.NewBinding(key.WithKeys("ctrl+l"), key.WithHelp("ctrl+l", "paste it later")),
 			Stop:   stop,
 		},
 		confirm: confirmKeys{
@@ -58,6 +60,10 @@ func newKeyMaps() keyMaps {
 		end: endKeys{
 			Quit: key.NewBinding(key.WithKeys("q", "esc", "enter"), key.WithHelp("q/enter", "quit")),
 		},
+		done: doneKeys{
+			Up: up, Down: down, PageUp: pgUp, PageDown: pgDown, Scroll: scroll, Page: page,
+			Quit: key.NewBinding(key.WithKeys("q", "esc", "enter"), key.WithHelp("q/enter", "quit")),
+		},
 		stop: stopKeys{
 			Yes: key.NewBinding(key.WithKeys("y", "ctrl+c"), key.WithHelp("y", "stop")),
 			No:  key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "go on")),
@@ -78,10 +84,10 @@ func (k startKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHe
 
 // inputKeys are the key input's; every other key types into the input.
 type inputKeys struct {
-	Submit, Clear, Stop key.Binding
+	Submit, Clear, Later, Stop key.Binding
 }
 
-func (k inputKeys) ShortHelp() []key.Binding  { return []key.Binding{k.Submit, k.Clear, k.Stop} }
+func (k inputKeys) ShortHelp() []key.Binding  { return []key.Binding{k.Submit, k.Clear, k.Later, k.Stop} }
 func (k inputKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
 
 // confirmKeys answer the engine's questions; which keys say yes depends on
@@ -116,10 +122,18 @@ func (k verifyKeys) ShortHelp() []key.Binding {
 }
 func (k verifyKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
 
-// endKeys close the done and failure screens.
+// endKeys close the failure screen.
 type endKeys struct {
 	Quit key.Binding
 }
+
+// doneKeys scroll and close the done screen.
+type doneKeys struct {
+	Up, Down, PageUp, PageDown, Scroll, Page, Quit key.Binding
+}
+
+func (k doneKeys) ShortHelp() []key.Binding  { return []key.Binding{k.Scroll, k.Page, k.Quit} }
+func (k doneKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
 
 func (k endKeys) ShortHelp() []key.Binding  { return []key.Binding{k.Quit} }
 func (k endKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }

@@ -27,6 +27,7 @@ type (
 	askMsg struct {
 		side     migrate.Side
 		problem  error // why the previous key was refused
+		early    bool  // asked before it is needed: "later" is an answer
 		question *migrate.Question
 		reply    chan answer
 	}
@@ -39,18 +40,22 @@ type (
 	parentDoneMsg struct{}
 	// stateMsg is the state file read after the migration.
 	stateMsg struct{ state *migrate.State }
+	// envMsg is what ./.env still points at, read after the migration.
+	envMsg struct{ env []migrate.EnvFinding }
 )
 
 // answer is the reply to an askMsg.
 type answer struct {
-	text string
-	yes  bool
+	text  string
+	yes   bool
+	later bool // the key comes later
 }
 
 // Messages from the screens to the root.
 type (
 	startMsg      struct{ restart bool } // start screen: go (or start over)
 	keyEnteredMsg struct{ value string } // key input: the pasted key
+	keyLaterMsg   struct{}               // key input: paste it later
 	answerMsg     struct{ yes bool }     // confirmation: the answer
 	quitMsg       struct{}               // start, done, failure: leave
 )
@@ -211,11 +216,24 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	case stateMsg:
 		m.done.setState(msg.state)
+		m.done.layout(m.bodyCtx())
+		return m, nil
+	case envMsg:
+		m.done.setEnv(msg.env)
+		m.done.layout(m.bodyCtx())
 		return m, nil
 	case startMsg:
 		return m.begin(msg.restart)
 	case keyEnteredMsg:
 		m.keyEntered(msg.value)
+		return m, nil
+	case keyLaterMsg:
+		if m.ask != nil && m.ask.question == nil && m.ask.early {
+			m.ask.reply <- answer{later: true}
+			m.keyFor(m.ask.side).setStatus("You will paste it when it is needed, after the dump.")
+			m.ask = nil
+			m.follow()
+		}
 		return m, nil
 	case answerMsg:
 		m.answered(msg.yes)
@@ -302,9 +320,10 @@ func (m model) engineDone(err error) (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	}
 	if err == nil {
-		m.done = newDoneModel(m.verify.finished, m.dump.dumpInfo)
+		m.done = newDoneModel(m.verify.finished, m.verify.summary, m.verify.report, m.dump.dumpInfo)
+		m.done.layout(m.bodyCtx())
 		m.show(screenDone)
-		return m, readState(m.opts.Dir)
+		return m, tea.Batch(readState(m.opts.Dir), readEnv())
 	}
 	if m.screen != screenFailure && !m.verify.failed() {
 		m.fail = newFailureModel(m.flow, err)
@@ -440,7 +459,7 @@ func (m *model) asked(a askMsg) {
 		x := m.flow.Explain(a.problem)
 		f = &x
 	}
-	m.keyFor(a.side).asked(f)
+	m.keyFor(a.side).asked(f, a.early)
 	m.show(screenKey)
 }
 
@@ -502,8 +521,10 @@ func (m model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.start, cmd = m.start.update(msg, m.startKeys())
 	case screenKey:
 		if m.ask != nil {
+			keys := m.keys.input
+			keys.Later.SetEnabled(m.ask.early)
 			km := m.keyFor(m.ask.side)
-			*km, cmd = km.update(msg, m.keys.input, m.flow)
+			*km, cmd = km.update(msg, keys, m.flow)
 		}
 	case screenConfirm:
 		m.confirm, cmd = m.confirm.update(msg, m.confirm.keys(m.keys.confirm))
@@ -515,7 +536,9 @@ func (m model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.fitWarnings()
 	case screenVerify:
 		m.verify, cmd = m.verify.update(msg, m.verifyKeys())
-	case screenDone, screenFailure:
+	case screenDone:
+		m.done, cmd = m.done.update(msg, m.keys.done)
+	case screenFailure:
 		if key.Matches(msg, m.keys.end.Quit) {
 			cmd = send(quitMsg{})
 		}
@@ -560,7 +583,14 @@ func (m model) logHeight() int { return max(1, m.bodyHeight()-progressRows) }
 func (m *model) resize() {
 	m.help.Width = m.bodyWidth()
 	m.verify.layout(m.bodyWidth(), m.bodyHeight())
+	m.done.layout(m.bodyCtx())
 	m.fitWarnings()
+}
+
+// bodyCtx is the view context of the body, for the screens that lay out
+// their content ahead of View (the help line takes one row).
+func (m model) bodyCtx() viewCtx {
+	return viewCtx{st: m.st, flow: m.flow, width: m.bodyWidth(), height: m.bodyHeight() + 1, now: m.now, dir: m.opts.Dir, absDir: m.opts.absDir}
 }
 
 func (m *model) fitWarnings() {
@@ -612,6 +642,7 @@ func (m model) helpKeys() help.KeyMap {
 		return m.startKeys()
 	case screenKey:
 		k := m.keys.input
+		k.Later.SetEnabled(m.ask != nil && m.ask.early)
 		if m.ask == nil {
 			k.Submit.SetEnabled(false)
 			k.Clear.SetEnabled(false)
@@ -625,6 +656,8 @@ func (m model) helpKeys() help.KeyMap {
 		return m.progressKeys(&m.restore)
 	case screenVerify:
 		return m.verifyKeys()
+	case screenDone:
+		return m.keys.done
 	}
 	return m.keys.end
 }

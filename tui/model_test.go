@@ -122,7 +122,7 @@ func TestLogViewCleansAndCuts(t *testing.T) {
 
 func TestKeyInputMasksAndStripsLineBreaks(t *testing.T) {
 	k := newKeyModel(migrate.Source, nil)
-	k.asked(nil)
+	k.asked(nil, false)
 	keys := newKeyMaps().input
 	k, _ = k.update(paste("DATABASE_URL=\"prisma+postgres://x/?api_key=SeCrEt\r\nKeY\"\n"), keys, words.FromEA)
 	c := viewCtx{st: testStyles(), flow: words.FromEA, width: 78, height: 20}
@@ -148,7 +148,7 @@ func TestKeyInputMasksAndStripsLineBreaks(t *testing.T) {
 
 func TestKeyInputEmptyAndClear(t *testing.T) {
 	k := newKeyModel(migrate.Target, nil)
-	k.asked(nil)
+	k.asked(nil, false)
 	keys := newKeyMaps().input
 	k, cmd := k.update(keyMsg("enter"), keys, words.FromEA)
 	if cmd != nil || !k.empty {
@@ -167,13 +167,13 @@ func TestKeyInputEmptyAndClear(t *testing.T) {
 
 func TestKeyProblemIsShownWithoutTheKey(t *testing.T) {
 	k := newKeyModel(migrate.Source, nil)
-	k.asked(nil)
+	k.asked(nil, false)
 	keys := newKeyMaps().input
 	k, _ = k.update(paste("TopSecretKey123"), keys, words.FromEA)
 	k, _ = k.update(keyMsg("enter"), keys, words.FromEA)
 	problem := words.FromEA.Explain(fmt.Errorf("wrapped: %w", errors.New("no database for TopSecretKey123")))
 	problem.Reprompt = "paste the key of a Prisma Postgres database"
-	k.asked(&problem)
+	k.asked(&problem, false)
 	v := ansi.Strip(k.view(viewCtx{st: testStyles(), flow: words.FromEA, width: 78, height: 20}, true))
 	if strings.Contains(v, "TopSecret") {
 		t.Errorf("the problem shows the key:\n%s", v)
@@ -634,4 +634,27 @@ func BenchmarkToolLines(b *testing.B) {
 		_ = m.View()
 	}
 	b.ReportMetric(float64(b.N*maxBatch)/b.Elapsed().Seconds(), "lines/s")
+}
+
+func TestDoneScrollsAtAnySize(t *testing.T) {
+	m := resumedModel(t, migrate.StepVerify)
+	rep := ev(migrate.Report, migrate.StepVerify, 0)
+	rep.Report = report(false)
+	fin := finishedEv(migrate.StepVerify, &migrate.Summary{Verified: &migrate.VerifySummary{Tables: 30, Rows: 465_000, Sequences: 41, TargetVersion: 170002}}, 0)
+	m, _ = apply(t, m, tea.WindowSizeMsg{Width: 60, Height: 15}, keyMsg("enter"), batch(started(migrate.StepVerify, 0), rep, fin), engineDoneMsg{})
+	if m.screen != screenDone {
+		t.Fatalf("screen %d, want done", m.screen)
+	}
+	checkFits(t, m.View(), 60, 15)
+	seen := plain(m)
+	for range 20 {
+		m, _ = apply(t, m, keyMsg("pgdown"))
+		seen += plain(m)
+	}
+	for _, want := range []string{"public.table_029", "PostgreSQL 17.2", migrate.VerifyFileName, "DATABASE_URL"} {
+		if !strings.Contains(seen, want) {
+			t.Errorf("scrolling the done screen at 60x15 never shows %q", want)
+		}
+	}
+	checkFits(t, m.View(), 60, 15)
 }

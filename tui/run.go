@@ -265,6 +265,18 @@ func readState(dir string) tea.Cmd {
 	}
 }
 
+// readEnv reads what ./.env still points at, for the done screen.
+func readEnv() tea.Cmd {
+	return func() tea.Msg {
+		dir, err := os.Getwd()
+		if err != nil {
+			return envMsg{}
+		}
+		env, _ := migrate.CheckEnvFile(dir)
+		return envMsg{env}
+	}
+}
+
 // prompter is the engine's Prompter: each question becomes an askMsg on the
 // runner's channel, answered by the screen on show.
 type prompter struct {
@@ -274,6 +286,16 @@ type prompter struct {
 // Key implements migrate.Prompter.
 func (p prompter) Key(ctx context.Context, side migrate.Side, problem error) (string, error) {
 	a, err := p.ask(ctx, askMsg{side: side, problem: problem})
+	return a.text, err
+}
+
+// EarlyKey implements migrate.EarlyPrompter: the user may choose to paste
+// the key later, when it is needed.
+func (p prompter) EarlyKey(ctx context.Context, side migrate.Side, problem error) (string, error) {
+	a, err := p.ask(ctx, askMsg{side: side, problem: problem, early: true})
+	if err == nil && a.later {
+		return "", migrate.ErrLater
+	}
 	return a.text, err
 }
 
