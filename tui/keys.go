@@ -87,7 +87,9 @@ type inputKeys struct {
 	Submit, Clear, Later, Stop key.Binding
 }
 
-func (k inputKeys) ShortHelp() []key.Binding  { return []key.Binding{k.Submit, k.Clear, k.Later, k.Stop} }
+func (k inputKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Submit, k.Clear, k.Later, k.Stop}
+}
 func (k inputKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
 
 // confirmKeys answer the engine's questions; which keys say yes depends on
