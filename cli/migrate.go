@@ -115,6 +115,7 @@ type migrateFlags struct {
 	allowNonEmpty  bool
 	onChange       string
 	stall          string
+	verify         string
 	keyFiles       map[migrate.Side]*string
 	from, to       string
 }
@@ -166,6 +167,7 @@ func (a *app) migrationCmd(c command) *cobra.Command {
 	fl.BoolVar(&f.restart, "restart", false, "discard the recorded progress and start over (the old dump file is kept)")
 	fl.BoolVar(&f.allowNonEmpty, "allow-non-empty-target", false, "restore into a target that already holds objects")
 	fl.StringVar(&f.onChange, "on-source-change", "fail", "with --non-interactive, when the source was written to after the dump: fail (exit 8), redump (dump and restore again), or keep (keep the migration as of the dump)")
+	fl.StringVar(&f.verify, "verify", "counts", "what to compare: counts (exact row counts, sequences, objects, large objects), or content too (a hash of every row and large object on both sides: reads all the data twice more; use it when the data must be proven byte for byte)")
 	fl.StringVar(&f.stall, "stall-timeout", "2m", "stop a tool that moves no data for this long, call the connection stalled, and retry")
 	for _, side := range []migrate.Side{migrate.Source, migrate.Target} {
 		fl.StringVar(f.keyFiles[side], c.fileFlag[side], "", fmt.Sprintf("read the %s key or URL from this file instead of $%s", c.flow.Side(side), c.env[side]))
@@ -199,6 +201,13 @@ func (a *app) migrationConfig(c command, f migrateFlags) (migrate.Config, error)
 		return cfg, words.UsageError{Err: fmt.Errorf("--stall-timeout %q: %v", f.stall, err)}
 	}
 	cfg.StallTimeout = stall
+	switch f.verify {
+	case "counts":
+	case "content":
+		cfg.VerifyContent = true
+	default:
+		return cfg, words.UsageError{Err: fmt.Errorf("--verify %q: use counts or content", f.verify)}
+	}
 	return cfg, nil
 }
 

@@ -313,3 +313,45 @@ func tableWrites(ctx context.Context, conn querier) (map[string]int64, error) {
 	}
 	return out, rows.Err()
 }
+
+// contentSettings make a row's text the same on every server ppg compares:
+// the output of dates, intervals, floats and bytea depends on them.
+var contentSettings = [...]string{
+	"SET LOCAL TimeZone = 'UTC'", "SET LOCAL DateStyle = 'ISO, MDY'", "SET LOCAL IntervalStyle = 'postgres'",
+	"SET LOCAL extra_float_digits = 1", "SET LOCAL bytea_output = 'hex'",
+}
+
+// contentHashes returns, for each table, a hash of its rows: the sum of
+// the first 64 bits of each row's md5 (as text), with the row count. A sum
+// does not depend on the order rows come in, so no key or sort is needed,
+// and duplicate rows count as many times as they occur; one changed byte
+// changes its row's md5 and so the sum. conn must be in a transaction (the
+// settings are SET LOCAL).
+func contentHashes(ctx context.Context, conn querier, tables []Table) (map[string]string, error) {
+	for _, s := range contentSettings {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			return nil, fmt.Errorf("prepare the content hashes: %w", err)
+		}
+	}
+	out := make(map[string]string, len(tables))
+	for _, t := range tables {
+		var h string
+		err := conn.QueryRow(ctx, `SELECT count(*)::text || ':' || coalesce(sum(('x' || substr(md5(r::text), 1, 16))::bit(64)::bigint::numeric), 0)::text FROM ONLY `+t.quoted()+` r`).Scan(&h)
+		if err != nil {
+			return nil, fmt.Errorf("hash the rows of %s: %w", t.QualifiedName(), err)
+		}
+		out[t.QualifiedName()] = h
+	}
+	return out, nil
+}
+
+// largeObjectsHash is contentHashes for the large objects: their OIDs and
+// contents.
+func largeObjectsHash(ctx context.Context, conn querier) (string, error) {
+	var h string
+	err := conn.QueryRow(ctx, `SELECT count(*)::text || ':' || coalesce(sum(('x' || substr(md5(oid::text || ':' || md5(lo_get(oid))), 1, 16))::bit(64)::bigint::numeric), 0)::text FROM pg_largeobject_metadata`).Scan(&h)
+	if err != nil {
+		return "", fmt.Errorf("hash the large objects: %w", err)
+	}
+	return h, nil
+}

@@ -117,7 +117,7 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 	countCtx, stopCount := context.WithCancel(ctx)
 	defer stopCount()
 	go func() {
-		m, err := snap.Manifest(countCtx, tables)
+		m, err := snap.Manifest(countCtx, tables, e.cfg.VerifyContent)
 		countDone <- counted{m, err}
 	}()
 

@@ -113,6 +113,10 @@ type Config struct {
 	// StallTimeout is how long a tool may move no data before ppg stops it
 	// and calls the connection stalled; 0 means two minutes.
 	StallTimeout time.Duration
+	// VerifyContent adds to the verification a hash of every table's rows
+	// and of the large objects, taken on the source in the dump's snapshot
+	// and on the target after the restore. It reads every row twice more.
+	VerifyContent bool
 	// Now returns the time; nil means time.Now.
 	Now func() time.Time
 }

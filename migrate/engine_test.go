@@ -305,6 +305,10 @@ func (d *fakeDB) Close() {}
 
 func (d *fakeDB) Watcher(context.Context) (Watcher, error) { return nil, errors.New("no watcher") }
 
+func (d *fakeDB) ContentHashes(context.Context, []Table) (map[string]string, string, error) {
+	return nil, "", nil
+}
+
 func (d *fakeDB) SourceFacts(context.Context) (SourceFacts, error) {
 	return SourceFacts{Extensions: d.w.extensions, Policies: d.w.policies}, nil
 }
@@ -334,7 +338,7 @@ func (s *fakeSnapshot) Tables(ctx context.Context) ([]Table, error) { return s.d
 func (s *fakeSnapshot) Commit(context.Context) error                { return nil }
 func (s *fakeSnapshot) Close()                                      {}
 
-func (s *fakeSnapshot) Manifest(ctx context.Context, tables []Table) (*Manifest, error) {
+func (s *fakeSnapshot) Manifest(ctx context.Context, tables []Table, _ bool) (*Manifest, error) {
 	rows, _ := s.d.CountRows(ctx, tables)
 	seqs, _ := s.d.Sequences(ctx)
 	objs, _ := s.d.Objects(ctx)

@@ -28,6 +28,10 @@ type Manifest struct {
 	// Writes are each table's write counter (see tableWrites) when the
 	// snapshot was taken, to tell later which tables changed since.
 	Writes map[string]int64 `json:"table_writes,omitempty"`
+	// Content holds each table's content hash (see contentHashes), and
+	// LargeObjectsContent the large objects', with --verify=content.
+	Content             map[string]string `json:"content,omitempty"`
+	LargeObjectsContent string            `json:"large_objects_content,omitempty"`
 }
 
 // TableCount is one table's exact row count.

@@ -39,6 +39,20 @@ func (d pgDB) Truncate(ctx context.Context, t Table) error {
 
 func (d pgDB) Close() { _ = d.conn.Close(context.Background()) }
 
+func (d pgDB) ContentHashes(ctx context.Context, tables []Table) (map[string]string, string, error) {
+	tx, err := d.conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, "", err
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	h, err := contentHashes(ctx, tx, tables)
+	if err != nil {
+		return nil, "", err
+	}
+	lo, err := largeObjectsHash(ctx, tx)
+	return h, lo, err
+}
+
 func (d pgDB) LargeObjects(ctx context.Context) ([]uint32, error) {
 	return largeObjectOIDs(ctx, d.conn)
 }
@@ -172,7 +186,7 @@ func (s *pgSnapshot) Writes() int64 { return s.writes }
 
 func (s *pgSnapshot) Tables(ctx context.Context) ([]Table, error) { return listTables(ctx, s.tx) }
 
-func (s *pgSnapshot) Manifest(ctx context.Context, tables []Table) (*Manifest, error) {
+func (s *pgSnapshot) Manifest(ctx context.Context, tables []Table, content bool) (*Manifest, error) {
 	counts, err := countRows(ctx, s.tx, tables)
 	if err != nil {
 		return nil, err
@@ -196,6 +210,14 @@ func (s *pgSnapshot) Manifest(ctx context.Context, tables []Table) (*Manifest, e
 	m := &Manifest{Version: 1, Sequences: seqs, Objects: objs, LargeObjects: oidRanges(los), Writes: writes}
 	for _, t := range tables {
 		m.Tables = append(m.Tables, TableCount{Table: t, Rows: counts[t.QualifiedName()]})
+	}
+	if content {
+		if m.Content, err = contentHashes(ctx, s.tx, tables); err != nil {
+			return nil, err
+		}
+		if m.LargeObjectsContent, err = largeObjectsHash(ctx, s.tx); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }

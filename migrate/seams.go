@@ -94,6 +94,9 @@ type DB interface {
 	UnlinkLargeObjects(ctx context.Context, oids []uint32) error
 	// Analyze gathers the planner's statistics of tables.
 	Analyze(ctx context.Context, tables []Table) error
+	// ContentHashes hashes each table's rows and the large objects (see
+	// contentHashes), in a transaction of its own.
+	ContentHashes(ctx context.Context, tables []Table) (map[string]string, string, error)
 	// Watcher opens a second connection to follow a tool's sessions.
 	Watcher(ctx context.Context) (Watcher, error)
 	// SourceFacts and TargetFacts read what the plan checks.
@@ -114,9 +117,10 @@ type Snapshot interface {
 	Writes() int64
 	// Tables lists the tables, as the snapshot sees them.
 	Tables(ctx context.Context) ([]Table, error)
-	// Manifest counts rows, sequences and objects in the snapshot. It may
-	// run while pg_dump runs.
-	Manifest(ctx context.Context, tables []Table) (*Manifest, error)
+	// Manifest counts rows, sequences and objects in the snapshot, and
+	// with content hashes the rows and large objects too. It may run
+	// while pg_dump runs.
+	Manifest(ctx context.Context, tables []Table, content bool) (*Manifest, error)
 	// Commit ends the transaction.
 	Commit(ctx context.Context) error
 	// Close rolls back a transaction not committed.

@@ -157,6 +157,8 @@ type VerifySummary struct {
 	LargeObjects int64 `json:"large_objects,omitempty"`
 	// TargetVersion is the target's server_version_num.
 	TargetVersion int `json:"target_version,omitempty"`
+	// Content is set when the rows' contents were compared too.
+	Content bool `json:"content,omitempty"`
 }
 
 // NewState returns a fresh state with every step pending.

@@ -35,6 +35,10 @@ type VerifyReport struct {
 	// LargeObjects compares the number of the source's large objects
 	// found on each side.
 	LargeObjects ObjectCheck `json:"large_objects"`
+	// Content is set when the rows' and large objects' contents were
+	// compared too, which took ContentSeconds on the target.
+	Content        bool    `json:"content,omitempty"`
+	ContentSeconds float64 `json:"content_seconds,omitempty"`
 	// Snapshot is set when the source's counts were taken in the dump's
 	// own snapshot.
 	Snapshot bool `json:"same_snapshot"`
@@ -96,9 +100,18 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 	}
 	rep := compare(m, have, seqs, objs, e.state.Target != nil && e.state.Target.ConfirmedNonEmpty)
 	compareLargeObjects(rep, m, los)
+	if m.Content != nil {
+		start := e.cfg.Now()
+		hashes, lo, err := dst.DB.ContentHashes(ctx, tables)
+		if err != nil {
+			return nil, err
+		}
+		compareContent(rep, m, hashes, lo)
+		rep.ContentSeconds = e.cfg.Now().Sub(start).Seconds()
+	}
 	e.send(Event{Kind: Report, Step: StepVerify, Report: rep})
 	v := &VerifySummary{At: e.cfg.Now(), Tables: len(rep.Tables), Rows: m.TotalRows(), Sequences: rep.Sequences,
-		LargeObjects: rep.LargeObjects.Source}
+		LargeObjects: rep.LargeObjects.Source, Content: rep.Content}
 	e.state.Verified = v
 	if len(rep.Mismatches) > 0 {
 		for _, mm := range rep.Mismatches {
@@ -163,6 +176,21 @@ func compare(m *Manifest, rows map[string]int64, seqs map[string]int64, objs Obj
 		}
 	}
 	return rep
+}
+
+// compareContent checks the content hashes of the tables and the large
+// objects.
+func compareContent(rep *VerifyReport, m *Manifest, hashes map[string]string, lo string) {
+	rep.Content = true
+	for _, t := range m.Tables {
+		qn := t.QualifiedName()
+		if want, got := m.Content[qn], hashes[qn]; want != got {
+			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: "table content", Name: qn, Source: t.Rows, Target: -1})
+		}
+	}
+	if m.LargeObjectsContent != lo {
+		rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: "large object content", Source: countOIDs(m.LargeObjects), Target: -1})
+	}
 }
 
 // compareLargeObjects checks that every large object of the source is on

@@ -151,6 +151,9 @@ func (f Flow) Summary(st migrate.Step, s *migrate.Summary) string {
 		if v.LargeObjects > 0 {
 			t += fmt.Sprintf(", %s match", Plural(v.LargeObjects, "large object", "large objects"))
 		}
+		if v.Content {
+			t += ", and every row's content matches (hashes of all rows and large objects)"
+		}
 		if v.WritesDuring > 0 {
 			t += fmt.Sprintf("; as you chose, %s written during the dump are not migrated", Plural(v.WritesDuring, "row", "rows"))
 		}
