@@ -43,7 +43,7 @@ func (e *Engine) ensureTools(ctx context.Context) error {
 // prompter gives up. On a resumed migration the key must be the one the
 // migration started with, and the target must never be the source.
 func (e *Engine) openSide(ctx context.Context, side Side) (*Endpoint, error) {
-	return e.openSideWith(ctx, side, e.ask.Key)
+	return e.openSideWith(ctx, side, e.ask.Key, nil)
 }
 
 // openSideEarly asks for side's key before it is needed; it returns
@@ -54,10 +54,13 @@ func (e *Engine) openSideEarly(ctx context.Context, side Side) (*Endpoint, error
 	if !ok {
 		return nil, ErrLater
 	}
-	return e.openSideWith(ctx, side, ep.EarlyKey)
+	return e.openSideWith(ctx, side, ep.EarlyKey, nil)
 }
 
-func (e *Engine) openSideWith(ctx context.Context, side Side, key func(context.Context, Side, error) (string, error)) (*Endpoint, error) {
+// openSideWith asks key for side's key until one opens, starting with
+// problem (why an earlier key was refused; nil for none). A target that is
+// the source, by key or by identity, is refused and asked again.
+func (e *Engine) openSideWith(ctx context.Context, side Side, key func(context.Context, Side, error) (string, error), problem error) (*Endpoint, error) {
 	if cred, ok := e.creds[side]; ok {
 		// A retry reopens the side with the key of this run.
 		ep, err := e.open.Open(ctx, side, cred)
@@ -69,7 +72,6 @@ func (e *Engine) openSideWith(ctx context.Context, side Side, key func(context.C
 		}
 		return nil, err
 	}
-	var problem error
 	for {
 		raw, err := key(ctx, side, problem)
 		if err != nil {
@@ -97,12 +99,34 @@ func (e *Engine) openSideWith(ctx context.Context, side Side, key func(context.C
 			problem = err
 			continue
 		}
+		if same, err := e.isSource(ctx, side, ep); err != nil || same {
+			ep.Close()
+			if err != nil {
+				return nil, err
+			}
+			problem = &TargetRefusedError{Reason: RefuseIsSource}
+			continue
+		}
 		if e.creds == nil {
 			e.creds = map[Side]tunnel.Credential{}
 		}
 		e.creds[side] = cred
 		return ep, nil
 	}
+}
+
+// isSource reports whether ep, opened for the target, is the source
+// database itself (another URL or key for the same server and database).
+func (e *Engine) isSource(ctx context.Context, side Side, ep *Endpoint) (bool, error) {
+	src := e.state.Source
+	if side != Target || src == nil || src.SystemID == "" {
+		return false, nil
+	}
+	info, err := ep.DB.ServerInfo(ctx)
+	if err != nil {
+		return false, err
+	}
+	return info.SystemID == src.SystemID && info.DatabaseOID == src.DatabaseOID, nil
 }
 
 func secretOf(c tunnel.Credential) string {
@@ -243,23 +267,40 @@ func (e *Engine) connectTarget(ctx context.Context) (*Summary, error) {
 	// The source is no longer needed: free its tunnel.
 	e.src.Close()
 	e.src = nil
-	ep, err := e.openSide(ctx, Target)
+	var problem error
+	for {
+		sum, declined, err := e.tryTarget(ctx, problem)
+		if !declined {
+			return sum, err
+		}
+		// Not confirmed: another key, rather than the end (a front end
+		// that cannot ask again returns the refusal).
+		e.dst.Close()
+		e.dst = nil
+		delete(e.creds, Target)
+		if e.state.Target != nil && e.state.Target.KeyHash != "" {
+			return nil, err // a resumed migration must keep its target
+		}
+		problem = err
+	}
+}
+
+// tryTarget opens the target and checks it; problem is why the previous
+// one was refused. declined is set when the user did not confirm a target
+// that is not empty.
+func (e *Engine) tryTarget(ctx context.Context, problem error) (_ *Summary, declined bool, _ error) {
+	ep, err := e.openSideWith(ctx, Target, e.ask.Key, problem)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	e.dst = ep
 	info, err := ep.DB.ServerInfo(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	src := e.state.Source
-	if src != nil && info.SystemID != "" && info.SystemID == src.SystemID && info.DatabaseOID == src.DatabaseOID {
-		e.dst.Close()
-		e.dst = nil
-		return nil, &TargetRefusedError{Reason: RefuseIsSource}
-	}
 	if src != nil && info.Major() < src.ServerVersion/10000 {
-		return nil, &pgtools.DowngradeError{From: src.ServerVersion / 10000, To: info.Major()}
+		return nil, false, &pgtools.DowngradeError{From: src.ServerVersion / 10000, To: info.Major()}
 	}
 	db := describe(ep, info, e.state.HashKey(secretOf(ep.Cred)))
 	db.Empty = info.UserObjects == 0 && len(info.UserSchemas) == 0
@@ -269,21 +310,21 @@ func (e *Engine) connectTarget(ctx context.Context) (*Summary, error) {
 		// the restore step empties it and starts again.
 		db.Empty = true
 		e.state.Target = db
-		return &Summary{Database: db, TargetResumed: true}, nil
+		return &Summary{Database: db, TargetResumed: true}, false, nil
 	}
 	if !db.Empty {
 		ok := e.cfg.AllowNonEmptyTarget
 		if !ok {
 			ok, err = e.ask.Confirm(ctx, Question{Kind: ConfirmNonEmptyTarget, Objects: info.UserObjects, Schemas: info.UserSchemas})
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 		}
 		if !ok {
-			return nil, &TargetRefusedError{Reason: RefuseNotEmpty}
+			return nil, true, &TargetRefusedError{Reason: RefuseNotEmpty}
 		}
 		db.ConfirmedNonEmpty = true
 	}
 	e.state.Target = db
-	return &Summary{Database: db}, nil
+	return &Summary{Database: db}, false, nil
 }

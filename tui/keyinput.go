@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/cursor"
@@ -99,6 +100,11 @@ func (k keyModel) update(msg tea.KeyMsg, keys inputKeys, flow words.Flow) (keyMo
 			k.empty = true
 			return k, nil
 		}
+		if n := len([]rune(v)); n > maxKeyLength {
+			k.input.Reset()
+			k.problem = tooLong(n)
+			return k, nil
+		}
 		k.sent = v
 		k.input.Reset()
 		k.input.Blur()
@@ -114,6 +120,17 @@ func (k keyModel) update(msg tea.KeyMsg, keys inputKeys, flow words.Flow) (keyMo
 		return k, send(keyLaterMsg{})
 	}
 	if msg.Type == tea.KeyRunes {
+		if n := len(msg.Runes); n > maxKeyLength {
+			// Not sent anywhere, not even kept: say what it was.
+			k.problem = tooLong(n)
+			return k, nil
+		}
+		if msg.Paste {
+			// A pasted .env file: its key line.
+			if line, ok := envLine(string(msg.Runes)); ok {
+				msg.Runes = []rune(line)
+			}
+		}
 		// A key copied from a terminal or a wrapped .env line may hold
 		// line breaks: they are not part of it.
 		msg.Runes = stripBreaks(msg.Runes)
@@ -125,6 +142,42 @@ func (k keyModel) update(msg tea.KeyMsg, keys inputKeys, flow words.Flow) (keyMo
 	var cmd tea.Cmd
 	k.input, cmd = k.input.Update(msg)
 	return k, cmd
+}
+
+// maxKeyLength bounds what is taken as a key: Prisma's keys and URLs are a
+// few hundred characters, a whole file pasted by mistake is far more.
+const maxKeyLength = 16 << 10
+
+func tooLong(n int) string {
+	return fmt.Sprintf("That was %d characters: far longer than a key or URL (a few hundred). Nothing was sent. Paste only the key, or its DATABASE_URL line", n)
+}
+
+// assignment is a .env line: NAME=value.
+var assignment = regexp.MustCompile(`^(export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=`)
+
+// envLine finds the key in a paste of several lines of a .env file: the
+// PDP_API_KEY line, else the DATABASE_URL line. A key that a terminal
+// wrapped has no such name: ok is false and its lines are joined.
+func envLine(paste string) (string, bool) {
+	lines := strings.FieldsFunc(paste, func(r rune) bool { return r == '\n' || r == '\r' })
+	envLike := 0
+	for _, l := range lines {
+		if t := strings.TrimSpace(l); strings.HasPrefix(t, "#") || assignment.MatchString(t) {
+			envLike++
+		}
+	}
+	if envLike < 2 {
+		return "", false // one wrapped line, not a file
+	}
+	for _, name := range []string{"PDP_API_KEY", "DATABASE_URL"} {
+		for _, l := range lines {
+			t := strings.TrimPrefix(strings.TrimSpace(l), "export ")
+			if strings.HasPrefix(t, name+"=") || strings.HasPrefix(t, name+" =") {
+				return t, true
+			}
+		}
+	}
+	return "", false
 }
 
 func stripBreaks(rs []rune) []rune {

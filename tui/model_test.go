@@ -658,3 +658,30 @@ func TestDoneScrollsAtAnySize(t *testing.T) {
 	}
 	checkFits(t, m.View(), 60, 15)
 }
+
+func TestKeyInputTakesTheKeyLineOfAnEnvPaste(t *testing.T) {
+	k := newKeyModel(migrate.Source, nil)
+	k.asked(nil, false)
+	keys := newKeyMaps().input
+	env := "# generated\nDIRECT_URL=\"postgres://u:p@h/db\"\nDATABASE_URL=\"prisma+postgres://accelerate.prisma-data.net/?api_key=abc\"\n"
+	k, _ = k.update(paste(env), keys, words.FromEA)
+	k, cmd := k.update(keyMsg("enter"), keys, words.FromEA)
+	got, ok := cmd().(keyEnteredMsg)
+	if !ok || got.value != `DATABASE_URL="prisma+postgres://accelerate.prisma-data.net/?api_key=abc"` {
+		t.Fatalf("entered %q, want the DATABASE_URL line", got.value)
+	}
+}
+
+func TestKeyInputRefusesAHugePaste(t *testing.T) {
+	k := newKeyModel(migrate.Source, nil)
+	k.asked(nil, false)
+	keys := newKeyMaps().input
+	k, cmd := k.update(paste(strings.Repeat("x", 200_000)), keys, words.FromEA)
+	if cmd != nil || k.input.Value() != "" {
+		t.Fatal("a 200,000-character paste was taken")
+	}
+	v := ansi.Strip(k.view(viewCtx{st: testStyles(), flow: words.FromEA, width: 78, height: 20}, true))
+	if !strings.Contains(v, "200000 characters") || !strings.Contains(v, "Nothing was sent") {
+		t.Errorf("no clear answer:\n%s", v)
+	}
+}

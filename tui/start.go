@@ -72,8 +72,10 @@ func (s startModel) view(c viewCtx, continued bool) string {
 		if len(s.tools) == 0 {
 			b.WriteString("  " + c.spin + " " + st.Subtle.Render("checking pg_dump and pg_restore…") + "\n")
 		}
+		// Found, not yet judged: whether they fit is known once the
+		// source's version is.
 		for _, t := range s.tools {
-			b.WriteString("  " + st.OK.Render("✓") + " " + t + "\n")
+			b.WriteString("  " + st.Subtle.Render("·") + " found " + t + "\n")
 		}
 	}
 	for _, n := range s.notes {
@@ -115,15 +117,18 @@ func (s startModel) resumeView(c viewCtx) string {
 	for _, step := range migrate.Steps() {
 		rec := state.Step(step)
 		mark, fact := st.Subtle.Render("·"), ""
-		switch rec.Status {
-		case migrate.Done:
+		switch {
+		case step == migrate.StepCheckTools:
+			// Checked again by every run: the tools may have changed.
+			fact = "checked again when you continue"
+		case rec.Status == migrate.Done:
 			mark = st.OK.Render("✓")
-		case migrate.Failed:
+		case rec.Status == migrate.Failed:
 			mark = st.Error.Render("✗")
 			// One line a step: a tool's error goes on with its output.
 			first, _, _ := strings.Cut(rec.Error, "\n")
 			fact = "failed: " + first
-		case migrate.Running:
+		case rec.Status == migrate.Running:
 			mark = st.Warning.Render("▸")
 			fact = "interrupted"
 		}
