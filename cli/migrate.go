@@ -219,10 +219,11 @@ func (a *app) runWizard(ctx context.Context, c command, f migrateFlags) error {
 	}
 	v, _, _ := a.build.resolve()
 	err = tui.Run(ctx, tui.Options{
-		Dir:     f.dir,
-		Flow:    a.flow,
-		Version: v,
-		Restart: f.restart,
+		Dir:        f.dir,
+		Flow:       a.flow,
+		DumpPrefix: c.dumpPrefix,
+		Version:    v,
+		Restart:    f.restart,
 		NewEngine: func(restart bool, p migrate.Prompter) *migrate.Engine {
 			cfg := cfg
 			cfg.Restart = restart

@@ -9,13 +9,38 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ppg-cli/ppg/pgtools"
 )
 
-// DumpFileName is the dump's file name for a migration with id, whose
-// dumps are named with prefix ("ppg-ea" gives ppg-ea-ID.dump).
-func DumpFileName(prefix, id string) string { return prefix + "-" + id + ".dump" }
+// DumpFileName is the dump's file name for the migration s, whose dumps are
+// named with prefix: "ppg-ea" gives ppg-ea-20261202-104233-ID.dump, so that
+// the dumps of a migration started over are told apart by their date.
+func DumpFileName(prefix string, s *State) string {
+	return prefix + "-" + s.CreatedAt.UTC().Format("20060102-150405") + "-" + s.ID + ".dump"
+}
+
+// OldDump is a dump file in the working folder.
+type OldDump struct {
+	Path string
+	Size int64
+	When time.Time
+}
+
+// OldDumps lists the dump files of earlier migrations in dir (named with
+// prefix), newest first.
+func OldDumps(dir, prefix string) []OldDump {
+	matches, _ := filepath.Glob(filepath.Join(dir, prefix+"-*.dump"))
+	var out []OldDump
+	for _, m := range matches {
+		if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() {
+			out = append(out, OldDump{Path: m, Size: fi.Size(), When: fi.ModTime()})
+		}
+	}
+	slices.SortFunc(out, func(a, b OldDump) int { return b.When.Compare(a.When) })
+	return out
+}
 
 // dumpChanged says why the recorded dump can no longer be used, or nil.
 func (e *Engine) dumpChanged() *DumpChangedError {
@@ -46,7 +71,7 @@ func (e *Engine) dump(ctx context.Context) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	final := e.path(DumpFileName(e.cfg.DumpPrefix, e.state.ID))
+	final := e.path(DumpFileName(e.cfg.DumpPrefix, e.state))
 	if _, err := os.Stat(final); err == nil && (e.state.Dump == nil || e.state.Dump.Path != final) {
 		return nil, &FileExistsError{Path: final, Migration: true}
 	}

@@ -151,6 +151,8 @@ type Engine struct {
 	manifest *Manifest
 	// noSnapshot is set when pg_dump could not import the shared snapshot.
 	noSnapshot bool
+	// fresh is set for a new migration not written to its state file yet.
+	fresh bool
 }
 
 // New returns an engine for cfg that asks through p.
@@ -323,7 +325,10 @@ func (e *Engine) load() error {
 		}
 		s = NewState(e.cfg.Now())
 		e.state = s
-		return e.save()
+		// Not written until the source is confirmed: a run stopped
+		// before that leaves nothing behind.
+		e.fresh = true
+		return nil
 	}
 	e.state = s
 	e.relocate()
@@ -382,7 +387,18 @@ func (e *Engine) reset(from Step) {
 	}
 }
 
-func (e *Engine) save() error { return e.state.Save(e.cfg.Dir, e.cfg.Now()) }
+// save writes the state file, except for a new migration whose source is
+// not confirmed yet: there is nothing to resume, and quitting then leaves
+// the folder as it was.
+func (e *Engine) save() error {
+	if e.fresh {
+		if e.state.Step(StepConnectSource).Status != Done {
+			return nil
+		}
+		e.fresh = false
+	}
+	return e.state.Save(e.cfg.Dir, e.cfg.Now())
+}
 
 func (e *Engine) send(ev Event) {
 	if ev.Time.IsZero() {

@@ -429,7 +429,7 @@ func TestRunToTheEnd(t *testing.T) {
 			t.Errorf("step %s: %d finished events", st, len(fin))
 		}
 	}
-	if d := find(evs, StepFinished, StepDump)[0].Summary.Dump; d == nil || d.Tables != 3 || d.Rows != 10 || filepath.Base(d.Path) != DumpFileName("ppg-test", s.ID) {
+	if d := find(evs, StepFinished, StepDump)[0].Summary.Dump; d == nil || d.Tables != 3 || d.Rows != 10 || filepath.Base(d.Path) != DumpFileName("ppg-test", s) {
 		t.Errorf("dump summary %+v", d)
 	}
 	if v := find(evs, StepFinished, StepVerify)[0].Summary.Verified; v == nil || v.Tables != 3 || v.Rows != 10 || v.Sequences != 1 {
@@ -440,6 +440,9 @@ func TestRunToTheEnd(t *testing.T) {
 	}
 	if !slices.Equal(w.restores, []string{sectionPreData, sectionData, sectionPostData}) {
 		t.Errorf("restores %v", w.restores)
+	}
+	if _, err := os.Stat(filepath.Join(dir, lockFileName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the lock file stays after the run: %v", err)
 	}
 	if w.analyzed != len(w.tables) {
 		t.Errorf("ANALYZE ran on %d tables, want %d", w.analyzed, len(w.tables))
@@ -892,5 +895,18 @@ func TestPlanSkipsPoliciesForMissingRoles(t *testing.T) {
 	}
 	if !slices.ContainsFunc(k.questions, func(q Question) bool { return q.Kind == ConfirmSource && q.Plan != nil && q.Plan.TargetKnown }) {
 		t.Error("the source question came without the plan of both databases")
+	}
+}
+
+func TestNoStateFileBeforeTheSourceIsConfirmed(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	k := bothKeys()
+	k.declined = true
+	if err, _ := run(t, w, dir, k); !errors.Is(err, ErrDeclined) {
+		t.Fatalf("Run = %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		t.Errorf("left behind: %s", e.Name())
 	}
 }

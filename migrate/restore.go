@@ -179,7 +179,7 @@ func (r *restorer) skipping(entries []pgtools.Entry) (keep, skip []pgtools.Entry
 func (r *restorer) writeSkipped(ctx context.Context, sec string, skip []pgtools.Entry) error {
 	e := r.e
 	path := e.path(SkippedFileName)
-	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state.ID) + ".skipped.list")
+	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state) + ".skipped.list")
 	if err := writeList(list, skip); err != nil {
 		return err
 	}
@@ -270,7 +270,7 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state.ID) + "." + sec + ".list")
+	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state) + "." + sec + ".list")
 	if err := writeList(list, entries); err != nil {
 		return err
 	}

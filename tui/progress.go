@@ -213,7 +213,7 @@ func (p *progressModel) view(c viewCtx, running bool) string {
 	pr := p.prog
 	counts := fmt.Sprintf("Tables %d of %d", pr.TablesDone, pr.TablesTotal)
 	if pr.BytesTotal > 0 {
-		counts += fmt.Sprintf(" · %s of %s", words.Bytes(pr.BytesDone), words.Bytes(pr.BytesTotal))
+		counts += fmt.Sprintf(" · %s of %s of table data", words.Bytes(pr.BytesDone), words.Bytes(pr.BytesTotal))
 	}
 	if !p.hasProg {
 		counts = st.Subtle.Render("Waiting for " + tool + "…")

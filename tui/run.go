@@ -27,6 +27,9 @@ type Options struct {
 	// Flow names the command and its databases; the zero value is
 	// words.FromEA.
 	Flow words.Flow
+	// DumpPrefix starts the names of the dumps (see migrate.Config), to
+	// list the earlier ones on the start screen.
+	DumpPrefix string
 	// NewEngine builds the engine once the user has chosen how to start:
 	// restart is true after "start over". p is the wizard itself, which
 	// the engine asks for keys and confirmations. Run calls it from the
@@ -100,6 +103,9 @@ func Run(ctx context.Context, opts Options) error {
 	uiCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	m := newModel(uiCtx, opts, newStyles(r), st, stErr)
+	if opts.DumpPrefix != "" {
+		m.start.oldDumps = migrate.OldDumps(opts.Dir, opts.DumpPrefix)
+	}
 	popts := []tea.ProgramOption{tea.WithOutput(opts.Output), tea.WithAltScreen(),
 		// Signals reach us through ctx (main's signal.NotifyContext):
 		// the program must not quit on its own while the engine runs.

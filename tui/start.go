@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -22,6 +23,8 @@ type startModel struct {
 	notes    []string       // Info and Warning texts before the first step
 	// confirmRestart shows "Start over?" in place of the choices.
 	confirmRestart bool
+	// oldDumps are the dump files already in the folder.
+	oldDumps []migrate.OldDump
 }
 
 func newStartModel(state *migrate.State, stateErr error) startModel {
@@ -80,6 +83,16 @@ func (s startModel) view(c viewCtx, continued bool) string {
 	}
 	for _, n := range s.notes {
 		b.WriteString(paint(st.Warning, wrap(n, w, "")) + "\n")
+	}
+	if len(s.oldDumps) > 0 {
+		b.WriteString(st.Heading.Render("Dumps in this folder") + "\n")
+		for i, d := range s.oldDumps {
+			if i == 3 {
+				b.WriteString(st.Subtle.Render(fmt.Sprintf("  and %d more", len(s.oldDumps)-i)) + "\n")
+				break
+			}
+			b.WriteString(fitWidth(fmt.Sprintf("  %s  %s, %s", filepath.Base(d.Path), words.Bytes(d.Size), formatClock(d.When, c.now)), w) + "\n")
+		}
 	}
 	b.WriteString("\n")
 	switch {

@@ -97,8 +97,12 @@ func Tools(ts migrate.Summary) string {
 // Source describes the source database: "PostgreSQL 16.4, 1.2 GB, 8
 // tables, about 5.1M rows".
 func Source(db *migrate.Database) string {
-	return fmt.Sprintf("PostgreSQL %s, %s, %d tables, about %s rows",
-		Version(db.ServerVersion), Bytes(db.Size), db.Tables, Count(db.EstimatedRows))
+	data := ""
+	if db.DataBytes > 0 {
+		data = fmt.Sprintf(" (%s of table data to copy)", Bytes(db.DataBytes))
+	}
+	return fmt.Sprintf("PostgreSQL %s, %s on disk%s, %d tables, about %s rows",
+		Version(db.ServerVersion), Bytes(db.Size), data, db.Tables, Count(db.EstimatedRows))
 }
 
 // Summary is the sentence of a finished step's summary, as the headless
@@ -127,7 +131,7 @@ func (f Flow) Summary(st migrate.Step, s *migrate.Summary) string {
 		if len(sum) > 16 {
 			sum = sum[:16]
 		}
-		return fmt.Sprintf("%s, %s, %d tables, %s rows, sha256 %s", d.Path, Bytes(d.Size), d.Tables, Count(d.Rows), sum)
+		return fmt.Sprintf("%s, %s compressed, %d tables, %s rows, sha256 %s", d.Path, Bytes(d.Size), d.Tables, Count(d.Rows), sum)
 	case s.Archive != nil:
 		a := s.Archive
 		return fmt.Sprintf("%d entries, data of %d tables, written by pg_dump %s from PostgreSQL %s; read with %s",
