@@ -33,7 +33,8 @@ type reporter struct {
 	now      func() time.Time
 	lastProg time.Time
 	lastPh   migrate.Phase
-	err      error // the first write error
+	pace     words.Pace // of the running dump or restore phase
+	err      error      // the first write error
 }
 
 func newReporter(w io.Writer, asJSON bool, flow words.Flow) *reporter {
@@ -56,16 +57,36 @@ func (r *reporter) event(ev migrate.Event) {
 	switch ev.Kind {
 	case migrate.StepStarted:
 		verb := "started"
-		if ev.Resumed {
+		switch {
+		case ev.Attempt > 1:
+			verb = fmt.Sprintf("try %d, where it stopped", ev.Attempt)
+		case ev.Resumed && ev.Step == migrate.StepDump:
+			verb = "started again (a dump always starts from the beginning)"
+		case ev.Resumed:
 			verb = "resumed"
 		}
+		r.pace.Reset(ev.Time, 0)
+		r.lastPh = 0
 		r.printf("%s %s: %s\n", ts, r.flow.Step(ev.Step), verb)
 	case migrate.Progress:
 		p := ev.Progress
+		if p.Phase != r.lastPh && p.Phase != migrate.PhaseDump {
+			r.pace.Reset(ev.Time, p.BytesDone)
+		}
+		r.pace.Add(ev.Time, p.BytesDone)
 		// At most one progress line a second, plus each phase change.
-		if now := r.now(); now.Sub(r.lastProg) >= time.Second || p.Phase != r.lastPh || p.TablesDone == p.TablesTotal {
+		if now := r.now(); now.Sub(r.lastProg) >= time.Second || p.Phase != r.lastPh || p.TablesDone == p.TablesTotal && p.TablesTotal > 0 {
 			r.lastProg, r.lastPh = now, p.Phase
-			r.printf("%s   %s\n", ts, progressLine(p))
+			line := progressLine(p)
+			if p.Phase == migrate.PhaseDump || p.Phase == migrate.PhaseData {
+				if sp := r.pace.Speed(); sp > 0 {
+					line += ", " + words.Speed(sp)
+				}
+				if left, ok := r.pace.Left(ev.Time, p.BytesTotal); ok {
+					line += ", about " + words.Duration(left) + " left"
+				}
+			}
+			r.printf("%s   %s\n", ts, line)
 		}
 	case migrate.Warning:
 		r.printf("%s   warning: %s\n", ts, r.message(ev))
@@ -107,15 +128,22 @@ func (r *reporter) message(ev migrate.Event) string {
 // progressLine writes a dump's or restore's advance: "data: 3/8 tables,
 // 42%, now public.orders".
 func progressLine(p *migrate.ProgressInfo) string {
-	pct := 100.0
-	if p.BytesTotal > 0 {
-		pct = 100 * float64(p.BytesDone) / float64(p.BytesTotal)
-	}
 	phase := ""
 	if p.Phase != migrate.PhaseDump {
 		phase = words.Phase(p.Phase) + ": "
 	}
-	line := fmt.Sprintf("%s%d/%d tables, %.0f%%", phase, p.TablesDone, p.TablesTotal, pct)
+	var line string
+	switch {
+	case p.Phase == migrate.PhasePostData:
+		line = fmt.Sprintf("%s%d of %d entries", phase, p.EntriesDone, p.EntriesTotal)
+	case p.Phase == migrate.PhaseSchema:
+		line = phase + "restoring"
+	case p.BytesTotal > 0:
+		line = fmt.Sprintf("%s%d of %d tables, %s of %s of table data (%.0f%%)", phase, p.TablesDone, p.TablesTotal,
+			words.Bytes(p.BytesDone), words.Bytes(p.BytesTotal), 100*float64(p.BytesDone)/float64(p.BytesTotal))
+	default:
+		line = fmt.Sprintf("%s%d of %d tables", phase, p.TablesDone, p.TablesTotal)
+	}
 	if p.Current != "" {
 		line += ", now " + p.Current
 	}

@@ -47,9 +47,9 @@ func TestReporterPlain(t *testing.T) {
 	}
 	for _, want := range []string{
 		"10:30:00 Check pg_dump and pg_restore: done: pg_dump 17.11 (/opt/pg/bin/pg_dump) and pg_restore 17.11 (/opt/pg/bin/pg_restore)\n",
-		"10:30:00 Dump the EA database: resumed\n",
+		"10:30:00 Dump the EA database: started again (a dump always starts from the beginning)\n",
 		"warning: 1 row was inserted, updated or deleted after the dump's snapshot",
-		"10:30:00   3/8 tables, 50%, now public.orders\n",
+		"10:30:00   3 of 8 tables, 50 B of 100 B of table data (50%), now public.orders\n",
 		"resuming indexes and constraints: 12 already created, 3 to create\n",
 		"EA rows        GA rows",
 		"public.b                                                      5              4  <- differs",

@@ -30,10 +30,10 @@ type progressModel struct {
 	resumed bool
 	prog    migrate.ProgressInfo
 	hasProg bool
-	// rateFrom and rateBase are when and at how many bytes the current
-	// rate is measured from (a resumed restore starts part done).
-	rateFrom time.Time
-	rateBase int64
+	// pace follows the bytes for the speed and the time left; it starts
+	// again with each phase (a resumed restore starts part done).
+	pace    words.Pace
+	attempt int // the try of the step within the run, from 2 on a retry
 
 	log      logView
 	warnings []string // the latest maxWarnings
@@ -57,9 +57,9 @@ func newProgressModel(step migrate.Step, st Styles) progressModel {
 }
 
 func (p *progressModel) begin(ev migrate.Event) {
-	p.started, p.resumed = ev.Time, ev.Resumed
-	p.rateFrom, p.rateBase = ev.Time, 0
-	p.finished, p.hasProg, p.ended = "", false, time.Time{}
+	p.started, p.resumed, p.attempt = ev.Time, ev.Resumed, ev.Attempt
+	p.pace.Reset(ev.Time, 0)
+	p.prog, p.finished, p.hasProg, p.ended = migrate.ProgressInfo{}, "", false, time.Time{}
 }
 
 // end records the step's summary.
@@ -81,22 +81,20 @@ func (p *progressModel) toolLine(line string) {
 
 // again restarts the dump after "dump again".
 func (p *progressModel) again(now time.Time) {
-	p.started, p.rateFrom, p.rateBase = now, now, 0
+	p.started = now
+	p.pace.Reset(now, 0)
 	p.prog, p.hasProg, p.finished, p.ended = migrate.ProgressInfo{}, false, "", time.Time{}
-	p.note = "Dumping again…"
+	p.note = "Dumping again, from the start…"
 }
 
 func (p *progressModel) progress(ev migrate.Event) {
 	next := *ev.Progress
-	switch {
-	case next.Phase == migrate.PhaseDump && !p.hasProg:
-		// A dump starts from nothing when its step starts.
-		p.rateFrom, p.rateBase = p.started, 0
-	case next.Phase != p.prog.Phase || !p.hasProg:
-		// A restore's rate counts from its data phase, which may resume
-		// part done.
-		p.rateFrom, p.rateBase = ev.Time, next.BytesDone
+	if next.Phase != migrate.PhaseDump && (next.Phase != p.prog.Phase || !p.hasProg) {
+		// A restore's pace counts from its data phase, which may resume
+		// part done. (A dump starts from nothing when its step starts.)
+		p.pace.Reset(ev.Time, next.BytesDone)
 	}
+	p.pace.Add(ev.Time, next.BytesDone)
 	p.prog, p.hasProg = next, true
 }
 
@@ -164,26 +162,33 @@ func (p *progressModel) update(msg tea.KeyMsg, k progressKeys, logH int) {
 }
 
 func (p *progressModel) percent() float64 {
+	pr := p.prog
 	switch {
 	case p.finished != "":
 		return 1
-	case p.prog.BytesTotal > 0:
-		return float64(p.prog.BytesDone) / float64(p.prog.BytesTotal)
-	case p.prog.TablesTotal > 0:
-		return float64(p.prog.TablesDone) / float64(p.prog.TablesTotal)
+	case pr.Phase == migrate.PhasePostData && pr.EntriesTotal > 0:
+		return float64(pr.EntriesDone) / float64(pr.EntriesTotal)
+	case pr.Phase == migrate.PhaseAnalyze && pr.TablesTotal > 0:
+		return float64(pr.TablesDone) / float64(pr.TablesTotal)
+	case pr.BytesTotal > 0:
+		return float64(pr.BytesDone) / float64(pr.BytesTotal)
+	case pr.TablesTotal > 0:
+		return float64(pr.TablesDone) / float64(pr.TablesTotal)
 	}
 	return 0
 }
 
-// left estimates the time to go from the rate since rateFrom; zero when it
-// cannot tell yet.
+// left estimates the time to go; zero when it cannot tell yet, or the
+// phase moves no bytes.
 func (p *progressModel) left(now time.Time) time.Duration {
-	done, total := p.prog.BytesDone-p.rateBase, p.prog.BytesTotal-p.prog.BytesDone
-	spent := now.Sub(p.rateFrom)
-	if done <= 0 || total <= 0 || spent < 3*time.Second || p.finished != "" {
+	if p.finished != "" || p.prog.Phase != migrate.PhaseDump && p.prog.Phase != migrate.PhaseData {
 		return 0
 	}
-	return time.Duration(float64(spent) * float64(total) / float64(done))
+	left, ok := p.pace.Left(now, p.prog.BytesTotal)
+	if !ok {
+		return 0
+	}
+	return max(left, time.Second)
 }
 
 func (p *progressModel) view(c viewCtx, running bool) string {
@@ -199,7 +204,12 @@ func (p *progressModel) view(c viewCtx, running bool) string {
 	if running && p.finished == "" {
 		head = c.spin + " " + head
 	}
-	if p.resumed {
+	switch {
+	case p.attempt > 1:
+		head += st.Subtle.Render(fmt.Sprintf(" (try %d, where it stopped)", p.attempt))
+	case p.resumed && p.step == migrate.StepDump:
+		head += st.Subtle.Render(" (again, from the start)")
+	case p.resumed:
 		head += st.Subtle.Render(" (resumed)")
 	}
 	add(head)
@@ -212,7 +222,12 @@ func (p *progressModel) view(c viewCtx, running bool) string {
 
 	pr := p.prog
 	counts := fmt.Sprintf("Tables %d of %d", pr.TablesDone, pr.TablesTotal)
-	if pr.BytesTotal > 0 {
+	switch {
+	case pr.Phase == migrate.PhasePostData && pr.EntriesTotal > 0:
+		counts = fmt.Sprintf("Indexes, constraints and the like: %d of %d", pr.EntriesDone, pr.EntriesTotal)
+	case pr.Phase == migrate.PhaseAnalyze:
+		counts = fmt.Sprintf("Statistics (ANALYZE): %d of %d tables", pr.TablesDone, pr.TablesTotal)
+	case pr.BytesTotal > 0:
 		counts += fmt.Sprintf(" · %s of %s of table data", words.Bytes(pr.BytesDone), words.Bytes(pr.BytesTotal))
 	}
 	if !p.hasProg {
@@ -228,6 +243,9 @@ func (p *progressModel) view(c viewCtx, running bool) string {
 			end = p.ended
 		}
 		times := "Elapsed " + formatDuration(end.Sub(p.started))
+		if sp := p.pace.Speed(); sp > 0 && p.finished == "" && (pr.Phase == migrate.PhaseDump || pr.Phase == migrate.PhaseData) {
+			times += " · " + words.Speed(sp)
+		}
 		if left := p.left(c.now); left > 0 {
 			times += " · about " + formatDuration(left) + " left"
 		}
