@@ -100,9 +100,10 @@ const (
 	PhaseData
 	PhasePostData
 	PhaseAnalyze
+	PhaseVerify
 )
 
-var phaseNames = map[Phase]string{PhaseDump: "dump", PhaseSchema: "schema", PhaseData: "data", PhasePostData: "post_data", PhaseAnalyze: "analyze"}
+var phaseNames = map[Phase]string{PhaseDump: "dump", PhaseSchema: "schema", PhaseData: "data", PhasePostData: "post_data", PhaseAnalyze: "analyze", PhaseVerify: "verify"}
 
 func (p Phase) String() string {
 	if s, ok := phaseNames[p]; ok {

@@ -82,9 +82,20 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 	for i, t := range m.Tables {
 		tables[i] = t.Table
 	}
-	have, err := dst.DB.CountRows(ctx, tables)
-	if err != nil {
-		return nil, fmt.Errorf("count rows in the target: %w", err)
+	have := make(map[string]int64, len(tables))
+	for start := 0; start < len(tables) || start == 0; start += countBatch {
+		e.send(Event{Kind: Progress, Step: StepVerify, Progress: &ProgressInfo{Phase: PhaseVerify, TablesDone: start, TablesTotal: len(tables)}})
+		batch := tables[start:min(start+countBatch, len(tables))]
+		counts, err := dst.DB.CountRows(ctx, batch)
+		if err != nil {
+			return nil, fmt.Errorf("count rows in the target: %w", err)
+		}
+		for k, v := range counts {
+			have[k] = v
+		}
+		if len(tables) == 0 {
+			break
+		}
 	}
 	seqs, err := dst.DB.Sequences(ctx)
 	if err != nil {

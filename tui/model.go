@@ -356,6 +356,9 @@ func (m *model) event(ev migrate.Event) {
 		if p := m.progressOf(ev.Step); p != nil && ev.Progress != nil {
 			p.progress(ev)
 		}
+		if ev.Step == migrate.StepVerify && ev.Progress != nil {
+			m.verify.progress(*ev.Progress)
+		}
 	case migrate.ToolLine:
 		if p := m.progressOf(ev.Step); p != nil {
 			p.toolLine(ev.Line)

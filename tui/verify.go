@@ -22,6 +22,7 @@ type verifyModel struct {
 	table    viewport.Model // one row a table
 	width    int            // the width the rows were laid out for
 	note     string
+	counted  *migrate.ProgressInfo  // tables counted so far
 	finished string                 // the step's summary: the verdict when all match
 	summary  *migrate.VerifySummary // the same, as facts
 	failure  *words.Failure         // the verification found differences
@@ -39,6 +40,9 @@ func (v *verifyModel) fail(f words.Failure) { v.failure = &f }
 
 // failed reports whether the verification found differences.
 func (v verifyModel) failed() bool { return v.failure != nil }
+
+// progress records how many tables are counted.
+func (v *verifyModel) progress(p migrate.ProgressInfo) { v.counted = &p }
 
 // setNote shows the latest Info of the step.
 func (v *verifyModel) setNote(text string) { v.note = text }
@@ -115,6 +119,9 @@ func (v verifyModel) view(c viewCtx, running bool) string {
 	}
 	if v.report == nil {
 		s := head + "\n\n" + paint(st.Subtle, wrap("Counting the rows of every table, the sequences and the schema objects on the "+c.flow.Target+", to compare them with the dump's counts.", w, ""))
+		if p := v.counted; p != nil && p.TablesTotal > 0 {
+			s += "\n\n" + fmt.Sprintf("Counted %s of %s tables", formatCount(int64(p.TablesDone)), formatCount(int64(p.TablesTotal)))
+		}
 		if v.note != "" {
 			s += "\n" + paint(st.Subtle, wrap(v.note, w, ""))
 		}

@@ -94,6 +94,8 @@ func Phase(p migrate.Phase) string {
 		return "indexes and constraints"
 	case migrate.PhaseAnalyze:
 		return "statistics"
+	case migrate.PhaseVerify:
+		return "verify"
 	}
 	return p.String()
 }
