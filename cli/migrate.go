@@ -113,6 +113,7 @@ type migrateFlags struct {
 	jobs           int
 	restart        bool
 	allowNonEmpty  bool
+	resetTarget    bool
 	onChange       string
 	stall          string
 	verify         string
@@ -166,6 +167,7 @@ func (a *app) migrationCmd(c command) *cobra.Command {
 	fl.IntVar(&f.jobs, "jobs", 0, "parallel restore jobs (default 4, fewer when the target's connections are short)")
 	fl.BoolVar(&f.restart, "restart", false, "discard the recorded progress and start over (the old dump file is kept)")
 	fl.BoolVar(&f.allowNonEmpty, "allow-non-empty-target", false, "restore into a target that already holds objects")
+	fl.BoolVar(&f.resetTarget, "reset-target", false, "with --restart: empty the target that the migration started over had restored into (drops its schemas and large objects)")
 	fl.StringVar(&f.onChange, "on-source-change", "fail", "with --non-interactive, when the source was written to after the dump: fail (exit 8), redump (dump and restore again), or keep (keep the migration as of the dump)")
 	fl.StringVar(&f.verify, "verify", "counts", "what to compare: counts (exact row counts, sequences, objects, large objects), or content too (a hash of every row and large object on both sides: reads all the data twice more; use it when the data must be proven byte for byte)")
 	fl.StringVar(&f.stall, "stall-timeout", "2m", "stop a tool that moves no data for this long, call the connection stalled, and retry")
@@ -195,7 +197,7 @@ func (a *app) engineConfig(dir, pgBin string, jobs int) migrate.Config {
 func (a *app) migrationConfig(c command, f migrateFlags) (migrate.Config, error) {
 	cfg := a.engineConfig(f.dir, f.pgBin, f.jobs)
 	cfg.DumpPrefix = c.dumpPrefix
-	cfg.Restart, cfg.AllowNonEmptyTarget = f.restart, f.allowNonEmpty
+	cfg.Restart, cfg.AllowNonEmptyTarget, cfg.ResetTarget = f.restart, f.allowNonEmpty, f.resetTarget
 	stall, err := parseDuration(f.stall)
 	if err != nil {
 		return cfg, words.UsageError{Err: fmt.Errorf("--stall-timeout %q: %v", f.stall, err)}

@@ -312,6 +312,23 @@ func (e *Engine) tryTarget(ctx context.Context, problem error) (_ *Summary, decl
 		e.state.Target = db
 		return &Summary{Database: db, TargetResumed: true}, false, nil
 	}
+	if p := e.state.Previous; !db.Empty && p != nil && p.SystemID != "" && p.SystemID == info.SystemID && p.DatabaseOID == info.DatabaseOID {
+		// The earlier migration's restore, which this one started over
+		// from: empty it, if the user says so.
+		ok := e.cfg.ResetTarget
+		if !ok {
+			ok, err = e.ask.Confirm(ctx, Question{Kind: ConfirmResetTarget, Objects: info.UserObjects, Schemas: info.UserSchemas})
+			if err != nil {
+				return nil, false, err
+			}
+		}
+		if ok {
+			db.Empty = true
+			e.state.Target = db
+			e.state.Restore = &RestoreInfo{StartedSections: []string{sectionPreData}}
+			return &Summary{Database: db, TargetResumed: true}, false, nil
+		}
+	}
 	if !db.Empty {
 		ok := e.cfg.AllowNonEmptyTarget
 		if !ok {

@@ -55,6 +55,10 @@ const (
 	// dump of DumpedAt; dump and restore again (yes), or keep the
 	// migration as of the dump (no)?
 	ConfirmSourceChanged
+	// ConfirmResetTarget: the target holds Objects that an earlier,
+	// restarted migration restored; empty it (drop its schemas and the
+	// large objects) and restore again?
+	ConfirmResetTarget
 )
 
 // Question is a yes/no question with the facts to decide it.
@@ -99,6 +103,10 @@ type Config struct {
 	// AllowNonEmptyTarget restores into a target with objects without
 	// asking (the headless --allow-non-empty-target).
 	AllowNonEmptyTarget bool
+	// ResetTarget empties, without asking, a target that an earlier
+	// migration of this folder restored into (the headless
+	// --reset-target, with --restart).
+	ResetTarget bool
 	// Retries is how many times a step that failed for a transient cause
 	// (a lost connection, a stall) is tried again within the run, each
 	// try resuming where the last stopped; 0 means defaultRetries, -1
@@ -323,7 +331,17 @@ func (e *Engine) load() error {
 		if s != nil && s.Dump != nil {
 			e.send(Event{Kind: Info, Notice: &Notice{Code: NoticeStartingOver, Path: s.Dump.Path}})
 		}
+		old := s
 		s = NewState(e.cfg.Now())
+		// A target that the earlier migration found empty and restored
+		// into may be emptied again (after a typed confirmation): its
+		// objects are that migration's.
+		switch {
+		case old != nil && old.Target != nil && old.Target.Empty && old.Restore != nil && len(old.Restore.StartedSections) > 0:
+			s.Previous = &PreviousTarget{SystemID: old.Target.SystemID, DatabaseOID: old.Target.DatabaseOID, Display: old.Target.Display}
+		case old != nil && old.Target == nil:
+			s.Previous = old.Previous // started over before reaching the target
+		}
 		e.state = s
 		// Not written until the source is confirmed: a run stopped
 		// before that leaves nothing behind.

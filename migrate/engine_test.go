@@ -359,6 +359,9 @@ type keys struct {
 	questions []Question
 	// answers overrides the answer by question kind.
 	answers map[QuestionKind]bool
+	// once gives each key once: asked again, the prompter gives up with
+	// the problem, as the headless one does.
+	once bool
 }
 
 func (k *keys) Key(_ context.Context, side Side, problem error) (string, error) {
@@ -368,10 +371,10 @@ func (k *keys) Key(_ context.Context, side Side, problem error) (string, error) 
 		k.problems = append(k.problems, problem)
 	}
 	if len(k.given[side]) == 0 {
-		return "", fmt.Errorf("no more keys for the %s (last problem: %v)", side, problem)
+		return "", fmt.Errorf("no more keys for the %s: %w", side, problem)
 	}
 	v := k.given[side][0]
-	if len(k.given[side]) > 1 {
+	if len(k.given[side]) > 1 || k.once {
 		k.given[side] = k.given[side][1:]
 	}
 	return v, nil
@@ -908,5 +911,31 @@ func TestNoStateFileBeforeTheSourceIsConfirmed(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		t.Errorf("left behind: %s", e.Name())
+	}
+}
+
+func TestRestartEmptiesTheEarlierTarget(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	if err, _ := run(t, w, dir, bothKeys()); err != nil {
+		t.Fatalf("first Run = %v", err)
+	}
+	k := bothKeys()
+	k.once = true
+	k.answers = map[QuestionKind]bool{ConfirmResetTarget: false, ConfirmNonEmptyTarget: false}
+	e := w.engine(dir, k)
+	e.cfg.Restart = true
+	refused := e.Run(t.Context(), nil)
+	var tr *TargetRefusedError
+	if !errors.As(refused, &tr) || tr.Reason != RefuseNotEmpty {
+		t.Fatalf("restart without --reset-target = %v, want the full target refused", refused)
+	}
+	e = w.engine(dir, bothKeys())
+	e.cfg.Restart, e.cfg.ResetTarget = true, true
+	var evs []Event
+	if err := e.Run(t.Context(), func(ev Event) { evs = append(evs, ev) }); err != nil {
+		t.Fatalf("restart with --reset-target = %v", err)
+	}
+	if got := find(evs, Info, StepRestore); !slices.ContainsFunc(got, func(ev Event) bool { return ev.Notice.Code == NoticeTargetReset }) {
+		t.Errorf("the target was not emptied: %+v", got)
 	}
 }

@@ -117,12 +117,16 @@ func (e *Engine) restore(ctx context.Context) (*Summary, error) {
 	for _, n := range notes {
 		e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeRestoreNote, Cause: n}})
 	}
+	jobs := e.cfg.Jobs
+	if p := e.state.Plan; p != nil && p.Jobs > 0 {
+		jobs = min(jobs, p.Jobs) // the target's connections allow no more
+	}
 	if e.state.Restore == nil {
-		jobs := e.cfg.Jobs
-		if p := e.state.Plan; p != nil && p.Jobs > 0 {
-			jobs = min(jobs, p.Jobs) // the target's connections allow no more
-		}
 		e.state.Restore = &RestoreInfo{Jobs: jobs}
+	}
+	if e.state.Restore.Jobs == 0 {
+		// A restore to redo after a reset records no jobs yet.
+		e.state.Restore.Jobs = jobs
 	}
 	r := &restorer{e: e, dst: dst, archive: d.Path, tool: tool, target: target, toc: toc, manifest: m, info: e.state.Restore}
 	r.weigh()

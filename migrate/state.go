@@ -135,8 +135,18 @@ type State struct {
 	Verified  *VerifySummary      `json:"verified,omitempty"`
 	// Plan is the preflight's result: what the restore skips, and the
 	// jobs the target's connections allow.
-	Plan  *Plan    `json:"plan,omitempty"`
-	Notes []string `json:"notes,omitempty"`
+	Plan *Plan `json:"plan,omitempty"`
+	// Previous is the target of the migration this one started over
+	// from, when that one restored into a target it found empty.
+	Previous *PreviousTarget `json:"previous_target,omitempty"`
+	Notes    []string        `json:"notes,omitempty"`
+}
+
+// PreviousTarget identifies the target of a migration started over.
+type PreviousTarget struct {
+	SystemID    string `json:"system_id,omitempty"`
+	DatabaseOID uint32 `json:"database_oid,omitempty"`
+	Display     string `json:"display"`
 }
 
 // VerifySummary is the verdict of the verify step.

@@ -30,7 +30,7 @@ func (c confirmModel) keys(k confirmKeys) confirmKeys {
 		k.Yes.SetHelp("y/enter", "dump it")
 		k.No.SetHelp("n/esc", "no")
 		k.Submit.SetEnabled(false)
-	case migrate.ConfirmNonEmptyTarget:
+	case migrate.ConfirmNonEmptyTarget, migrate.ConfirmResetTarget:
 		k.Yes.SetEnabled(false)
 		k.Submit.SetHelp("yes+enter", "restore into it")
 		k.No.SetKeys("esc")
@@ -62,7 +62,7 @@ func (c confirmModel) update(msg tea.KeyMsg, k confirmKeys) (confirmModel, tea.C
 		c.nudge = true
 		return c, nil
 	}
-	if c.q.Kind != migrate.ConfirmNonEmptyTarget {
+	if c.q.Kind != migrate.ConfirmNonEmptyTarget && c.q.Kind != migrate.ConfirmResetTarget {
 		return c, nil
 	}
 	switch msg.Type {
@@ -133,6 +133,17 @@ func (c confirmModel) view(v viewCtx) string {
 		b.WriteString(st.AlertBox.Render(in.String()))
 		if c.nudge {
 			b.WriteString("\n" + st.Warning.Render("Type yes to go on, or press Esc to refuse."))
+		}
+	case migrate.ConfirmResetTarget:
+		var in strings.Builder
+		in.WriteString(st.Warning.Render("Empty the "+flow.Target+" and restore again?") + "\n\n")
+		in.WriteString(wrap(fmt.Sprintf("It holds %s that the migration you started over restored into it.", words.Plural(c.q.Objects, "object", "objects")), w-4, "") + "\n")
+		in.WriteString(wrap("Emptying it drops every schema in it and its large objects. Anything written to it since is lost.", w-4, "") + "\n")
+		in.WriteString("\n" + wrap("Type yes and press Enter to empty it. Esc keeps it: nothing is changed.", w-4, "") + "\n")
+		in.WriteString(st.Prompt.Render("›") + " " + c.typed + "▏")
+		b.WriteString(st.AlertBox.Render(in.String()))
+		if c.nudge {
+			b.WriteString("\n" + st.Warning.Render("Type yes to go on, or press Esc."))
 		}
 	case migrate.ConfirmRedump:
 		b.WriteString(paint(st.Warning, wrap("The "+flow.Source+" was written to during the dump. Dump again?", w, "")) + "\n\n")

@@ -484,7 +484,7 @@ func (m *model) answered(yes bool) {
 	switch {
 	case kind == migrate.ConfirmSource && yes:
 		m.keyEA.setStatus("Starting the dump…")
-	case kind == migrate.ConfirmNonEmptyTarget && yes:
+	case (kind == migrate.ConfirmNonEmptyTarget || kind == migrate.ConfirmResetTarget) && yes:
 		m.keyGA.setStatus("Starting the restore…")
 	case kind == migrate.ConfirmRedump && yes:
 		m.dump.again(m.now)

@@ -165,7 +165,8 @@ func (f Flow) Explain(err error) Failure {
 			out.Hint = "run again and paste the key of the new " + f.Target
 		default:
 			out.Headline = fmt.Sprintf("the %s was refused: it is not empty, and restoring into it was not confirmed", f.Target)
-			out.Hint = "use an empty " + f.Target + ", or confirm (headless: --allow-non-empty-target); nothing was changed"
+			out.Hint = "use an empty " + f.Target + ", or confirm (headless: --allow-non-empty-target); after a --restart, --reset-target empties a target the earlier run restored into; nothing was changed"
+			out.Reprompt = "paste the key of an empty database, or type yes to restore into this one"
 		}
 	case errors.As(err, &dwn):
 		out.Hint = fmt.Sprintf("restore into a PostgreSQL server at least as new as the %s (Prisma Postgres GA runs 17)", f.Source)
@@ -196,7 +197,7 @@ func (f Flow) Explain(err error) Failure {
 		out.Hint = "run " + again + " to dump again"
 	case errors.As(err, &re):
 		out.Headline = fmt.Sprintf("the schema restore into the non-empty %s was interrupted, and ppg cannot tell its objects from yours", f.Target)
-		out.Hint = "remove what the interrupted restore created (or use an empty " + f.Target + "), then run " + f.Command + " --restart"
+		out.Hint = "remove what the interrupted restore created, or drop and re-create the " + f.Target + ", then run " + f.Command + " --restart"
 	case errors.As(err, &rd):
 		out.Hint = "check the file name"
 	case errors.As(err, &pe):
