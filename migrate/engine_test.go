@@ -395,7 +395,7 @@ func bothKeys() *keys {
 }
 
 // run runs the engine once and returns its error and events.
-func run(t *testing.T, w *world, dir string, p Prompter) (error, []Event) {
+func run(t *testing.T, w *world, dir string, p Prompter) ([]Event, error) {
 	t.Helper()
 	var mu sync.Mutex
 	var evs []Event
@@ -404,7 +404,7 @@ func run(t *testing.T, w *world, dir string, p Prompter) (error, []Event) {
 		defer mu.Unlock()
 		evs = append(evs, ev)
 	})
-	return err, evs
+	return evs, err
 }
 
 func find(evs []Event, kind EventKind, st Step) []Event {
@@ -419,7 +419,7 @@ func find(evs []Event, kind EventKind, st Step) []Event {
 
 func TestRunToTheEnd(t *testing.T) {
 	w, dir := newWorld(t), t.TempDir()
-	err, evs := run(t, w, dir, bothKeys())
+	evs, err := run(t, w, dir, bothKeys())
 	if err != nil {
 		t.Fatalf("Run = %v", err)
 	}
@@ -473,7 +473,7 @@ func TestFailedDataSectionResumes(t *testing.T) {
 		}
 		return nil
 	}
-	err, evs := run(t, w, dir, bothKeys())
+	evs, err := run(t, w, dir, bothKeys())
 	var se *StepError
 	if !errors.As(err, &se) || se.Step != StepRestore || !se.Resumable || se.NeedsRestart || !errors.Is(err, cut) {
 		t.Fatalf("Run = %v; want a resumable restore failure", err)
@@ -492,7 +492,7 @@ func TestFailedDataSectionResumes(t *testing.T) {
 	// One table arrived before the cut, from an earlier attempt.
 	w.loaded["public.users"] = 3
 	w.fail = nil
-	err, evs = run(t, w, dir, bothKeys())
+	evs, err = run(t, w, dir, bothKeys())
 	if err != nil {
 		t.Fatalf("resumed Run = %v", err)
 	}
@@ -538,7 +538,7 @@ func TestChangedDumpIsDumpedAgain(t *testing.T) {
 		}
 		return nil
 	}
-	if err, _ := run(t, w, dir, bothKeys()); err == nil {
+	if _, err := run(t, w, dir, bothKeys()); err == nil {
 		t.Fatal("Run passed")
 	}
 	s, _ := ReadState(dir)
@@ -546,7 +546,7 @@ func TestChangedDumpIsDumpedAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.fail = nil
-	err, evs := run(t, w, dir, bothKeys())
+	evs, err := run(t, w, dir, bothKeys())
 	if err != nil {
 		t.Fatalf("Run = %v", err)
 	}
@@ -571,7 +571,7 @@ func TestVerifyMismatchNeedsRestart(t *testing.T) {
 		}
 		return nil
 	}
-	err, evs := run(t, w, dir, bothKeys())
+	evs, err := run(t, w, dir, bothKeys())
 	var se *StepError
 	var ve *VerifyError
 	if !errors.As(err, &se) || se.Step != StepVerify || se.Resumable || !se.NeedsRestart || !errors.As(err, &ve) {
@@ -588,7 +588,7 @@ func TestVerifyMismatchNeedsRestart(t *testing.T) {
 func TestTargetKeyRules(t *testing.T) {
 	w, dir := newWorld(t), t.TempDir()
 	k := &keys{given: map[Side][]string{Source: {sourceKey}, Target: {sourceKey, "wrong-key-0123456789abcdefgh", targetKey}}}
-	if err, _ := run(t, w, dir, k); err != nil {
+	if _, err := run(t, w, dir, k); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	if len(k.problems) != 2 {
@@ -615,13 +615,13 @@ func TestResumeWantsTheSameKey(t *testing.T) {
 		}
 		return nil
 	}
-	if err, _ := run(t, w, dir, bothKeys()); err == nil {
+	if _, err := run(t, w, dir, bothKeys()); err == nil {
 		t.Fatal("Run passed")
 	}
 	w.fail = nil
 	other := "other-source-key-0123456789abcdef"
 	k := &keys{given: map[Side][]string{Source: {other, sourceKey}, Target: {targetKey}}}
-	if err, _ := run(t, w, dir, k); err != nil {
+	if _, err := run(t, w, dir, k); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	var kc *KeyChangedError
@@ -634,7 +634,7 @@ func TestDeclinedSourceStopsBeforeTheDump(t *testing.T) {
 	w, dir := newWorld(t), t.TempDir()
 	k := bothKeys()
 	k.declined = true
-	err, _ := run(t, w, dir, k)
+	_, err := run(t, w, dir, k)
 	if !errors.Is(err, ErrDeclined) || w.dumps != 0 {
 		t.Fatalf("Run = %v after %d dumps; want declined before any dump", err, w.dumps)
 	}
@@ -647,7 +647,7 @@ func TestLockedFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Unlock()
-	err, _ = run(t, w, dir, bothKeys())
+	_, err = run(t, w, dir, bothKeys())
 	var le *LockedError
 	if !errors.Is(err, ErrLocked) || !errors.As(err, &le) || le.Dir != dir {
 		t.Fatalf("Run = %v, want the folder locked", err)
@@ -674,7 +674,7 @@ func TestTransientFailureIsRetried(t *testing.T) {
 		return nil
 	}
 	k := &keys{given: map[Side][]string{Source: {sourceKey}, Target: {targetKey}}}
-	err, evs := run(t, w, dir, k)
+	evs, err := run(t, w, dir, k)
 	if err != nil {
 		t.Fatalf("Run = %v, want the retry to finish the migration", err)
 	}
@@ -704,7 +704,7 @@ func TestRetriesAreBounded(t *testing.T) {
 		}
 		return nil
 	}
-	err, evs := run(t, w, dir, bothKeys())
+	evs, err := run(t, w, dir, bothKeys())
 	var st *StalledError
 	var se *StepError
 	if !errors.As(err, &st) || !errors.As(err, &se) || !se.Resumable {
@@ -725,7 +725,7 @@ func TestPermanentFailureIsNotRetried(t *testing.T) {
 		}
 		return nil
 	}
-	if err, _ := run(t, w, dir, bothKeys()); err == nil || tries != 1 {
+	if _, err := run(t, w, dir, bothKeys()); err == nil || tries != 1 {
 		t.Fatalf("Run = %v after %d tries, want one try", err, tries)
 	}
 }
@@ -770,7 +770,7 @@ func TestSourceChangedAfterTheDumpRedumps(t *testing.T) {
 	w.fail = writeAfterRestore(w)
 	k := bothKeys()
 	k.answers = map[QuestionKind]bool{ConfirmSourceChanged: true}
-	err, evs := run(t, w, dir, k)
+	evs, err := run(t, w, dir, k)
 	if err != nil {
 		t.Fatalf("Run = %v", err)
 	}
@@ -791,7 +791,7 @@ func TestSourceChangedAfterTheDumpKept(t *testing.T) {
 	w.fail = writeAfterRestore(w)
 	k := bothKeys()
 	k.answers = map[QuestionKind]bool{ConfirmSourceChanged: false}
-	err, evs := run(t, w, dir, k)
+	evs, err := run(t, w, dir, k)
 	if err != nil {
 		t.Fatalf("Run = %v", err)
 	}
@@ -866,7 +866,7 @@ func TestPlanBlocksAMissingExtensionBeforeTheDump(t *testing.T) {
 	w, dir := newWorld(t), t.TempDir()
 	w.extensions = []string{"plpgsql", "pgcrypto", "postgis"}
 	k := early{bothKeys()}
-	err, _ := run(t, w, dir, k)
+	_, err := run(t, w, dir, k)
 	var pe *PlanError
 	if !errors.As(err, &pe) {
 		t.Fatalf("Run = %v, want the plan to block", err)
@@ -884,7 +884,7 @@ func TestPlanSkipsPoliciesForMissingRoles(t *testing.T) {
 	w, dir := newWorld(t), t.TempDir()
 	w.policies = []PolicyRoles{{Schema: "public", Table: "orders", Name: "staff_only", Roles: []string{"staff"}}, {Schema: "public", Table: "users", Name: "all", Roles: []string{"public"}}}
 	k := early{bothKeys()}
-	err, evs := run(t, w, dir, k)
+	evs, err := run(t, w, dir, k)
 	if err != nil {
 		t.Fatalf("Run = %v", err)
 	}
@@ -905,7 +905,7 @@ func TestNoStateFileBeforeTheSourceIsConfirmed(t *testing.T) {
 	w, dir := newWorld(t), t.TempDir()
 	k := bothKeys()
 	k.declined = true
-	if err, _ := run(t, w, dir, k); !errors.Is(err, ErrDeclined) {
+	if _, err := run(t, w, dir, k); !errors.Is(err, ErrDeclined) {
 		t.Fatalf("Run = %v", err)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -916,7 +916,7 @@ func TestNoStateFileBeforeTheSourceIsConfirmed(t *testing.T) {
 
 func TestRestartEmptiesTheEarlierTarget(t *testing.T) {
 	w, dir := newWorld(t), t.TempDir()
-	if err, _ := run(t, w, dir, bothKeys()); err != nil {
+	if _, err := run(t, w, dir, bothKeys()); err != nil {
 		t.Fatalf("first Run = %v", err)
 	}
 	k := bothKeys()

@@ -51,7 +51,7 @@ func TestStateRoundTripAndMode(t *testing.T) {
 
 func TestHashKeyIsSaltedAndStable(t *testing.T) {
 	a, b := NewState(t0), NewState(t0)
-	if a.HashKey("k") != a.HashKey("k") {
+	if h1, h2 := a.HashKey("k"), a.HashKey("k"); h1 != h2 {
 		t.Fatal("hash not stable")
 	}
 	if a.HashKey("k") == b.HashKey("k") {

@@ -381,7 +381,7 @@ func TestNonEmptyTargetNeedsYes(t *testing.T) {
 	}
 
 	q2 := confirmAsk(nonEmptyQuestion)
-	m, _ = apply(t, m, batch(q2), keyMsg("esc"))
+	_, _ = apply(t, m, batch(q2), keyMsg("esc"))
 	if a := <-q2.reply; a.yes {
 		t.Fatal("Esc answered yes")
 	}
