@@ -80,7 +80,7 @@ func (a *app) runTunnel(cmd *cobra.Command, host string, port int) error {
 	if err != nil {
 		return err
 	}
-	defer t.Close()
+	defer func() { _ = t.Close() }()
 
 	addr := t.Addr().(*net.TCPAddr)
 	// Show the address as asked for: Go reports 0.0.0.0 as [::].
@@ -112,7 +112,9 @@ Press Ctrl-C to stop.
 	if n := t.Active(); n > 0 {
 		fmt.Fprintf(errOut, "stopping: closing %d live connection(s)\n", n)
 	}
-	t.Close()
+	if err := t.Close(); err != nil {
+		return fmt.Errorf("stop the tunnel: %w", err)
+	}
 	fmt.Fprintln(errOut, "tunnel stopped")
 	return nil
 }

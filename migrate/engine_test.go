@@ -175,7 +175,7 @@ func (w *world) listIDs(args []string) map[int]bool {
 				w.t.Errorf("the list file: %v", err)
 				return ids
 			}
-			defer file.Close()
+			defer func() { _ = file.Close() }()
 			sc := bufio.NewScanner(file)
 			for sc.Scan() {
 				if en, err := pgtools.ParseTOCLine(sc.Text()); err == nil {
@@ -646,7 +646,7 @@ func TestLockedFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Unlock()
+	defer func() { _ = l.Unlock() }()
 	_, err = run(t, w, dir, bothKeys())
 	var le *LockedError
 	if !errors.Is(err, ErrLocked) || !errors.As(err, &le) || le.Dir != dir {

@@ -74,7 +74,9 @@ func TestDecodeStateRejects(t *testing.T) {
 		s := NewState(t0)
 		var m map[string]any
 		b, _ := json.Marshal(s)
-		json.Unmarshal(b, &m)
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
 		return m
 	}
 	enc := func(m map[string]any) []byte { b, _ := json.Marshal(m); return b }
@@ -121,8 +123,10 @@ func TestSaveIsAtomic(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(filepath.Join(dir, StateFileName))
-	os.Chmod(dir, 0o500) // no new files: the temporary file cannot be made
-	defer os.Chmod(dir, 0o700)
+	if err := os.Chmod(dir, 0o500); err != nil { // no new files: the temporary file cannot be made
+		t.Fatal(err)
+	}
+	defer func() { _ = os.Chmod(dir, 0o700) }()
 	s.Step(StepCheckTools).Status = Done
 	if os.Geteuid() != 0 { // root ignores directory permissions
 		if err := s.Save(dir, t0); err == nil {
@@ -173,12 +177,12 @@ func TestLockRefusesSecondHolder(t *testing.T) {
 	if _, err := AcquireLock(dir); !errors.Is(err, ErrLocked) {
 		t.Fatalf("second lock: %v, want ErrLocked", err)
 	}
-	l.Unlock()
+	_ = l.Unlock()
 	l2, err := AcquireLock(dir)
 	if err != nil {
 		t.Fatalf("lock after unlock: %v", err)
 	}
-	l2.Unlock()
+	_ = l2.Unlock()
 }
 
 func FuzzDecodeState(f *testing.F) {
@@ -209,7 +213,9 @@ func FuzzDecodeState(f *testing.F) {
 
 func TestRelocateFollowsAMovedFolder(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "ppg-ea-x.dump"), []byte("d"), 0o600)
+	if err := os.WriteFile(filepath.Join(dir, "ppg-ea-x.dump"), []byte("d"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	e := New(Config{Dir: dir}, nil)
 	e.state = NewState(t0)
 	e.state.Dump = &DumpInfo{Path: "/old/place/ppg-ea-x.dump", ManifestPath: "/old/place/ppg-ea-x.manifest.json"}

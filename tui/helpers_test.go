@@ -106,7 +106,7 @@ type harness struct {
 func start(t *testing.T, m model, w, h int) *harness {
 	t.Helper()
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h))
-	t.Cleanup(func() { tm.Quit() })
+	t.Cleanup(func() { _ = tm.Quit() })
 	return &harness{t: t, tm: tm}
 }
 
@@ -136,7 +136,7 @@ func (h *harness) keys(ks ...string) {
 // final quits and returns the last model, with the rest of the output.
 func (h *harness) final() model {
 	h.t.Helper()
-	h.tm.Quit()
+	_ = h.tm.Quit()
 	fm := h.tm.FinalModel(h.t, teatest.WithFinalTimeout(5*time.Second)).(model)
 	rest, _ := io.ReadAll(h.tm.FinalOutput(h.t))
 	h.all.Write(rest)

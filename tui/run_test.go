@@ -70,7 +70,7 @@ func runWizard(t *testing.T, opts Options) (*term, <-chan error) {
 	opts.Input, opts.Output = r, tt
 	done := make(chan error, 1)
 	go func() { done <- Run(t.Context(), opts) }()
-	t.Cleanup(func() { w.Close() })
+	t.Cleanup(func() { _ = w.Close() })
 	return tt, done
 }
 
@@ -205,7 +205,7 @@ func TestRunStopsOnCancelledContext(t *testing.T) {
 	f := &fake{}
 	ctx, cancel := context.WithCancel(t.Context())
 	r, w := io.Pipe()
-	defer w.Close()
+	defer func() { _ = w.Close() }()
 	tt := &term{t: t, in: w}
 	opts := testOptions(t.TempDir(), f, askEA(f))
 	opts.Input, opts.Output = r, tt
