@@ -249,8 +249,6 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
-type pgserverServer = pgserver.Server
-
 // startServer starts a PostgreSQL server of a major version for the test.
 func startServer(t testing.TB, version int) *pgserver.Server {
 	return pgserver.StartT(t, version)
