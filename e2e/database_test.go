@@ -4,7 +4,8 @@ package e2e
 
 // A database of a test server, reached directly (never through ppg) to
 // build test data and to check a migration independently of ppg's own
-// verification: row fingerprints, sequences, catalog objects.
+// verification: row fingerprints, sequences, catalog objects, large
+// objects.
 
 import (
 	"context"
@@ -224,6 +225,18 @@ func (d *database) sequences() map[string]string {
 	for _, name := range connColumn(d.t, conn, relationsSQL("S")) {
 		row := connRows(d.t, conn, `SELECT last_value, is_called FROM `+name)[0]
 		out[name] = row[0] + " " + row[1]
+	}
+	return out
+}
+
+// largeObjects returns the md5 of every large object's content and its
+// comment, by oid (pg_dump keeps the oids).
+func (d *database) largeObjects() map[string]string {
+	d.t.Helper()
+	out := map[string]string{}
+	for _, row := range d.rows(`SELECT oid::text, md5(lo_get(oid)) || ' ' || coalesce(obj_description(oid, 'pg_largeobject'), '<none>')
+		FROM pg_largeobject_metadata`) {
+		out[row[0]] = row[1]
 	}
 	return out
 }

@@ -53,6 +53,11 @@ func TestMigrateComplexDatabase(t *testing.T) {
 	}
 	compareMaps(t, "table fingerprints (rows, md5 of the sorted rows)", srcFP, dstFP)
 	compareMaps(t, "sequences (last_value, is_called)", src.sequences(), dst.sequences())
+	srcLO := src.largeObjects()
+	if len(srcLO) != 3 {
+		t.Errorf("the source has %d large objects, want 3: the schema was not built", len(srcLO))
+	}
+	compareMaps(t, "large objects (md5 of the content, comment)", srcLO, dst.largeObjects())
 	srcObj, dstObj := src.objects(), dst.objects()
 	for _, q := range schemaObjectQueries {
 		if len(srcObj[q.kind]) == 0 && q.kind != "comments" {

@@ -20,8 +20,9 @@ import (
 // check and unique constraints, a generated column, an unlogged table, a
 // row security policy, a range-partitioned table with rows in each
 // partition, jsonb and bytea with NULLs, unicode, escapes, binary zeros
-// and TOASTed values, 300 small tables in schema "many", and
-// app.big with complexSchemaBigRows narrow rows.
+// and TOASTed values, large objects (one empty, one of many pages, one
+// with a comment), 300 small tables in schema "many", and app.big with
+// complexSchemaBigRows narrow rows.
 const complexSchemaSQL = `
 CREATE SCHEMA app;
 CREATE SCHEMA billing;
@@ -178,6 +179,17 @@ CREATE MATERIALIZED VIEW billing.monthly AS
 	FROM billing.invoices GROUP BY 1, 2;
 CREATE UNIQUE INDEX monthly_key ON billing.monthly (month, currency);
 CREATE MATERIALIZED VIEW app.unpopulated AS SELECT id, email FROM app.users WITH NO DATA;
+
+-- Large objects: they live outside schemas.
+SELECT lo_from_bytea(0, convert_to('a large object ✓', 'UTF8'));
+SELECT lo_from_bytea(0, ''::bytea);
+DO $$
+DECLARE
+	o oid := lo_from_bytea(0, (SELECT string_agg(decode(md5(g::text), 'hex'), ''::bytea) FROM generate_series(1, 20000) g));
+BEGIN
+	EXECUTE format('COMMENT ON LARGE OBJECT %s IS %L', o, 'the big one');
+END
+$$;
 
 -- Many small tables.
 DO $$
