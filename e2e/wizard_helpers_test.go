@@ -188,10 +188,13 @@ func (w *wizTerm) start(r wizRun) {
 	w.runs++
 	name := fmt.Sprintf("run%d", w.runs)
 	w.mu.Unlock()
+	w.tmux("new-session", "-d", "-s", name, "-x", strconv.Itoa(r.Width), "-y", strconv.Itoa(r.Height), "-c", r.Dir, sh.String())
+	// Only now close the previous session: killing the server's last
+	// session ends the server, and a new-session racing with its exit
+	// fails ("server exited unexpectedly").
 	if prev != "" {
 		w.tmuxRaw(nil, "kill-session", "-t", prev)
 	}
-	w.tmux("new-session", "-d", "-s", name, "-x", strconv.Itoa(r.Width), "-y", strconv.Itoa(r.Height), "-c", r.Dir, sh.String())
 	pid, err := strconv.Atoi(strings.TrimSpace(w.tmux("display-message", "-p", "-t", name, "#{pane_pid}")))
 	if err != nil {
 		w.t.Fatalf("tmux pane pid: %v", err)
