@@ -198,17 +198,11 @@ type process struct {
 	done   chan struct{} // closed when ppg exited and its stdout was read
 
 	mu      sync.Mutex
-	lines   []outputLine
-	events  []event
+	lines   []string      // stdout
+	events  []event       // the lines that are events, with when each arrived
 	junk    []string      // stdout lines that are not events
 	changed chan struct{} // closed (and replaced) at each new line
 	end     time.Time
-}
-
-// outputLine is a line of stdout and when the test read it.
-type outputLine struct {
-	at   time.Time
-	text string
 }
 
 // startPPG starts ppg with args in dir, with a minimal environment (no
@@ -264,7 +258,7 @@ func startPPG(t testing.TB, dir string, env []string, stdin *os.File, args ...st
 func (p *process) add(at time.Time, text string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.lines = append(p.lines, outputLine{at, text})
+	p.lines = append(p.lines, text)
 	if ev, ok := decodeEvent(text, at); ok {
 		p.events = append(p.events, ev)
 	} else {
@@ -374,7 +368,7 @@ func (p *process) result() result {
 	}
 	var sb strings.Builder
 	for _, l := range p.lines {
-		sb.WriteString(l.text + "\n")
+		sb.WriteString(l + "\n")
 	}
 	r.stdout = sb.String()
 	return r
