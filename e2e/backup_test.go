@@ -4,41 +4,25 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/ppg-cli/ppg/e2e/gateway"
 )
 
-// runPPG runs the ppg binary with args in dir with a minimal environment
-// plus env, and returns its combined output and exit status.
-func runPPG(t *testing.T, dir string, env []string, args ...string) (string, int) {
-	t.Helper()
-	cmd := exec.Command(ppgBin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(baseEnv(), env...)
-	out, err := cmd.CombinedOutput()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return string(out), code
-}
-
 func TestBackupAndRestore(t *testing.T) {
-	b := newMigrateBed(t, gateway.Options{})
-	dbExec(t, b.EA.URL("postgres"), smallSchemaSQL)
-	dir := t.TempDir()
-	env := []string{"PPG_WS_URL=" + b.WSURL, "PPG_PG_BIN=" + b.PGBin}
+	m := newMigration(t)
+	m.source.exec(smallSchemaSQL)
+	dir := m.dir
+	env := m.toolEnv()
+	// ppg's combined output and exit status.
+	ppg := func(env []string, args ...string) (string, int) {
+		r := runPPG(t, dir, env, args...)
+		return r.output(), r.code
+	}
 
 	// Backup through the tunnel, with the key from ./.env as people have it.
-	os.WriteFile(filepath.Join(dir, ".env"), []byte(`DATABASE_URL="prisma+postgres://accelerate.prisma-data.net/?api_key=`+b.EAKey+`"`+"\n"), 0o600)
-	out, code := runPPG(t, dir, env, "backup", "-o", "ea.dump")
+	os.WriteFile(filepath.Join(dir, ".env"), []byte(`DATABASE_URL="prisma+postgres://accelerate.prisma-data.net/?api_key=`+m.source.key+`"`+"\n"), 0o600)
+	out, code := ppg(env, "backup", "-o", "ea.dump")
 	if code != 0 || !strings.Contains(out, "Backup written:") {
 		t.Fatalf("backup: exit %d\n%s", code, out)
 	}
@@ -49,12 +33,12 @@ func TestBackupAndRestore(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "ea.manifest.json")); err != nil {
 		t.Fatalf("no manifest beside the dump: %v", err)
 	}
-	if strings.Contains(out, b.EAKey) {
+	if strings.Contains(out, m.source.key) {
 		t.Fatal("backup output shows the key")
 	}
 	// A second backup never overwrites the first.
 	before, _ := os.ReadFile(filepath.Join(dir, "ea.dump"))
-	out, code = runPPG(t, dir, env, "backup", "-o", "ea.dump")
+	out, code = ppg(env, "backup", "-o", "ea.dump")
 	if code == 0 || !strings.Contains(out, "already exists") {
 		t.Fatalf("second backup to the same file: exit %d\n%s", code, out)
 	}
@@ -64,18 +48,18 @@ func TestBackupAndRestore(t *testing.T) {
 
 	// Restore into the empty GA database by direct URL, verified.
 	os.Remove(filepath.Join(dir, ".env"))
-	target := append(env, "DATABASE_URL="+b.GA.URL("postgres"))
-	out, code = runPPG(t, dir, target, "restore", "ea.dump")
+	target := append(env, "DATABASE_URL="+m.target.url)
+	out, code = ppg(target, "restore", "ea.dump")
 	if code != 0 || !strings.Contains(out, "Verify the GA database: done") || !strings.Contains(out, "Restore complete.") {
 		t.Fatalf("restore: exit %d\n%s", code, out)
 	}
-	if strings.Contains(out, b.GA.Password) {
+	if strings.Contains(out, m.target.server.Password) {
 		t.Fatal("restore output shows the password")
 	}
-	compareMaps(t, "tables", tableFingerprints(t, b.EA.URL("postgres")), tableFingerprints(t, b.GA.URL("postgres")))
+	compareMaps(t, "tables", m.source.tableMD5s(), m.target.tableMD5s())
 
 	// Restoring again into the now non-empty database is refused.
-	out, code = runPPG(t, dir, target, "restore", "ea.dump")
+	out, code = ppg(target, "restore", "ea.dump")
 	if code != 5 || !strings.Contains(out, "not empty") {
 		t.Fatalf("restore into a non-empty database: exit %d\n%s", code, out)
 	}
@@ -83,35 +67,21 @@ func TestBackupAndRestore(t *testing.T) {
 
 func TestMigrateWarnsAboutWritesDuringDump(t *testing.T) {
 	// A slow gateway keeps the dump running while the application writes.
-	b := newMigrateBed(t, gateway.Options{BandwidthBytesPerSec: 256 << 10})
-	dbExec(t, b.EA.URL("postgres"), smallSchemaSQL+`
+	m := newMigration(t, withBandwidth(256<<10))
+	m.source.exec(smallSchemaSQL + `
 		CREATE TABLE public.filler AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 8000) g;`)
-	dir := t.TempDir()
-	p := migrateStart(t, dir, b.keyEnv(), "--non-interactive", "--json")
-	waitFor(t, time.Minute, "the dump to start copying tables", func() bool {
-		for _, l := range p.Lines() {
-			if strings.Contains(l.Text, `"kind":"progress"`) && strings.Contains(l.Text, `"step":"dump"`) {
-				return true
-			}
-		}
-		return p.Exited()
-	})
-	dbExec(t, b.EA.URL("postgres"), `INSERT INTO public.customers (name) SELECT 'late ' || g FROM generate_series(1, 25) g`)
-	r := p.wait(migrateTimeout)
-	wantExit(t, r, 0)
-	var warned bool
-	for _, ev := range r.Find("warning", "dump") {
-		if strings.Contains(ev.Text, "after the dump's snapshot") {
-			warned = true
-		}
-	}
-	if !warned {
-		t.Fatalf("no warning about writes during the dump:\n%s", tailText(r.Output(), 6000))
+	p := m.start("--non-interactive", "--json")
+	p.waitFor(progressOf("dump"))
+	m.source.exec(`INSERT INTO public.customers (name) SELECT 'late ' || g FROM generate_series(1, 25) g`)
+	r := p.wait()
+	r.wantExit(0)
+	if !r.has(warningOf("dump").saying("after the dump's snapshot")) {
+		t.Fatalf("no warning about writes during the dump:\n%s", r.show())
 	}
 	// The migration is consistent with the snapshot: the late rows are on
 	// the source only.
-	src := dbValue(t, b.EA.URL("postgres"), `SELECT count(*) FROM public.customers`)
-	dst := dbValue(t, b.GA.URL("postgres"), `SELECT count(*) FROM public.customers`)
+	src := m.source.value(`SELECT count(*) FROM public.customers`)
+	dst := m.target.value(`SELECT count(*) FROM public.customers`)
 	if src != "525" || dst != "500" {
 		t.Fatalf("customers: source %s, target %s; want 525 and 500", src, dst)
 	}

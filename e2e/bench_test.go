@@ -11,13 +11,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ppg-cli/ppg/e2e/gateway"
+	"github.com/ppg-cli/ppg/e2e/pgserver"
 	"github.com/ppg-cli/ppg/e2e/sandbox"
 )
 
@@ -44,16 +44,11 @@ func copyOut(b *testing.B, connString, table string) (int64, time.Duration) {
 
 // cpuTime is the user+system CPU time a process has used so far.
 func cpuTime(b *testing.B, pid int) time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		b.Fatal(err)
+	p, ok := readProc(pid)
+	if !ok {
+		b.Fatalf("process %d is gone", pid)
 	}
-	// Fields after the parenthesised command name; utime and stime are the
-	// 14th and 15th fields, in clock ticks of 1/100 s.
-	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond
+	return p.cpu()
 }
 
 // countingBytes is the size of the table's COPY text, computed server-side
@@ -68,20 +63,13 @@ func countingBytes(b *testing.B, conn *pgconn.PgConn, table string) int64 {
 	return n
 }
 
-// peakRSS returns a process's peak resident set size (VmHWM) in bytes.
-func peakRSS(b *testing.B, pid int) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatalf("read peak memory: %v", err)
+// livePeakRSS is peakRSS of a process that must still run.
+func livePeakRSS(b *testing.B, pid int) int64 {
+	n := peakRSS(pid)
+	if n == 0 {
+		b.Fatalf("no peak memory (VmHWM) for process %d", pid)
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	b.Fatal("no VmHWM in /proc status")
-	return 0
+	return n
 }
 
 func median(d []time.Duration) time.Duration {
@@ -134,7 +122,7 @@ func BenchmarkTunnelCopy(b *testing.B) {
 		}
 		rate := func(d time.Duration) float64 { return float64(size) / mb / d.Seconds() }
 		direct, through := rate(median(dDirect)), rate(median(dTunnel))
-		peak := peakRSS(b, tun.cmd.Process.Pid)
+		peak := livePeakRSS(b, tun.cmd.Process.Pid)
 		b.ReportMetric(float64(size)/mb, "MB/copy")
 		b.ReportMetric(direct, "direct_MB/s")
 		b.ReportMetric(through, "tunnel_MB/s")
@@ -151,8 +139,9 @@ func BenchmarkTunnelCopy(b *testing.B) {
 		if npm != nil {
 			n := rate(dNPM[0])
 			b.ReportMetric(n, "npm_MB/s")
-			b.ReportMetric(float64(peakRSS(b, npm.cmd.Process.Pid))/mb, "npm_peak_MB")
-			b.Logf("npm @prisma/ppg-tunnel: %.0f MB/s (%.0f%%), peak RSS %.1f MB", n, 100*n/direct, float64(peakRSS(b, npm.cmd.Process.Pid))/mb)
+			npmPeak := livePeakRSS(b, npm.cmd.Process.Pid)
+			b.ReportMetric(float64(npmPeak)/mb, "npm_peak_MB")
+			b.Logf("npm @prisma/ppg-tunnel: %.0f MB/s (%.0f%%), peak RSS %.1f MB", n, 100*n/direct, float64(npmPeak)/mb)
 		}
 	}
 }
@@ -211,7 +200,7 @@ func BenchmarkTunnelDumpManyTables(b *testing.B) {
 	}
 }
 
-func newBenchServer(b *testing.B) *pgserverServer {
+func newBenchServer(b *testing.B) *pgserver.Server {
 	return startServer(b, 17)
 }
 

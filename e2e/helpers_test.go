@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	ppgBin = filepath.Join(dir, "ppg")
-	build := exec.Command("go", "build", "-o", ppgBin, "ppg")
+	build := exec.Command("go", "build", "-o", ppgBin, "github.com/ppg-cli/ppg")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build ppg:", err)
@@ -248,8 +248,6 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
-type pgserverServer = pgserver.Server
 
 // startServer starts a PostgreSQL server of a major version for the test.
 func startServer(t testing.TB, version int) *pgserver.Server {

@@ -3,19 +3,14 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/ppg-cli/ppg/e2e/gateway"
 	"github.com/ppg-cli/ppg/e2e/pgserver"
 )
 
@@ -47,64 +42,61 @@ func BenchmarkMigrate(b *testing.B) {
 func migBenchDefaultJobs() int { return 4 }
 
 func migBenchSize(b *testing.B, gb float64) {
-	bed := newResumeBed(b, gateway.Options{})
-	src := bed.ea.URL("postgres")
+	m := newMigration(b)
 	start := time.Now()
-	size := migBenchFillLarge(b, src, int64(gb*(1<<30)))
+	size := migBenchFillLarge(m.source, int64(gb*(1<<30)))
 	b.Logf("source: %.2f GiB on disk (pg_database_size), built in %.0f s", float64(size)/(1<<30), time.Since(start).Seconds())
 
 	for i := range b.N {
 		// ppg, through the tunnel.
-		bed.dir = b.TempDir()
-		bed.newGA(b, fmt.Sprintf("ppg_%d", i))
-		m := migBenchRunPPG(b, bed, nil)
-		migBenchDropDB(b, bed.ga, bed.gaDB)
+		m.dir = b.TempDir()
+		m.newTarget(fmt.Sprintf("ppg_%d", i))
+		p := migBenchRunPPG(b, m, nil)
+		m.target.drop()
 
 		// Plain pg_dump + pg_restore, direct TCP, as the npm wizard.
-		d := migBenchDirect(b, bed.ea, bed.ga, fmt.Sprint(i), []int{1, migBenchDefaultJobs()})
+		d := migBenchDirect(b, m, fmt.Sprint(i), []int{1, migBenchDefaultJobs()})
 
-		ppgDR := m.dump + m.restore
+		ppgDR := p.dump + p.restore
 		dirDR := d.dump + d.restore[1]
-		b.ReportMetric(m.dump.Seconds(), "ppg_dump_s")
-		b.ReportMetric(m.restore.Seconds(), "ppg_restore_s")
-		b.ReportMetric(m.verify.Seconds(), "ppg_verify_s")
-		b.ReportMetric(m.total.Seconds(), "ppg_total_s")
+		b.ReportMetric(p.dump.Seconds(), "ppg_dump_s")
+		b.ReportMetric(p.restore.Seconds(), "ppg_restore_s")
+		b.ReportMetric(p.verify.Seconds(), "ppg_verify_s")
+		b.ReportMetric(p.total.Seconds(), "ppg_total_s")
 		b.ReportMetric(d.dump.Seconds(), "direct_dump_s")
 		b.ReportMetric(d.restore[1].Seconds(), "direct_restore_s")
 		b.ReportMetric(d.restore[migBenchDefaultJobs()].Seconds(), fmt.Sprintf("direct_restore_j%d_s", migBenchDefaultJobs()))
 		b.ReportMetric((d.dump + d.restore[1]).Seconds(), "direct_total_s")
 		b.ReportMetric(ppgDR.Seconds()/dirDR.Seconds(), "ppg/direct")
-		b.ReportMetric(float64(m.peakRSS)/mb, "ppg_peak_MB")
-		b.Logf("%.2f GiB database, %d tables; ppg restores with %d jobs", float64(size)/(1<<30), m.tables, migBenchDefaultJobs())
+		b.ReportMetric(float64(p.peakRSS)/mb, "ppg_peak_MB")
+		b.Logf("%.2f GiB database, %d tables; ppg restores with %d jobs", float64(size)/(1<<30), p.tables, migBenchDefaultJobs())
 		b.Logf("ppg (tunnel + gateway): dump %.1f s, restore %.1f s, total %.1f s (all steps), dump file %.0f MB",
-			m.dump.Seconds(), m.restore.Seconds(), m.total.Seconds(), float64(m.dumpBytes)/mb)
-		b.Logf("ppg verification: %.2f s", m.verify.Seconds())
+			p.dump.Seconds(), p.restore.Seconds(), p.total.Seconds(), float64(p.dumpBytes)/mb)
+		b.Logf("ppg verification: %.2f s", p.verify.Seconds())
 		b.Logf("direct (TCP): pg_dump -Fc %.1f s, pg_restore %.1f s (-j %d: %.1f s), total %.1f s, dump file %.0f MB",
 			d.dump.Seconds(), d.restore[1].Seconds(), migBenchDefaultJobs(), d.restore[migBenchDefaultJobs()].Seconds(),
 			(d.dump + d.restore[1]).Seconds(), float64(d.dumpBytes)/mb)
 		b.Logf("ratio ppg/direct (dump+restore): %.2f against pg_restore -j 1 (the npm wizard), %.2f against -j %d",
 			ppgDR.Seconds()/dirDR.Seconds(), ppgDR.Seconds()/(d.dump+d.restore[migBenchDefaultJobs()]).Seconds(), migBenchDefaultJobs())
-		b.Logf("ppg peak RSS: %.1f MB", float64(m.peakRSS)/mb)
+		b.Logf("ppg peak RSS: %.1f MB", float64(p.peakRSS)/mb)
 	}
 }
 
 func migBenchLatency(b *testing.B) {
 	const latency = 5 * time.Millisecond
-	bed := newResumeBed(b, gateway.Options{Latency: latency})
-	src := bed.ea.URL("postgres")
-	resumeFill(b, src, resumeTables("s", 200, 100, func(i int) int { return 50 + 2*i }))
-	var size int64
-	migBenchQueryRow(b, src, "SELECT pg_database_size(current_database())", &size)
+	m := newMigration(b, withLatency(latency))
+	m.source.exec(tablesSQL(tableSpecs("s", 200, 100, func(i int) int { return 50 + 2*i })))
+	size := m.source.number("SELECT pg_database_size(current_database())")
 
 	for i := range b.N {
 		var runs []migBenchPPG
 		for _, jobs := range []int{migBenchDefaultJobs(), 1, 2} {
-			bed.dir = b.TempDir()
-			bed.newGA(b, fmt.Sprintf("ppg_%d_j%d", i, jobs))
-			runs = append(runs, migBenchRunPPG(b, bed, []string{"--jobs", strconv.Itoa(jobs)}))
-			migBenchDropDB(b, bed.ga, bed.gaDB)
+			m.dir = b.TempDir()
+			m.newTarget(fmt.Sprintf("ppg_%d_j%d", i, jobs))
+			runs = append(runs, migBenchRunPPG(b, m, []string{"--jobs", strconv.Itoa(jobs)}))
+			m.target.drop()
 		}
-		d := migBenchDirect(b, bed.ea, bed.ga, fmt.Sprint(i), []int{1, migBenchDefaultJobs()})
+		d := migBenchDirect(b, m, fmt.Sprint(i), []int{1, migBenchDefaultJobs()})
 		def, one, two := runs[0], runs[1], runs[2]
 		b.ReportMetric(def.dump.Seconds(), "ppg_dump_s")
 		b.ReportMetric(def.restore.Seconds(), "ppg_restore_s")
@@ -143,52 +135,28 @@ type migBenchPPG struct {
 	tables                       int
 }
 
-// migBenchRunPPG runs a whole migration on bed's working folder and GA
-// database, polls ppg's peak RSS (VmHWM) while it runs, and fails unless
-// it ends verified.
-func migBenchRunPPG(b *testing.B, bed *resumeBed, args []string) migBenchPPG {
+// migBenchRunPPG runs a whole migration on m's working folder and target,
+// polls ppg's peak RSS (VmHWM) while it runs, and fails unless it ends
+// verified.
+func migBenchRunPPG(b *testing.B, m *migration, args []string) migBenchPPG {
 	b.Helper()
-	start := time.Now()
-	p := bed.start(b, resumeRunOpts{args: args})
-	var m migBenchPPG
-	pid := p.cmd.Process.Pid
+	p := m.start(append([]string{"--non-interactive", "--json"}, args...)...)
+	var res migBenchPPG
 	tick := time.NewTicker(50 * time.Millisecond)
-	for done := false; !done; {
+	for !p.exited() {
 		// VmHWM only grows: the last reading before exit is the peak.
-		if n := migBenchVmHWM(pid); n > m.peakRSS {
-			m.peakRSS = n
-		}
-		select {
-		case <-p.exited:
-			done = true
-		case <-tick.C:
-		}
+		res.peakRSS = max(res.peakRSS, peakRSS(p.pid()))
+		<-tick.C
 	}
 	tick.Stop()
-	m.total = time.Since(start)
-	r := p.wait(b, time.Minute)
-	r.expectExit(b, "ppg migrate-from-ea", 0)
-	r.expectVerified(b, "ppg migrate-from-ea")
-	m.dump, m.restore, m.verify = r.stepTime("dump"), r.stepTime("restore"), r.stepTime("verify")
-	s := resumeState(b, bed.dir)
-	m.dumpBytes, m.tables = s.Dump.Size, s.Source.Tables
-	return m
-}
-
-// migBenchVmHWM returns a process's peak resident set size in bytes, 0 once it
-// is gone.
-func migBenchVmHWM(pid int) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
+	r := p.wait()
+	r.wantExit(0)
+	r.wantVerified()
+	res.total = r.elapsed
+	res.dump, res.restore, res.verify = r.stepTime("dump"), r.stepTime("restore"), r.stepTime("verify")
+	s := m.state()
+	res.dumpBytes, res.tables = s.Dump.Size, s.Source.Tables
+	return res
 }
 
 // migBenchDirectTimes is plain pg_dump + pg_restore's timings; restore by
@@ -199,30 +167,29 @@ type migBenchDirectTimes struct {
 	dumpBytes int64
 }
 
-// migBenchDirect dumps ea's postgres database with pg_dump -Fc and restores
-// it into a new database of ga once per jobs value, as the npm wizard
-// does (pg_dump -Fc --no-publications -v; pg_restore -v --no-publications),
-// over direct TCP connections.
-func migBenchDirect(b *testing.B, ea, ga *pgserver.Server, suffix string, jobs []int) migBenchDirectTimes {
+// migBenchDirect dumps the source with pg_dump -Fc and restores it into a
+// new database of the target's server once per jobs value, as the npm
+// wizard does (pg_dump -Fc --no-publications -v; pg_restore -v
+// --no-publications), over direct TCP connections.
+func migBenchDirect(b *testing.B, m *migration, suffix string, jobs []int) migBenchDirectTimes {
 	b.Helper()
 	file := filepath.Join(b.TempDir(), "direct.dump")
 	d := migBenchDirectTimes{restore: map[int]time.Duration{}}
-	d.dump = migBenchTool(b, ea, clientTool(b, "pg_dump"), "-Fc", "--no-publications", "-v", "-d", "postgres", "-f", file)
+	d.dump = migBenchTool(b, m.source.server, clientTool(b, "pg_dump"), "-Fc", "--no-publications", "-v", "-d", m.source.name, "-f", file)
 	st, err := os.Stat(file)
 	if err != nil {
 		b.Fatal(err)
 	}
 	d.dumpBytes = st.Size()
 	for _, j := range jobs {
-		db := fmt.Sprintf("direct_%s_j%d", suffix, j)
-		resumeExec(b, ga.URL("postgres"), "CREATE DATABASE "+db)
-		args := []string{"-v", "--no-publications", "-d", db}
+		db := newDatabase(b, m.target.server, fmt.Sprintf("direct_%s_j%d", suffix, j))
+		args := []string{"-v", "--no-publications", "-d", db.name}
 		if j > 1 {
 			args = append(args, "-j", strconv.Itoa(j))
 		}
-		d.restore[j] = migBenchTool(b, ga, clientTool(b, "pg_restore"), append(args, file)...)
-		resumeCompareCounts(b, ea.URL("postgres"), ga.URL(db))
-		migBenchDropDB(b, ga, db)
+		d.restore[j] = migBenchTool(b, db.server, clientTool(b, "pg_restore"), append(args, file)...)
+		compareCounts(b, m.source, db)
+		db.drop()
 	}
 	os.Remove(file)
 	return d
@@ -238,32 +205,19 @@ func migBenchTool(b *testing.B, srv *pgserver.Server, tool string, args ...strin
 	cmd.Stdout, cmd.Stderr = out, out
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		b.Fatalf("%s: %v\n%s", filepath.Base(tool), err, resumeLastLines(out.String(), 20))
+		b.Fatalf("%s: %v\n%s", filepath.Base(tool), err, lastLines(out.String(), 20))
 	}
 	return time.Since(start)
 }
 
-func migBenchDropDB(b *testing.B, srv *pgserver.Server, name string) {
-	b.Helper()
-	resumeExec(b, srv.URL("postgres"), "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-}
-
-func migBenchQueryRow(b *testing.B, url, sql string, dest ...any) {
-	b.Helper()
-	conn := resumeConnect(b, url)
-	defer conn.Close(context.Background())
-	if err := conn.QueryRow(context.Background(), sql).Scan(dest...); err != nil {
-		b.Fatal(err)
-	}
-}
-
-// migBenchFillLarge fills the database at url to about target bytes on disk:
+// migBenchFillLarge fills the database d to about target bytes on disk:
 // 100 small tables of 200 rows, then 4 wide tables (about 230 bytes a row,
 // a primary key and a secondary index) grown in turn by batches of 100,000
 // rows until pg_database_size reaches target. It returns the final size.
-func migBenchFillLarge(b *testing.B, url string, target int64) int64 {
-	b.Helper()
-	resumeExec(b, url, `
+func migBenchFillLarge(d *database, target int64) int64 {
+	d.t.Helper()
+	const sizeSQL = "SELECT pg_database_size(current_database())"
+	d.exec(`
 		DO $$ BEGIN
 		FOR i IN 1..100 LOOP
 			EXECUTE format('CREATE TABLE small%s (id int PRIMARY KEY, name text NOT NULL, note text, created timestamptz NOT NULL DEFAULT ''2024-01-01'')', lpad(i::text, 3, '0'));
@@ -279,19 +233,15 @@ func migBenchFillLarge(b *testing.B, url string, target int64) int64 {
 		CREATE INDEX wide2_account ON wide2 (account);`)
 	const batch = 100_000
 	next := [4]int64{}
-	var size int64
-	migBenchQueryRow(b, url, "SELECT pg_database_size(current_database())", &size)
-	for i := 0; size < target; i++ {
+	for i, size := 0, d.number(sizeSQL); size < target; i, size = i+1, d.number(sizeSQL) {
 		w := i % 4
 		lo := next[w] + 1
 		next[w] += batch
-		resumeExec(b, url, fmt.Sprintf(`INSERT INTO wide%d
+		d.exec(fmt.Sprintf(`INSERT INTO wide%d
 			SELECT g, g %% 5000, (g %% 1000000) / 100.0, '2024-01-01'::timestamptz + g * interval '17 seconds',
 				'label ' || (g * 7919 %% 100003), md5(g::text) || md5((g + 1)::text) || md5((g * 3)::text) || md5((g * 5)::text) || ' ' || g
 			FROM generate_series(%d::bigint, %d::bigint) g`, w+1, lo, next[w]))
-		migBenchQueryRow(b, url, "SELECT pg_database_size(current_database())", &size)
 	}
-	resumeExec(b, url, "VACUUM ANALYZE")
-	migBenchQueryRow(b, url, "SELECT pg_database_size(current_database())", &size)
-	return size
+	d.exec("VACUUM ANALYZE")
+	return d.number(sizeSQL)
 }

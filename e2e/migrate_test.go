@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,45 +11,32 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ppg-cli/ppg/e2e/gateway"
 	"github.com/ppg-cli/ppg/e2e/sandbox"
+	"github.com/ppg-cli/ppg/migrate"
 )
 
 // Run with: go test -tags e2e -count=1 -run 'TestMigrate' ./e2e/
 
 func TestMigrateComplexDatabase(t *testing.T) {
-	b := newMigrateBed(t, gateway.Options{})
+	m := newMigration(t)
 	start := time.Now()
-	dbExec(t, b.EA.URL("postgres"), complexSchemaSQL)
+	m.source.exec(complexSchemaSQL)
 	t.Logf("source built in %v", time.Since(start).Round(time.Millisecond))
 
-	dir := t.TempDir()
-	r := migrateRun(t, dir, b.keyEnv(), "--non-interactive", "--json")
-	t.Logf("migration took %v", r.Elapsed.Round(time.Millisecond))
-	wantExit(t, r, 0)
-	if len(r.BadLines) > 0 {
-		t.Errorf("stdout lines that are not JSON events: %q", firstN(r.BadLines, 5))
-	}
-	if len(r.Find("step_finished", "verify")) != 1 {
-		t.Fatalf("no step_finished event for verify:\n%s", tailText(r.Stdout, 4000))
-	}
-	if n := len(r.Find("step_failed", "")); n > 0 {
+	r := m.run("--non-interactive", "--json")
+	t.Logf("migration took %v", r.elapsed.Round(time.Millisecond))
+	r.wantExit(0)
+	r.wantVerified()
+	if n := len(r.all(stepFailed(anyStep))); n > 0 {
 		t.Errorf("%d step_failed events in a successful run", n)
 	}
 	// The verify report covers every table of the source.
-	var rep struct{ Tables []struct{ Name string } }
-	for _, ev := range r.Find("info", "verify") {
-		if len(ev.Verify) > 0 {
-			if err := json.Unmarshal(ev.Verify, &rep); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	rep := r.verifyReport()
 
 	// Independent checks, on direct connections to both servers.
 	start = time.Now()
-	src, dst := b.EA.URL("postgres"), b.GA.URL("postgres")
-	srcFP, dstFP := tableFingerprints(t, src), tableFingerprints(t, dst)
+	src, dst := m.source, m.target
+	srcFP, dstFP := src.tableMD5s(), dst.tableMD5s()
 	if len(srcFP) < 300+10 {
 		t.Fatalf("the source has only %d tables: the schema was not built", len(srcFP))
 	}
@@ -66,8 +52,13 @@ func TestMigrateComplexDatabase(t *testing.T) {
 		}
 	}
 	compareMaps(t, "table fingerprints (rows, md5 of the sorted rows)", srcFP, dstFP)
-	compareMaps(t, "sequences (last_value, is_called)", sequenceStates(t, src), sequenceStates(t, dst))
-	srcObj, dstObj := schemaObjects(t, src), schemaObjects(t, dst)
+	compareMaps(t, "sequences (last_value, is_called)", src.sequences(), dst.sequences())
+	srcLO := src.largeObjects()
+	if len(srcLO) != 3 {
+		t.Errorf("the source has %d large objects, want 3: the schema was not built", len(srcLO))
+	}
+	compareMaps(t, "large objects (md5 of the content, comment)", srcLO, dst.largeObjects())
+	srcObj, dstObj := src.objects(), dst.objects()
 	for _, q := range schemaObjectQueries {
 		if len(srcObj[q.kind]) == 0 && q.kind != "comments" {
 			t.Errorf("the source has no %s: the schema was not built", q.kind)
@@ -76,15 +67,15 @@ func TestMigrateComplexDatabase(t *testing.T) {
 	}
 	// The populated materialized view holds the same rows.
 	const mv = `SELECT count(*), md5(string_agg(m::text, E'\n' ORDER BY m::text)) FROM billing.monthly m`
-	if s, d := dbRows(t, src, mv), dbRows(t, dst, mv); fmt.Sprint(s) != fmt.Sprint(d) || s[0][0] == "0" {
+	if s, d := src.rows(mv), dst.rows(mv); fmt.Sprint(s) != fmt.Sprint(d) || s[0][0] == "0" {
 		t.Errorf("materialized view billing.monthly: source %v, target %v", s, d)
 	}
 	// The restored functions and triggers work on the target.
-	if got := dbValue(t, dst, `SELECT app.add(40, 2) || ' ' || (billing.total_for(2) = (SELECT sum(amount) FROM billing.invoices WHERE user_id = 2))`); got != "42 true" {
+	if got := dst.value(`SELECT app.add(40, 2) || ' ' || (billing.total_for(2) = (SELECT sum(amount) FROM billing.invoices WHERE user_id = 2))`); got != "42 true" {
 		t.Errorf("functions on the target: %q", got)
 	}
-	dbExec(t, dst, `INSERT INTO billing.invoices (user_id, amount, currency, issued_on) VALUES (1, 1, 'EUR', '2024-01-01')`)
-	if got := dbValue(t, dst, `SELECT count(*) FROM app.audit_log WHERE row_id = (SELECT max(id) FROM billing.invoices)`); got != "1" {
+	dst.exec(`INSERT INTO billing.invoices (user_id, amount, currency, issued_on) VALUES (1, 1, 'EUR', '2024-01-01')`)
+	if got := dst.value(`SELECT count(*) FROM app.audit_log WHERE row_id = (SELECT max(id) FROM billing.invoices)`); got != "1" {
 		t.Errorf("the audit trigger did not fire on the target: %s rows", got)
 	}
 	t.Logf("independent checks took %v", time.Since(start).Round(time.Millisecond))
@@ -92,31 +83,29 @@ func TestMigrateComplexDatabase(t *testing.T) {
 
 func TestMigrateManyTablesWithForeignKeys(t *testing.T) {
 	const n = 5000
-	b := newMigrateBed(t, gateway.Options{})
+	m := newMigration(t)
 	start := time.Now()
-	for _, sql := range manyForeignKeysSQL(n) {
-		dbExec(t, b.EA.URL("postgres"), sql)
-	}
+	m.source.exec(manyForeignKeysSQL(n)...)
 	t.Logf("source built in %v", time.Since(start).Round(time.Millisecond))
 	const counts = `SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND ` + userSchemasSQL + `)
 		|| ' ' || (SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE k.contype = 'f' AND ` + userSchemasSQL + `)
 		|| ' ' || (SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE k.contype = 'f' AND k.convalidated AND ` + userSchemasSQL + `)`
 	want := fmt.Sprintf("%d %d %d", n, n, n)
-	if got := dbValue(t, b.EA.URL("postgres"), counts); got != want {
+	if got := m.source.value(counts); got != want {
 		t.Fatalf("source: tables, foreign keys, validated foreign keys = %s, want %s", got, want)
 	}
 
-	r := migrateRun(t, t.TempDir(), b.keyEnv(), "--non-interactive", "--json")
-	t.Logf("migration took %v", r.Elapsed.Round(time.Millisecond))
-	wantExit(t, r, 0)
-	if got := dbValue(t, b.GA.URL("postgres"), counts); got != want {
+	r := m.run("--non-interactive", "--json")
+	t.Logf("migration took %v", r.elapsed.Round(time.Millisecond))
+	r.wantExit(0)
+	if got := m.target.value(counts); got != want {
 		t.Fatalf("target: tables, foreign keys, validated foreign keys = %s, want %s", got, want)
 	}
-	if got := dbValue(t, b.GA.URL("postgres"), `SELECT count(*) FROM fk.t_1 JOIN fk.t_5000 p ON p.id = t_1.parent`); got != "2" {
+	if got := m.target.value(`SELECT count(*) FROM fk.t_1 JOIN fk.t_5000 p ON p.id = t_1.parent`); got != "2" {
 		t.Errorf("fk.t_1 joined to its parent: %s rows, want 2", got)
 	}
 	for _, st := range []string{"dump", "restore", "verify"} {
-		if len(r.Find("step_finished", st)) != 1 {
+		if len(r.all(stepFinished(st))) != 1 {
 			t.Errorf("no step_finished for %s", st)
 		}
 	}
@@ -124,29 +113,27 @@ func TestMigrateManyTablesWithForeignKeys(t *testing.T) {
 	// The output was streamed: thousands of tool lines, and the dump's
 	// lines and progress reached the reader while pg_dump ran, not in a
 	// burst at the end.
-	lines := r.Find("tool_line", "")
-	if len(lines) < 2*n {
+	if lines := r.all(toolLineOf(anyStep)); len(lines) < 2*n {
 		t.Errorf("%d tool_line events, want thousands (at least %d)", len(lines), 2*n)
 	}
-	began, ended := r.Find("step_started", "dump"), r.Find("step_finished", "dump")
+	began, ended := r.all(stepStarted("dump")), r.all(stepFinished("dump"))
 	if len(began) != 1 || len(ended) != 1 {
 		t.Fatalf("dump started %d and finished %d times", len(began), len(ended))
 	}
 	t0, t1 := began[0].Arrived, ended[0].Arrived
 	d := t1.Sub(t0)
-	firstLine, lastLine, nLines := toolLineSpan(r, "dump")
-	prog := r.Find("progress", "dump")
+	lines, prog := r.all(toolLineOf("dump")), r.all(progressOf("dump"))
+	if len(lines) < n || len(prog) < n {
+		t.Fatalf("dump: %d tool lines and %d progress events, want at least %d each", len(lines), len(prog), n)
+	}
+	since := func(ev event) time.Duration { return ev.Arrived.Sub(t0).Round(time.Millisecond) }
 	t.Logf("dump: %v; %d tool lines from +%v to +%v; %d progress events from +%v to +%v", d.Round(time.Millisecond),
-		nLines, firstLine.Arrived.Sub(t0).Round(time.Millisecond), lastLine.Arrived.Sub(t0).Round(time.Millisecond),
-		len(prog), spanStart(prog, t0), spanEnd(prog, t0))
+		len(lines), since(lines[0]), since(lines[len(lines)-1]), len(prog), since(prog[0]), since(prog[len(prog)-1]))
 	if d < 500*time.Millisecond {
 		t.Fatalf("the dump of %d tables took only %v: too short to tell streaming from a burst", n, d)
 	}
-	if nLines < n || len(prog) < n {
-		t.Fatalf("dump: %d tool lines and %d progress events, want at least %d each", nLines, len(prog), n)
-	}
-	if firstLine.Arrived.Sub(t0) > d/4 {
-		t.Errorf("the dump's first tool line arrived %v after the step started (the step took %v)", firstLine.Arrived.Sub(t0), d)
+	if first := lines[0].Arrived.Sub(t0); first > d/4 {
+		t.Errorf("the dump's first tool line arrived %v after the step started (the step took %v)", first, d)
 	}
 	if spread := prog[len(prog)-1].Arrived.Sub(prog[0].Arrived); spread < d/5 {
 		t.Errorf("the dump's %d progress events arrived within %v of a %v step: not streamed", len(prog), spread, d)
@@ -158,9 +145,9 @@ func TestMigrateManyTablesWithForeignKeys(t *testing.T) {
 }
 
 func TestMigrateObjectsOwnedByMissingRole(t *testing.T) {
-	b := newMigrateBed(t, gateway.Options{})
-	src := b.EA.URL("postgres")
-	dbExec(t, src, `
+	m := newMigration(t)
+	src, dst := m.source, m.target
+	src.exec(`
 CREATE ROLE ea_owner NOLOGIN;
 CREATE SCHEMA owned AUTHORIZATION ea_owner;
 CREATE TYPE owned.mood AS ENUM ('ok', 'meh');
@@ -188,7 +175,7 @@ ALTER DEFAULT PRIVILEGES FOR ROLE ea_owner IN SCHEMA owned GRANT SELECT ON TABLE
 	UNION ALL SELECT format('schema %s %s', n.nspname, pg_get_userbyid(n.nspowner)) FROM pg_namespace n WHERE n.nspname = 'owned'
 	ORDER BY 1`
 	var eaOwned int
-	for _, row := range dbRows(t, src, owners) {
+	for _, row := range src.rows(owners) {
 		if strings.HasSuffix(row[0], " ea_owner") {
 			eaOwned++
 		}
@@ -200,90 +187,84 @@ ALTER DEFAULT PRIVILEGES FOR ROLE ea_owner IN SCHEMA owned GRANT SELECT ON TABLE
 	// The GA login user is an ordinary role owning the database, as on a
 	// managed server (not a superuser), and there is no ea_owner there.
 	gaPassword := "ga-" + fmt.Sprint(time.Now().UnixNano())
-	dbExec(t, b.GA.URL("postgres"), `CREATE ROLE ga_user LOGIN PASSWORD '`+gaPassword+`'; ALTER DATABASE postgres OWNER TO ga_user;`)
-	gaUserURL := fmt.Sprintf("postgres://ga_user:%s@%s:%d/postgres?sslmode=disable", gaPassword, b.GA.Host, b.GA.Port)
-	b.Gateway.AddDatabase(b.GAKey, gaUserURL)
+	dst.exec(`CREATE ROLE ga_user LOGIN PASSWORD '` + gaPassword + `'; ALTER DATABASE postgres OWNER TO ga_user;`)
+	loginUser := dst.as(fmt.Sprintf("postgres://ga_user:%s@%s:%d/postgres?sslmode=disable", gaPassword, dst.server.Host, dst.server.Port))
+	m.gateway.AddDatabase(dst.key, loginUser.url)
 
-	r := migrateRun(t, t.TempDir(), b.keyEnv(), "--non-interactive", "--json")
-	wantExit(t, r, 0)
-	if len(r.Find("step_finished", "verify")) != 1 {
-		t.Fatalf("no step_finished for verify:\n%s", tailText(r.Stdout, 4000))
-	}
-	dst := b.GA.URL("postgres")
-	if got := dbValue(t, dst, `SELECT count(*) FROM pg_roles WHERE rolname = 'ea_owner'`); got != "0" {
+	r := m.run("--non-interactive", "--json")
+	r.wantExit(0)
+	r.wantVerified()
+	if got := dst.value(`SELECT count(*) FROM pg_roles WHERE rolname = 'ea_owner'`); got != "0" {
 		t.Fatalf("the target has a role ea_owner")
 	}
-	got := dbRows(t, dst, owners)
-	if len(got) != len(dbRows(t, src, owners)) {
-		t.Errorf("the target has %d owned objects, the source %d: %v", len(got), len(dbRows(t, src, owners)), got)
+	got := dst.rows(owners)
+	if n := len(src.rows(owners)); len(got) != n {
+		t.Errorf("the target has %d owned objects, the source %d: %v", len(got), n, got)
 	}
 	for _, row := range got {
 		if !strings.HasSuffix(row[0], " ga_user") {
 			t.Errorf("on the target, %s: want it owned by the login user ga_user", row[0])
 		}
 	}
-	compareMaps(t, "table fingerprints", tableFingerprints(t, src), tableFingerprints(t, dst))
+	compareMaps(t, "table fingerprints", src.tableMD5s(), dst.tableMD5s())
 	// The login user uses what it owns.
-	if v := dbValue(t, gaUserURL, `SELECT widget_count() || ' ' || (SELECT count(*) FROM widget_names) || ' ' || (SELECT count(*) FROM owned.things WHERE mood = 'ok')`); v != "50 50 100" {
+	if v := loginUser.value(`SELECT widget_count() || ' ' || (SELECT count(*) FROM widget_names) || ' ' || (SELECT count(*) FROM owned.things WHERE mood = 'ok')`); v != "50 50 100" {
 		t.Errorf("as the login user: %q, want \"50 50 100\"", v)
 	}
-	dbExec(t, gaUserURL, `INSERT INTO owned.things (name) VALUES ('new'); INSERT INTO public.widgets VALUES (51, 'w51')`)
+	loginUser.exec(`INSERT INTO owned.things (name) VALUES ('new'); INSERT INTO public.widgets VALUES (51, 'w51')`)
 }
 
 func TestMigrateRefusesNonEmptyTarget(t *testing.T) {
-	b := newMigrateBed(t, gateway.Options{})
-	dbExec(t, b.EA.URL("postgres"), smallSchemaSQL)
-	dst := b.GA.URL("postgres")
-	dbExec(t, dst, `CREATE TABLE public.existing (id int PRIMARY KEY, note text); INSERT INTO public.existing VALUES (1, 'mine'), (2, 'also mine')`)
-	before := catalogSnapshot(t, dst)
+	m := newMigration(t)
+	m.source.exec(smallSchemaSQL)
+	dst := m.target
+	dst.exec(`CREATE TABLE public.existing (id int PRIMARY KEY, note text); INSERT INTO public.existing VALUES (1, 'mine'), (2, 'also mine')`)
+	before := dst.catalog()
 
-	dir := t.TempDir()
-	r := migrateRun(t, dir, b.keyEnv(), "--non-interactive")
-	wantExit(t, r, 5)
-	out := r.Output()
+	r := m.run("--non-interactive")
+	r.wantExit(5)
+	out := r.output()
 	for _, want := range []string{"not empty", "--allow-non-empty-target", "nothing was changed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the output does not say %q:\n%s", want, out)
 		}
 	}
-	compareLists(t, "target objects before and after the refused run", before, catalogSnapshot(t, dst))
-	if got := dbValue(t, dst, `SELECT count(*) FROM pg_namespace WHERE nspname = 'shop'`); got != "0" {
+	compareLists(t, "target objects before and after the refused run", before, dst.catalog())
+	if got := dst.value(`SELECT count(*) FROM pg_namespace WHERE nspname = 'shop'`); got != "0" {
 		t.Errorf("the refused target has the dump's schema shop")
 	}
-	if got := dbValue(t, dst, `SELECT count(*) FROM pg_class WHERE relname = 'customers'`); got != "0" {
+	if got := dst.value(`SELECT count(*) FROM pg_class WHERE relname = 'customers'`); got != "0" {
 		t.Errorf("the refused target has the dump's table customers")
 	}
 
 	// Confirmed, into a target whose objects do not collide with the dump's.
-	dbExec(t, dst, `CREATE DATABASE other`)
-	other := b.GA.URL("other")
-	dbExec(t, other, `CREATE SCHEMA unrelated; CREATE TABLE unrelated.notes (id int PRIMARY KEY, body text);
+	other := m.newTarget("other")
+	other.exec(`CREATE SCHEMA unrelated; CREATE TABLE unrelated.notes (id int PRIMARY KEY, body text);
 		INSERT INTO unrelated.notes SELECT g, 'note ' || g FROM generate_series(1, 10) g;
 		CREATE SEQUENCE unrelated.counter; SELECT setval('unrelated.counter', 77);`)
-	otherKey := sandbox.NewKey("ga-other")
-	b.Gateway.AddDatabase(otherKey, other)
-	otherBefore := tableFingerprints(t, other)
-	r = migrateRun(t, t.TempDir(), b.env(b.EAKey, otherKey), "--non-interactive", "--allow-non-empty-target")
-	wantExit(t, r, 0)
-	fp := tableFingerprints(t, other)
+	otherBefore := other.tableMD5s()
+	m.dir = t.TempDir()
+	r = m.run("--non-interactive", "--allow-non-empty-target")
+	r.wantExit(0)
+	fp := other.tableMD5s()
 	if fp["unrelated.notes"] != otherBefore["unrelated.notes"] {
 		t.Errorf("the target's own table changed: %v, was %v", fp["unrelated.notes"], otherBefore["unrelated.notes"])
 	}
 	delete(fp, "unrelated.notes")
-	compareMaps(t, "migrated tables", tableFingerprints(t, b.EA.URL("postgres")), fp)
-	if got := dbValue(t, other, `SELECT last_value FROM unrelated.counter`); got != "77" {
+	compareMaps(t, "migrated tables", m.source.tableMD5s(), fp)
+	if got := other.value(`SELECT last_value FROM unrelated.counter`); got != "77" {
 		t.Errorf("the target's own sequence is at %s, want 77", got)
 	}
 }
 
 func TestMigrateRefusesSourceAsTarget(t *testing.T) {
-	b := newMigrateBed(t, gateway.Options{})
-	src := b.EA.URL("postgres")
-	dbExec(t, src, smallSchemaSQL)
-	before := catalogSnapshot(t, src)
-	gaBefore := catalogSnapshot(t, b.GA.URL("postgres"))
+	m := newMigration(t)
+	src := m.source
+	src.exec(smallSchemaSQL)
+	before := src.catalog()
+	gaBefore := m.target.catalog()
 	alias := sandbox.NewKey("ea-alias")
-	b.Gateway.AddDatabase(alias, src)
+	m.gateway.AddDatabase(alias, src.url)
 
 	tests := []struct {
 		name   string
@@ -291,33 +272,33 @@ func TestMigrateRefusesSourceAsTarget(t *testing.T) {
 		codes  []int
 		want   string
 	}{
-		{"same key", b.EAKey, []int{5, 4}, "EA database's key"},
+		{"same key", src.key, []int{5, 4}, "EA database's key"},
 		{"another key to the same database", alias, []int{5}, "EA database itself"},
-		{"direct URL of the same database", src, []int{5}, "EA database itself"},
+		{"direct URL of the same database", src.url, []int{5}, "EA database itself"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := migrateRun(t, t.TempDir(), b.env(b.EAKey, tt.target), "--non-interactive")
-			if !slices.Contains(tt.codes, r.Code) {
-				t.Fatalf("exit status %d, want one of %v; output:\n%s", r.Code, tt.codes, tailText(r.Output(), 8000))
+			m := m.sub(t)
+			r := m.ppg(toTarget(tt.target)).run("--non-interactive")
+			if !slices.Contains(tt.codes, r.code) {
+				t.Fatalf("exit status %d, want one of %v; output:\n%s", r.code, tt.codes, tailText(r.output(), 8000))
 			}
-			if !strings.Contains(r.Output(), tt.want) || !strings.Contains(r.Output(), "GA database") {
-				t.Errorf("the output does not say %q about the GA database:\n%s", tt.want, r.Output())
+			if !strings.Contains(r.output(), tt.want) || !strings.Contains(r.output(), "GA database") {
+				t.Errorf("the output does not say %q about the GA database:\n%s", tt.want, r.output())
 			}
-			if strings.Contains(r.Output(), b.EA.Password) {
+			if strings.Contains(r.output(), src.server.Password) {
 				t.Errorf("the output shows the password")
 			}
-			compareLists(t, "source objects before and after", before, catalogSnapshot(t, src))
+			compareLists(t, "source objects before and after", before, m.source.catalog())
 		})
 	}
-	compareLists(t, "GA objects before and after", gaBefore, catalogSnapshot(t, b.GA.URL("postgres")))
+	compareLists(t, "GA objects before and after", gaBefore, m.target.catalog())
 }
 
 func TestMigrateToolsMissingOrTooOld(t *testing.T) {
-	b := newMigrateBed(t, gateway.Options{})
-	dbExec(t, b.EA.URL("postgres"), smallSchemaSQL)
-	dst := b.GA.URL("postgres")
-	before := catalogSnapshot(t, dst)
+	m := newMigration(t)
+	m.source.exec(smallSchemaSQL)
+	before := m.target.catalog()
 	pg15 := "/usr/lib/postgresql/15/bin"
 
 	tests := []struct {
@@ -333,18 +314,18 @@ func TestMigrateToolsMissingOrTooOld(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(tt.pgBin, "pg_dump")); tt.pgBin == pg15 && err != nil {
 				t.Skipf("missing prerequisite: %s/pg_dump (Debian's postgresql-client-15)", pg15)
 			}
-			dir := t.TempDir()
-			r := migrateRun(t, dir, b.keyEnv(), "--non-interactive", "--pg-bin", tt.pgBin)
-			wantExit(t, r, 3)
+			m := m.sub(t)
+			r := m.run("--non-interactive", "--pg-bin", tt.pgBin)
+			r.wantExit(3)
 			for _, w := range tt.want {
-				if !strings.Contains(r.Output(), w) {
-					t.Errorf("the output does not say %q:\n%s", w, r.Output())
+				if !strings.Contains(r.output(), w) {
+					t.Errorf("the output does not say %q:\n%s", w, r.output())
 				}
 			}
-			if f := dumpFiles(t, dir); len(f) > 0 {
+			if f := dumpFiles(t, m.dir); len(f) > 0 {
 				t.Errorf("dump files were created: %v", f)
 			}
-			compareLists(t, "target objects before and after", before, catalogSnapshot(t, dst))
+			compareLists(t, "target objects before and after", before, m.target.catalog())
 		})
 	}
 }
@@ -352,53 +333,38 @@ func TestMigrateToolsMissingOrTooOld(t *testing.T) {
 func TestMigrateLockedFolder(t *testing.T) {
 	// About 2.5 MB through a gateway capped at 512 kB/s: a dump of several
 	// seconds. The target is direct, so that the restore is quick.
-	b := newMigrateBed(t, gateway.Options{BandwidthBytesPerSec: 512 << 10})
-	dbExec(t, b.EA.URL("postgres"), `CREATE TABLE public.payload AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 60000) g;
+	m := newMigration(t, withBandwidth(512<<10))
+	m.source.exec(`CREATE TABLE public.payload AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 60000) g;
 		ALTER TABLE public.payload ADD PRIMARY KEY (id)`)
-	env := b.env(b.EAKey, b.GA.URL("postgres"))
-	dir := t.TempDir()
-	first := migrateStart(t, dir, env, "--non-interactive", "--json")
-	waitFor(t, time.Minute, "the first run to start its dump", func() bool {
-		for _, l := range first.Lines() {
-			if strings.Contains(l.Text, `"kind":"step_started","step":"dump"`) {
-				return true
-			}
+	direct := toTarget(m.target.url)
+	first := m.ppg(direct).start("--non-interactive", "--json")
+	first.waitFor(stepStarted("dump"))
+	for _, args := range [][]string{{"--non-interactive"}, {"--non-interactive", "--restart"}, {"--non-interactive", "--json", "--dir", m.dir}} {
+		second := m.ppg(direct)
+		if slices.Contains(args, "--dir") {
+			second = m.ppg(direct, inDir(t.TempDir()))
 		}
-		if first.Exited() {
-			t.Fatalf("the first run ended before its dump:\n%s", first.wait(0).Output())
-		}
-		return false
-	})
-	for _, args := range [][]string{{"--non-interactive"}, {"--non-interactive", "--restart"}, {"--non-interactive", "--json", "--dir", dir}} {
-		second := migrateCmd(t, t.TempDir(), env, args...)
-		if !slices.Contains(args, "--dir") {
-			second.Dir = dir
-		}
-		r := migrateStartCmd(t, second).wait(time.Minute)
-		if first.Exited() {
+		r := second.run(args...)
+		if first.exited() {
 			t.Fatalf("the first run ended before the second (%v) did: the test proves nothing", args)
 		}
-		wantExit(t, r, 7)
-		if !strings.Contains(r.Output(), "another ppg migration is running in this folder") {
-			t.Errorf("%v: the output does not say another migration is running:\n%s", args, r.Output())
+		r.wantExit(7)
+		if !strings.Contains(r.output(), "another ppg migration is running in this folder") {
+			t.Errorf("%v: the output does not say another migration is running:\n%s", args, r.output())
 		}
 	}
-	r := first.wait(migrateTimeout)
-	wantExit(t, r, 0)
-	if len(r.Find("step_finished", "verify")) != 1 {
-		t.Errorf("the first run did not verify:\n%s", tailText(r.Stdout, 4000))
-	}
-	compareMaps(t, "table fingerprints", tableFingerprints(t, b.EA.URL("postgres")), tableFingerprints(t, b.GA.URL("postgres")))
+	r := first.wait()
+	r.wantExit(0)
+	r.wantVerified()
+	compareMaps(t, "table fingerprints", m.source.tableMD5s(), m.target.tableMD5s())
 }
 
 func TestMigrateNoSecretsAnywhere(t *testing.T) {
-	b := newMigrateBed(t, gateway.Options{})
-	dbExec(t, b.EA.URL("postgres"), smallSchemaSQL)
-	for _, sql := range manyForeignKeysSQL(300) {
-		dbExec(t, b.EA.URL("postgres"), sql)
-	}
-	gaURL := b.GA.URL("postgres")
-	secrets := map[string]string{"the EA key": b.EAKey, "the GA password": b.GA.Password, "the GA URL": gaURL}
+	m := newMigration(t)
+	m.source.exec(smallSchemaSQL)
+	m.source.exec(manyForeignKeysSQL(300)...)
+	gaURL := m.target.url
+	secrets := map[string]string{"the EA key": m.source.key, "the GA password": m.target.server.Password, "the GA URL": gaURL}
 	checkText := func(t *testing.T, where, text string) {
 		t.Helper()
 		for what, s := range secrets {
@@ -419,12 +385,12 @@ func TestMigrateNoSecretsAnywhere(t *testing.T) {
 	}
 
 	t.Run("migration", func(t *testing.T) {
-		dir := t.TempDir()
-		p := migrateStart(t, dir, b.env(b.EAKey, gaURL), "--non-interactive", "--json")
-		stop := childCmdlines(p.Cmd.Process.Pid, 20*time.Millisecond)
-		r := p.wait(migrateTimeout)
+		m := m.sub(t)
+		p := m.ppg(toTarget(gaURL)).start("--non-interactive", "--json")
+		stop := childCmdlines(p.pid(), 20*time.Millisecond)
+		r := p.wait()
 		cmdlines := stop()
-		wantExit(t, r, 0)
+		r.wantExit(0)
 		var dumps, restores int
 		for _, cl := range cmdlines {
 			checkText(t, "the command line "+cl, cl)
@@ -439,26 +405,27 @@ func TestMigrateNoSecretsAnywhere(t *testing.T) {
 			t.Errorf("sampled %d pg_dump and %d pg_restore command lines, want some of each: %q", dumps, restores, cmdlines)
 		}
 		t.Logf("sampled %d command lines", len(cmdlines))
-		checkText(t, "the output", r.Output())
-		if state := filepath.Join(dir, "ppg-migration.json"); !fileExists(state) {
+		checkText(t, "the output", r.output())
+		if state := filepath.Join(m.dir, migrate.StateFileName); !fileExists(state) {
 			t.Errorf("no state file %s", state)
 		}
-		if len(dumpFiles(t, dir)) < 2 { // the dump and its manifest
-			t.Errorf("no dump and manifest in %s: %v", dir, dumpFiles(t, dir))
+		if len(dumpFiles(t, m.dir)) < 2 { // the dump and its manifest
+			t.Errorf("no dump and manifest in %s: %v", m.dir, dumpFiles(t, m.dir))
 		}
-		checkDir(t, dir)
+		checkDir(t, m.dir)
 	})
 
 	t.Run("wrong EA key", func(t *testing.T) {
+		m := m.sub(t)
 		wrong := sandbox.NewKey("wrong")
 		for _, format := range [][]string{nil, {"--json"}} {
 			dir := t.TempDir()
-			r := migrateRun(t, dir, b.env(wrong, gaURL), append([]string{"--non-interactive"}, format...)...)
-			wantExit(t, r, 4)
-			if !strings.Contains(r.Output(), "rejected the API key (HTTP 401)") || !requestIDRE.MatchString(r.Output()) {
-				t.Errorf("%v: the output lacks the 401 message or the request id:\n%s", format, r.Output())
+			r := m.ppg(fromSource(wrong), toTarget(gaURL), inDir(dir)).run(append([]string{"--non-interactive"}, format...)...)
+			r.wantExit(4)
+			if !strings.Contains(r.output(), "rejected the API key (HTTP 401)") || !requestIDRE.MatchString(r.output()) {
+				t.Errorf("%v: the output lacks the 401 message or the request id:\n%s", format, r.output())
 			}
-			if strings.Contains(r.Output(), wrong) {
+			if strings.Contains(r.output(), wrong) {
 				t.Errorf("%v: the output shows the rejected key", format)
 			}
 			for name, data := range dirContents(t, dir) {
@@ -470,20 +437,20 @@ func TestMigrateNoSecretsAnywhere(t *testing.T) {
 	})
 
 	t.Run("wrong GA password", func(t *testing.T) {
-		wrongURL := strings.Replace(gaURL, b.GA.Password, "Wrong-Password-123", 1)
-		dir := t.TempDir()
-		r := migrateRun(t, dir, b.env(b.EAKey, wrongURL), "--non-interactive", "--json")
-		wantExit(t, r, 4)
-		if !strings.Contains(r.Output(), "password authentication failed") {
-			t.Errorf("the output does not say the password was refused:\n%s", r.Output())
+		wrongURL := strings.Replace(gaURL, m.target.server.Password, "Wrong-Password-123", 1)
+		m := m.sub(t)
+		r := m.ppg(toTarget(wrongURL)).run("--non-interactive", "--json")
+		r.wantExit(4)
+		if !strings.Contains(r.output(), "password authentication failed") {
+			t.Errorf("the output does not say the password was refused:\n%s", r.output())
 		}
-		for _, s := range []string{"Wrong-Password-123", wrongURL, b.EAKey} {
-			if strings.Contains(r.Output(), s) {
+		for _, s := range []string{"Wrong-Password-123", wrongURL, m.source.key} {
+			if strings.Contains(r.output(), s) {
 				t.Errorf("the output shows a secret %.20q...", s)
 			}
 		}
-		checkDir(t, dir)
-		for name, data := range dirContents(t, dir) {
+		checkDir(t, m.dir)
+		for name, data := range dirContents(t, m.dir) {
 			if strings.Contains(string(data), "Wrong-Password-123") {
 				t.Errorf("%s shows the wrong password", name)
 			}
@@ -492,8 +459,8 @@ func TestMigrateNoSecretsAnywhere(t *testing.T) {
 }
 
 func TestMigrateJSONAndClosedStdin(t *testing.T) {
-	b := newMigrateBed(t, gateway.Options{})
-	dbExec(t, b.EA.URL("postgres"), smallSchemaSQL)
+	m := newMigration(t)
+	m.source.exec(smallSchemaSQL)
 
 	t.Run("json with stdin at end of file", func(t *testing.T) {
 		pr, pw, err := os.Pipe()
@@ -502,44 +469,34 @@ func TestMigrateJSONAndClosedStdin(t *testing.T) {
 		}
 		pw.Close()
 		defer pr.Close()
-		cmd := migrateCmd(t, t.TempDir(), b.keyEnv(), "--non-interactive", "--json")
-		cmd.Stdin = pr
-		r := migrateStartCmd(t, cmd).wait(2 * time.Minute)
-		wantExit(t, r, 0)
-		if len(r.BadLines) > 0 {
-			t.Errorf("%d stdout lines are not JSON events: %q", len(r.BadLines), firstN(r.BadLines, 5))
-		}
-		kinds := map[string]bool{"step_started": true, "progress": true, "tool_line": true, "warning": true, "info": true, "step_finished": true, "step_failed": true}
-		for i, ev := range r.Events {
-			if !kinds[ev.Kind] || ev.Time.IsZero() || ev.Step == "" && ev.Kind != "info" && ev.Kind != "warning" {
-				t.Errorf("event %d: kind %q, time %v, step %q", i, ev.Kind, ev.Time, ev.Step)
+		m := m.sub(t)
+		r := m.ppg(withStdin(pr)).run("--non-interactive", "--json")
+		r.wantExit(0)
+		for i, ev := range r.events {
+			if err := ev.check(); err != nil {
+				t.Errorf("event %d: %v", i, err)
 			}
 		}
-		last := r.Events[len(r.Events)-1]
-		if last.Kind != "step_finished" || last.Step != "verify" {
+		if last := r.events[len(r.events)-1]; !stepFinished("verify").matches(last) {
 			t.Errorf("the last event is %s %s, want step_finished verify", last.Kind, last.Step)
 		}
-		if r.Stderr != "" {
-			t.Errorf("stderr of a successful --json run: %q", r.Stderr)
+		if r.stderr != "" {
+			t.Errorf("stderr of a successful --json run: %q", r.stderr)
 		}
 	})
 
 	t.Run("without --non-interactive and without a terminal", func(t *testing.T) {
+		m := m.sub(t)
 		for _, args := range [][]string{nil, {"--json"}} {
 			dir := t.TempDir()
-			r := migrateStartCmd(t, migrateCmd(t, dir, b.keyEnv(), args...)).wait(time.Minute)
-			wantExit(t, r, 2)
-			if !strings.Contains(r.Stderr, "--non-interactive") {
-				t.Errorf("%v: stderr does not point to --non-interactive:\n%s", args, r.Output())
+			r := m.ppg(inDir(dir)).run(args...)
+			r.wantExit(2)
+			if !strings.Contains(r.stderr, "--non-interactive") {
+				t.Errorf("%v: stderr does not point to --non-interactive:\n%s", args, r.output())
 			}
 			if files := dirContents(t, dir); len(files) > 0 {
 				t.Errorf("%v: files were created: %v", args, files)
 			}
 		}
 	})
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }

@@ -4,16 +4,15 @@ package e2e
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/ppg-cli/ppg/e2e/gateway"
 	"github.com/ppg-cli/ppg/e2e/sandbox"
 	"github.com/ppg-cli/ppg/migrate"
 )
@@ -24,8 +23,8 @@ import (
 // way, then runs it again and checks that it resumes rather than redoes,
 // and ends verified.
 
-// resumeAllSteps are the steps' names in order.
-var resumeAllSteps = func() []string {
+// allSteps are the steps' names in order.
+var allSteps = func() []string {
 	var out []string
 	for _, st := range migrate.Steps() {
 		out = append(out, string(st))
@@ -33,26 +32,29 @@ var resumeAllSteps = func() []string {
 	return out
 }()
 
-// resumeStepsFrom returns the steps from st to the end.
-func resumeStepsFrom(st string) []string {
-	return resumeAllSteps[slices.Index(resumeAllSteps, st):]
+// stepsFrom returns the steps from st to the end.
+func stepsFrom(st string) []string {
+	return allSteps[slices.Index(allSteps, st):]
 }
 
+// headless are the arguments of every run of the resume tests.
+var headless = []string{"--non-interactive", "--json"}
+
 func TestResumeAfterCutDuringDump(t *testing.T) {
-	b := newResumeBed(t, gateway.Options{})
+	m := newMigration(t)
 	// 40 tables, about 10 MB of COPY text in all.
-	resumeFill(t, b.ea.URL("postgres"), resumeTables("t", 40, 80, func(i int) int { return 1500 + 50*i }))
-	total := resumeCopyBytes(t, b.ea.URL("postgres"))
+	m.source.exec(tablesSQL(tableSpecs("t", 40, 80, func(i int) int { return 1500 + 50*i })))
+	total := m.source.copyBytes()
 	// The EA key's sessions (pg_dump's among them) are cut after 40% of
 	// the data: pg_dump's catalog queries come first and carry far less.
 	cut := total * 2 / 5
-	b.gw.SetCutAfterForKey(b.eaKey, cut)
+	m.gateway.SetCutAfterForKey(m.source.key, cut)
 
-	r1 := b.run(t, resumeRunOpts{})
-	r1.expectExit(t, "run cut during the dump", 1)
-	failed := r1.find("step_failed", "")
+	r1 := m.run(headless...)
+	r1.wantExit(1)
+	failed := r1.all(stepFailed(anyStep))
 	if len(failed) != 1 || failed[0].Step != "dump" {
-		t.Fatalf("want one step_failed for the dump, got %+v\nevents:\n%s", failed, resumeDescribe(r1.events))
+		t.Fatalf("want one step_failed for the dump, got %+v\nevents:\n%s", failed, describe(r1.events))
 	}
 	if !strings.Contains(failed[0].Hint, "again") {
 		t.Errorf("the failure's hint %q does not say to run again", failed[0].Hint)
@@ -61,11 +63,11 @@ func TestResumeAfterCutDuringDump(t *testing.T) {
 		t.Errorf("stderr does not name the dump step and say to run again:\n%s", r1.stderr)
 	}
 	// The cut landed in the data: pg_dump had started copying tables.
-	prog := r1.find("progress", "dump")
+	prog := r1.all(progressOf("dump"))
 	if len(prog) == 0 || prog[len(prog)-1].Progress.TablesDone == prog[len(prog)-1].Progress.TablesTotal {
-		t.Fatalf("the cut after %d of %d bytes did not land in the dump's data: %d progress events\n%s", cut, total, len(prog), resumeDescribe(r1.events))
+		t.Fatalf("the cut after %d of %d bytes did not land in the dump's data: %d progress events\n%s", cut, total, len(prog), describe(r1.events))
 	}
-	s1 := resumeState(t, b.dir)
+	s1 := m.state()
 	for st, want := range map[migrate.Step]migrate.Status{
 		migrate.StepCheckTools: migrate.Done, migrate.StepConnectSource: migrate.Done, migrate.StepDump: migrate.Failed, migrate.StepRestore: migrate.Pending,
 	} {
@@ -76,38 +78,38 @@ func TestResumeAfterCutDuringDump(t *testing.T) {
 	if s1.Dump != nil {
 		t.Errorf("after the cut, the state records a dump: %+v", s1.Dump)
 	}
-	resumeNoLeftovers(t, b.dir)
+	wantNoLeftovers(t, m.dir)
 
-	b.gw.SetCutAfterForKey(b.eaKey, 0)
-	r2 := b.run(t, resumeRunOpts{})
-	r2.expectExit(t, "resumed run", 0)
+	m.gateway.SetCutAfterForKey(m.source.key, 0)
+	r2 := m.run(headless...)
+	r2.wantExit(0)
 	// check-tools and connect-source are done: the run starts at the dump
 	// (it opens the EA database again, but does not redo its step).
-	if got, want := r2.started(), resumeStepsFrom("dump"); !slices.Equal(got, want) {
+	if got, want := r2.started(), stepsFrom("dump"); !slices.Equal(got, want) {
 		t.Errorf("the resumed run started steps %v, want %v", got, want)
 	}
-	if ev := r2.find("step_started", "dump"); len(ev) == 0 || !ev[0].Resumed {
+	if ev := r2.all(stepStarted("dump")); len(ev) == 0 || !ev[0].Resumed {
 		t.Errorf("the dump step was not marked resumed: %+v", ev)
 	}
-	r2.expectVerified(t, "resumed run")
-	resumeCompareCounts(t, b.ea.URL("postgres"), b.ga.URL("postgres"))
-	s2 := resumeState(t, b.dir)
-	resumeAllDone(t, s2)
+	r2.wantVerified()
+	compareData(t, m.source, m.target)
+	s2 := m.state()
+	wantAllDone(t, m.dir, s2)
 	if a := s2.Step(migrate.StepConnectSource).Attempts; a != 1 {
 		t.Errorf("connect-source ran %d times, want 1", a)
 	}
 	if a := s2.Step(migrate.StepDump).Attempts; a != 2 {
 		t.Errorf("the dump ran %d times, want 2", a)
 	}
-	resumeNoLeftovers(t, b.dir)
+	wantNoLeftovers(t, m.dir)
 	t.Logf("first run cut after %d of %d data bytes, %.1f s; resumed run %.1f s", cut, total, r1.elapsed.Seconds(), r2.elapsed.Seconds())
 }
 
-// resumeDataTables is the database of the restore tests: three tables of
+// restoreTestTables is the database of the restore tests: three tables of
 // about 1.5 MB, which pg_restore's parallel jobs load first, and 27 small
 // ones.
-func resumeDataTables() []resumeTable {
-	return resumeTables("d", 30, 100, func(i int) int {
+func restoreTestTables() []tableSpec {
+	return tableSpecs("d", 30, 100, func(i int) int {
 		if i < 3 {
 			return 15000
 		}
@@ -118,25 +120,25 @@ func resumeDataTables() []resumeTable {
 func TestResumeAfterCutDuringDataSection(t *testing.T) {
 	// 2 MB/s a session and direction: the data section takes a few
 	// seconds.
-	b := newResumeBed(t, gateway.Options{BandwidthBytesPerSec: 2 << 20})
-	src := b.ea.URL("postgres")
-	resumeFill(t, src, resumeDataTables())
+	m := newMigration(t, withBandwidth(2<<20))
+	src, ga := m.source, m.target
+	src.exec(tablesSQL(restoreTestTables()))
 
-	var killed atomic.Int64
-	r1 := b.run(t, resumeRunOpts{onEvent: func(_ *resumeProc, ev resumeEvent) {
-		if ev.Kind == "progress" && ev.Step == "restore" && ev.Progress.Phase == "data" && ev.Progress.TablesDone >= 3 && killed.Load() == 0 {
-			// Cut the GA key's sessions, pg_restore's jobs among them.
-			killed.Store(int64(b.gw.KillSessions()))
-		}
-	}})
-	if killed.Load() == 0 {
-		t.Fatalf("the data section never had 3 tables loaded; exit %d\n%s", r1.code, resumeDescribe(r1.events))
+	p := m.start(headless...)
+	p.waitFor(eventWhere("the restore's data section with 3 tables loaded", func(ev event) bool {
+		return progressOf("restore").matches(ev) && ev.Progress.Phase == "data" && ev.Progress.TablesDone >= 3
+	}))
+	// Cut the sessions, pg_restore's jobs among them.
+	killed := m.gateway.KillSessions()
+	if killed == 0 {
+		t.Fatal("the gateway had no session to cut during the data section")
 	}
-	r1.expectExit(t, "run cut during the data section", 1)
-	if failed := r1.find("step_failed", ""); len(failed) != 1 || failed[0].Step != "restore" {
+	r1 := p.wait()
+	r1.wantExit(1)
+	if failed := r1.all(stepFailed(anyStep)); len(failed) != 1 || failed[0].Step != "restore" {
 		t.Fatalf("want one step_failed for the restore, got %+v", failed)
 	}
-	s1 := resumeState(t, b.dir)
+	s1 := m.state()
 	if st := s1.Step(migrate.StepRestore).Status; st != migrate.Failed {
 		t.Errorf("the restore step is %q, want failed", st)
 	}
@@ -146,14 +148,9 @@ func TestResumeAfterCutDuringDataSection(t *testing.T) {
 
 	// What the first run loaded: a COPY is one transaction, so a table
 	// holds all of its rows or none.
-	want := resumeCounts(t, src)
-	var names []string
-	for name := range want {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	ga := b.ga.URL("postgres")
-	before := resumeLoads(t, ga, names)
+	want := src.rowCounts()
+	names := slices.Sorted(maps.Keys(want))
+	before := ga.loads(names)
 	var loaded, notLoaded []string
 	var maxXmin int64
 	for _, name := range names {
@@ -178,27 +175,25 @@ func TestResumeAfterCutDuringDataSection(t *testing.T) {
 		t.Fatalf("every d table was loaded before the cut: %v", loaded)
 	}
 	partly := notLoaded[i]
-	resumeExec(t, ga, "INSERT INTO "+partly+" (id, grp, body) VALUES (1, 0, 'stray row')")
-	maxXmin = max(maxXmin, resumeLoads(t, ga, []string{partly})[partly].maxXmin)
+	ga.exec("INSERT INTO " + partly + " (id, grp, body) VALUES (1, 0, 'stray row')")
+	maxXmin = max(maxXmin, ga.loads([]string{partly})[partly].maxXmin)
 
-	r2 := b.run(t, resumeRunOpts{})
-	r2.expectExit(t, "resumed run", 0)
-	if got, want := r2.started(), resumeStepsFrom("restore"); !slices.Equal(got, want) {
+	r2 := m.run(headless...)
+	r2.wantExit(0)
+	if got, want := r2.started(), stepsFrom("restore"); !slices.Equal(got, want) {
 		t.Errorf("the resumed run started steps %v, want %v", got, want)
 	}
-	if ev := r2.find("step_started", "restore"); len(ev) == 0 || !ev[0].Resumed {
+	if ev := r2.all(stepStarted("restore")); len(ev) == 0 || !ev[0].Resumed {
 		t.Errorf("the restore step was not marked resumed: %+v", ev)
 	}
 	resuming := fmt.Sprintf("resuming the data: %d of %d tables already loaded", len(loaded), len(names))
-	if !slices.ContainsFunc(r2.find("info", "restore"), func(ev resumeEvent) bool { return strings.Contains(ev.Text, resuming) }) {
-		t.Errorf("no info event %q:\n%s", resuming, resumeDescribe(r2.events))
+	if !r2.has(infoOf("restore").saying(resuming)) {
+		t.Errorf("no info event %q:\n%s", resuming, describe(r2.events))
 	}
-	if !slices.ContainsFunc(r2.find("warning", "restore"), func(ev resumeEvent) bool {
-		return strings.Contains(ev.Text, "emptied partly loaded tables") && strings.Contains(ev.Text, strings.TrimPrefix(partly, "public."))
-	}) {
-		t.Errorf("no warning that %s was emptied:\n%s", partly, resumeDescribe(r2.events))
+	if !r2.has(warningOf("restore").saying("emptied partly loaded tables", strings.TrimPrefix(partly, "public."))) {
+		t.Errorf("no warning that %s was emptied:\n%s", partly, describe(r2.events))
 	}
-	after := resumeLoads(t, ga, names)
+	after := ga.loads(names)
 	for _, name := range loaded {
 		if after[name] != before[name] {
 			t.Errorf("table %s, loaded by the first run, was loaded again: rows/xmin %+v, then %+v", name, before[name], after[name])
@@ -210,17 +205,16 @@ func TestResumeAfterCutDuringDataSection(t *testing.T) {
 				name, a.rows, a.minXmin, a.maxXmin, want[name], maxXmin)
 		}
 	}
-	r2.expectVerified(t, "resumed run")
-	resumeCompareCounts(t, src, ga)
-	resumeAllDone(t, resumeState(t, b.dir))
-	resumeNoLeftovers(t, b.dir)
-	t.Logf("cut with %d of %d tables loaded (%d sessions killed); resumed run %.1f s", len(loaded), len(names), killed.Load(), r2.elapsed.Seconds())
+	r2.wantVerified()
+	compareData(t, src, ga)
+	wantAllDone(t, m.dir, m.state())
+	wantNoLeftovers(t, m.dir)
+	t.Logf("cut with %d of %d tables loaded (%d sessions killed); resumed run %.1f s", len(loaded), len(names), killed, r2.elapsed.Seconds())
 }
 
 func TestResumeAfterSIGKILLMidRestore(t *testing.T) {
-	b := newResumeBed(t, gateway.Options{BandwidthBytesPerSec: 2 << 20})
-	src := b.ea.URL("postgres")
-	resumeFill(t, src, resumeDataTables())
+	m := newMigration(t, withBandwidth(2<<20))
+	m.source.exec(tablesSQL(restoreTestTables()))
 
 	for _, tc := range []struct {
 		name, phase string
@@ -233,33 +227,29 @@ func TestResumeAfterSIGKILLMidRestore(t *testing.T) {
 		{"post-data", "indexes and constraints", []string{"pre-data", "data"}, "resuming indexes and constraints: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b.dir = t.TempDir()
-			b.newGA(t, "ga_"+strings.ReplaceAll(tc.name, "-", "_"))
-			var killed atomic.Bool
-			inPhase, finished := false, 0 // used by the reading goroutine only
-			p := b.start(t, resumeRunOpts{onEvent: func(p *resumeProc, ev resumeEvent) {
+			m := m.sub(t)
+			m.newTarget("ga_" + strings.ReplaceAll(tc.name, "-", "_"))
+			p := m.start(headless...)
+			inPhase, finished := false, 0
+			p.waitFor(eventWhere("4 items of the "+tc.name+" section done", func(ev event) bool {
 				switch {
-				case ev.Kind == "progress" && ev.Step == "restore":
+				case progressOf("restore").matches(ev):
 					inPhase = ev.Progress.Phase == tc.phase
-				case ev.Kind == "tool_line" && inPhase && strings.Contains(ev.Line, "finished item"):
+				case toolLineOf(anyStep).matches(ev) && inPhase && strings.Contains(ev.Line, "finished item"):
 					finished++
 				}
 				// A few items of the section are done, more to come.
-				if inPhase && finished >= 4 && !killed.Swap(true) {
-					p.signal(syscall.SIGKILL) // ppg, pg_restore and its jobs
-				}
-			}})
-			r1 := p.wait(t, 3*time.Minute)
-			if !killed.Load() {
-				t.Fatalf("the %s section never had 4 items done; exit %d\n%s", tc.name, r1.code, resumeDescribe(r1.events))
-			}
-			r1.expectExit(t, "run killed during the "+tc.name+" section", -1)
-			resumeGroupGone(t, p.cmd.Process.Pid)
-			waitFor(t, 15*time.Second, "the gateway's sessions to end", func() bool { return b.gw.Stats().Active == 0 })
+				return inPhase && finished >= 4
+			}))
+			p.kill() // ppg, pg_restore and its jobs
+			r1 := p.wait()
+			r1.wantExit(-1)
+			p.groupGone()
+			waitFor(t, 15*time.Second, "the gateway's sessions to end", func() bool { return m.gateway.Stats().Active == 0 })
 
 			// The state file is whole, and says where the restore stopped.
-			s1 := resumeState(t, b.dir)
-			for _, st := range resumeAllSteps[:5] {
+			s1 := m.state()
+			for _, st := range allSteps[:5] {
 				if got := s1.Step(migrate.Step(st)).Status; got != migrate.Done {
 					t.Errorf("after SIGKILL, step %s is %q, want done", st, got)
 				}
@@ -270,10 +260,8 @@ func TestResumeAfterSIGKILLMidRestore(t *testing.T) {
 			if s1.Restore == nil || !slices.Equal(s1.Restore.Sections, tc.done) || !slices.Contains(s1.Restore.StartedSections, tc.name) {
 				t.Fatalf("state's restore record %+v: want %v done and %s started", s1.Restore, tc.done, tc.name)
 			}
-			if sum := resumeSHA256(t, s1.Dump.Path); sum != s1.Dump.SHA256 {
-				t.Errorf("the dump changed: sha256 %s, state %s", sum, s1.Dump.SHA256)
-			}
-			for _, name := range resumeFiles(t, b.dir) {
+			wantDumpIntact(t, m.dir, s1)
+			for _, name := range fileNames(t, m.dir) {
 				switch {
 				case name == migrate.StateFileName, name == "ppg-migration.lock", name == filepath.Base(s1.Dump.Path), name == filepath.Base(s1.Dump.ManifestPath):
 				case strings.HasSuffix(name, "."+tc.name+".list"):
@@ -283,13 +271,13 @@ func TestResumeAfterSIGKILLMidRestore(t *testing.T) {
 				}
 			}
 
-			r2 := b.run(t, resumeRunOpts{})
-			r2.expectExit(t, "resumed run", 0)
-			if got, want := r2.started(), resumeStepsFrom("restore"); !slices.Equal(got, want) {
+			r2 := m.run(headless...)
+			r2.wantExit(0)
+			if got, want := r2.started(), stepsFrom("restore"); !slices.Equal(got, want) {
 				t.Errorf("the resumed run started steps %v, want %v", got, want)
 			}
 			var resumed []string
-			for _, ev := range r2.find("info", "restore") {
+			for _, ev := range r2.all(infoOf("restore")) {
 				if strings.HasPrefix(ev.Text, "resuming") {
 					resumed = append(resumed, ev.Text)
 				}
@@ -307,19 +295,18 @@ func TestResumeAfterSIGKILLMidRestore(t *testing.T) {
 			if _, err := fmt.Sscanf(rest[strings.LastIndex(rest, ", ")+2:], "%d", &todo); err != nil || todo == 0 {
 				t.Errorf("the resumed %s section found nothing to do: %q", tc.name, resumed[0])
 			}
-			r2.expectVerified(t, "resumed run")
-			resumeCompareCounts(t, src, b.ga.URL(b.gaDB))
-			resumeAllDone(t, resumeState(t, b.dir))
-			resumeNoLeftovers(t, b.dir)
+			r2.wantVerified()
+			compareData(t, m.source, m.target)
+			wantAllDone(t, m.dir, m.state())
+			wantNoLeftovers(t, m.dir)
 			t.Logf("killed during %s; resumed: %s", tc.name, resumed[0])
 		})
 	}
 }
 
 func TestResumeRedumpsChangedDump(t *testing.T) {
-	b := newResumeBed(t, gateway.Options{})
-	src := b.ea.URL("postgres")
-	resumeFill(t, src, resumeTables("c", 8, 80, func(i int) int { return 400 + 100*i }))
+	m := newMigration(t)
+	m.source.exec(tablesSQL(tableSpecs("c", 8, 80, func(i int) int { return 400 + 100*i })))
 
 	for _, tc := range []struct {
 		name  string
@@ -345,44 +332,42 @@ func TestResumeRedumpsChangedDump(t *testing.T) {
 		}, "is missing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b.dir = t.TempDir()
-			b.newGA(t, "ga_"+tc.name)
+			m := m.sub(t)
+			m.newTarget("ga_" + tc.name)
 
 			// A key the gateway refuses stops the first run at
 			// connect-target, after a complete dump.
-			r1 := b.run(t, resumeRunOpts{gaKey: sandbox.NewKey("refused")})
-			r1.expectExit(t, "run with a refused GA key", 4)
-			if failed := r1.find("step_failed", ""); len(failed) != 1 || failed[0].Step != "connect-target" {
+			r1 := m.ppg(toTarget(sandbox.NewKey("refused"))).run(headless...)
+			r1.wantExit(4)
+			if failed := r1.all(stepFailed(anyStep)); len(failed) != 1 || failed[0].Step != "connect-target" {
 				t.Fatalf("want one step_failed for connect-target, got %+v", failed)
 			}
-			s1 := resumeState(t, b.dir)
+			s1 := m.state()
 			if s1.Step(migrate.StepCheckArchive).Status != migrate.Done || s1.Dump == nil {
 				t.Fatalf("the dump was not complete and checked before connect-target: %+v", s1.Steps[migrate.StepCheckArchive])
 			}
-			tc.spoil(t, s1.Dump.Path)
+			tc.spoil(t, dumpPath(m.dir, s1))
 			var spoiled string
-			if _, err := os.Stat(s1.Dump.Path); err == nil {
-				spoiled = resumeSHA256(t, s1.Dump.Path)
+			if _, err := os.Stat(dumpPath(m.dir, s1)); err == nil {
+				spoiled = fileSHA256(t, dumpPath(m.dir, s1))
 			}
 
-			r2 := b.run(t, resumeRunOpts{})
-			r2.expectExit(t, "run after the dump was "+tc.name, 0)
-			if !slices.ContainsFunc(r2.find("warning", "dump"), func(ev resumeEvent) bool {
-				return strings.Contains(ev.Text, tc.warn) && strings.Contains(ev.Text, "dumping again")
-			}) {
-				t.Errorf("no warning that the dump %s:\n%s", tc.warn, resumeDescribe(r2.events))
+			r2 := m.run(headless...)
+			r2.wantExit(0)
+			if !r2.has(warningOf("dump").saying(tc.warn, "dumping again")) {
+				t.Errorf("no warning that the dump %s:\n%s", tc.warn, describe(r2.events))
 			}
-			if got, want := r2.started(), resumeStepsFrom("dump"); !slices.Equal(got, want) {
+			if got, want := r2.started(), stepsFrom("dump"); !slices.Equal(got, want) {
 				t.Errorf("the run started steps %v, want %v", got, want)
 			}
-			r2.expectVerified(t, "run after the dump was "+tc.name)
-			resumeCompareCounts(t, src, b.ga.URL(b.gaDB))
-			s2 := resumeState(t, b.dir)
-			resumeAllDone(t, s2)
+			r2.wantVerified()
+			compareData(t, m.source, m.target)
+			s2 := m.state()
+			wantAllDone(t, m.dir, s2)
 			if s2.Dump.Path != s1.Dump.Path || s2.Dump.SHA256 == spoiled {
 				t.Errorf("the dump was not written again: %s (sha256 %s), spoiled sha256 %s", s2.Dump.Path, s2.Dump.SHA256, spoiled)
 			}
-			resumeNoLeftovers(t, b.dir)
+			wantNoLeftovers(t, m.dir)
 		})
 	}
 
@@ -390,19 +375,19 @@ func TestResumeRedumpsChangedDump(t *testing.T) {
 	// delete it to free space): running again must not dump again, which
 	// would then refuse the GA database as not empty.
 	t.Run("deleted after the migration", func(t *testing.T) {
-		b.dir = t.TempDir()
-		b.newGA(t, "ga_after")
-		b.run(t, resumeRunOpts{}).expectExit(t, "migration", 0)
-		s1 := resumeState(t, b.dir)
-		if err := os.Remove(s1.Dump.Path); err != nil {
+		m := m.sub(t)
+		m.newTarget("ga_after")
+		m.run(headless...).wantExit(0)
+		s1 := m.state()
+		if err := os.Remove(dumpPath(m.dir, s1)); err != nil {
 			t.Fatal(err)
 		}
-		r := b.run(t, resumeRunOpts{})
-		r.expectExit(t, "run after the migration, without its dump", 0)
+		r := m.run(headless...)
+		r.wantExit(0)
 		if got := r.started(); len(got) != 0 {
-			t.Errorf("a complete migration ran steps %v again:\n%s", got, resumeDescribe(r.events))
+			t.Errorf("a complete migration ran steps %v again:\n%s", got, describe(r.events))
 		}
-		s2 := resumeState(t, b.dir)
+		s2 := m.state()
 		if s2.Verified == nil || s2.Next() != migrate.StepDone {
 			t.Errorf("the record of the verified migration was lost: next step %s, verified %+v", s2.Next(), s2.Verified)
 		}
@@ -411,9 +396,8 @@ func TestResumeRedumpsChangedDump(t *testing.T) {
 
 func TestResumeInterruptedBySIGINT(t *testing.T) {
 	// 1 MB/s: the dump of about 3 MB takes a few seconds.
-	b := newResumeBed(t, gateway.Options{BandwidthBytesPerSec: 1 << 20})
-	src := b.ea.URL("postgres")
-	resumeFill(t, src, resumeTables("i", 20, 100, func(int) int { return 1200 }))
+	m := newMigration(t, withBandwidth(1<<20))
+	m.source.exec(tablesSQL(tableSpecs("i", 20, 100, func(int) int { return 1200 })))
 
 	for _, tc := range []struct {
 		name  string
@@ -426,31 +410,27 @@ func TestResumeInterruptedBySIGINT(t *testing.T) {
 		{"ppg only", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b.dir = t.TempDir()
-			b.newGA(t, "ga_"+strings.ReplaceAll(tc.name, " ", "_"))
-			var sent atomic.Bool
-			p := b.start(t, resumeRunOpts{onEvent: func(p *resumeProc, ev resumeEvent) {
-				if ev.Kind == "progress" && ev.Step == "dump" && ev.Progress.Current != "" && !sent.Swap(true) {
-					if tc.group {
-						p.signal(syscall.SIGINT)
-					} else {
-						p.cmd.Process.Signal(syscall.SIGINT)
-					}
-				}
-			}})
-			r1 := p.wait(t, 3*time.Minute)
-			if !sent.Load() {
-				t.Fatalf("the dump never started copying data; exit %d\n%s", r1.code, resumeDescribe(r1.events))
+			m := m.sub(t)
+			m.newTarget("ga_" + strings.ReplaceAll(tc.name, " ", "_"))
+			p := m.start(headless...)
+			p.waitFor(eventWhere("the dump copying a table", func(ev event) bool {
+				return progressOf("dump").matches(ev) && ev.Progress.Current != ""
+			}))
+			if tc.group {
+				p.signalGroup(syscall.SIGINT)
+			} else {
+				p.signalPPG(syscall.SIGINT)
 			}
-			r1.expectExit(t, "run interrupted during the dump", 130)
+			r1 := p.wait()
+			r1.wantExit(130)
 			if !strings.Contains(r1.stderr, "stopped") {
 				t.Errorf("stderr does not say ppg stopped:\n%s", r1.stderr)
 			}
-			if failed := r1.find("step_failed", ""); len(failed) != 0 {
+			if failed := r1.all(stepFailed(anyStep)); len(failed) != 0 {
 				t.Errorf("an interruption is not a failure, got %+v", failed)
 			}
-			resumeGroupGone(t, p.cmd.Process.Pid)
-			s1 := resumeState(t, b.dir)
+			p.groupGone()
+			s1 := m.state()
 			for _, st := range migrate.Steps() {
 				if rec := s1.Step(st); rec.Status == migrate.Failed || rec.Status == migrate.Running {
 					t.Errorf("after SIGINT, step %s is %q (%s)", st, rec.Status, rec.Error)
@@ -462,65 +442,62 @@ func TestResumeInterruptedBySIGINT(t *testing.T) {
 			if s1.Dump != nil {
 				t.Errorf("after SIGINT, the state records a dump: %+v", s1.Dump)
 			}
-			resumeNoLeftovers(t, b.dir)
+			wantNoLeftovers(t, m.dir)
 
-			r2 := b.run(t, resumeRunOpts{})
-			r2.expectExit(t, "resumed run", 0)
-			if got, want := r2.started(), resumeStepsFrom("dump"); !slices.Equal(got, want) {
+			r2 := m.run(headless...)
+			r2.wantExit(0)
+			if got, want := r2.started(), stepsFrom("dump"); !slices.Equal(got, want) {
 				t.Errorf("the resumed run started steps %v, want %v", got, want)
 			}
-			r2.expectVerified(t, "resumed run")
-			resumeCompareCounts(t, src, b.ga.URL(b.gaDB))
-			resumeAllDone(t, resumeState(t, b.dir))
+			r2.wantVerified()
+			compareData(t, m.source, m.target)
+			wantAllDone(t, m.dir, m.state())
 		})
 	}
 }
 
 func TestResumeRestartOption(t *testing.T) {
-	b := newResumeBed(t, gateway.Options{})
-	src := b.ea.URL("postgres")
-	resumeFill(t, src, resumeTables("r", 10, 80, func(i int) int { return 300 + 10*i }))
+	m := newMigration(t)
+	m.source.exec(tablesSQL(tableSpecs("r", 10, 80, func(i int) int { return 300 + 10*i })))
 
-	r1 := b.run(t, resumeRunOpts{})
-	r1.expectExit(t, "first migration", 0)
-	s1 := resumeState(t, b.dir)
-	resumeAllDone(t, s1)
-	oldSum := resumeSHA256(t, s1.Dump.Path)
+	r1 := m.run(headless...)
+	r1.wantExit(0)
+	s1 := m.state()
+	wantAllDone(t, m.dir, s1)
+	oldSum := fileSHA256(t, dumpPath(m.dir, s1))
 
 	// Without --restart, running again has nothing left to do.
-	r := b.run(t, resumeRunOpts{})
-	r.expectExit(t, "run after a complete migration", 0)
+	r := m.run(headless...)
+	r.wantExit(0)
 	if got := r.started(); len(got) != 0 {
 		t.Errorf("a complete migration ran steps %v again", got)
 	}
 
-	firstGA := b.ga.URL(b.gaDB)
-	b.newGA(t, "ga_second")
-	r2 := b.run(t, resumeRunOpts{args: []string{"--restart"}})
-	r2.expectExit(t, "--restart", 0)
-	if !slices.ContainsFunc(r2.find("info", ""), func(ev resumeEvent) bool {
-		return strings.Contains(ev.Text, "starting over") && strings.Contains(ev.Text, s1.Dump.Path)
-	}) {
-		t.Errorf("no info event saying the run starts over and keeps %s:\n%s", s1.Dump.Path, resumeDescribe(r2.events))
+	firstGA := m.target
+	m.newTarget("ga_second")
+	r2 := m.run("--non-interactive", "--json", "--restart")
+	r2.wantExit(0)
+	if !r2.has(infoOf(anyStep).saying("starting over", s1.Dump.Path)) {
+		t.Errorf("no info event saying the run starts over and keeps %s:\n%s", s1.Dump.Path, describe(r2.events))
 	}
-	if got := r2.started(); !slices.Equal(got, resumeAllSteps) {
-		t.Errorf("--restart ran steps %v, want all: %v", got, resumeAllSteps)
+	if got := r2.started(); !slices.Equal(got, allSteps) {
+		t.Errorf("--restart ran steps %v, want all: %v", got, allSteps)
 	}
-	for _, ev := range r2.find("step_started", "") {
+	for _, ev := range r2.all(stepStarted(anyStep)) {
 		if ev.Resumed {
 			t.Errorf("--restart resumed step %s", ev.Step)
 		}
 	}
-	r2.expectVerified(t, "--restart")
-	s2 := resumeState(t, b.dir)
-	resumeAllDone(t, s2)
+	r2.wantVerified()
+	s2 := m.state()
+	wantAllDone(t, m.dir, s2)
 	if s2.ID == s1.ID || filepath.Base(s2.Dump.Path) != migrate.DumpFileName(s2.ID) || s2.Dump.Path == s1.Dump.Path {
 		t.Errorf("--restart kept the migration id or dump: %s %s, then %s %s", s1.ID, s1.Dump.Path, s2.ID, s2.Dump.Path)
 	}
-	if sum := resumeSHA256(t, s1.Dump.Path); sum != oldSum {
+	if sum := fileSHA256(t, dumpPath(m.dir, s1)); sum != oldSum {
 		t.Errorf("the earlier dump %s changed", s1.Dump.Path)
 	}
-	resumeCompareCounts(t, src, b.ga.URL(b.gaDB))
-	resumeCompareCounts(t, src, firstGA)
-	resumeNoLeftovers(t, b.dir)
+	compareData(t, m.source, m.target)
+	compareData(t, m.source, firstGA)
+	wantNoLeftovers(t, m.dir)
 }

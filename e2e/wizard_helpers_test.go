@@ -25,8 +25,6 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
-
-	"github.com/ppg-cli/ppg/migrate"
 )
 
 // wizPoll is how often a wait captures the screen.
@@ -83,7 +81,7 @@ func (w *wizTerm) close() {
 	w.mu.Unlock()
 	var left []int
 	for _, p := range panes {
-		left = append(left, wizDescendants(p)...)
+		left = append(left, descendants(p)...)
 	}
 	w.tmuxRaw(nil, "kill-server")
 	// The server leaves its socket behind: tmux -L puts it in
@@ -190,10 +188,13 @@ func (w *wizTerm) start(r wizRun) {
 	w.runs++
 	name := fmt.Sprintf("run%d", w.runs)
 	w.mu.Unlock()
+	w.tmux("new-session", "-d", "-s", name, "-x", strconv.Itoa(r.Width), "-y", strconv.Itoa(r.Height), "-c", r.Dir, sh.String())
+	// Only now close the previous session: killing the server's last
+	// session ends the server, and a new-session racing with its exit
+	// fails ("server exited unexpectedly").
 	if prev != "" {
 		w.tmuxRaw(nil, "kill-session", "-t", prev)
 	}
-	w.tmux("new-session", "-d", "-s", name, "-x", strconv.Itoa(r.Width), "-y", strconv.Itoa(r.Height), "-c", r.Dir, sh.String())
 	pid, err := strconv.Atoi(strings.TrimSpace(w.tmux("display-message", "-p", "-t", name, "#{pane_pid}")))
 	if err != nil {
 		w.t.Fatalf("tmux pane pid: %v", err)
@@ -447,7 +448,7 @@ func (w *wizTerm) ppgPID() int {
 	w.t.Helper()
 	var pid int
 	waitFor(w.t, 10*time.Second, "the ppg process in the pane", func() bool {
-		pid = wizChild(w.panePID(), "ppg")
+		pid = childOf(w.panePID(), "ppg")
 		return pid != 0
 	})
 	return pid
@@ -463,148 +464,4 @@ func wizFrame(s string) string {
 	}
 	b.WriteString("  └" + strings.Repeat("─", 40))
 	return b.String()
-}
-
-// wizProc is one process's line of /proc: parent, command name and CPU
-// times in clock ticks.
-type wizProc struct {
-	pid, ppid                    int
-	comm                         string
-	utime, stime, cutime, cstime int64
-}
-
-// wizReadProc reads /proc/PID/stat.
-func wizReadProc(pid int) (wizProc, bool) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return wizProc{}, false
-	}
-	s := string(data)
-	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || end < open {
-		return wizProc{}, false
-	}
-	// After the name: state (field 3), ppid (4) ... utime (14), stime
-	// (15), cutime (16), cstime (17).
-	f := strings.Fields(s[end+1:])
-	if len(f) < 15 {
-		return wizProc{}, false
-	}
-	num := func(i int) int64 { n, _ := strconv.ParseInt(f[i], 10, 64); return n }
-	return wizProc{pid: pid, ppid: int(num(1)), comm: s[open+1 : end],
-		utime: num(11), stime: num(12), cutime: num(13), cstime: num(14)}, true
-}
-
-// wizTick is the length of a clock tick of /proc/PID/stat (USER_HZ).
-const wizTick = 10 * time.Millisecond
-
-// cpu is the process's own user+system CPU time.
-func (p wizProc) cpu() time.Duration { return time.Duration(p.utime+p.stime) * wizTick }
-
-// wizProcs reads every process of /proc.
-func wizProcs() []wizProc {
-	entries, _ := os.ReadDir("/proc")
-	var out []wizProc
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if p, ok := wizReadProc(pid); ok {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// wizChild returns the pid of a child of parent named comm, or 0.
-func wizChild(parent int, comm string) int {
-	for _, p := range wizProcs() {
-		if p.ppid == parent && p.comm == comm {
-			return p.pid
-		}
-	}
-	return 0
-}
-
-// wizDescendants returns the pids of root's descendants.
-func wizDescendants(root int) []int {
-	procs := wizProcs()
-	children := map[int][]int{}
-	for _, p := range procs {
-		children[p.ppid] = append(children[p.ppid], p.pid)
-	}
-	var out []int
-	queue := []int{root}
-	for len(queue) > 0 {
-		pid := queue[0]
-		queue = queue[1:]
-		for _, c := range children[pid] {
-			out = append(out, c)
-			queue = append(queue, c)
-		}
-	}
-	return out
-}
-
-// wizardEnv is the environment of a wizard run on bed: its gateway and
-// tools. The keys are pasted, never in the environment.
-func wizardEnv(b *migrateBed) []string {
-	return []string{"PPG_WS_URL=" + b.WSURL, "PPG_PG_BIN=" + b.PGBin}
-}
-
-// wizState reads the state file of dir, failing the test if it is missing
-// or unreadable.
-func wizState(t testing.TB, dir string) *migrate.State {
-	t.Helper()
-	st, err := migrate.ReadState(dir)
-	if err != nil || st == nil {
-		t.Fatalf("read the state file of %s: %v (nil: %v)", dir, err, st == nil)
-	}
-	return st
-}
-
-// wizNoSecretsInFiles fails the test if a file under dir holds a secret.
-func wizNoSecretsInFiles(t testing.TB, dir string, secrets ...string) {
-	t.Helper()
-	files := dirContents(t, dir)
-	if len(files) == 0 {
-		t.Errorf("no files in %s: nothing was checked", dir)
-	}
-	for name, data := range files {
-		for _, s := range secrets {
-			if bytes.Contains(data, []byte(s)) {
-				t.Errorf("%s holds a key", name)
-			}
-		}
-	}
-}
-
-// wizCompareData checks the target's tables (row counts and the md5 of
-// their sorted rows) and sequences against the source's, on direct
-// connections.
-func wizCompareData(t testing.TB, src, dst string) {
-	t.Helper()
-	want := tableFingerprints(t, src)
-	if len(want) == 0 {
-		t.Fatal("the source has no tables: nothing to compare")
-	}
-	compareMaps(t, "table fingerprints (rows, md5 of the sorted rows)", want, tableFingerprints(t, dst))
-	compareMaps(t, "sequences (last_value, is_called)", sequenceStates(t, src), sequenceStates(t, dst))
-}
-
-// wizBulkSQL adds to smallSchemaSQL's database n tables bulk.t_1..t_n of
-// rows rows each, about 100 bytes of incompressible text a row: data that
-// takes a while through a gateway with a bandwidth cap.
-func wizBulkSQL(n, rows int) string {
-	return fmt.Sprintf(`CREATE SCHEMA bulk;
-DO $$
-BEGIN
-	FOR i IN 1..%d LOOP
-		EXECUTE format('CREATE TABLE bulk.t_%%s (id int PRIMARY KEY, body text NOT NULL)', i);
-		EXECUTE format('INSERT INTO bulk.t_%%s SELECT g, md5(g::text || %%L) || md5((g * 3)::text) || md5(%%L || g) FROM generate_series(1, %d) g', i, i, i);
-	END LOOP;
-END
-$$;
-ANALYZE;`, n, rows)
 }

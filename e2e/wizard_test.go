@@ -11,13 +11,9 @@ package e2e
 // CPU benchmark: go test -tags e2e -run '^$' -bench WizardCPU -benchtime 1x ./e2e/
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -28,7 +24,6 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/ppg-cli/ppg/e2e/gateway"
 	"github.com/ppg-cli/ppg/e2e/sandbox"
 	"github.com/ppg-cli/ppg/migrate"
 )
@@ -51,16 +46,16 @@ const (
 const wizSlowRate = 1 << 20
 
 // wizSlowSQL is smallSchemaSQL plus about 4 MB of data in four tables.
-var wizSlowSQL = smallSchemaSQL + wizBulkSQL(4, 10000)
+var wizSlowSQL = smallSchemaSQL + bulkSQL(4, 10000)
 
 // wizToGAKey drives a fresh run from the start screen to the GA key
 // prompt: begin, paste the EA key, confirm the source, wait for the dump.
-func wizToGAKey(w *wizTerm, b *migrateBed) {
+func wizToGAKey(w *wizTerm, m *migration) {
 	w.t.Helper()
 	w.waitFor(30*time.Second, wizBegin, "✓ pg_restore")
 	w.keys("Enter")
 	w.waitFor(10*time.Second, wizEAPrompt)
-	w.pasteKey(b.EAKey)
+	w.pasteKey(m.source.key)
 	w.waitFor(30*time.Second, wizConfirmEA)
 	w.keys("y")
 	w.waitFor(2*time.Minute, wizGAPrompt, "paste here, then press Enter")
@@ -84,7 +79,7 @@ func wizFinish(t *testing.T, w *wizTerm) string {
 // wizAnswerKeys continues a resumed run: it pastes the key of whichever
 // side the wizard asks for until the restore runs (a resumed restore step
 // starts, then asks for the GA key).
-func wizAnswerKeys(w *wizTerm, b *migrateBed) {
+func wizAnswerKeys(w *wizTerm, m *migration) {
 	w.t.Helper()
 	for asked := 0; ; asked++ {
 		side := ""
@@ -107,9 +102,9 @@ func wizAnswerKeys(w *wizTerm, b *migrateBed) {
 		case asked > 2:
 			w.t.Fatalf("asked for a key %d times", asked+1)
 		case side == "EA":
-			w.pasteKey(b.EAKey)
+			w.pasteKey(m.source.key)
 		default:
-			w.pasteKey(b.GAKey)
+			w.pasteKey(m.target.key)
 		}
 		// Wait for the answer to be taken before looking again.
 		w.waitUntil(time.Minute, "the key to be taken", func(s string) bool { return !wizHas(s, "characters)") })
@@ -117,14 +112,12 @@ func wizAnswerKeys(w *wizTerm, b *migrateBed) {
 }
 
 func TestWizardMigratesInRealTerminal(t *testing.T) {
-	b := newMigrateBed(t, gateway.Options{})
-	src, dst := b.EA.URL("postgres"), b.GA.URL("postgres")
-	dbExec(t, src, smallSchemaSQL)
-	dir := t.TempDir()
+	m := newMigration(t)
+	m.source.exec(smallSchemaSQL)
 	w := newWizTerm(t)
-	w.secret(b.EAKey, b.GAKey)
+	w.secret(m.source.key, m.target.key)
 	start := time.Now()
-	w.start(wizRun{Dir: dir, Env: wizardEnv(b)})
+	w.start(wizRun{Dir: m.dir, Env: m.toolEnv()})
 
 	s := w.waitFor(30*time.Second, wizBegin, "✓ pg_dump 17", "✓ pg_restore 17")
 	if first := strings.SplitN(s, "\n", 2)[0]; !strings.Contains(first, "ppg migrate-from-ea") {
@@ -132,43 +125,40 @@ func TestWizardMigratesInRealTerminal(t *testing.T) {
 	}
 	w.keys("Enter")
 	w.waitFor(10*time.Second, wizEAPrompt, "Step 2 of 7")
-	w.pasteKey(b.EAKey)
+	w.pasteKey(m.source.key)
 	s = w.waitSettled(30*time.Second, wizConfirmEA, "y/enter dump it")
 	if !wizHas(s, "PostgreSQL 16.", "3 tables") {
 		t.Errorf("the source summary lacks the server version, table count or keys:\n%s", wizFrame(s))
 	}
 	w.keys("y")
 	w.waitFor(2*time.Minute, wizGAPrompt, "paste here, then press Enter")
-	st := wizState(t, dir)
+	st := m.state()
 	for _, step := range []migrate.Step{migrate.StepConnectSource, migrate.StepDump, migrate.StepCheckArchive} {
 		if got := st.Step(step).Status; got != migrate.Done {
 			t.Errorf("at the GA key prompt, step %s is %q, want done", step, got)
 		}
 	}
-	w.pasteKey(b.GAKey)
+	w.pasteKey(m.target.key)
 	done := wizFinish(t, w)
 	if !wizHas(done, "3 tables and", "rows match", "sequences match") {
 		t.Errorf("the done screen does not give the verified counts:\n%s", wizFrame(done))
 	}
 	t.Logf("wizard run: %v", time.Since(start).Round(time.Millisecond))
 
-	wizCompareData(t, src, dst)
-	wizNoSecretsInFiles(t, dir, b.EAKey, b.GAKey)
+	compareData(t, m.source, m.target)
+	noSecretsInFiles(t, m.dir, m.source.key, m.target.key)
 	if n := w.checkSecrets(); n < 8 {
 		t.Errorf("only %d distinct screens were captured", n)
 	}
 }
 
 func TestWizardWrongKeyThenRightKey(t *testing.T) {
-	gwLog := &syncBuffer{}
-	b := newMigrateBed(t, gateway.Options{Logf: func(format string, args ...any) { fmt.Fprintf(gwLog, format+"\n", args...) }})
-	src, dst := b.EA.URL("postgres"), b.GA.URL("postgres")
-	dbExec(t, src, smallSchemaSQL)
-	dir := t.TempDir()
+	m := newMigration(t)
+	m.source.exec(smallSchemaSQL)
 	wrong := sandbox.NewKey("wrong") // well-formed, unknown to the gateway
 	w := newWizTerm(t)
-	w.secret(b.EAKey, b.GAKey, wrong)
-	w.start(wizRun{Dir: dir, Env: wizardEnv(b)})
+	w.secret(m.source.key, m.target.key, wrong)
+	w.start(wizRun{Dir: m.dir, Env: m.toolEnv()})
 	w.waitFor(30*time.Second, wizBegin)
 	w.keys("Enter")
 
@@ -183,14 +173,14 @@ func TestWizardWrongKeyThenRightKey(t *testing.T) {
 	// A well-formed key the gateway refuses: its answer and request id.
 	w.pasteKey(wrong)
 	s := w.waitSettled(20*time.Second, "✗", "HTTP 401", "invalid or was revoked", "request id", "Paste again, or another key.", "paste here, then press Enter")
-	m := regexp.MustCompile(`request id ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})`).FindStringSubmatch(wizFlat(s))
-	if m == nil {
+	id := regexp.MustCompile(`request id ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})`).FindStringSubmatch(wizFlat(s))
+	if id == nil {
 		t.Fatalf("no request id on the screen:\n%s", wizFrame(s))
 	}
-	if !strings.Contains(gwLog.String(), "request "+m[1]) || !strings.Contains(gwLog.String(), "HTTP 401") {
-		t.Errorf("request id %s is not one the gateway refused; gateway log:\n%s", m[1], gwLog)
+	if log := m.gatewayLog(); !strings.Contains(log, "request "+id[1]) || !strings.Contains(log, "HTTP 401") {
+		t.Errorf("request id %s is not one the gateway refused; gateway log:\n%s", id[1], log)
 	}
-	if st := wizState(t, dir); st.Source != nil {
+	if st := m.state(); st.Source != nil {
 		t.Errorf("the state file records a source after refused keys: %+v", st.Source)
 	}
 
@@ -198,10 +188,11 @@ func TestWizardWrongKeyThenRightKey(t *testing.T) {
 	// break at the end. The paste arrives whole: the breaks are dropped,
 	// and none of them submits half a key.
 	w.waitFor(10*time.Second, "paste here, then press Enter")
-	half := len(b.EAKey) / 2
-	w.paste(b.EAKey[:half] + "\n" + b.EAKey[half:] + "\n")
-	s = w.waitSettled(10*time.Second, fmt.Sprintf("•••••••• (%d characters)", len(b.EAKey)))
-	if !wizHas(s, "request id "+m[1]) {
+	key := m.source.key
+	half := len(key) / 2
+	w.paste(key[:half] + "\n" + key[half:] + "\n")
+	s = w.waitSettled(10*time.Second, fmt.Sprintf("•••••••• (%d characters)", len(key)))
+	if !wizHas(s, "request id "+id[1]) {
 		t.Errorf("the paste submitted something (the earlier error is gone):\n%s", wizFrame(s))
 	}
 	w.keys("Enter")
@@ -210,43 +201,22 @@ func TestWizardWrongKeyThenRightKey(t *testing.T) {
 
 	// The EA key for the GA database: refused, asked again.
 	w.waitFor(2*time.Minute, wizGAPrompt, "paste here, then press Enter")
-	w.pasteKey(b.EAKey)
+	w.pasteKey(m.source.key)
 	w.waitFor(20*time.Second, "✗", "this is the EA database's key", "Paste again, or another key.")
-	w.pasteKey(b.GAKey)
+	w.pasteKey(m.target.key)
 	wizFinish(t, w)
 
-	wizCompareData(t, src, dst)
-	wizNoSecretsInFiles(t, dir, b.EAKey, b.GAKey, wrong)
+	compareData(t, m.source, m.target)
+	noSecretsInFiles(t, m.dir, m.source.key, m.target.key, wrong)
 	w.checkSecrets()
-}
-
-// wizDumpSum checks that the state's dump file exists and matches its
-// recorded checksum.
-func wizDumpSum(t *testing.T, dir string, st *migrate.State) {
-	t.Helper()
-	if st.Dump == nil {
-		t.Fatal("the state file records no dump")
-	}
-	path := st.Dump.Path
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(dir, path)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("the dump file: %v", err)
-	}
-	sum := sha256.Sum256(data)
-	if got := hex.EncodeToString(sum[:]); got != st.Dump.SHA256 {
-		t.Errorf("the dump file's sha256 is %s, the state records %s", got, st.Dump.SHA256)
-	}
 }
 
 // wizStoppedInRestore checks the state file after a run stopped or failed
 // during the restore's data section: every step before it done, the
 // restore not, the data section not done, the dump intact.
-func wizStoppedInRestore(t *testing.T, dir string, want migrate.Status) {
+func wizStoppedInRestore(t *testing.T, m *migration, want migrate.Status) {
 	t.Helper()
-	st := wizState(t, dir)
+	st := m.state()
 	for _, step := range migrate.Steps()[:5] {
 		if got := st.Step(step).Status; got != migrate.Done {
 			t.Errorf("step %s is %q, want done", step, got)
@@ -258,15 +228,15 @@ func wizStoppedInRestore(t *testing.T, dir string, want migrate.Status) {
 	if st.Restore == nil || slices.Contains(st.Restore.Sections, "data") {
 		t.Errorf("the restore record %+v: want the data section not done (stopped mid-restore)", st.Restore)
 	}
-	wizDumpSum(t, dir, st)
+	wantDumpIntact(t, m.dir, st)
 }
 
-// wizResumeSummary re-runs the wizard in dir after an interruption during
+// wizResumeSummary re-runs the wizard in m's folder after an interruption during
 // the restore and waits for the start screen's summary of the recorded
 // migration.
-func wizResumeSummary(t *testing.T, w *wizTerm, b *migrateBed, dir string, summary ...string) {
+func wizResumeSummary(t *testing.T, w *wizTerm, m *migration, summary ...string) {
 	t.Helper()
-	w.start(wizRun{Dir: dir, Env: wizardEnv(b)})
+	w.start(wizRun{Dir: m.dir, Env: m.toolEnv()})
 	s := w.waitSettled(30*time.Second, append([]string{"A migration was started in this folder", "Next: restore into the GA database.", wizResume,
 		"enter continue • s start over • q quit"}, summary...)...)
 	if !wizHas(s, "✓ Dump the EA database") {
@@ -274,12 +244,18 @@ func wizResumeSummary(t *testing.T, w *wizTerm, b *migrateBed, dir string, summa
 	}
 }
 
-// wizSawResumedRestore checks that a screen showed the restore resumed.
-func wizSawResumedRestore(t *testing.T, w *wizTerm) {
+// wizFinishResumed ends a run resumed during the restore: the done screen
+// (wizFinish), a screen that showed the restore resumed, the data, and no
+// key on a screen or in a file.
+func wizFinishResumed(t *testing.T, w *wizTerm, m *migration) {
 	t.Helper()
+	wizFinish(t, w)
 	if !slices.ContainsFunc(w.Screens(), func(s string) bool { return wizHas(s, wizRestoring+" (resumed)") }) {
 		t.Errorf("no screen showed the restore as resumed")
 	}
+	compareData(t, m.source, m.target)
+	noSecretsInFiles(t, m.dir, m.source.key, m.target.key)
+	w.checkSecrets()
 }
 
 // wizOneLinePerStep checks that the resume summary gives each step one
@@ -322,19 +298,25 @@ func wizLogGaps(screens []string, label string) []string {
 	return out
 }
 
-func TestWizardResumeAfterCtrlC(t *testing.T) {
-	b := newMigrateBed(t, gateway.Options{BandwidthBytesPerSec: wizSlowRate})
-	src, dst := b.EA.URL("postgres"), b.GA.URL("postgres")
-	dbExec(t, src, wizSlowSQL)
-	dir := t.TempDir()
+// wizSlowAtGAKey starts the wizard on a migration of wizSlowSQL through a
+// gateway capped at wizSlowRate, and drives it to the GA key prompt.
+func wizSlowAtGAKey(t *testing.T) (*migration, *wizTerm) {
+	t.Helper()
+	m := newMigration(t, withBandwidth(wizSlowRate))
+	m.source.exec(wizSlowSQL)
 	w := newWizTerm(t)
-	w.secret(b.EAKey, b.GAKey)
-	w.start(wizRun{Dir: dir, Env: wizardEnv(b)})
-	wizToGAKey(w, b)
+	w.secret(m.source.key, m.target.key)
+	w.start(wizRun{Dir: m.dir, Env: m.toolEnv()})
+	wizToGAKey(w, m)
+	return m, w
+}
+
+func TestWizardResumeAfterCtrlC(t *testing.T) {
+	m, w := wizSlowAtGAKey(t)
 	if gaps := wizLogGaps(w.Screens(), "pg_dump output"); len(gaps) > 0 {
 		t.Errorf("%d screens show blank lines in pg_dump's output, such as:\n%s", len(gaps), wizFrame(gaps[0]))
 	}
-	w.pasteKey(b.GAKey)
+	w.pasteKey(m.target.key)
 	w.waitFor(time.Minute, wizRestoring, "▸ data")
 
 	// Ctrl-C asks first; "go on" goes on.
@@ -356,12 +338,12 @@ func TestWizardResumeAfterCtrlC(t *testing.T) {
 	if h := w.history(); !wizHas(h, "ppg: migration stopped; progress is saved.", "Run ppg migrate-from-ea again to resume from “Restore into the GA database”.") {
 		t.Errorf("the terminal does not say how to resume:\n%s", wizFrame(h))
 	}
-	wizStoppedInRestore(t, dir, migrate.Pending)
-	waitFor(t, 15*time.Second, "the gateway's sessions to end", func() bool { return b.Gateway.Stats().Active == 0 })
+	wizStoppedInRestore(t, m, migrate.Pending)
+	waitFor(t, 15*time.Second, "the gateway's sessions to end", func() bool { return m.gateway.Stats().Active == 0 })
 
-	wizResumeSummary(t, w, b, dir, "stopped by the user")
+	wizResumeSummary(t, w, m, "stopped by the user")
 	w.keys("Enter")
-	wizAnswerKeys(w, b)
+	wizAnswerKeys(w, m)
 	// Ctrl-C again, and no answer while the migration ends: the question
 	// goes with the engine, the done screen quits as usual.
 	w.waitFor(time.Minute, wizRestoring+" (resumed)", "▸ data")
@@ -370,29 +352,18 @@ func TestWizardResumeAfterCtrlC(t *testing.T) {
 	w.waitUntil(2*time.Minute, "the done screen without the stop question", func(s string) bool {
 		return wizHas(s, wizVerified, "q/enter quit") && !wizHas(s, wizStopAsk)
 	})
-	wizFinish(t, w)
-	wizSawResumedRestore(t, w)
-	wizCompareData(t, src, dst)
-	wizNoSecretsInFiles(t, dir, b.EAKey, b.GAKey)
-	w.checkSecrets()
+	wizFinishResumed(t, w, m)
 }
 
 func TestWizardResumeAfterGatewayDies(t *testing.T) {
-	b := newMigrateBed(t, gateway.Options{BandwidthBytesPerSec: wizSlowRate})
-	src, dst := b.EA.URL("postgres"), b.GA.URL("postgres")
-	dbExec(t, src, wizSlowSQL)
-	dir := t.TempDir()
-	w := newWizTerm(t)
-	w.secret(b.EAKey, b.GAKey)
-	w.start(wizRun{Dir: dir, Env: wizardEnv(b)})
-	wizToGAKey(w, b)
-	w.pasteKey(b.GAKey)
+	m, w := wizSlowAtGAKey(t)
+	w.pasteKey(m.target.key)
 	w.waitFor(time.Minute, wizRestoring, "▸ data")
-	if n := b.Gateway.KillSessions(); n == 0 {
+	if n := m.gateway.KillSessions(); n == 0 {
 		t.Fatal("the gateway had no session to kill during the restore")
 	}
 	// The gateway stays down: the tunnel's new connections are refused.
-	b.Gateway.RefuseNew(503)
+	m.gateway.RefuseNew(503)
 	s := w.waitSettled(time.Minute, "✗ Restore into the GA database failed", "What to do",
 		"ppg migrate-from-ea again to resume from", "q/enter quit")
 	if !wizHas(s, "The tool's last lines", "pg_restore") {
@@ -408,42 +379,32 @@ func TestWizardResumeAfterGatewayDies(t *testing.T) {
 	if h := w.history(); !wizHas(h, "ppg: Restore into the GA database failed:") {
 		t.Errorf("the terminal does not keep the failure:\n%s", wizFrame(h))
 	}
-	wizStoppedInRestore(t, dir, migrate.Failed)
+	wizStoppedInRestore(t, m, migrate.Failed)
 
 	// Re-run while the gateway still refuses: the GA key's connection
 	// fails with the gateway's answer, and the wizard asks again.
-	wizResumeSummary(t, w, b, dir, "failed:")
+	wizResumeSummary(t, w, m, "failed:")
 	wizOneLinePerStep(t, w.Last())
 	w.keys("Enter")
 	w.waitFor(time.Minute, wizGAPrompt)
-	w.pasteKey(b.GAKey)
+	w.pasteKey(m.target.key)
 	w.waitFor(20*time.Second, "✗", "HTTP 503", "request id", "Paste again, or another key.")
-	b.Gateway.RefuseNew(0)
-	w.pasteKey(b.GAKey)
-	wizFinish(t, w)
-	wizSawResumedRestore(t, w)
-	wizCompareData(t, src, dst)
-	wizNoSecretsInFiles(t, dir, b.EAKey, b.GAKey)
-	w.checkSecrets()
+	m.gateway.RefuseNew(0)
+	w.pasteKey(m.target.key)
+	wizFinishResumed(t, w, m)
 }
 
 func TestWizardNoTerminal(t *testing.T) {
 	const want = "use --non-interactive"
 	t.Run("stdin not a terminal", func(t *testing.T) {
 		dir := t.TempDir()
-		cmd := migrateCmd(t, dir, []string{"PPG_PG_BIN=" + need(t, "PPG_CLIENT_BIN")})
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
-			t.Fatalf("exit: %v, want status 2; stderr:\n%s", err, stderr.String())
+		r := runPPG(t, dir, []string{"PPG_PG_BIN=" + need(t, "PPG_CLIENT_BIN")}, "migrate-from-ea")
+		r.wantExit(2)
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr does not point to --non-interactive:\n%s", r.stderr)
 		}
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("stderr does not point to --non-interactive:\n%s", stderr.String())
-		}
-		if stdout.Len() > 0 {
-			t.Errorf("stdout is not empty: %q", stdout.String())
+		if r.stdout != "" {
+			t.Errorf("stdout is not empty: %q", r.stdout)
 		}
 		if files := dirContents(t, dir); len(files) > 0 {
 			t.Errorf("files were written: %v", slices.Sorted(maps.Keys(files)))
@@ -590,8 +551,8 @@ func TestWizardScreenshots(t *testing.T) {
 	if os.Getenv("PPG_SCREENSHOTS") != "1" {
 		t.Skip("writes docs/screens.md and docs/screens/: run with PPG_SCREENSHOTS=1")
 	}
-	b := newMigrateBed(t, gateway.Options{BandwidthBytesPerSec: wizSlowRate})
-	dbExec(t, b.EA.URL("postgres"), wizSlowSQL)
+	m := newMigration(t, withBandwidth(wizSlowRate))
+	m.source.exec(wizSlowSQL)
 	wrong := sandbox.NewKey("wrong")
 	// Working folders with a plausible path: the done screen shows it.
 	newDir := func() string {
@@ -604,7 +565,7 @@ func TestWizardScreenshots(t *testing.T) {
 	}
 	dir := newDir()
 	w := newWizTerm(t)
-	w.secret(b.EAKey, b.GAKey, wrong)
+	w.secret(m.source.key, m.target.key, wrong)
 	shots := map[string]wizShot{}
 	shoot := func(name, title, about, screen string) {
 		shots[name] = wizShot{name: name, title: title, about: about, screen: screen}
@@ -615,19 +576,19 @@ func TestWizardScreenshots(t *testing.T) {
 		return m != nil && m[1] != "0" && m[1] != m[2]
 	}
 
-	w.start(wizRun{Dir: dir, Env: wizardEnv(b)})
+	w.start(wizRun{Dir: dir, Env: m.toolEnv()})
 	shoot("01-start", "Start", "A fresh folder: what will happen, and the tools found.",
 		w.waitSettled(30*time.Second, wizBegin, "✓ pg_restore", "enter begin • q quit"))
 	w.keys("Enter")
 	w.waitFor(10*time.Second, wizEAPrompt, "paste here, then press Enter")
-	w.paste(b.EAKey)
+	w.paste(m.source.key)
 	shoot("02-key-pasted", "The EA key, pasted", "The key is never drawn: only its length.",
-		w.waitSettled(10*time.Second, fmt.Sprintf("(%d characters)", len(b.EAKey)), "enter connect • ctrl+u clear"))
+		w.waitSettled(10*time.Second, fmt.Sprintf("(%d characters)", len(m.source.key)), "enter connect • ctrl+u clear"))
 	w.keys("C-u")
 	w.pasteKey(wrong)
 	shoot("03-key-error", "A refused key", "The gateway's answer, with its request id; the prompt asks again.",
 		w.waitSettled(20*time.Second, "HTTP 401", "Paste again, or another key.", "enter connect • ctrl+u clear"))
-	w.pasteKey(b.EAKey)
+	w.pasteKey(m.source.key)
 	shoot("04-source-summary", "The source", "What will be dumped, before anything is.",
 		w.waitSettled(30*time.Second, wizConfirmEA, "y/enter dump it"))
 	w.keys("y")
@@ -637,7 +598,7 @@ func TestWizardScreenshots(t *testing.T) {
 		}))
 	shoot("06-ga-key", "The GA key", "Asked once the dump is written and checked.",
 		w.waitSettled(2*time.Minute, wizGAPrompt, "paste here, then press Enter", "enter connect • ctrl+u clear"))
-	w.pasteKey(b.GAKey)
+	w.pasteKey(m.target.key)
 	shoot("07-restore-progress", "Restore", "pg_restore by section: schema, data, indexes and constraints.",
 		w.waitSettledUntil(time.Minute, "the restore's data mid-way", func(s string) bool {
 			return wizHas(s, wizRestoring, "▸ data", "end follow • ctrl+c stop") && !wizHas(s, "· 0 B of")
@@ -647,28 +608,28 @@ func TestWizardScreenshots(t *testing.T) {
 		w.waitSettled(10*time.Second, wizStopAsk, "y stop • n/esc go on"))
 	w.keys("n")
 	w.waitUntil(10*time.Second, "the stop question to go", func(s string) bool { return !wizHas(s, wizStopAsk) })
-	b.Gateway.KillSessions()
-	b.Gateway.RefuseNew(503)
+	m.gateway.KillSessions()
+	m.gateway.RefuseNew(503)
 	shoot("09-failure", "A failure", "The gateway died during the restore: what failed, the tool's last lines, what to do.",
 		w.waitSettled(time.Minute, "Restore into the GA database failed", "What to do", "q/enter quit"))
-	b.Gateway.RefuseNew(0)
+	m.gateway.RefuseNew(0)
 	w.keys("q")
 	w.exitStatus(20 * time.Second)
 
-	w.start(wizRun{Dir: dir, Env: wizardEnv(b)})
+	w.start(wizRun{Dir: dir, Env: m.toolEnv()})
 	shoot("10-start-resume", "Resume", "The same command in the same folder: where the migration stands.",
 		w.waitSettled(30*time.Second, wizResume, "Next: restore into the GA database.", "enter continue • s start over"))
 	w.keys("Enter")
-	wizAnswerKeys(w, b)
+	wizAnswerKeys(w, m)
 	shoot("11-done", "Done", "Verified: every table's rows, the sequences and the objects match.",
 		w.waitSettled(2*time.Minute, wizVerified, "q/enter quit"))
 	w.keys("q")
 	w.exitStatus(20 * time.Second)
 
 	// A second migration into the GA database, which is not empty now.
-	w.start(wizRun{Dir: newDir(), Env: wizardEnv(b)})
-	wizToGAKey(w, b)
-	w.pasteKey(b.GAKey)
+	w.start(wizRun{Dir: newDir(), Env: m.toolEnv()})
+	wizToGAKey(w, m)
+	w.pasteKey(m.target.key)
 	shoot("12-non-empty-target", "A GA database that is not empty", "Restoring into it takes typing yes; Esc refuses.",
 		w.waitSettled(30*time.Second, "Type yes and press Enter", "esc refuse"))
 	w.keys("Escape")
@@ -731,21 +692,19 @@ The test fails, and writes nothing, if a key shows on any screen it captured.
 //	go test -tags e2e -run '^$' -bench WizardCPU -benchtime 1x ./e2e/
 func BenchmarkWizardCPU(b *testing.B) {
 	const tables = 5000
-	bed := newMigrateBed(b, gateway.Options{})
+	m := newMigration(b)
 	start := time.Now()
-	for _, sql := range manyForeignKeysSQL(tables) {
-		dbExec(b, bed.EA.URL("postgres"), sql)
-	}
+	m.source.exec(manyForeignKeysSQL(tables)...)
 	b.Logf("source of %d tables built in %v", tables, time.Since(start).Round(time.Second))
 	b.ResetTimer()
 	for range b.N {
-		dir := b.TempDir()
+		m.dir = b.TempDir()
 		w := newWizTerm(b)
-		w.secret(bed.EAKey, bed.GAKey)
-		w.start(wizRun{Dir: dir, Env: wizardEnv(bed)})
+		w.secret(m.source.key, m.target.key)
+		w.start(wizRun{Dir: m.dir, Env: m.toolEnv()})
 		w.waitFor(30*time.Second, wizBegin, "✓ pg_restore")
 		w.keys("Enter")
-		w.pasteKey(bed.EAKey)
+		w.pasteKey(m.source.key)
 		w.waitFor(2*time.Minute, wizConfirmEA)
 		ppg := w.ppgPID()
 
@@ -766,13 +725,13 @@ func BenchmarkWizardCPU(b *testing.B) {
 			dumpPID := 0
 			for {
 				s := sample{at: time.Now()}
-				if p, ok := wizReadProc(ppg); ok {
+				if p, ok := readProc(ppg); ok {
 					s.ppg = p.cpu()
 				}
 				if dumpPID == 0 {
-					dumpPID = wizChild(ppg, "pg_dump")
+					dumpPID = childOf(ppg, "pg_dump")
 				}
-				if p, ok := wizReadProc(dumpPID); dumpPID != 0 && ok && p.comm == "pg_dump" {
+				if p, ok := readProc(dumpPID); dumpPID != 0 && ok && p.comm == "pg_dump" {
 					s.dump, s.dumpSeen = p.cpu(), true
 				}
 				out = append(out, s)
@@ -785,7 +744,7 @@ func BenchmarkWizardCPU(b *testing.B) {
 			}
 		}()
 
-		before, _ := wizReadProc(ppg)
+		before, _ := readProc(ppg)
 		w.keys("y")
 		w.waitUntil(time.Minute, "pg_dump's output", func(s string) bool {
 			return wizHas(s, "Dumping the EA database", "pg_dump: dumping contents of table")
@@ -819,11 +778,11 @@ func BenchmarkWizardCPU(b *testing.B) {
 			}
 		}
 		w.waitFor(10*time.Minute, "Dump written")
-		after, _ := wizReadProc(ppg)
+		after, _ := readProc(ppg)
 		close(stop)
 		ss := <-samples
 
-		st := wizState(b, dir)
+		st := m.state()
 		rec := st.Step(migrate.StepDump)
 		wall := rec.FinishedAt.Sub(rec.StartedAt)
 		var dumpCPU time.Duration
@@ -853,36 +812,26 @@ func BenchmarkWizardCPU(b *testing.B) {
 		w.checkSecrets()
 
 		// The same dump headless, for what the wizard itself costs.
-		hl := wizHeadlessDumpCPU(b, bed)
+		hl := wizHeadlessDumpCPU(b, m)
 		b.ReportMetric(hl.Seconds(), "headless_ppg_cpu_s")
 		b.Logf("headless (--non-interactive --json), same dump: ppg CPU %.2f s", hl.Seconds())
 	}
 }
 
 // wizHeadlessDumpCPU runs ppg migrate-from-ea --non-interactive --json on
-// bed until its dump step has finished, and returns ppg's CPU time from
-// the dump's start to its end.
-func wizHeadlessDumpCPU(b *testing.B, bed *migrateBed) time.Duration {
+// m until its dump step has finished, and returns ppg's CPU time from the
+// dump's start to its end.
+func wizHeadlessDumpCPU(b *testing.B, m *migration) time.Duration {
 	b.Helper()
-	p := migrateStart(b, b.TempDir(), bed.keyEnv(), "--non-interactive", "--json")
-	pid := p.Cmd.Process.Pid
-	var from time.Duration
-	seen := func(kind string) bool {
-		return slices.ContainsFunc(p.Lines(), func(l migrateLine) bool {
-			return strings.Contains(l.Text, `"kind":"`+kind+`","step":"dump"`)
-		})
+	p := m.ppg(inDir(b.TempDir())).start("--non-interactive", "--json")
+	p.waitFor(stepStarted("dump"))
+	from, _ := readProc(p.pid())
+	p.waitFor(stepFinished("dump"))
+	to, ok := readProc(p.pid())
+	if !ok {
+		b.Fatal("ppg ended as its dump finished")
 	}
-	waitFor(b, 2*time.Minute, "the headless dump to start", func() bool {
-		pr, _ := wizReadProc(pid)
-		from = pr.cpu()
-		return seen("step_started") || p.Exited()
-	})
-	waitFor(b, 10*time.Minute, "the headless dump to finish", func() bool { return seen("step_finished") || p.Exited() })
-	pr, ok := wizReadProc(pid)
-	if !ok || !seen("step_finished") {
-		b.Fatalf("the headless run ended before its dump finished:\n%s", p.wait(time.Minute).Output())
-	}
-	p.Cmd.Process.Signal(syscall.SIGINT)
-	p.wait(time.Minute)
-	return pr.cpu() - from
+	p.signalPPG(syscall.SIGINT)
+	p.wait()
+	return to.cpu() - from.cpu()
 }

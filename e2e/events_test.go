@@ -1,0 +1,159 @@
+//go:build e2e
+
+package e2e
+
+// The events of `ppg migrate-from-ea --json` as the tests read them: one
+// type, one decoder, and the matchers that select events by kind, step and
+// text. The kinds' names appear in this file only.
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ppg-cli/ppg/migrate"
+)
+
+// event is one line of `ppg migrate-from-ea --json`. It mirrors the wire
+// format of the headless front end (one JSON object a line); every test
+// reads events through this type and decodeEvent only, so that decoding
+// into migrate.Event, once that type owns the format, changes this file
+// alone.
+type event struct {
+	Time     time.Time             `json:"time"`
+	Kind     string                `json:"kind"`
+	Step     string                `json:"step"`
+	Text     string                `json:"text"`
+	Line     string                `json:"line"`
+	Progress *migrate.ProgressInfo `json:"progress"`
+	Error    string                `json:"error"`
+	Hint     string                `json:"hint"`
+	Tail     []string              `json:"tail"`
+	Resumed  bool                  `json:"resumed"`
+	Verify   *migrate.Report       `json:"verify"`
+	// Arrived is when the test read the line (not part of the format).
+	Arrived time.Time `json:"-"`
+}
+
+// The kinds of event.
+const (
+	kindStepStarted  = "step_started"
+	kindProgress     = "progress"
+	kindToolLine     = "tool_line"
+	kindWarning      = "warning"
+	kindInfo         = "info"
+	kindStepFinished = "step_finished"
+	kindStepFailed   = "step_failed"
+)
+
+var eventKinds = []string{kindStepStarted, kindProgress, kindToolLine, kindWarning, kindInfo, kindStepFinished, kindStepFailed}
+
+// decodeEvent decodes one output line read at arrived; ok is false for a
+// line that is not an event.
+func decodeEvent(line string, arrived time.Time) (ev event, ok bool) {
+	if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Kind == "" {
+		return event{}, false
+	}
+	ev.Arrived = arrived
+	return ev, true
+}
+
+// check reports what is wrong with the event's form: an unknown kind, no
+// time, or no step where every event of its kind has one.
+func (ev event) check() error {
+	switch {
+	case !slices.Contains(eventKinds, ev.Kind):
+		return fmt.Errorf("unknown kind %q", ev.Kind)
+	case ev.Time.IsZero():
+		return fmt.Errorf("%s without a time", ev.Kind)
+	case ev.Step == "" && ev.Kind != kindInfo && ev.Kind != kindWarning:
+		return fmt.Errorf("%s without a step", ev.Kind)
+	}
+	return nil
+}
+
+// anyStep matches events of every step.
+const anyStep = ""
+
+// eventMatch selects events; what names them in failure messages.
+type eventMatch struct {
+	what string
+	ok   func(event) bool
+}
+
+// matches reports whether ev is one of the selected events.
+func (m eventMatch) matches(ev event) bool { return m.ok(ev) }
+
+// saying narrows m to events whose text holds every part.
+func (m eventMatch) saying(parts ...string) eventMatch {
+	return eventMatch{fmt.Sprintf("%s saying %q", m.what, parts), func(ev event) bool {
+		if !m.ok(ev) {
+			return false
+		}
+		for _, p := range parts {
+			if !strings.Contains(ev.Text, p) {
+				return false
+			}
+		}
+		return true
+	}}
+}
+
+// eventWhere selects the events for which ok holds. A wait calls ok once
+// for each event, in order, so that ok may count.
+func eventWhere(what string, ok func(event) bool) eventMatch { return eventMatch{what, ok} }
+
+func ofKind(kind, step string) eventMatch {
+	what := kind
+	if step != anyStep {
+		what += " of " + step
+	}
+	return eventMatch{what, func(ev event) bool { return ev.Kind == kind && (step == anyStep || ev.Step == step) }}
+}
+
+func stepStarted(step string) eventMatch  { return ofKind(kindStepStarted, step) }
+func stepFinished(step string) eventMatch { return ofKind(kindStepFinished, step) }
+func stepFailed(step string) eventMatch   { return ofKind(kindStepFailed, step) }
+func progressOf(step string) eventMatch   { return ofKind(kindProgress, step) }
+func toolLineOf(step string) eventMatch   { return ofKind(kindToolLine, step) }
+func infoOf(step string) eventMatch       { return ofKind(kindInfo, step) }
+func warningOf(step string) eventMatch    { return ofKind(kindWarning, step) }
+
+// describe prints events for failure messages: tool lines left out,
+// repeated progress shown once, a failure's last tool lines.
+func describe(events []event) string {
+	var sb strings.Builder
+	lastProgress := ""
+	for _, ev := range events {
+		switch ev.Kind {
+		case kindToolLine:
+			continue
+		case kindProgress:
+			s := ev.Step
+			if p := ev.Progress; p != nil {
+				s = fmt.Sprintf("%s %s %d/%d", ev.Step, p.Phase, p.TablesDone, p.TablesTotal)
+			}
+			if s != lastProgress {
+				lastProgress = s
+				sb.WriteString("  progress " + s + "\n")
+			}
+			continue
+		}
+		fmt.Fprintf(&sb, "  %s %s %s", ev.Time.Format("15:04:05.000"), ev.Kind, ev.Step)
+		for _, s := range []string{ev.Text, ev.Error, ev.Hint} {
+			if s != "" {
+				sb.WriteString(" | " + s)
+			}
+		}
+		if ev.Resumed {
+			sb.WriteString(" (resumed)")
+		}
+		sb.WriteString("\n")
+		for _, l := range ev.Tail[max(0, len(ev.Tail)-8):] {
+			sb.WriteString("      " + l + "\n")
+		}
+	}
+	return sb.String()
+}
