@@ -13,28 +13,28 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ppg-cli/ppg/cli"
 	"github.com/ppg-cli/ppg/migrate"
 )
 
-// event is one line of `ppg migrate-from-ea --json`. It mirrors the wire
-// format of the headless front end (one JSON object a line); every test
-// reads events through this type and decodeEvent only, so that decoding
-// into migrate.Event, once that type owns the format, changes this file
-// alone.
+// event is one line of `ppg migrate-from-ea --json`, decoded into the
+// headless front end's own type (cli.JSONEvent: a migrate.Event with its
+// sentence, hint and status), with the facts the tests read most named
+// plainly.
 type event struct {
-	Time     time.Time             `json:"time"`
-	Kind     string                `json:"kind"`
-	Step     string                `json:"step"`
-	Text     string                `json:"text"`
-	Line     string                `json:"line"`
-	Progress *migrate.ProgressInfo `json:"progress"`
-	Error    string                `json:"error"`
-	Hint     string                `json:"hint"`
-	Tail     []string              `json:"tail"`
-	Resumed  bool                  `json:"resumed"`
-	Verify   *migrate.Report       `json:"verify"`
+	cli.JSONEvent
+	// Kind and Step are the event's kind and step as their names.
+	Kind string
+	Step string
+	// Text is the sentence the plain output prints.
+	Text string
+	// Error and Tail are a failure's cause and the tool's last lines.
+	Error string
+	Tail  []string
+	// Verify is the verification report.
+	Verify *migrate.VerifyReport
 	// Arrived is when the test read the line (not part of the format).
-	Arrived time.Time `json:"-"`
+	Arrived time.Time
 }
 
 // The kinds of event.
@@ -44,19 +44,24 @@ const (
 	kindToolLine     = "tool_line"
 	kindWarning      = "warning"
 	kindInfo         = "info"
+	kindReport       = "report"
 	kindStepFinished = "step_finished"
 	kindStepFailed   = "step_failed"
 )
 
-var eventKinds = []string{kindStepStarted, kindProgress, kindToolLine, kindWarning, kindInfo, kindStepFinished, kindStepFailed}
+var eventKinds = []string{kindStepStarted, kindProgress, kindToolLine, kindWarning, kindInfo, kindReport, kindStepFinished, kindStepFailed}
 
 // decodeEvent decodes one output line read at arrived; ok is false for a
 // line that is not an event.
 func decodeEvent(line string, arrived time.Time) (ev event, ok bool) {
-	if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Kind == "" {
+	if err := json.Unmarshal([]byte(line), &ev.JSONEvent); err != nil || ev.JSONEvent.Kind == 0 {
 		return event{}, false
 	}
-	ev.Arrived = arrived
+	je := ev.JSONEvent
+	ev.Kind, ev.Step, ev.Text, ev.Verify, ev.Arrived = je.Kind.String(), string(je.Step), je.Message, je.Report, arrived
+	if f := je.Failure; f != nil {
+		ev.Error, ev.Tail = f.Cause, f.Tail
+	}
 	return ev, true
 }
 

@@ -434,8 +434,8 @@ func (r result) wantVerified() {
 }
 
 // verifyReport is the report of the verify step, if the run sent one.
-func (r result) verifyReport() *migrate.Report {
-	var rep *migrate.Report
+func (r result) verifyReport() *migrate.VerifyReport {
+	var rep *migrate.VerifyReport
 	for _, ev := range r.all(infoOf("verify")) {
 		if ev.Verify != nil {
 			rep = ev.Verify

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ppg-cli/ppg/e2e/sandbox"
 	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/words"
 )
 
 // Resume tests: each interrupts a real migration (ppg migrate-from-ea
@@ -59,7 +60,7 @@ func TestResumeAfterCutDuringDump(t *testing.T) {
 	if !strings.Contains(failed[0].Hint, "again") {
 		t.Errorf("the failure's hint %q does not say to run again", failed[0].Hint)
 	}
-	if !strings.Contains(r1.stderr, migrate.StepDump.Title()) || !strings.Contains(r1.stderr, "again") {
+	if !strings.Contains(r1.stderr, words.FromEA.Step(migrate.StepDump)) || !strings.Contains(r1.stderr, "again") {
 		t.Errorf("stderr does not name the dump step and say to run again:\n%s", r1.stderr)
 	}
 	// The cut landed in the data: pg_dump had started copying tables.
@@ -126,7 +127,7 @@ func TestResumeAfterCutDuringDataSection(t *testing.T) {
 
 	p := m.start(headless...)
 	p.waitFor(eventWhere("the restore's data section with 3 tables loaded", func(ev event) bool {
-		return progressOf("restore").matches(ev) && ev.Progress.Phase == "data" && ev.Progress.TablesDone >= 3
+		return progressOf("restore").matches(ev) && ev.Progress.Phase == migrate.PhaseData && ev.Progress.TablesDone >= 3
 	}))
 	// Cut the sessions, pg_restore's jobs among them.
 	killed := m.gateway.KillSessions()
@@ -217,14 +218,15 @@ func TestResumeAfterSIGKILLMidRestore(t *testing.T) {
 	m.source.exec(tablesSQL(restoreTestTables()))
 
 	for _, tc := range []struct {
-		name, phase string
+		name  string
+		phase migrate.Phase
 		// done: the sections the state must record done after the kill
 		done []string
 		// resuming: the info event of the resumed section
 		resuming string
 	}{
-		{"data", "data", []string{"pre-data"}, "resuming the data: "},
-		{"post-data", "indexes and constraints", []string{"pre-data", "data"}, "resuming indexes and constraints: "},
+		{"data", migrate.PhaseData, []string{"pre-data"}, "resuming the data: "},
+		{"post-data", migrate.PhasePostData, []string{"pre-data", "data"}, "resuming indexes and constraints: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := m.sub(t)
@@ -491,7 +493,7 @@ func TestResumeRestartOption(t *testing.T) {
 	r2.wantVerified()
 	s2 := m.state()
 	wantAllDone(t, m.dir, s2)
-	if s2.ID == s1.ID || filepath.Base(s2.Dump.Path) != migrate.DumpFileName(s2.ID) || s2.Dump.Path == s1.Dump.Path {
+	if s2.ID == s1.ID || filepath.Base(s2.Dump.Path) != migrate.DumpFileName("ppg-ea", s2) || s2.Dump.Path == s1.Dump.Path {
 		t.Errorf("--restart kept the migration id or dump: %s %s, then %s %s", s1.ID, s1.Dump.Path, s2.ID, s2.Dump.Path)
 	}
 	if sum := fileSHA256(t, dumpPath(m.dir, s1)); sum != oldSum {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/ppg-cli/ppg/e2e/sandbox"
 	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/words"
 )
 
 // Prompts and verdicts of the wizard's screens.
@@ -265,14 +266,14 @@ func wizOneLinePerStep(t *testing.T, screen string) {
 	t.Helper()
 	lines := strings.Split(screen, "\n")
 	steps := migrate.Steps()
-	i := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, steps[0].Title()) })
+	i := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, words.FromEA.Step(steps[0])) })
 	if i < 0 || i+len(steps) > len(lines) {
 		t.Errorf("the resume summary does not list the steps:\n%s", wizFrame(screen))
 		return
 	}
 	for j, st := range steps {
-		if !strings.Contains(lines[i+j], st.Title()) {
-			t.Errorf("line %d of the resume summary is %q, want step %q:\n%s", i+j+1, lines[i+j], st.Title(), wizFrame(screen))
+		if !strings.Contains(lines[i+j], words.FromEA.Step(st)) {
+			t.Errorf("line %d of the resume summary is %q, want step %q:\n%s", i+j+1, lines[i+j], words.FromEA.Step(st), wizFrame(screen))
 			return
 		}
 	}
