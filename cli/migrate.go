@@ -117,6 +117,7 @@ type migrateFlags struct {
 	onChange       string
 	stall          string
 	verify         string
+	retries        int
 	keyFiles       map[migrate.Side]*string
 	from, to       string
 }
@@ -170,6 +171,7 @@ func (a *app) migrationCmd(c command) *cobra.Command {
 	fl.BoolVar(&f.resetTarget, "reset-target", false, "with --restart: empty the target that the migration started over had restored into (drops its schemas and large objects)")
 	fl.StringVar(&f.onChange, "on-source-change", "fail", "with --non-interactive, when the source was written to after the dump: fail (exit 8), redump (dump and restore again), or keep (keep the migration as of the dump)")
 	fl.StringVar(&f.verify, "verify", "counts", "what to compare: counts (exact row counts, sequences, objects, large objects), or content too (a hash of every row and large object on both sides: reads all the data twice more; use it when the data must be proven byte for byte)")
+	fl.IntVar(&f.retries, "retries", 3, "how many times a step that lost its connection or stalled is tried again, each resuming where it stopped (0: none)")
 	fl.StringVar(&f.stall, "stall-timeout", "2m", "stop a tool that moves no data for this long, call the connection stalled, and retry")
 	for _, side := range []migrate.Side{migrate.Source, migrate.Target} {
 		fl.StringVar(f.keyFiles[side], c.fileFlag[side], "", fmt.Sprintf("read the %s key or URL from this file instead of $%s", c.flow.Side(side), c.env[side]))
@@ -203,6 +205,14 @@ func (a *app) migrationConfig(c command, f migrateFlags) (migrate.Config, error)
 		return cfg, words.UsageError{Err: fmt.Errorf("--stall-timeout %q: %v", f.stall, err)}
 	}
 	cfg.StallTimeout = stall
+	switch {
+	case f.retries < 0:
+		return cfg, words.UsageError{Err: fmt.Errorf("--retries %d: use 0 or more", f.retries)}
+	case f.retries == 0:
+		cfg.Retries = -1
+	default:
+		cfg.Retries = f.retries
+	}
 	switch f.verify {
 	case "counts":
 	case "content":

@@ -20,6 +20,12 @@ type JSONEvent struct {
 	Message string `json:"message,omitempty"`
 	Hint    string `json:"hint,omitempty"`
 	Status  int    `json:"status,omitempty"`
+	// Cutover and Env are on the finished event: what to change now, and
+	// the .env lines still on retired Accelerate.
+	Cutover []string             `json:"cutover,omitempty"`
+	Env     []migrate.EnvFinding `json:"env_accelerate,omitempty"`
+	// Blocked is on the plan event: the plan stops the migration.
+	Blocked bool `json:"blocked,omitempty"`
 }
 
 // reporter prints engine events as plain lines or JSON objects. Its
@@ -34,7 +40,9 @@ type reporter struct {
 	lastProg time.Time
 	lastPh   migrate.Phase
 	pace     words.Pace // of the running dump or restore phase
-	err      error      // the first write error
+	lastLine string     // the progress line printed last
+	finished *migrate.Summary
+	err      error // the first write error
 }
 
 func newReporter(w io.Writer, asJSON bool, flow words.Flow) *reporter {
@@ -44,6 +52,10 @@ func newReporter(w io.Writer, asJSON bool, flow words.Flow) *reporter {
 func (r *reporter) event(ev migrate.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if ev.Kind == migrate.Finished {
+		r.finished = ev.Summary
+		return // done prints it, with the cutover
+	}
 	if r.json {
 		je := JSONEvent{Event: ev, Message: r.message(ev)}
 		if ev.Failure != nil {
@@ -74,10 +86,13 @@ func (r *reporter) event(ev migrate.Event) {
 			r.pace.Reset(ev.Time, p.BytesDone)
 		}
 		r.pace.Add(ev.Time, p.BytesDone)
-		// At most one progress line a second, plus each phase change.
-		if now := r.now(); now.Sub(r.lastProg) >= time.Second || p.Phase != r.lastPh || p.TablesDone == p.TablesTotal && p.TablesTotal > 0 {
-			r.lastProg, r.lastPh = now, p.Phase
-			line := progressLine(p)
+		// At most one progress line a second, plus each phase change and
+		// each phase's end; never the same line twice.
+		line := progressLine(p)
+		end := p.TablesDone == p.TablesTotal && p.TablesTotal > 0 && p.Phase != migrate.PhasePostData ||
+			p.Phase == migrate.PhasePostData && p.EntriesDone == p.EntriesTotal
+		if now := r.now(); line != r.lastLine && (now.Sub(r.lastProg) >= time.Second || p.Phase != r.lastPh || end) {
+			r.lastProg, r.lastPh, r.lastLine = now, p.Phase, line
 			if p.Phase == migrate.PhaseDump || p.Phase == migrate.PhaseData {
 				if sp := r.pace.Speed(); sp > 0 {
 					line += ", " + words.Speed(sp)
@@ -176,10 +191,7 @@ func (r *reporter) plan(p *migrate.Plan) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.json {
-		r.keep(r.enc.Encode(struct {
-			Plan    *migrate.Plan `json:"plan"`
-			Blocked bool          `json:"blocked"`
-		}{p, p.Blocked()}))
+		r.keep(r.enc.Encode(JSONEvent{Event: migrate.Event{Kind: migrate.PlanReport, Time: r.now(), Plan: p}, Blocked: p.Blocked()}))
 		return
 	}
 	r.printPlan(p)
@@ -205,11 +217,11 @@ func (r *reporter) done(dir string, v *migrate.VerifySummary, env []migrate.EnvF
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.json {
-		r.keep(r.enc.Encode(struct {
-			Done    bool                 `json:"done"`
-			Cutover []string             `json:"cutover"`
-			Env     []migrate.EnvFinding `json:"env_accelerate,omitempty"`
-		}{true, r.flow.Cutover(v, env), env}))
+		ev := migrate.Event{Kind: migrate.Finished, Time: r.now(), Summary: r.finished}
+		if ev.Summary == nil {
+			ev.Summary = &migrate.Summary{Verified: v}
+		}
+		r.keep(r.enc.Encode(JSONEvent{Event: ev, Message: "migration complete and verified", Cutover: r.flow.Cutover(v, env), Env: env}))
 		return
 	}
 	r.printf("\nMigration complete and verified.\nNext:\n")

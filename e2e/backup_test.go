@@ -50,7 +50,7 @@ func TestBackupAndRestore(t *testing.T) {
 	os.Remove(filepath.Join(dir, ".env"))
 	target := append(env, "DATABASE_URL="+m.target.url)
 	out, code = ppg(target, "restore", "ea.dump")
-	if code != 0 || !strings.Contains(out, "Verify the GA database: done") || !strings.Contains(out, "Restore complete.") {
+	if code != 0 || !strings.Contains(out, "Verify the database: done") || !strings.Contains(out, "Restore complete.") {
 		t.Fatalf("restore: exit %d\n%s", code, out)
 	}
 	if strings.Contains(out, m.target.server.Password) {

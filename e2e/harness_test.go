@@ -436,7 +436,7 @@ func (r result) wantVerified() {
 // verifyReport is the report of the verify step, if the run sent one.
 func (r result) verifyReport() *migrate.VerifyReport {
 	var rep *migrate.VerifyReport
-	for _, ev := range r.all(infoOf("verify")) {
+	for _, ev := range r.all(ofKind(kindReport, "verify")) {
 		if ev.Verify != nil {
 			rep = ev.Verify
 		}

@@ -51,8 +51,9 @@ func TestResumeAfterCutDuringDump(t *testing.T) {
 	cut := total * 2 / 5
 	m.gateway.SetCutAfterForKey(m.source.key, cut)
 
-	r1 := m.run(headless...)
-	r1.wantExit(1)
+	// No retries within the run: this test is about the next run.
+	r1 := m.run(append(headless, "--retries=0")...)
+	r1.wantExit(4)
 	failed := r1.all(stepFailed(anyStep))
 	if len(failed) != 1 || failed[0].Step != "dump" {
 		t.Fatalf("want one step_failed for the dump, got %+v\nevents:\n%s", failed, describe(r1.events))
@@ -125,7 +126,7 @@ func TestResumeAfterCutDuringDataSection(t *testing.T) {
 	src, ga := m.source, m.target
 	src.exec(tablesSQL(restoreTestTables()))
 
-	p := m.start(headless...)
+	p := m.start(append(headless, "--retries=0")...)
 	p.waitFor(eventWhere("the restore's data section with 3 tables loaded", func(ev event) bool {
 		return progressOf("restore").matches(ev) && ev.Progress.Phase == migrate.PhaseData && ev.Progress.TablesDone >= 3
 	}))
@@ -135,7 +136,7 @@ func TestResumeAfterCutDuringDataSection(t *testing.T) {
 		t.Fatal("the gateway had no session to cut during the data section")
 	}
 	r1 := p.wait()
-	r1.wantExit(1)
+	r1.wantExit(4)
 	if failed := r1.all(stepFailed(anyStep)); len(failed) != 1 || failed[0].Step != "restore" {
 		t.Fatalf("want one step_failed for the restore, got %+v", failed)
 	}
@@ -339,7 +340,9 @@ func TestResumeRedumpsChangedDump(t *testing.T) {
 
 			// A key the gateway refuses stops the first run at
 			// connect-target, after a complete dump.
-			r1 := m.ppg(toTarget(sandbox.NewKey("refused"))).run(headless...)
+			// No target key yet: the first run dumps, then stops at
+			// connect-target.
+			r1 := m.ppg(toTarget("")).run(headless...)
 			r1.wantExit(4)
 			if failed := r1.all(stepFailed(anyStep)); len(failed) != 1 || failed[0].Step != "connect-target" {
 				t.Fatalf("want one step_failed for connect-target, got %+v", failed)

@@ -125,8 +125,8 @@ func TestTunnelRefusesBadKeys(t *testing.T) {
 			cmd.Dir = t.TempDir()
 			cmd.Env = append(baseEnv(), "PPG_WS_URL="+sb.wsURL, "PDP_API_KEY="+tt.key)
 			out, err := cmd.CombinedOutput()
-			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
-				t.Fatalf("exit: %v, want status 1; output:\n%s", err, out)
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 4 {
+				t.Fatalf("exit: %v, want status 4 (a refused key); output:\n%s", err, out)
 			}
 			if !strings.Contains(string(out), tt.want) || !requestIDRE.MatchString(string(out)) {
 				t.Fatalf("output lacks %q and a request id:\n%s", tt.want, out)

@@ -53,7 +53,7 @@ var wizSlowSQL = smallSchemaSQL + bulkSQL(4, 10000)
 // prompt: begin, paste the EA key, confirm the source, wait for the dump.
 func wizToGAKey(w *wizTerm, m *migration) {
 	w.t.Helper()
-	w.waitFor(30*time.Second, wizBegin, "✓ pg_restore")
+	w.waitFor(30*time.Second, wizBegin, "found pg_restore")
 	w.keys("Enter")
 	w.waitFor(10*time.Second, wizEAPrompt)
 	w.pasteKey(m.source.key)
@@ -120,7 +120,7 @@ func TestWizardMigratesInRealTerminal(t *testing.T) {
 	start := time.Now()
 	w.start(wizRun{Dir: m.dir, Env: m.toolEnv()})
 
-	s := w.waitFor(30*time.Second, wizBegin, "✓ pg_dump 17", "✓ pg_restore 17")
+	s := w.waitFor(30*time.Second, wizBegin, "found pg_dump 17", "found pg_restore 17")
 	if first := strings.SplitN(s, "\n", 2)[0]; !strings.Contains(first, "ppg migrate-from-ea") {
 		t.Errorf("the start screen's first line is %q, want the title", first)
 	}
@@ -475,7 +475,7 @@ func TestWizardResizeAndNoColor(t *testing.T) {
 	// No database is needed: the start screen checks the tools, the key
 	// prompt waits for a key.
 	env := []string{"PPG_WS_URL=ws://127.0.0.1:1/websocket", "PPG_PG_BIN=" + need(t, "PPG_CLIENT_BIN")}
-	ready := []string{wizBegin, "✓ pg_restore", "enter begin • q quit"}
+	ready := []string{wizBegin, "found pg_restore", "enter begin • q quit"}
 
 	// The start screen as a fresh run draws it at 80x24.
 	ref := newWizTerm(t)
@@ -579,7 +579,7 @@ func TestWizardScreenshots(t *testing.T) {
 
 	w.start(wizRun{Dir: dir, Env: m.toolEnv()})
 	shoot("01-start", "Start", "A fresh folder: what will happen, and the tools found.",
-		w.waitSettled(30*time.Second, wizBegin, "✓ pg_restore", "enter begin • q quit"))
+		w.waitSettled(30*time.Second, wizBegin, "found pg_restore", "enter begin • q quit"))
 	w.keys("Enter")
 	w.waitFor(10*time.Second, wizEAPrompt, "paste here, then press Enter")
 	w.paste(m.source.key)
@@ -703,7 +703,7 @@ func BenchmarkWizardCPU(b *testing.B) {
 		w := newWizTerm(b)
 		w.secret(m.source.key, m.target.key)
 		w.start(wizRun{Dir: m.dir, Env: m.toolEnv()})
-		w.waitFor(30*time.Second, wizBegin, "✓ pg_restore")
+		w.waitFor(30*time.Second, wizBegin, "found pg_restore")
 		w.keys("Enter")
 		w.pasteKey(m.source.key)
 		w.waitFor(2*time.Minute, wizConfirmEA)

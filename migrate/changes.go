@@ -50,8 +50,15 @@ func (e *Engine) sourceChanges(ctx context.Context) (changed []string, ok bool, 
 		return nil, true, nil // a restore of a file: no source to ask
 	}
 	m, err := e.loadManifest()
-	if err != nil || m.Writes == nil || e.state.Dump == nil {
+	if err != nil || e.state.Dump == nil {
 		return nil, false, err
+	}
+	base := e.state.Dump.WritesAtEnd
+	if base == nil {
+		base = m.Writes
+	}
+	if base == nil {
+		return nil, false, nil
 	}
 	src, err := e.ensureSource(ctx)
 	if err != nil {
@@ -69,7 +76,7 @@ func (e *Engine) sourceChanges(ctx context.Context) (changed []string, ok bool, 
 		return nil, false, nil // statistics were reset since the dump
 	}
 	for name, n := range now {
-		if n > m.Writes[name] {
+		if n > base[name] {
 			changed = append(changed, name)
 		}
 	}

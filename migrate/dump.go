@@ -225,6 +225,12 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 	}
 	e.manifest = m
 
+	// The tables' write counters now: writes from here on are the ones
+	// the verify step must not find (those during the dump are reported
+	// just below).
+	if tw, err := src.DB.TableWrites(ctx); err == nil {
+		e.state.Dump.WritesAtEnd = tw
+	}
 	// Writes after the snapshot are not in the dump: say so, and offer to
 	// dump again.
 	if now, err := src.DB.Writes(ctx); err == nil && now > snap.Writes() {

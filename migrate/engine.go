@@ -276,6 +276,7 @@ func (e *Engine) Run(ctx context.Context, emit func(Event)) (err error) {
 		}
 		e.send(Event{Kind: StepFinished, Step: st, Summary: summary})
 	}
+	e.send(Event{Kind: Finished, Summary: &Summary{Verified: e.state.Verified}})
 	return nil
 }
 

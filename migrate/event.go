@@ -30,11 +30,17 @@ const (
 	StepFinished
 	// StepFailed: Failure says what failed.
 	StepFailed
+	// Finished: the migration is complete; Summary.Verified holds the
+	// verdict. It is the last event of a run that succeeds.
+	Finished
+	// PlanReport: Plan is the preflight's result (--dry-run).
+	PlanReport
 )
 
 var eventKindNames = map[EventKind]string{
 	StepStarted: "step_started", Progress: "progress", ToolLine: "tool_line", Warning: "warning",
 	Info: "info", Report: "report", StepFinished: "step_finished", StepFailed: "step_failed",
+	Finished: "finished", PlanReport: "plan",
 }
 
 func (k EventKind) String() string {
@@ -88,6 +94,8 @@ type Event struct {
 	Report *VerifyReport `json:"report,omitempty"`
 	// Failure is set on StepFailed events.
 	Failure *StepError `json:"failure,omitempty"`
+	// Plan is set on PlanReport events.
+	Plan *Plan `json:"plan,omitempty"`
 }
 
 // Phase is the part of a step that a Progress event reports.

@@ -98,6 +98,9 @@ type DumpInfo struct {
 	// KeptChanges lists the tables written to after the dump that the user
 	// chose to leave out (kept the migration as of the dump).
 	KeptChanges []string `json:"kept_changes,omitempty"`
+	// WritesAtEnd are the tables' write counters when the dump ended: a
+	// table whose counter grew since was written to after the dump.
+	WritesAtEnd map[string]int64 `json:"table_writes_at_end,omitempty"`
 }
 
 // RestoreInfo records the restore's progress inside the step.
