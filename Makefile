@@ -14,7 +14,7 @@ LDFLAGS = -X main.version=$(VERSION:v%=%) -X main.commit=$(COMMIT) -X main.date=
 # The oldest Go release go.mod allows; make unit builds with it too.
 GO_MIN = go1.25.0
 
-.PHONY: build install dist dist-check demo sandbox test toolchain-check unit e2e bench
+.PHONY: build install dist dist-check demo sandbox test toolchain-check unit lint e2e bench
 
 build:
 	go build -ldflags "$(LDFLAGS)" -o bin/ppg .
@@ -54,8 +54,14 @@ unit:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
 	go vet -tags e2e ./...
+	$(MAKE) --no-print-directory lint
 	GOTOOLCHAIN=$(GO_MIN) go build -o /dev/null ./...
 	go test -race -count=1 ./...
+
+# staticcheck and errcheck, default and e2e builds (tools/lint.sh; the
+# linters' versions are in tools/go.mod, not in the main go.mod).
+lint:
+	bash tools/lint.sh
 
 e2e:
 	go test -tags e2e -count=1 -timeout 60m ./e2e/...

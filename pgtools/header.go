@@ -92,7 +92,7 @@ func ReadArchiveHeader(path string) (ArchiveHeader, error) {
 	if err != nil {
 		return ArchiveHeader{}, fmt.Errorf("read archive header: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened for reading: Close has nothing to report
 	h, err := parseArchiveHeader(bufio.NewReader(f))
 	if err != nil {
 		return ArchiveHeader{}, fmt.Errorf("read archive header of %s: %w", path, err)

@@ -621,7 +621,12 @@ func FuzzParseLine(f *testing.F) {
 		for sc.Scan() {
 			f.Add(sc.Text())
 		}
-		file.Close()
+		if err := sc.Err(); err != nil {
+			f.Fatal(err)
+		}
+		if err := file.Close(); err != nil {
+			f.Fatal(err)
+		}
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		l := ParseLine(raw)

@@ -49,10 +49,12 @@ func TestHelperProcess(t *testing.T) {
 			stderr(err.Error())
 			os.Exit(2)
 		}
+		out := os.Stderr
 		if os.Getenv("PPGT_STDOUT") == "1" {
-			os.Stdout.Write(b)
-		} else {
-			os.Stderr.Write(b)
+			out = os.Stdout
+		}
+		if _, err := out.Write(b); err != nil {
+			os.Exit(2) // the test sees a code it did not choose
 		}
 		code, _ := strconv.Atoi(os.Getenv("PPGT_EXIT"))
 		os.Exit(code)
@@ -83,11 +85,15 @@ func TestHelperProcess(t *testing.T) {
 		for i := range n {
 			fmt.Fprintf(&w, "%s: creating TABLE \"public.t%06d_%s\"\n", name, i, pad)
 			if w.Len() > 64<<10 {
-				os.Stderr.Write(w.Bytes())
+				if _, err := os.Stderr.Write(w.Bytes()); err != nil {
+					os.Exit(2)
+				}
 				w.Reset()
 			}
 		}
-		os.Stderr.Write(w.Bytes())
+		if _, err := os.Stderr.Write(w.Bytes()); err != nil {
+			os.Exit(2)
+		}
 	case "lingering-child":
 		// Exit at once, leaving a child that holds stderr open a while.
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "--", "child")
@@ -455,7 +461,9 @@ func TestLineWriter(t *testing.T) {
 	var got []string
 	w := newLineWriter(8, func(s string) { got = append(got, s) })
 	for _, chunk := range []string{"ab", "c\r\nde", "f\n\n0123456789abc", "def\nlast"} {
-		w.Write([]byte(chunk))
+		if n, err := w.Write([]byte(chunk)); n != len(chunk) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", chunk, n, err)
+		}
 	}
 	w.Flush()
 	want := []string{"abc", "def", "", "01234567", "last"}

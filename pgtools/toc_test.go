@@ -15,12 +15,11 @@ var clientVersions = []string{"15", "17"}
 
 func readTOCFixture(t *testing.T, name string) *TOC {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", name))
+	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	toc, err := ParseTOC(f)
+	toc, err := ParseTOC(bytes.NewReader(b))
 	if err != nil {
 		t.Fatalf("ParseTOC(%s): %v", name, err)
 	}

@@ -27,7 +27,11 @@ func BenchmarkCopyOut(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { gw.Close() })
+	b.Cleanup(func() {
+		if err := gw.Close(); err != nil {
+			b.Errorf("close gateway: %v", err)
+		}
+	})
 	e := &env{pg: pg, gw: gw, url: url}
 	const sql = "copy (select repeat('x', 1023) from generate_series(1, 262144)) to stdout"
 	const size = 262144 * 1024
@@ -38,7 +42,11 @@ func BenchmarkCopyOut(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer c.Close(ctx)
+		defer func() {
+			if err := c.Close(ctx); err != nil {
+				b.Errorf("close: %v", err)
+			}
+		}()
 		b.SetBytes(size)
 		b.ResetTimer()
 		for range b.N {
@@ -66,7 +74,11 @@ func BenchmarkRawCopyOut(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { gw.Close() })
+	b.Cleanup(func() {
+		if err := gw.Close(); err != nil {
+			b.Errorf("close gateway: %v", err)
+		}
+	})
 	const sql = "copy (select repeat('x', 1023) from generate_series(1, 262144)) to stdout"
 	const size = 262144 * 1024
 	q, _ := (&pgproto3.Query{String: sql}).Encode(nil)
@@ -107,7 +119,11 @@ func BenchmarkRawCopyOut(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer hc.Conn.Close()
+		defer func() {
+			if err := hc.Conn.Close(); err != nil {
+				b.Errorf("close: %v", err)
+			}
+		}()
 		run(b, hc.Conn)
 	})
 	b.Run("gateway", func(b *testing.B) {
@@ -117,7 +133,11 @@ func BenchmarkRawCopyOut(b *testing.B) {
 			b.Fatal(err)
 		}
 		nc := websocket.NetConn(ctx, ws, websocket.MessageBinary)
-		defer nc.Close()
+		defer func() {
+			if err := nc.Close(); err != nil {
+				b.Errorf("close: %v", err)
+			}
+		}()
 		fe := pgproto3.NewFrontend(nc, nc)
 		fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{"user": "x"}})
 		if err := fe.Flush(); err != nil {

@@ -310,7 +310,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	s, ok := g.register(ws, hw.conn, key, rt, requestID)
 	if !ok {
-		ws.CloseNow()
+		_ = ws.CloseNow() // the gateway is closing: the client only needs the connection gone
 		return
 	}
 	defer g.unregister(s)
@@ -352,7 +352,9 @@ func (g *Gateway) reject(w http.ResponseWriter, status int, errName, message, re
 	g.logf("gateway: request %s %s: HTTP %d: %s", requestID, redactKey(key), status, message)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	fmt.Fprintf(w, "{\"error\":%q,\"message\":%q,\"requestId\":%q}\n", errName, message, requestID)
+	if _, err := fmt.Fprintf(w, "{\"error\":%q,\"message\":%q,\"requestId\":%q}\n", errName, message, requestID); err != nil {
+		g.logf("gateway: request %s: write the error body: %v", requestID, err)
+	}
 }
 
 func (g *Gateway) logf(format string, args ...any) {
@@ -420,7 +422,7 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	// The buffer holds the 101 response that Accept wrote.
 	if err := brw.Writer.Flush(); err != nil {
-		nc.Close()
+		_ = nc.Close() // the connection is broken already: the flush error says how
 		return nil, nil, fmt.Errorf("flush upgrade response: %w", err)
 	}
 	w.conn = nc

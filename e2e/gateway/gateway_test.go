@@ -102,7 +102,9 @@ func (e *env) mustConnect(t *testing.T, ctx context.Context) *pgconn.PgConn {
 	if err != nil {
 		t.Fatalf("connect through gateway: %v", err)
 	}
-	t.Cleanup(func() { c.Close(context.Background()) })
+	// Tests cut and kill sessions: a close that cannot say goodbye only
+	// frees the connection.
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
 	return c
 }
 
@@ -113,7 +115,11 @@ func (e *env) direct(t *testing.T, ctx context.Context) *pgconn.PgConn {
 	if err != nil {
 		t.Fatalf("connect directly: %v", err)
 	}
-	t.Cleanup(func() { c.Close(context.Background()) })
+	t.Cleanup(func() {
+		if err := c.Close(context.Background()); err != nil {
+			t.Errorf("close direct connection: %v", err)
+		}
+	})
 	return c
 }
 
@@ -295,7 +301,11 @@ func TestOneByteMessages(t *testing.T) {
 	if err != nil {
 		t.Fatalf("connect with 1-byte messages: %v", err)
 	}
-	defer c.Close(ctx)
+	defer func() {
+		if err := c.Close(ctx); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	}()
 	if got := mustQuery(t, ctx, c, "select current_setting('application_name') || '!'"); got != "split!" {
 		t.Errorf("query = %q", got)
 	}
@@ -309,8 +319,8 @@ func TestEncryptionRequestsAnsweredN(t *testing.T) {
 	for _, code := range []uint32{sslRequestCode, gssEncRequestCode} {
 		// Split mid-length, as a careless client might.
 		p := packet(code)
-		rc.nc.Write(p[:3])
-		rc.nc.Write(p[3:])
+		rc.write(t, p[:3])
+		rc.write(t, p[3:])
 		var b [1]byte
 		if _, err := io.ReadFull(rc.nc, b[:]); err != nil || b[0] != 'N' {
 			t.Fatalf("answer to request %d: %q, %v", code, b, err)
@@ -324,7 +334,7 @@ func TestEncryptionRequestsAnsweredN(t *testing.T) {
 	var batch []byte
 	batch, _ = (&pgproto3.Query{String: "select 1"}).Encode(batch)
 	batch, _ = (&pgproto3.Query{String: "select 2"}).Encode(batch)
-	rc.nc.Write(batch)
+	rc.write(t, batch)
 	var rows []string
 	for ready := 0; ready < 2; {
 		m, err := rc.fe.Receive()
@@ -348,7 +358,7 @@ func TestNegotiateProtocolVersion(t *testing.T) {
 	e := newEnv(t, Options{})
 	ctx := testCtx(t)
 	rc := e.dialRaw(t, ctx, testKey)
-	rc.nc.Write(packet(3<<16|2, "user\x00u\x00_pq_.something\x00on\x00\x00"))
+	rc.write(t, packet(3<<16|2, "user\x00u\x00_pq_.something\x00on\x00\x00"))
 	m, err := rc.fe.Receive()
 	if err != nil {
 		t.Fatal(err)
@@ -368,7 +378,7 @@ func TestNegotiateProtocolVersion(t *testing.T) {
 	}
 
 	rc2 := e.dialRaw(t, ctx, testKey)
-	rc2.nc.Write(packet(2<<16, "\x00"))
+	rc2.write(t, packet(2<<16, "\x00"))
 	m, err = rc2.fe.Receive()
 	if er, ok := m.(*pgproto3.ErrorResponse); err != nil || !ok || er.Code != "0A000" || er.Severity != "FATAL" {
 		t.Fatalf("answer to protocol 2.0: %#v, %v", m, err)
@@ -414,7 +424,9 @@ func TestUpstreamLoginFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	closedPort := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
 	e.gw.AddDatabase("nobody-home", fmt.Sprintf("postgres://postgres:pw@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=5", closedPort))
 
 	for key, code := range map[string]string{"wrong-password": "28P01", "nobody-home": "08006"} {
@@ -437,7 +449,9 @@ func TestClientCloseEndsUpstream(t *testing.T) {
 	rc := e.dialRaw(t, ctx, testKey)
 	rc.startup(t, map[string]string{"user": "x", "application_name": "goes-away"})
 	// Close as the tunnel does when its local client disconnects.
-	rc.ws.Close(websocket.StatusGoingAway, "")
+	if err := rc.ws.Close(websocket.StatusGoingAway, ""); err != nil {
+		t.Errorf("close handshake: %v", err)
+	}
 	waitFor(t, "the upstream backend to exit", func() bool {
 		n, err := query(ctx, d, "select count(*) from pg_stat_activity where application_name = 'goes-away'")
 		return err == nil && n == "0"
@@ -543,12 +557,16 @@ func TestConcurrentSessions(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- func() error {
+			errs <- func() (err error) {
 				c, err := e.connect(ctx, testKey, nil, nil)
 				if err != nil {
 					return err
 				}
-				defer c.Close(ctx)
+				defer func() {
+					if closeErr := c.Close(ctx); err == nil {
+						err = closeErr
+					}
+				}()
 				for j := range 10 {
 					want := fmt.Sprint(i*100 + j)
 					got, err := query(ctx, c, "select "+want+", repeat('y', 100000)")
@@ -606,7 +624,10 @@ func TestMountedHandler(t *testing.T) {
 	mux.Handle(Path, gw)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
-		gw.Close() // hijacked connections first: srv.Close waits for them
+		// Hijacked connections first: srv.Close waits for them.
+		if err := gw.Close(); err != nil {
+			t.Errorf("close gateway: %v", err)
+		}
 		srv.Close()
 	})
 	e := &env{pg: pg, gw: gw, url: "ws" + strings.TrimPrefix(srv.URL, "http") + Path}

@@ -57,13 +57,15 @@ func newFakeUpstream(t *testing.T) *fakeUpstream {
 			f.wg.Add(1)
 			go func() {
 				defer f.wg.Done()
-				defer c.Close()
+				defer func() { _ = c.Close() }() // closeConns may have closed it first
 				f.serve(c)
 			}()
 		}
 	}()
 	t.Cleanup(func() {
-		ln.Close()
+		if err := ln.Close(); err != nil {
+			t.Errorf("close fake upstream listener: %v", err)
+		}
 		f.closeConns()
 		f.wg.Wait()
 	})
@@ -80,7 +82,7 @@ func (f *fakeUpstream) closeConns() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, c := range f.conns {
-		c.Close()
+		_ = c.Close() // the ones the gateway ended are closed already
 	}
 }
 
@@ -105,11 +107,13 @@ func (f *fakeUpstream) serve(c net.Conn) {
 		if err := be.Flush(); err != nil {
 			return
 		}
-		be.SetAuthType(pgproto3.AuthTypeCleartextPassword)
+		if err := be.SetAuthType(pgproto3.AuthTypeCleartextPassword); err != nil {
+			return // the client sees the connection end
+		}
 		pw, err := be.Receive()
 		if p, ok := pw.(*pgproto3.PasswordMessage); err != nil || !ok || p.Password != "routepw" {
 			be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: "28P01", Message: "password authentication failed"})
-			be.Flush()
+			_ = be.Flush() // the connection ends next either way
 			return
 		}
 		be.Send(&pgproto3.AuthenticationOk{})
@@ -120,7 +124,7 @@ func (f *fakeUpstream) serve(c net.Conn) {
 		if err := be.Flush(); err != nil {
 			return
 		}
-		io.Copy(c, c)
+		_, _ = io.Copy(c, c) // echo until either side closes
 	}
 }
 
@@ -203,7 +207,7 @@ func TestHandshakeRejections(t *testing.T) {
 			}
 			ws, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPHeader: tt.header})
 			if err == nil {
-				ws.CloseNow()
+				_ = ws.CloseNow() // the test fails on the dial already
 				t.Fatal("dial succeeded")
 			}
 			if resp == nil {
@@ -230,7 +234,11 @@ func TestHandshakeRejections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	t.Cleanup(func() {
+		if err := resp.Body.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	var body struct{ Error, Message, RequestID string }
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		t.Fatalf("decode body: %v", err)
@@ -271,7 +279,9 @@ func TestFakeRelay(t *testing.T) {
 		t.Errorf("Stats = %+v", st)
 	}
 
-	rc.ws.Close(websocket.StatusGoingAway, "")
+	if err := rc.ws.Close(websocket.StatusGoingAway, ""); err != nil {
+		t.Errorf("close handshake: %v", err)
+	}
 	waitFor(t, "the session to end", func() bool { return g.Stats().Active == 0 })
 }
 
@@ -378,14 +388,18 @@ func TestFakeUpstreamFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	down := ln.Addr().String()
-	ln.Close()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
 	g.AddDatabase("down", "postgres://u:p@"+down+"/db?sslmode=disable&connect_timeout=5")
 	g.AddDatabase("garbled", "postgres://u:p@%zz")
 
 	for key, code := range map[string]string{"bad-password": "28P01", "down": "08006", "garbled": "08006"} {
 		rc := dialRaw(t, ctx, url, key)
 		rc.fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{"user": "u"}})
-		rc.fe.Flush()
+		if err := rc.fe.Flush(); err != nil {
+			t.Fatalf("%s: send startup: %v", key, err)
+		}
 		m, err := rc.fe.Receive()
 		er, ok := m.(*pgproto3.ErrorResponse)
 		if err != nil || !ok || er.Code != code || er.Severity != "FATAL" {
@@ -456,7 +470,9 @@ func TestFakeTextMessage(t *testing.T) {
 	ctx := testCtx(t)
 	rc := dialRaw(t, ctx, url, testKey)
 	rc.startup(t, map[string]string{"user": "u"})
-	rc.ws.Write(ctx, websocket.MessageText, []byte("hi"))
+	if err := rc.ws.Write(ctx, websocket.MessageText, []byte("hi")); err != nil {
+		t.Fatalf("write a text message: %v", err)
+	}
 	_, _, err := rc.ws.Read(ctx)
 	if websocket.CloseStatus(err) != websocket.StatusUnsupportedData {
 		t.Errorf("after a text message: %v, want status 1003", err)
@@ -496,7 +512,9 @@ func TestFakeRequestBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	if err := resp.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 	// A plain GET with a good key is not an upgrade.
 	if resp.StatusCode < 400 || resp.Header.Get(RequestIDHeader) == "" {
 		t.Errorf("plain GET: %d, request id %q", resp.StatusCode, resp.Header.Get(RequestIDHeader))

@@ -78,9 +78,12 @@ func startNPMTunnel(t *testing.T, path, wsURL, key string) *npmTunnel {
 			t.Logf("npm tunnel output:\n%s", n.output())
 		}
 	})
+	// Read only after exited is closed; once cancel has run, it is only
+	// the kill.
+	var waitErr error
 	go func() {
 		defer close(exited)
-		cmd.Wait()
+		waitErr = cmd.Wait()
 	}()
 	portLine := regexp.MustCompile(`(?m)^port:\s+(\d+)`)
 	waitFor(t, "the npm tunnel to listen", func() bool {
@@ -90,7 +93,7 @@ func startNPMTunnel(t *testing.T, path, wsURL, key string) *npmTunnel {
 		}
 		select {
 		case <-exited:
-			t.Fatalf("npm tunnel exited:\n%s", n.output())
+			t.Fatalf("npm tunnel exited (%v):\n%s", waitErr, n.output())
 		default:
 		}
 		return false
@@ -112,7 +115,11 @@ func TestNPMTunnel(t *testing.T) {
 	if err != nil {
 		t.Fatalf("connect through the npm tunnel: %v", err)
 	}
-	defer c.Close(ctx)
+	defer func() {
+		if err := c.Close(ctx); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	}()
 	if got := mustQuery(t, ctx, c, "select current_user"); got != "postgres" {
 		t.Errorf("current_user = %q", got)
 	}
@@ -125,7 +132,7 @@ func TestNPMTunnel(t *testing.T) {
 		bad := startNPMTunnel(t, path, e.url, key)
 		url := "postgres://anyone@127.0.0.1:" + strconv.Itoa(bad.port) + "/postgres?sslmode=disable"
 		if c, err := pgconn.Connect(ctx, url); err == nil {
-			c.Close(ctx)
+			_ = c.Close(ctx) // the test fails on the connect already
 			t.Errorf("%s: connect succeeded", key)
 		}
 		waitFor(t, "the npm tunnel's error message", func() bool {

@@ -192,7 +192,7 @@ func (s *session) forwardCancel(pkt *startupPacket) string {
 	if err != nil {
 		return fmt.Sprintf("cancel request: dial upstream: %v", err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }() // the server closes it first, below
 	n, err := c.Write(pkt.Raw)
 	s.countUp(n)
 	if err != nil {

@@ -53,17 +53,25 @@ func TestServerDiesWithTestProcess(t *testing.T) {
 		t.Logf("helper: %s", sc.Text())
 	}
 	if port == 0 {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatal("helper did not start a server")
+		// It may have exited already; either way Wait reaps it, and its
+		// error would only repeat why.
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("helper did not start a server (scan: %v)", sc.Err())
 	}
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Wait()
+	if err := cmd.Wait(); err == nil {
+		t.Fatal("helper exited cleanly after SIGKILL")
+	}
 	// The helper cannot clean up after SIGKILL; do it for it once the
 	// server is gone.
-	defer os.RemoveAll(filepath.Dir(dataDir))
+	t.Cleanup(func() {
+		if err := os.RemoveAll(filepath.Dir(dataDir)); err != nil {
+			t.Error(err)
+		}
+	})
 
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -71,7 +79,9 @@ func TestServerDiesWithTestProcess(t *testing.T) {
 		if err != nil {
 			return // the server is gone
 		}
-		c.Close()
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("server on port %d still accepts connections after its parent was killed", port)
 		}

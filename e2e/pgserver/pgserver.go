@@ -180,12 +180,18 @@ func (s *Server) start(ctx context.Context, binDir string, acct *account, extra 
 }
 
 // initdb creates the cluster in s.DataDir.
-func (s *Server) initdb(ctx context.Context, binDir string, acct *account) error {
+func (s *Server) initdb(ctx context.Context, binDir string, acct *account) (err error) {
 	pwFile := filepath.Join(s.tmpDir, "pwfile")
 	if err := os.WriteFile(pwFile, []byte(s.Password+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write password file: %w", err)
 	}
-	defer os.Remove(pwFile)
+	// The file holds the password: it goes as soon as initdb is done, not
+	// with the directory at Stop.
+	defer func() {
+		if rmErr := os.Remove(pwFile); rmErr != nil {
+			err = errors.Join(err, fmt.Errorf("remove password file: %w", rmErr))
+		}
+	}()
 	if err := acct.chown(pwFile); err != nil {
 		return err
 	}
@@ -386,7 +392,9 @@ func makeTempDir(acct *account) (string, error) {
 		return "", fmt.Errorf("create server directory: %w", err)
 	}
 	if err := acct.chown(dir); err != nil {
-		os.RemoveAll(dir)
+		if rmErr := os.RemoveAll(dir); rmErr != nil {
+			err = errors.Join(err, fmt.Errorf("remove server directory: %w", rmErr))
+		}
 		return "", err
 	}
 	return dir, nil
@@ -399,8 +407,11 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	return port, nil
 }
 
 // account is the OS account the server runs as when it must not run as

@@ -23,7 +23,11 @@ func query(t *testing.T, connString, sql string) string {
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
-	defer conn.Close(ctx)
+	defer func() {
+		if err := conn.Close(ctx); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	}()
 	res, err := conn.Exec(ctx, sql).ReadAll()
 	if err != nil {
 		t.Fatalf("query %q: %v", sql, err)
@@ -64,7 +68,7 @@ func TestStartQueryStop(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if conn, err := pgconn.Connect(ctx, s.URL("postgres")); err == nil {
-		conn.Close(ctx)
+		_ = conn.Close(ctx) // the test fails on the connect already
 		t.Errorf("connect after Stop succeeded")
 	}
 }
@@ -76,7 +80,7 @@ func TestPasswordRequiredOverTCP(t *testing.T) {
 	defer cancel()
 	conn, err := pgconn.Connect(ctx, wrong)
 	if err == nil {
-		conn.Close(ctx)
+		_ = conn.Close(ctx) // the test fails on the connect already
 		t.Fatal("connect with a wrong password succeeded")
 	}
 	var pgErr *pgconn.PgError
@@ -105,7 +109,11 @@ func TestSettingsAndConcurrentServers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	defer s.Stop()
+	defer func() {
+		if err := s.Stop(); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	}()
 	if s.Port == base.Port || s.DataDir == base.DataDir {
 		t.Errorf("two servers share port %d or dir %s", s.Port, s.DataDir)
 	}
@@ -126,7 +134,7 @@ func TestBadSettingFailsWithLog(t *testing.T) {
 	defer cancel()
 	s, err := Start(ctx, Options{BinDir: binDirOf(t, DefaultVersion), Settings: map[string]string{"no_such_setting": "1"}})
 	if err == nil {
-		s.Stop()
+		_ = s.Stop() // the test fails on the start already
 		t.Fatal("Start with an unknown setting succeeded")
 	}
 	if !strings.Contains(err.Error(), "no_such_setting") {

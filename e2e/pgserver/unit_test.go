@@ -66,11 +66,17 @@ func TestStartWithoutBinaries(t *testing.T) {
 
 func TestTailBuffer(t *testing.T) {
 	b := newTailBuffer(10)
-	b.Write([]byte("abc\n"))
+	write := func(s string) {
+		t.Helper()
+		if n, err := b.Write([]byte(s)); n != len(s) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", s, n, err)
+		}
+	}
+	write("abc\n")
 	if got := b.String(); got != "abc\n" {
 		t.Errorf("String = %q", got)
 	}
-	b.Write([]byte("defgh\nijk\n"))
+	write("defgh\nijk\n")
 	if got := b.String(); got != "ijk\n" {
 		t.Errorf("String after overflow = %q, want the lines after the cut", got)
 	}

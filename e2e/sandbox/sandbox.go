@@ -57,7 +57,9 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	s := &Sandbox{EAKey: NewKey("ea"), GAKey: NewKey("ga"), NoDatabaseKey: NewKey("no-database")}
 	defer func() {
 		if err != nil {
-			s.Stop()
+			if stopErr := s.Stop(); stopErr != nil {
+				err = errors.Join(err, stopErr)
+			}
 		}
 	}()
 	if s.EA, err = pgserver.Start(ctx, pgserver.Options{Version: 16}); err != nil {
@@ -90,7 +92,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 func (s *Sandbox) Stop() error {
 	var errs []error
 	if s.Gateway != nil {
-		s.Gateway.Close()
+		errs = append(errs, s.Gateway.Close())
 	}
 	for _, srv := range []*pgserver.Server{s.GA, s.EA} {
 		if srv != nil {
@@ -101,12 +103,16 @@ func (s *Sandbox) Stop() error {
 }
 
 // Exec runs a script of SQL statements on the database at url.
-func Exec(ctx context.Context, url, sql string) error {
+func Exec(ctx context.Context, url, sql string) (err error) {
 	conn, err := pgconn.Connect(ctx, url)
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.Background())
+	defer func() {
+		if closeErr := conn.Close(context.Background()); closeErr != nil {
+			err = errors.Join(err, fmt.Errorf("close: %w", closeErr))
+		}
+	}()
 	_, err = conn.Exec(ctx, sql).ReadAll()
 	return err
 }

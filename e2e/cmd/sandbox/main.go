@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -18,6 +19,15 @@ import (
 )
 
 func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "sandbox: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the sandbox and stops it on Ctrl-C or SIGTERM, and on every
+// error after it started.
+func run() (err error) {
 	addr := flag.String("addr", "127.0.0.1:0", "address of the gateway emulator")
 	envFile := flag.String("env-file", "", "also write PPG_WS_URL and the keys to this file (mode 0600), as shell assignments")
 	quiet := flag.Bool("quiet", false, "do not log gateway sessions")
@@ -34,16 +44,18 @@ func main() {
 	}
 	sb, err := sandbox.Start(ctx, opts)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "sandbox: %v\n", err)
-		os.Exit(1)
+		return err
 	}
-	defer sb.Stop()
+	defer func() {
+		if stopErr := sb.Stop(); stopErr != nil {
+			err = errors.Join(err, fmt.Errorf("stop: %w", stopErr))
+		}
+	}()
 
 	if *envFile != "" {
 		content := fmt.Sprintf("PPG_WS_URL=%s\nPPG_SANDBOX_EA_KEY=%s\nPPG_SANDBOX_GA_KEY=%s\n", sb.WSURL, sb.EAKey, sb.GAKey)
 		if err := os.WriteFile(*envFile, []byte(content), 0o600); err != nil {
-			fmt.Fprintf(os.Stderr, "sandbox: write %s: %v\n", *envFile, err)
-			os.Exit(1)
+			return fmt.Errorf("write %s: %w", *envFile, err)
 		}
 	}
 
@@ -74,4 +86,5 @@ Press Ctrl-C to stop; the databases are deleted.
 
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nStopping the sandbox...")
+	return nil
 }
