@@ -43,7 +43,7 @@ never overwrites an existing one.`,
 				return err
 			}
 			if !asJSON {
-				fmt.Fprintf(cmd.OutOrStdout(), "\nBackup written: %s (%d bytes, sha256 %s)\nRow counts: %s\n", d.Path, d.Size, d.SHA256, d.ManifestPath)
+				_, _ = fmt.Fprintf(cmd.OutOrStdout(), "\nBackup written: %s (%d bytes, sha256 %s)\nRow counts: %s\n", d.Path, d.Size, d.SHA256, d.ManifestPath)
 			}
 			return nil
 		},
@@ -89,7 +89,7 @@ verifying row counts, sequences and objects when the dump's manifest
 				return err
 			}
 			if !asJSON {
-				fmt.Fprintln(cmd.OutOrStdout(), "\nRestore complete.")
+				_, _ = fmt.Fprintln(cmd.OutOrStdout(), "\nRestore complete.")
 			}
 			return nil
 		},

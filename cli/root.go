@@ -74,15 +74,15 @@ func (a *app) exit(err error) int {
 	var r reported
 	switch {
 	case f.Status == words.StatusStopped:
-		fmt.Fprintln(a.stderr, "ppg: stopped")
+		_, _ = fmt.Fprintln(a.stderr, "ppg: stopped")
 	case errors.As(err, &r):
 	case f.Step != "":
 		// The step's failure was reported in full already.
-		fmt.Fprintf(a.stderr, "ppg: %s failed (details above); next: %s\n", a.flow.Step(f.Step), f.Hint)
+		_, _ = fmt.Fprintf(a.stderr, "ppg: %s failed (details above); next: %s\n", a.flow.Step(f.Step), f.Hint)
 	case f.Hint != "":
-		fmt.Fprintf(a.stderr, "ppg: %s\nnext: %s\n", f.Headline, f.Hint)
+		_, _ = fmt.Fprintf(a.stderr, "ppg: %s\nnext: %s\n", f.Headline, f.Hint)
 	default:
-		fmt.Fprintf(a.stderr, "ppg: %s\n", f.Headline)
+		_, _ = fmt.Fprintf(a.stderr, "ppg: %s\n", f.Headline)
 	}
 	return f.Status
 }

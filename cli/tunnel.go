@@ -86,14 +86,14 @@ func (a *app) runTunnel(cmd *cobra.Command, host string, port int) error {
 	// Show the address as asked for: Go reports 0.0.0.0 as [::].
 	shown := net.JoinHostPort(host, strconv.Itoa(addr.Port))
 	if ip := addr.IP; !ip.IsLoopback() {
-		fmt.Fprintf(errOut, "warning: listening on %s: anyone who can reach this address reaches the database, without a password\n", shown)
+		_, _ = fmt.Fprintf(errOut, "warning: listening on %s: anyone who can reach this address reaches the database, without a password\n", shown)
 	}
 	h, p := addr.IP.String(), addr.Port
 	if addr.IP.IsUnspecified() {
 		h = "127.0.0.1"
 	}
 	url := "postgresql://postgres@" + net.JoinHostPort(h, strconv.Itoa(p)) + "/postgres"
-	fmt.Fprintf(out, `ppg tunnel: the database of %s (%s)
+	_, _ = fmt.Fprintf(out, `ppg tunnel: the database of %s (%s)
 Listening on %s via %s
 
 Connect with any Postgres client:
@@ -110,12 +110,12 @@ Press Ctrl-C to stop.
 
 	<-ctx.Done()
 	if n := t.Active(); n > 0 {
-		fmt.Fprintf(errOut, "stopping: closing %d live connection(s)\n", n)
+		_, _ = fmt.Fprintf(errOut, "stopping: closing %d live connection(s)\n", n)
 	}
 	if err := t.Close(); err != nil {
 		return fmt.Errorf("stop the tunnel: %w", err)
 	}
-	fmt.Fprintln(errOut, "tunnel stopped")
+	_, _ = fmt.Fprintln(errOut, "tunnel stopped")
 	return nil
 }
 
@@ -134,6 +134,6 @@ func timestamped(w io.Writer) func(string, ...any) {
 	return func(format string, args ...any) {
 		mu.Lock()
 		defer mu.Unlock()
-		fmt.Fprintf(w, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+		_, _ = fmt.Fprintf(w, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
 }

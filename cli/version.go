@@ -15,7 +15,7 @@ func (a *app) versionCmd() *cobra.Command {
 		Example: `  ppg version`,
 		Args:    noArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(cmd.OutOrStdout(), a.build.line())
+			_, _ = fmt.Fprintln(cmd.OutOrStdout(), a.build.line())
 		},
 	}
 }

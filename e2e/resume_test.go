@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ppg-cli/ppg/e2e/sandbox"
 	"github.com/ppg-cli/ppg/migrate"
 	"github.com/ppg-cli/ppg/words"
 )

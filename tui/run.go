@@ -125,7 +125,7 @@ func Run(ctx context.Context, opts Options) error {
 			result = m.run.err
 		}
 	}
-	fmt.Fprint(opts.Output, summary(m, result))
+	_, _ = fmt.Fprint(opts.Output, summary(m, result))
 	if perr != nil && !errors.Is(perr, tea.ErrProgramKilled) {
 		return errors.Join(fmt.Errorf("run the wizard: %w", perr), result)
 	}
@@ -333,30 +333,30 @@ func summary(m model, err error) string {
 	case err == nil:
 		b.WriteString("ppg: migration complete and verified.\n")
 		if m.verify.finished != "" {
-			fmt.Fprintf(&b, "  %s.\n", m.verify.finished)
+			_, _ = fmt.Fprintf(&b, "  %s.\n", m.verify.finished)
 		}
 		if d := m.done.dumpLine(); d != "" {
-			fmt.Fprintf(&b, "  The dump is kept: %s\n", d)
+			_, _ = fmt.Fprintf(&b, "  The dump is kept: %s\n", d)
 		}
-		fmt.Fprintf(&b, "  Next: point your application's DATABASE_URL at the %s.\n", m.flow.Target)
+		_, _ = fmt.Fprintf(&b, "  Next: point your application's DATABASE_URL at the %s.\n", m.flow.Target)
 	case errors.Is(err, context.Canceled):
 		if m.run == nil || !m.continued {
 			return "ppg: quit before the migration started; nothing was changed.\n"
 		}
 		b.WriteString("ppg: migration stopped; progress is saved.\n")
-		fmt.Fprintf(&b, "  Run %s%s again to resume%s.\n", m.flow.Command, dirFlag(m.opts.Dir), resumeAt(m.flow, m.step))
+		_, _ = fmt.Fprintf(&b, "  Run %s%s again to resume%s.\n", m.flow.Command, dirFlag(m.opts.Dir), resumeAt(m.flow, m.step))
 	default:
 		f := m.flow.Explain(err)
 		if f.Step != "" {
-			fmt.Fprintf(&b, "ppg: %s failed: %s\n", m.flow.Step(f.Step), f.Headline)
+			_, _ = fmt.Fprintf(&b, "ppg: %s failed: %s\n", m.flow.Step(f.Step), f.Headline)
 			for _, l := range f.Tail[max(0, len(f.Tail)-10):] {
-				fmt.Fprintf(&b, "  | %s\n", clean(l))
+				_, _ = fmt.Fprintf(&b, "  | %s\n", clean(l))
 			}
 		} else {
-			fmt.Fprintf(&b, "ppg: %s\n", f.Headline)
+			_, _ = fmt.Fprintf(&b, "ppg: %s\n", f.Headline)
 		}
 		if f.Hint != "" {
-			fmt.Fprintf(&b, "  Next: %s\n", f.Hint)
+			_, _ = fmt.Fprintf(&b, "  Next: %s\n", f.Hint)
 		}
 	}
 	return b.String()
