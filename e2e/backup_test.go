@@ -21,7 +21,7 @@ func TestBackupAndRestore(t *testing.T) {
 	}
 
 	// Backup through the tunnel, with the key from ./.env as people have it.
-	os.WriteFile(filepath.Join(dir, ".env"), []byte(`DATABASE_URL="prisma+postgres://accelerate.prisma-data.net/?api_key=`+m.source.key+`"`+"\n"), 0o600)
+	_ = os.WriteFile(filepath.Join(dir, ".env"), []byte(`DATABASE_URL="prisma+postgres://accelerate.prisma-data.net/?api_key=`+m.source.key+`"`+"\n"), 0o600)
 	out, code := ppg(env, "backup", "-o", "ea.dump")
 	if code != 0 || !strings.Contains(out, "Backup written:") {
 		t.Fatalf("backup: exit %d\n%s", code, out)
@@ -47,7 +47,7 @@ func TestBackupAndRestore(t *testing.T) {
 	}
 
 	// Restore into the empty GA database by direct URL, verified.
-	os.Remove(filepath.Join(dir, ".env"))
+	_ = os.Remove(filepath.Join(dir, ".env"))
 	target := append(env, "DATABASE_URL="+m.target.url)
 	out, code = ppg(target, "restore", "ea.dump")
 	if code != 0 || !strings.Contains(out, "Verify the database: done") || !strings.Contains(out, "Restore complete.") {

@@ -33,7 +33,7 @@ func copyOut(b *testing.B, connString, table string) (int64, time.Duration) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	start := time.Now()
 	if _, err := conn.CopyTo(ctx, io.Discard, "COPY "+table+" TO STDOUT"); err != nil {
 		b.Fatal(err)

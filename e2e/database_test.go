@@ -97,7 +97,7 @@ func (d *database) connect() *pgx.Conn {
 	if err != nil {
 		d.t.Fatalf("connect: %v", err)
 	}
-	d.t.Cleanup(func() { conn.Close(context.Background()) })
+	d.t.Cleanup(func() { _ = conn.Close(context.Background()) })
 	return conn
 }
 
@@ -105,7 +105,7 @@ func (d *database) connect() *pgx.Conn {
 func (d *database) rows(sql string, args ...any) [][]string {
 	d.t.Helper()
 	conn := d.connect()
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }()
 	return connRows(d.t, conn, sql, args...)
 }
 
@@ -189,7 +189,7 @@ type tableFingerprint struct {
 func (d *database) tableMD5s() map[string]tableFingerprint {
 	d.t.Helper()
 	conn := d.connect()
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }()
 	out := map[string]tableFingerprint{}
 	for _, name := range connColumn(d.t, conn, relationsSQL("r")) {
 		row := connRows(d.t, conn, `SELECT count(*), coalesce(md5(string_agg(t::text, E'\n' ORDER BY t::text)), '')
@@ -206,7 +206,7 @@ func (d *database) tableMD5s() map[string]tableFingerprint {
 func (d *database) rowCounts() map[string]int64 {
 	d.t.Helper()
 	conn := d.connect()
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }()
 	out := map[string]int64{}
 	for _, name := range connColumn(d.t, conn, relationsSQL("r")) {
 		n, _ := strconv.ParseInt(connRows(d.t, conn, "SELECT count(*) FROM ONLY "+name)[0][0], 10, 64)
@@ -220,7 +220,7 @@ func (d *database) rowCounts() map[string]int64 {
 func (d *database) sequences() map[string]string {
 	d.t.Helper()
 	conn := d.connect()
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }()
 	out := map[string]string{}
 	for _, name := range connColumn(d.t, conn, relationsSQL("S")) {
 		row := connRows(d.t, conn, `SELECT last_value, is_called FROM `+name)[0]
@@ -252,7 +252,7 @@ type tableLoad struct {
 func (d *database) loads(tables []string) map[string]tableLoad {
 	d.t.Helper()
 	conn := d.connect()
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }()
 	out := map[string]tableLoad{}
 	for _, name := range tables {
 		row := connRows(d.t, conn, "SELECT count(*), coalesce(min(xmin::text::bigint), 0), coalesce(max(xmin::text::bigint), 0) FROM ONLY "+name)[0]
@@ -270,7 +270,7 @@ func (d *database) loads(tables []string) map[string]tableLoad {
 func (d *database) copyBytes() int64 {
 	d.t.Helper()
 	conn := d.connect()
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }()
 	var n int64
 	for _, name := range connColumn(d.t, conn, relationsSQL("r")) {
 		size, _ := strconv.ParseInt(connRows(d.t, conn, "SELECT coalesce(sum(octet_length(t::text)), 0) FROM "+name+" t")[0][0], 10, 64)
@@ -316,7 +316,7 @@ var schemaObjectQueries = []struct{ kind, sql string }{
 func (d *database) objects() map[string][]string {
 	d.t.Helper()
 	conn := d.connect()
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }()
 	out := map[string][]string{}
 	for _, q := range schemaObjectQueries {
 		list := connColumn(d.t, conn, q.sql)

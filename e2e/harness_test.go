@@ -77,7 +77,7 @@ func newMigration(t testing.TB, opts ...migrationOption) *migration {
 	for _, o := range opts {
 		o(&gopts)
 	}
-	gopts.Logf = func(format string, args ...any) { fmt.Fprintf(m.log, format+"\n", args...) }
+	gopts.Logf = func(format string, args ...any) { _, _ = fmt.Fprintf(m.log, format+"\n", args...) }
 	ea, ga := pgserver.StartT(t, 16), pgserver.StartT(t, 17)
 	m.gateway, m.wsURL = testGateway(t, gopts)
 	m.source = m.route(&database{t: t, server: ea, name: "postgres", url: ea.URL("postgres")}, "ea")
@@ -239,8 +239,8 @@ func startPPG(t testing.TB, dir string, env []string, stdin *os.File, args ...st
 		for sc.Scan() {
 			p.add(time.Now(), sc.Text())
 		}
-		io.Copy(io.Discard, stdout)
-		cmd.Wait() // after reading: Wait closes stdout
+		_, _ = io.Copy(io.Discard, stdout)
+		_ = cmd.Wait() // after reading: Wait closes stdout
 		p.mu.Lock()
 		p.end = time.Now()
 		p.mu.Unlock()
@@ -291,10 +291,10 @@ func (p *process) exited() bool {
 
 // signalGroup sends sig to ppg's process group: ppg, pg_dump, pg_restore
 // and its jobs.
-func (p *process) signalGroup(sig syscall.Signal) { syscall.Kill(-p.pid(), sig) }
+func (p *process) signalGroup(sig syscall.Signal) { _ = syscall.Kill(-p.pid(), sig) }
 
 // signalPPG sends sig to ppg alone.
-func (p *process) signalPPG(sig syscall.Signal) { p.cmd.Process.Signal(sig) }
+func (p *process) signalPPG(sig syscall.Signal) { _ = p.cmd.Process.Signal(sig) }
 
 // kill kills ppg's process group.
 func (p *process) kill() { p.signalGroup(syscall.SIGKILL) }

@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	os.Setenv("TMPDIR", tmp)
+	_ = os.Setenv("TMPDIR", tmp)
 
 	dir, err := os.MkdirTemp("", "ppg-e2e-bin-")
 	if err != nil {
@@ -55,8 +55,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
-	os.RemoveAll(tmp)
+	_ = os.RemoveAll(dir)
+	_ = os.RemoveAll(tmp)
 	os.Exit(code)
 }
 
@@ -91,7 +91,7 @@ func testGateway(t testing.TB, opts gateway.Options) (*gateway.Gateway, string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { g.Close() })
+	t.Cleanup(func() { _ = g.Close() })
 	return g, url
 }
 
@@ -157,7 +157,7 @@ func startProc(t testing.TB, env []string, name string, args ...string) *tunnelP
 	}
 	go func() {
 		p.err = cmd.Wait()
-		pw.Close()
+		_ = pw.Close()
 		close(p.exited)
 	}()
 	t.Cleanup(func() {
@@ -176,7 +176,7 @@ func startProc(t testing.TB, env []string, name string, args ...string) *tunnelP
 				break
 			}
 		}
-		io.Copy(io.Discard, pr)
+		_, _ = io.Copy(io.Discard, pr)
 	}()
 	select {
 	case p.port = <-found:
@@ -200,11 +200,11 @@ func (p *tunnelProc) stop(t testing.TB) {
 		return
 	default:
 	}
-	p.cmd.Process.Signal(syscall.SIGINT)
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
 	select {
 	case <-p.exited:
 	case <-time.After(15 * time.Second):
-		p.cmd.Process.Kill()
+		_ = p.cmd.Process.Kill()
 		<-p.exited
 		t.Errorf("%s did not stop within 15 s of SIGINT", p.cmd.Path)
 	}

@@ -191,7 +191,7 @@ func migBenchDirect(b *testing.B, m *migration, suffix string, jobs []int) migBe
 		compareCounts(b, m.source, db)
 		db.drop()
 	}
-	os.Remove(file)
+	_ = os.Remove(file)
 	return d
 }
 

@@ -471,8 +471,8 @@ func TestMigrateJSONAndClosedStdin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pw.Close()
-		defer pr.Close()
+		_ = pw.Close()
+		defer func() { _ = pr.Close() }()
 		m := m.sub(t)
 		r := m.ppg(withStdin(pr)).run("--non-interactive", "--json")
 		r.wantExit(0)

@@ -85,7 +85,7 @@ func TestPsqlThroughUnixSocketTunnel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tun.Close()
+	defer func() { _ = tun.Close() }()
 	cmd := exec.Command(clientTool(t, "psql"), "-X", "-At", "-h", tun.Host(), "-p", strconv.Itoa(tun.Port()),
 		"-U", "x", "-d", "postgres", "-c", "select 'via socket'")
 	cmd.Env = baseEnv()
@@ -209,7 +209,7 @@ func TestFiftyConcurrentConnections(t *testing.T) {
 	}
 	defer func() {
 		for _, c := range conns {
-			c.Close(context.Background())
+			_ = c.Close(context.Background())
 		}
 	}()
 	// All fifty are open at once: each runs a query while the others are
@@ -267,7 +267,7 @@ func TestSandboxServesSampleThroughTunnel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sb.Stop()
+	defer func() { _ = sb.Stop() }()
 	ea := startTunnel(t, sb.WSURL, sb.EAKey)
 	out, err := psql(t, ea.port, nil, `select current_setting('server_version_num')::int / 10000, (select count(*) from "User"), (select count(*) from analytics.page_view)`)
 	if err != nil || out != "16|2000|50000" {
@@ -326,7 +326,7 @@ func connectedThroughTunnel(t *testing.T) (*bed, *tunnelProc, *pgx.Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
 	if _, err := conn.Exec(ctx, "select 1"); err != nil {
 		t.Fatal(err)
 	}

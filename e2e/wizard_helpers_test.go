@@ -83,16 +83,16 @@ func (w *wizTerm) close() {
 	for _, p := range panes {
 		left = append(left, descendants(p)...)
 	}
-	w.tmuxRaw(nil, "kill-server")
+	_, _ = w.tmuxRaw(nil, "kill-server")
 	// The server leaves its socket behind: tmux -L puts it in
 	// $TMUX_TMPDIR (or /tmp)/tmux-UID/.
 	tmp := os.Getenv("TMUX_TMPDIR")
 	if tmp == "" {
 		tmp = "/tmp"
 	}
-	os.Remove(filepath.Join(tmp, fmt.Sprintf("tmux-%d", os.Getuid()), w.socket))
+	_ = os.Remove(filepath.Join(tmp, fmt.Sprintf("tmux-%d", os.Getuid()), w.socket))
 	for _, pid := range left {
-		syscall.Kill(pid, syscall.SIGKILL) // already gone, mostly
+		_ = syscall.Kill(pid, syscall.SIGKILL) // already gone, mostly
 	}
 	w.checkSecrets()
 	if w.t.Failed() {
@@ -193,7 +193,7 @@ func (w *wizTerm) start(r wizRun) {
 	// session ends the server, and a new-session racing with its exit
 	// fails ("server exited unexpectedly").
 	if prev != "" {
-		w.tmuxRaw(nil, "kill-session", "-t", prev)
+		_, _ = w.tmuxRaw(nil, "kill-session", "-t", prev)
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(w.tmux("display-message", "-p", "-t", name, "#{pane_pid}")))
 	if err != nil {
@@ -218,12 +218,6 @@ func (w *wizTerm) target() string {
 func (w *wizTerm) keys(keys ...string) {
 	w.t.Helper()
 	w.tmux(append([]string{"send-keys", "-t", w.target()}, keys...)...)
-}
-
-// typeText types text literally, as keystrokes.
-func (w *wizTerm) typeText(text string) {
-	w.t.Helper()
-	w.tmux("send-keys", "-t", w.target(), "-l", text)
 }
 
 // paste pastes text as a terminal does (bracketed paste, when the program
@@ -396,22 +390,6 @@ func (w *wizTerm) waitSettledUntil(timeout time.Duration, what string, cond func
 		prev = s
 		return settled
 	})
-}
-
-// waitAny waits until the screen shows one of texts and returns its index.
-func (w *wizTerm) waitAny(timeout time.Duration, texts ...string) (int, string) {
-	w.t.Helper()
-	i := -1
-	s := w.waitUntil(timeout, fmt.Sprintf("any of %q", texts), func(s string) bool {
-		for j, t := range texts {
-			if wizHas(s, t) {
-				i = j
-				return true
-			}
-		}
-		return false
-	})
-	return i, s
 }
 
 var wizExitRE = regexp.MustCompile(`(?m)^EXIT=(\d+)$`)

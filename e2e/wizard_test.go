@@ -438,7 +438,7 @@ func wizColors(s string) []string {
 	for _, m := range wizColorRE.FindAllStringSubmatch(s, -1) {
 		for _, p := range strings.FieldsFunc(m[1], func(r rune) bool { return r == ';' || r == ':' }) {
 			var n int
-			fmt.Sscan(p, &n)
+			_, _ = fmt.Sscan(p, &n)
 			if n >= 30 && n <= 38 || n >= 40 && n <= 48 || n >= 90 && n <= 97 || n >= 100 && n <= 107 {
 				out = append(out, fmt.Sprintf("%q", m[0]))
 				break
@@ -561,7 +561,7 @@ func TestWizardScreenshots(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
+		t.Cleanup(func() { _ = os.RemoveAll(dir) })
 		return dir
 	}
 	dir := newDir()
