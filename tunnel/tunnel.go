@@ -118,12 +118,12 @@ func Start(ctx context.Context, cfg Config) (*Tunnel, error) {
 			return nil, fmt.Errorf("create socket directory: %w", err)
 		}
 		if err := os.Chmod(t.dir, 0o700); err != nil {
-			os.RemoveAll(t.dir)
+			_ = os.RemoveAll(t.dir)
 			return nil, fmt.Errorf("protect socket directory: %w", err)
 		}
 		t.ln, err = net.Listen("unix", filepath.Join(t.dir, ".s.PGSQL."+strconv.Itoa(unixPort)))
 		if err != nil {
-			os.RemoveAll(t.dir)
+			_ = os.RemoveAll(t.dir)
 			return nil, fmt.Errorf("listen on a unix socket in %s: %w", t.dir, err)
 		}
 	default:
@@ -132,7 +132,7 @@ func Start(ctx context.Context, cfg Config) (*Tunnel, error) {
 	t.ctx, t.cancel = context.WithCancel(ctx)
 	t.wg.Add(1)
 	go t.accept()
-	context.AfterFunc(t.ctx, func() { t.ln.Close() })
+	context.AfterFunc(t.ctx, func() { _ = t.ln.Close() })
 	return t, nil
 }
 
@@ -167,7 +167,9 @@ func (t *Tunnel) Close() error {
 		t.cancel()
 		t.wg.Wait()
 		if t.dir != "" {
-			os.RemoveAll(t.dir)
+			if err := os.RemoveAll(t.dir); err != nil {
+				t.logf("remove socket directory: %v", err)
+			}
 		}
 	})
 	return nil
@@ -206,16 +208,16 @@ func (t *Tunnel) accept() {
 func (t *Tunnel) serve(local net.Conn, id int64) {
 	t.active.Add(1)
 	defer t.active.Add(-1)
-	defer local.Close()
+	defer func() { _ = local.Close() }()
 	// Shutting the tunnel down closes the local side; the copy loops then
 	// end the WebSocket in order.
-	stop := context.AfterFunc(t.ctx, func() { local.Close() })
+	stop := context.AfterFunc(t.ctx, func() { _ = local.Close() })
 	defer stop()
 	if tc, ok := local.(*net.TCPConn); ok {
 		// Go disables Nagle's algorithm by default; say so, because a
 		// tunnel that batches small packets makes catalogue-heavy work
 		// like pg_dump of many tables many times slower.
-		tc.SetNoDelay(true)
+		_ = tc.SetNoDelay(true)
 	}
 	start := time.Now()
 	from := local.RemoteAddr().String()
@@ -224,9 +226,16 @@ func (t *Tunnel) serve(local net.Conn, id int64) {
 	}
 	t.logf("connection %d opened from %s", id, from)
 
-	local.SetReadDeadline(start.Add(startupTimeout))
-	packet, err := negotiate(local)
-	local.SetReadDeadline(time.Time{})
+	// Without the deadline a client that never speaks would hold the
+	// connection open for ever: a socket that refuses it is dropped.
+	err := local.SetReadDeadline(start.Add(startupTimeout))
+	var packet []byte
+	if err == nil {
+		packet, err = negotiate(local)
+	}
+	if err == nil {
+		err = local.SetReadDeadline(time.Time{})
+	}
 	if err != nil {
 		if t.ctx.Err() == nil && !errors.Is(err, io.EOF) {
 			t.logf("connection %d: %v", id, err)
@@ -240,7 +249,7 @@ func (t *Tunnel) serve(local net.Conn, id int64) {
 		if t.ctx.Err() == nil {
 			t.logf("connection %d: %v", id, err)
 			if !isCancelRequest(packet) {
-				local.Write(fatalMessage("08001", "ppg tunnel: "+err.Error(), ""))
+				_, _ = local.Write(fatalMessage("08001", "ppg tunnel: "+err.Error(), ""))
 			}
 		}
 		t.logf("connection %d closed", id)
@@ -264,7 +273,7 @@ func pump(local net.Conn, ws *websocket.Conn, first []byte) (sent, received int6
 	go func() {
 		n, err := gatewayToLocal(ws, local)
 		received = n
-		local.Close() // the gateway ended: end the client's connection too
+		_ = local.Close() // the gateway ended: end the client's connection too
 		done <- err
 	}()
 
@@ -291,17 +300,17 @@ func pump(local net.Conn, ws *websocket.Conn, first []byte) (sent, received int6
 	// 1001 "going away" is what @prisma/ppg-tunnel sends when its client
 	// disconnects. The gateway answers with its own close frame, which ends
 	// gatewayToLocal; don't wait for it forever.
-	ws.WriteControl(websocket.CloseMessage,
+	_ = ws.WriteControl(websocket.CloseMessage,
 		websocket.FormatCloseMessage(websocket.CloseGoingAway, "client disconnected"),
 		time.Now().Add(closeTimeout))
 	var downErr error
 	select {
 	case downErr = <-done:
 	case <-time.After(closeTimeout):
-		ws.Close()
+		_ = ws.Close()
 		downErr = <-done
 	}
-	ws.Close()
+	_ = ws.Close()
 	if upErr != nil && !isClosed(upErr) {
 		return sent, received, fmt.Errorf("send to gateway: %w", upErr)
 	}
@@ -372,7 +381,7 @@ func dial(ctx context.Context, cfg Config) (*websocket.Conn, error) {
 		"User-Agent":    {ua},
 	})
 	if resp != nil && resp.Body != nil {
-		resp.Body.Close()
+		_ = resp.Body.Close()
 	}
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
@@ -395,11 +404,11 @@ func Check(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	defer ws.Close()
-	ws.WriteControl(websocket.CloseMessage,
+	defer func() { _ = ws.Close() }()
+	_ = ws.WriteControl(websocket.CloseMessage,
 		websocket.FormatCloseMessage(websocket.CloseNormalClosure, "key check"), time.Now().Add(closeTimeout))
 	// Wait for the gateway's close frame so it sees an orderly end.
-	ws.SetReadDeadline(time.Now().Add(closeTimeout))
+	_ = ws.SetReadDeadline(time.Now().Add(closeTimeout))
 	for {
 		if _, _, err := ws.NextReader(); err != nil {
 			return nil

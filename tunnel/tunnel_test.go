@@ -90,7 +90,7 @@ func startTunnel(t *testing.T, cfg Config) *Tunnel {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { tun.Close() })
+	t.Cleanup(func() { _ = tun.Close() })
 	return tun
 }
 
@@ -104,8 +104,10 @@ func dialTunnel(t *testing.T, tun *Tunnel) net.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(20 * time.Second))
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.SetDeadline(time.Now().Add(20 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	return c
 }
 
@@ -138,25 +140,25 @@ func TestTunnelCarriesBytesAndAnswersEncryptionRequests(t *testing.T) {
 	c := dialTunnel(t, tun)
 
 	for _, code := range []uint32{gssencRequestCode, sslRequestCode} {
-		c.Write(request(code))
+		write(t, c, request(code))
 		if got := readN(t, c, 1); got[0] != 'N' {
 			t.Fatalf("answer to request %d = %q, want N", code, got)
 		}
 	}
 	startup := startupPacket("user", "anyone", "database", "postgres")
-	c.Write(startup)
+	write(t, c, startup)
 	want := append([]byte("startup:"), startup...)
 	if got := readN(t, c, len(want)); !bytes.Equal(got, want) {
 		t.Fatalf("gateway's first message = %q, want the startup packet alone", got)
 	}
 	// Bytes both ways, including chunks shorter than a message header.
 	for _, chunk := range [][]byte{{'Q'}, {0, 0}, bytes.Repeat([]byte("x"), 200_000)} {
-		c.Write(chunk)
+		write(t, c, chunk)
 		if got := readN(t, c, len(chunk)); !bytes.Equal(got, chunk) {
 			t.Fatalf("echo of %d bytes differs", len(chunk))
 		}
 	}
-	c.Close()
+	_ = c.Close()
 	if code := <-g.closes; code != websocket.StatusGoingAway {
 		t.Fatalf("close code = %d, want 1001", code)
 	}
@@ -175,9 +177,9 @@ func TestTunnelRefusedKeyReachesClientAsPostgresError(t *testing.T) {
 	for _, tt := range tests {
 		tun := startTunnel(t, Config{Key: tt.key, Endpoint: g.url()})
 		c := dialTunnel(t, tun)
-		c.Write(request(sslRequestCode))
+		write(t, c, request(sslRequestCode))
 		readN(t, c, 1)
-		c.Write(startupPacket("user", "x"))
+		write(t, c, startupPacket("user", "x"))
 		fe := pgproto3.NewFrontend(c, c)
 		msg, err := fe.Receive()
 		if err != nil {
@@ -222,7 +224,7 @@ func TestCheck(t *testing.T) {
 
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	closed := "ws://" + ln.Addr().String() + "/websocket"
-	ln.Close()
+	_ = ln.Close()
 	err = Check(ctx, Config{Key: testKey, Endpoint: closed})
 	var ue *UnreachableError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "cannot reach the gateway at "+strings.TrimPrefix(strings.TrimSuffix(closed, "/websocket"), "ws://")) {
@@ -232,20 +234,20 @@ func TestCheck(t *testing.T) {
 
 func TestTunnelGatewayCloseEndsClientConnection(t *testing.T) {
 	g := newFakeGateway(t, func(ctx context.Context, ws *websocket.Conn) {
-		ws.Read(ctx)
-		ws.Write(ctx, websocket.MessageBinary, []byte("bye"))
-		ws.Close(websocket.StatusNormalClosure, "")
+		_, _, _ = ws.Read(ctx) // the startup packet
+		_ = ws.Write(ctx, websocket.MessageBinary, []byte("bye"))
+		_ = ws.Close(websocket.StatusNormalClosure, "")
 	})
 	tun := startTunnel(t, Config{Key: testKey, Endpoint: g.url()})
 	c := dialTunnel(t, tun)
-	c.Write(startupPacket("user", "x"))
+	write(t, c, startupPacket("user", "x"))
 	got, err := io.ReadAll(c)
 	if err != nil || string(got) != "bye" {
 		t.Fatalf("read %q, %v; want \"bye\" then EOF", got, err)
 	}
 	// The tunnel keeps serving.
 	c2 := dialTunnel(t, tun)
-	c2.Write(startupPacket("user", "y"))
+	write(t, c2, startupPacket("user", "y"))
 	if got, _ := io.ReadAll(c2); string(got) != "bye" {
 		t.Fatalf("second connection read %q", got)
 	}
@@ -256,12 +258,12 @@ func TestTunnelCloseEndsLiveConnections(t *testing.T) {
 	g.session = g.echo
 	tun := startTunnel(t, Config{Key: testKey, Endpoint: g.url()})
 	c := dialTunnel(t, tun)
-	c.Write(startupPacket("user", "x"))
+	write(t, c, startupPacket("user", "x"))
 	readN(t, c, len("startup:")+len(startupPacket("user", "x")))
 	if tun.Active() != 1 {
 		t.Fatalf("Active() = %d, want 1", tun.Active())
 	}
-	tun.Close()
+	_ = tun.Close()
 	if _, err := c.Read(make([]byte, 1)); err == nil {
 		t.Fatal("client connection still open after Close")
 	}
@@ -291,10 +293,10 @@ func TestTunnelUnixSocketIsPrivate(t *testing.T) {
 		t.Fatalf("listening on %s port %d, want %s", tun.Addr(), tun.Port(), want)
 	}
 	c := dialTunnel(t, tun)
-	c.Write(startupPacket("user", "x"))
+	write(t, c, startupPacket("user", "x"))
 	readN(t, c, len("startup:")+len(startupPacket("user", "x")))
 	dir := tun.Host()
-	tun.Close()
+	_ = tun.Close()
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("socket directory left behind: %v", err)
 	}
@@ -329,7 +331,7 @@ const (
 func TestTunnelBackpressureFromSlowClient(t *testing.T) {
 	var written atomic.Int64
 	g := newFakeGateway(t, func(ctx context.Context, ws *websocket.Conn) {
-		ws.Read(ctx)
+		_, _, _ = ws.Read(ctx) // the startup packet
 		chunk := make([]byte, 64<<10)
 		for written.Load() < flood {
 			if err := ws.Write(ctx, websocket.MessageBinary, chunk); err != nil {
@@ -340,8 +342,8 @@ func TestTunnelBackpressureFromSlowClient(t *testing.T) {
 	})
 	tun := startTunnel(t, Config{Key: testKey, Endpoint: g.url()})
 	c := dialTunnel(t, tun)
-	c.SetDeadline(time.Now().Add(60 * time.Second))
-	c.Write(startupPacket("user", "x"))
+	_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+	write(t, c, startupPacket("user", "x"))
 
 	v := waitPlateau(t, &written, flood)
 	t.Logf("held back after %d MiB", v>>20)
@@ -370,10 +372,10 @@ func TestTunnelBackpressureFromSlowGateway(t *testing.T) {
 	})
 	tun := startTunnel(t, Config{Key: testKey, Endpoint: g.url()})
 	c := dialTunnel(t, tun)
-	c.SetDeadline(time.Now().Add(60 * time.Second))
+	_ = c.SetDeadline(time.Now().Add(60 * time.Second))
 	var written atomic.Int64
 	go func() {
-		c.Write(startupPacket("user", "x"))
+		write(t, c, startupPacket("user", "x"))
 		chunk := make([]byte, 64<<10)
 		for written.Load() < flood {
 			n, err := c.Write(chunk)
@@ -413,10 +415,10 @@ func TestTunnelManyConnections(t *testing.T) {
 				errs <- err
 				return
 			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(20 * time.Second))
+			defer func() { _ = c.Close() }()
+			_ = c.SetDeadline(time.Now().Add(20 * time.Second))
 			startup := startupPacket("user", fmt.Sprint("u", i))
-			c.Write(startup)
+			write(t, c, startup)
 			want := append([]byte("startup:"), startup...)
 			got := make([]byte, len(want))
 			if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, want) {
@@ -447,10 +449,10 @@ func TestTunnelLogsNeverShowKey(t *testing.T) {
 	for _, key := range []string{testKey, testKey + "wrong"} {
 		tun := startTunnel(t, Config{Key: key, Endpoint: g.url(), Logf: logf})
 		c := dialTunnel(t, tun)
-		c.Write(startupPacket("user", "x"))
-		c.Read(make([]byte, 1))
-		c.Close()
-		tun.Close()
+		write(t, c, startupPacket("user", "x"))
+		_, _ = c.Read(make([]byte, 1))
+		_ = c.Close()
+		_ = tun.Close()
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -462,5 +464,14 @@ func TestTunnelLogsNeverShowKey(t *testing.T) {
 	}
 	if strings.Contains(out, testKey) {
 		t.Fatalf("logs contain the key:\n%s", out)
+	}
+}
+
+// write sends b to the tunnel's client side; a failed write is a failed test
+// (t.Error, so it may run in a goroutine).
+func write(t *testing.T, c net.Conn, b []byte) {
+	t.Helper()
+	if _, err := c.Write(b); err != nil {
+		t.Errorf("write to tunnel: %v", err)
 	}
 }
