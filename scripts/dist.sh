@@ -20,6 +20,7 @@ cd "$(dirname "$0")/.."
 VERSION=${VERSION#v}
 PLATFORMS=${PLATFORMS:-"linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64"}
 OUT=${OUT:-dist}
+[[ $OUT == /* ]] || OUT=$PWD/$OUT
 
 command -v zip >/dev/null || { echo "dist: zip is needed for the Windows archives (apt-get install zip, brew install zip)" >&2; exit 1; }
 epoch=$(date -d "$DATE" +%s 2>/dev/null || date -j -f '%Y-%m-%dT%H:%M:%S%z' "${DATE/:/}" +%s)
@@ -44,7 +45,7 @@ for platform in $PLATFORMS; do
 	cp -r docs "$dir/docs"
 	find "$dir" -exec touch -h -d "@$epoch" {} +
 	if [[ $goos == windows ]]; then
-		(cd "$stage" && find "$name" -print | LC_ALL=C sort | zip -q -X -@ "$OLDPWD/$OUT/$name.zip")
+		(cd "$stage" && find "$name" -print | LC_ALL=C sort | zip -q -X -@ "$OUT/$name.zip")
 	else
 		tar -C "$stage" --sort=name --mtime="@$epoch" --owner=0 --group=0 --numeric-owner \
 			-cf - "$name" | gzip -9 -n >"$OUT/$name.tar.gz"
