@@ -116,7 +116,7 @@ func (r *reporter) event(ev migrate.Event) {
 		}
 	case migrate.StepFailed:
 		f := r.flow.Explain(ev.Failure)
-		r.printf("%s %s: FAILED: %s\n", ts, r.flow.Step(ev.Step), f.Headline)
+		r.printf("%s %s: FAILED: %s\n", ts, f.What, f.Headline)
 		if len(f.Tail) > 0 {
 			r.printf("  last lines of the tool's output:\n")
 			for _, l := range f.Tail[max(0, len(f.Tail)-10):] {

@@ -78,7 +78,7 @@ func (a *app) exit(err error) int {
 	case errors.As(err, &r):
 	case f.Step != "":
 		// The step's failure was reported in full already.
-		_, _ = fmt.Fprintf(a.stderr, "ppg: %s failed (details above); next: %s\n", a.flow.Step(f.Step), f.Hint)
+		_, _ = fmt.Fprintf(a.stderr, "ppg: %s failed (details above); next: %s\n", f.What, f.Hint)
 	case f.Hint != "":
 		_, _ = fmt.Fprintf(a.stderr, "ppg: %s\nnext: %s\n", f.Headline, f.Hint)
 	default:

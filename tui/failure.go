@@ -30,7 +30,7 @@ func (m failureModel) view(c viewCtx) string {
 	case m.declined:
 		head = st.Warning.Render("Stopped at your request")
 	case f.Step != "":
-		head = st.Error.Render("✗ " + c.flow.Step(f.Step) + " failed")
+		head = st.Error.Render("✗ " + f.What + " failed")
 	default:
 		head = st.Error.Render("✗ The migration could not start")
 	}

@@ -31,6 +31,11 @@ const (
 type Failure struct {
 	// Step is the step that failed, "" when none had started.
 	Step migrate.Step
+	// What names the part that failed, as a step's title: "Connect to the
+	// GA database". It differs from Step's title when a step checks the
+	// other side early (the target is connected with the source, before
+	// the dump).
+	What string
 	// Headline says what happened.
 	Headline string
 	// Hint is the next thing to do, without final punctuation.
@@ -78,6 +83,11 @@ func (f Flow) Explain(err error) Failure {
 	if errors.As(err, &se) {
 		out := f.Explain(se.Err)
 		out.Step, out.Tail, out.Resumable = se.Step, se.Tail, se.Resumable && f.Resumable
+		out.What = f.Step(se.Step)
+		var ce *migrate.ConnectError
+		if se.Step == migrate.StepConnectSource && errors.As(se.Err, &ce) && ce.Side == migrate.Target {
+			out.What = f.Step(migrate.StepConnectTarget)
+		}
 		if out.Hint == "" {
 			if out.Resumable {
 				out.Hint = "run " + f.Command + " again to resume from this step"

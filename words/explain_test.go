@@ -1,0 +1,60 @@
+package words
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/ppg-cli/ppg/migrate"
+)
+
+func TestExplainNamesThePartThatFailed(t *testing.T) {
+	refused := errors.New("failed SASL auth (SQLSTATE 28P01)")
+	cases := []struct {
+		name     string
+		err      error
+		what     string
+		headline string
+		status   int
+	}{
+		{
+			name:     "the source's password",
+			err:      &migrate.StepError{Step: migrate.StepConnectSource, Err: &migrate.ConnectError{Side: migrate.Source, Err: refused, Auth: true}},
+			what:     "Connect to the EA database",
+			headline: "the password in the URL was refused",
+			status:   StatusConnect,
+		},
+		{
+			// The target is checked with the source, before the dump.
+			name:     "the target's password, checked early",
+			err:      &migrate.StepError{Step: migrate.StepConnectSource, Err: &migrate.ConnectError{Side: migrate.Target, Err: refused, Auth: true}},
+			what:     "Connect to the GA database",
+			headline: "connect to the GA database: the password in the URL was refused",
+			status:   StatusConnect,
+		},
+		{
+			name:     "a dump that failed",
+			err:      &migrate.StepError{Step: migrate.StepDump, Err: errors.New("pg_dump: error: query failed"), Resumable: true},
+			what:     "Dump the EA database",
+			headline: "pg_dump: error: query failed",
+			status:   StatusFailure,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := FromEA.Explain(c.err)
+			if f.What != c.what {
+				t.Errorf("What = %q, want %q", f.What, c.what)
+			}
+			if !strings.Contains(f.Headline, c.headline) || strings.Contains(f.Headline, "SQLSTATE") && c.status == StatusConnect {
+				t.Errorf("Headline = %q, want it to contain %q (and no SQLSTATE)", f.Headline, c.headline)
+			}
+			if f.Status != c.status {
+				t.Errorf("Status = %d, want %d", f.Status, c.status)
+			}
+			if f.Hint == "" {
+				t.Error("no hint")
+			}
+		})
+	}
+}
