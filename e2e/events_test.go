@@ -47,9 +47,11 @@ const (
 	kindReport       = "report"
 	kindStepFinished = "step_finished"
 	kindStepFailed   = "step_failed"
+	kindFinished     = "finished"
+	kindPlan         = "plan"
 )
 
-var eventKinds = []string{kindStepStarted, kindProgress, kindToolLine, kindWarning, kindInfo, kindReport, kindStepFinished, kindStepFailed}
+var eventKinds = []string{kindStepStarted, kindProgress, kindToolLine, kindWarning, kindInfo, kindReport, kindStepFinished, kindStepFailed, kindFinished, kindPlan}
 
 // decodeEvent decodes one output line read at arrived; ok is false for a
 // line that is not an event.
@@ -73,7 +75,7 @@ func (ev event) check() error {
 		return fmt.Errorf("unknown kind %q", ev.Kind)
 	case ev.Time.IsZero():
 		return fmt.Errorf("%s without a time", ev.Kind)
-	case ev.Step == "" && ev.Kind != kindInfo && ev.Kind != kindWarning:
+	case ev.Step == "" && !slices.Contains([]string{kindInfo, kindWarning, kindFinished, kindPlan}, ev.Kind):
 		return fmt.Errorf("%s without a step", ev.Kind)
 	}
 	return nil

@@ -39,6 +39,8 @@ const (
 	wizResume    = "Continue where it stopped, or start over?"
 	wizRestoring = "Restoring into the GA database with pg_restore"
 	wizStopAsk   = "Stop the migration?"
+	// wizLater is the early GA key prompt's way to answer after the dump.
+	wizLater = "ctrl+l paste it later"
 )
 
 // wizSlowRate caps the gateway's bandwidth (a session, a direction) in the
@@ -49,17 +51,28 @@ const wizSlowRate = 1 << 20
 // wizSlowSQL is smallSchemaSQL plus about 4 MB of data in four tables.
 var wizSlowSQL = smallSchemaSQL + bulkSQL(4, 10000)
 
+// wizResumeSQL is smallSchemaSQL plus about 4 MB of data in one table: the
+// restore's parallel jobs cannot share it, so its data section lasts a few
+// seconds at wizSlowRate, both the first time and when resumed.
+var wizResumeSQL = smallSchemaSQL + bulkSQL(1, 40000)
+
 // wizToGAKey drives a fresh run from the start screen to the GA key
-// prompt: begin, paste the EA key, confirm the source, wait for the dump.
+// prompt after the dump: begin, paste the EA key, answer the early GA key
+// prompt with "later", confirm the source, wait for the dump.
 func wizToGAKey(w *wizTerm, m *migration) {
 	w.t.Helper()
 	w.waitFor(30*time.Second, wizBegin, "found pg_restore")
 	w.keys("Enter")
 	w.waitFor(10*time.Second, wizEAPrompt)
 	w.pasteKey(m.source.key)
+	w.waitFor(30*time.Second, wizGAPrompt, wizLater)
+	w.keys("C-l")
 	w.waitFor(30*time.Second, wizConfirmEA)
 	w.keys("y")
-	w.waitFor(2*time.Minute, wizGAPrompt, "paste here, then press Enter")
+	s := w.waitFor(2*time.Minute, wizGAPrompt, "paste here, then press Enter")
+	if wizHas(s, wizLater) {
+		w.t.Errorf("the GA key prompt after the dump still offers to paste it later:\n%s", wizFrame(s))
+	}
 }
 
 // wizFinish waits for the done screen, quits and checks the exit status
@@ -127,20 +140,31 @@ func TestWizardMigratesInRealTerminal(t *testing.T) {
 	w.keys("Enter")
 	w.waitFor(10*time.Second, wizEAPrompt, "Step 2 of 7")
 	w.pasteKey(m.source.key)
-	s = w.waitSettled(30*time.Second, wizConfirmEA, "y/enter dump it")
-	if !wizHas(s, "PostgreSQL 16.", "3 tables") {
-		t.Errorf("the source summary lacks the server version, table count or keys:\n%s", wizFrame(s))
-	}
-	w.keys("y")
-	w.waitFor(2*time.Minute, wizGAPrompt, "paste here, then press Enter")
-	st := m.state()
-	for _, step := range []migrate.Step{migrate.StepConnectSource, migrate.StepDump, migrate.StepCheckArchive} {
-		if got := st.Step(step).Status; got != migrate.Done {
-			t.Errorf("at the GA key prompt, step %s is %q, want done", step, got)
-		}
+	// Both databases first: the GA key is asked before anything long, and
+	// nothing is written to the folder until the source is confirmed.
+	w.waitFor(30*time.Second, wizGAPrompt, wizLater, "paste here, then press Enter")
+	// (The lock file of the running wizard is there, and only it.)
+	if files := dirContents(t, m.dir); len(files) != 1 || files["ppg-migration.lock"] == nil {
+		t.Errorf("files in the folder before the source was confirmed: %v", slices.Sorted(maps.Keys(files)))
 	}
 	w.pasteKey(m.target.key)
+	s = w.waitSettled(30*time.Second, wizConfirmEA, "y/enter dump it")
+	if !wizHas(s, "PostgreSQL 16.", "3 tables", "PostgreSQL 17.") {
+		t.Errorf("the confirmation lacks the server versions or the table count:\n%s", wizFrame(s))
+	}
+	w.keys("y")
 	done := wizFinish(t, w)
+	if slices.ContainsFunc(w.Screens(), func(s string) bool {
+		return wizHas(s, "paste here, then press Enter") && wizHas(s, wizGAPrompt) && !wizHas(s, wizLater)
+	}) {
+		t.Error("the GA key was asked for again after it was given before the dump")
+	}
+	st := m.state()
+	for _, step := range migrate.Steps()[:len(migrate.Steps())-1] {
+		if got := st.Step(step).Status; got != migrate.Done {
+			t.Errorf("after the run, step %s is %q, want done", step, got)
+		}
+	}
 	if !wizHas(done, "3 tables and", "rows match", "sequences match") {
 		t.Errorf("the done screen does not give the verified counts:\n%s", wizFrame(done))
 	}
@@ -181,8 +205,8 @@ func TestWizardWrongKeyThenRightKey(t *testing.T) {
 	if log := m.gatewayLog(); !strings.Contains(log, "request "+id[1]) || !strings.Contains(log, "HTTP 401") {
 		t.Errorf("request id %s is not one the gateway refused; gateway log:\n%s", id[1], log)
 	}
-	if st := m.state(); st.Source != nil {
-		t.Errorf("the state file records a source after refused keys: %+v", st.Source)
+	if fileExists(filepath.Join(m.dir, migrate.StateFileName)) {
+		t.Errorf("a state file was written after refused keys: %+v", m.state())
 	}
 
 	// The right key as copied from a wrapped line: two lines and a line
@@ -197,14 +221,14 @@ func TestWizardWrongKeyThenRightKey(t *testing.T) {
 		t.Errorf("the paste submitted something (the earlier error is gone):\n%s", wizFrame(s))
 	}
 	w.keys("Enter")
-	w.waitFor(30*time.Second, wizConfirmEA)
-	w.keys("y")
 
-	// The EA key for the GA database: refused, asked again.
-	w.waitFor(2*time.Minute, wizGAPrompt, "paste here, then press Enter")
+	// The EA key for the GA database (asked early): refused, asked again.
+	w.waitFor(30*time.Second, wizGAPrompt, wizLater, "paste here, then press Enter")
 	w.pasteKey(m.source.key)
 	w.waitFor(20*time.Second, "✗", "this is the EA database's key", "Paste again, or another key.")
 	w.pasteKey(m.target.key)
+	w.waitFor(30*time.Second, wizConfirmEA)
+	w.keys("y")
 	wizFinish(t, w)
 
 	compareData(t, m.source, m.target)
@@ -299,12 +323,12 @@ func wizLogGaps(screens []string, label string) []string {
 	return out
 }
 
-// wizSlowAtGAKey starts the wizard on a migration of wizSlowSQL through a
+// wizSlowAtGAKey starts the wizard on a migration of wizResumeSQL through a
 // gateway capped at wizSlowRate, and drives it to the GA key prompt.
 func wizSlowAtGAKey(t *testing.T) (*migration, *wizTerm) {
 	t.Helper()
 	m := newMigration(t, withBandwidth(wizSlowRate))
-	m.source.exec(wizSlowSQL)
+	m.source.exec(wizResumeSQL)
 	w := newWizTerm(t)
 	w.secret(m.source.key, m.target.key)
 	w.start(wizRun{Dir: m.dir, Env: m.toolEnv()})
@@ -365,19 +389,25 @@ func TestWizardResumeAfterGatewayDies(t *testing.T) {
 	}
 	// The gateway stays down: the tunnel's new connections are refused.
 	m.gateway.RefuseNew(503)
-	s := w.waitSettled(time.Minute, "✗ Restore into the GA database failed", "What to do",
-		"ppg migrate-from-ea again to resume from", "q/enter quit")
-	if !wizHas(s, "The tool's last lines", "pg_restore") {
-		t.Errorf("the failure screen does not show pg_restore's last lines:\n%s", wizFrame(s))
-	}
+	// ppg retries the lost restore on its own (a warning says so); the
+	// retries meet the refusing gateway, and the step fails with its
+	// answer and a hint that does not blame the key.
+	s := w.waitSettled(2*time.Minute, "✗ Restore into the GA database failed", "What to do",
+		"HTTP 503", "gateway is unavailable", "q/enter quit")
 	if !wizHas(s, "Progress is saved: ppg migrate-from-ea resumes from “Restore into the GA database”.") {
 		t.Errorf("the failure screen does not say where a new run resumes:\n%s", wizFrame(s))
 	}
-	w.keys("q")
-	if code := w.exitStatus(20 * time.Second); code != 1 {
-		t.Fatalf("exit status %d after a failed restore, want 1", code)
+	if wizHas(s, "Check the key") {
+		t.Errorf("the failure screen blames the key for a gateway that is down:\n%s", wizFrame(s))
 	}
-	if h := w.history(); !wizHas(h, "ppg: Restore into the GA database failed:") {
+	if !slices.ContainsFunc(w.Screens(), func(s string) bool { return wizHas(s, "was lost", "pg_restore") }) {
+		t.Errorf("no screen warned that pg_restore's connection was lost before the retries")
+	}
+	w.keys("q")
+	if code := w.exitStatus(20 * time.Second); code != words.StatusConnect {
+		t.Fatalf("exit status %d after a restore whose gateway stayed down, want %d", code, words.StatusConnect)
+	}
+	if h := w.history(); !wizHas(h, "ppg: Restore into the GA database failed") {
 		t.Errorf("the terminal does not keep the failure:\n%s", wizFrame(h))
 	}
 	wizStoppedInRestore(t, m, migrate.Failed)
@@ -392,6 +422,9 @@ func TestWizardResumeAfterGatewayDies(t *testing.T) {
 	w.waitFor(20*time.Second, "✗", "HTTP 503", "request id", "Paste again, or another key.")
 	m.gateway.RefuseNew(0)
 	w.pasteKey(m.target.key)
+	// Then the EA key, which the verify step needs: asked now, so the
+	// rest of the run needs no one.
+	wizAnswerKeys(w, m)
 	wizFinishResumed(t, w, m)
 }
 

@@ -224,6 +224,7 @@ func (e *Engine) Run(ctx context.Context, emit func(Event)) (err error) {
 	if err := e.load(); err != nil {
 		return err
 	}
+	first := true
 	for st := e.state.Next(); st != StepDone; st = e.state.Next() {
 		rec := e.state.Step(st)
 		resumed := rec.Attempts > 0
@@ -233,7 +234,17 @@ func (e *Engine) Run(ctx context.Context, emit func(Event)) (err error) {
 			return err
 		}
 		e.send(Event{Kind: StepStarted, Step: st, Resumed: resumed})
-		summary, err := e.runStep(ctx, st)
+		var (
+			summary *Summary
+			err     error
+		)
+		if first {
+			first = false
+			err = e.keysAhead(ctx, st)
+		}
+		if err == nil {
+			summary, err = e.runStep(ctx, st)
+		}
 		for try := 1; err != nil && ctx.Err() == nil && transient(err) && try <= e.cfg.Retries; try++ {
 			e.send(Event{Kind: Warning, Step: st, Notice: &Notice{Code: NoticeRetrying, Count: int64(try), Of: int64(e.cfg.Retries), Cause: err.Error(), Err: err}})
 			// The connections may be dead: open them again (with the

@@ -510,6 +510,49 @@ func TestFailedDataSectionResumes(t *testing.T) {
 	}
 }
 
+// orderedKeys records, for each key asked, its side and how many restore
+// sections had run by then.
+type orderedKeys struct {
+	*keys
+	w     *world
+	asked []string
+}
+
+func (k *orderedKeys) Key(ctx context.Context, side Side, problem error) (string, error) {
+	k.w.mu.Lock()
+	k.asked = append(k.asked, fmt.Sprintf("%s after %d sections", side, len(k.w.restores)))
+	k.w.mu.Unlock()
+	return k.keys.Key(ctx, side, problem)
+}
+
+// A run resumed at the restore asks for both keys before any work: the
+// target's, then the source's (the verify step reads its write counters),
+// and no key later.
+func TestResumeAsksEveryKeyAtTheStart(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	w.fail = func(cmd string) error {
+		if cmd == "pg_restore data" {
+			return errors.New("pg_restore: error: could not execute query: ERROR:  permission denied for table users")
+		}
+		return nil
+	}
+	if _, err := run(t, w, dir, bothKeys()); err == nil {
+		t.Fatal("the first run did not fail")
+	}
+	w.fail = nil
+	w.mu.Lock()
+	before := len(w.restores)
+	w.mu.Unlock()
+	k := &orderedKeys{keys: bothKeys(), w: w}
+	if _, err := run(t, w, dir, k); err != nil {
+		t.Fatalf("resumed Run = %v", err)
+	}
+	want := []string{fmt.Sprintf("target after %d sections", before), fmt.Sprintf("source after %d sections", before)}
+	if !slices.Equal(k.asked, want) {
+		t.Errorf("keys asked %q, want %q", k.asked, want)
+	}
+}
+
 func TestCancelRecordsPending(t *testing.T) {
 	w, dir := newWorld(t), t.TempDir()
 	ctx, cancel := context.WithCancel(t.Context())

@@ -334,6 +334,11 @@ func (m model) engineDone(err error) (tea.Model, tea.Cmd) {
 
 // event hands an engine event to the screen it concerns.
 func (m *model) event(ev migrate.Event) {
+	if (ev.Kind == migrate.Progress || ev.Kind == migrate.ToolLine) && m.ask == nil && m.screen == screenKey {
+		// A resumed step asks for its key after it started: once the
+		// key is taken, its work shows on the step's own screen.
+		m.show(stepScreen(ev.Step))
+	}
 	switch ev.Kind {
 	case migrate.StepStarted:
 		m.step = ev.Step

@@ -685,3 +685,34 @@ func TestKeyInputRefusesAHugePaste(t *testing.T) {
 		t.Errorf("no clear answer:\n%s", v)
 	}
 }
+
+// A resumed restore (or verify) asks for its key after it started: once
+// the key is taken and the work begins, the step's own screen shows, not
+// the key prompt's "Connecting…".
+func TestResumedStepShowsItsWorkAfterTheKey(t *testing.T) {
+	for _, c := range []struct {
+		step migrate.Step
+		side migrate.Side
+		want screen
+	}{
+		{migrate.StepRestore, migrate.Target, screenRestore},
+		{migrate.StepVerify, migrate.Source, screenVerify},
+	} {
+		m := resumedModel(t, c.step)
+		m, _ = apply(t, m, keyMsg("enter"))
+		ask := keyAsk(c.side, nil)
+		m, _ = apply(t, m, batch(started(c.step, 0), ask))
+		if m.screen != screenKey {
+			t.Fatalf("%s: screen %d after the key ask, want the key input", c.step, m.screen)
+		}
+		m, _ = apply(t, m, paste("key-one"), keyMsg("enter"))
+		<-ask.reply
+		if m.screen != screenKey {
+			t.Fatalf("%s: screen %d while connecting, want the key input", c.step, m.screen)
+		}
+		m, _ = apply(t, m, batch(progressEv(c.step, migrate.ProgressInfo{TablesDone: 1, TablesTotal: 4}, time.Second)))
+		if m.screen != c.want {
+			t.Errorf("%s: screen %d once the work began, want %d:\n%s", c.step, m.screen, c.want, plain(m))
+		}
+	}
+}

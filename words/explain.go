@@ -181,6 +181,10 @@ func (f Flow) Explain(err error) Failure {
 	case errors.As(err, &dwn):
 		out.Hint = fmt.Sprintf("restore into a PostgreSQL server at least as new as the %s (Prisma Postgres GA runs 17)", f.Source)
 		out.Status = StatusRefused
+	case errors.As(err, &he) && he.Status >= 500:
+		// The gateway itself is down or overloaded: the key is not at fault.
+		out.Headline = f.connectHeadline(err)
+		out.Hint, out.Status = "Prisma's gateway is unavailable; wait a few minutes, then run "+again, StatusConnect
 	case errors.As(err, &he), errors.As(err, &ke):
 		out.Headline = f.connectHeadline(err)
 		out.Hint, out.Status = "check the key, then run "+again, StatusConnect

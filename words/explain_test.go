@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/tunnel"
 )
 
 func TestExplainNamesThePartThatFailed(t *testing.T) {
@@ -56,5 +57,26 @@ func TestExplainNamesThePartThatFailed(t *testing.T) {
 				t.Error("no hint")
 			}
 		})
+	}
+}
+
+func TestExplainGatewayDownIsNotTheKey(t *testing.T) {
+	for _, c := range []struct {
+		status int
+		want   string
+	}{
+		{503, "gateway is unavailable"},
+		{502, "gateway is unavailable"},
+		{401, "check the key"},
+	} {
+		err := &migrate.StepError{Step: migrate.StepRestore, Resumable: true,
+			Err: &migrate.ConnectError{Side: migrate.Target, Err: &tunnel.HandshakeError{Status: c.status}}}
+		f := FromEA.Explain(err)
+		if !strings.Contains(f.Hint, c.want) {
+			t.Errorf("HTTP %d: hint %q, want it to contain %q", c.status, f.Hint, c.want)
+		}
+		if f.Status != StatusConnect {
+			t.Errorf("HTTP %d: status %d, want %d", c.status, f.Status, StatusConnect)
+		}
 	}
 }
