@@ -14,7 +14,7 @@ LDFLAGS = -X main.version=$(VERSION:v%=%) -X main.commit=$(COMMIT) -X main.date=
 # The oldest Go release go.mod allows; make unit builds with it too.
 GO_MIN = go1.25.0
 
-.PHONY: build install dist dist-check demo sandbox test toolchain-check unit lint e2e bench
+.PHONY: build install dist dist-check demo sandbox test toolchain-check unit lint fuzz e2e bench
 
 build:
 	go build -ldflags "$(LDFLAGS)" -o bin/ppg .
@@ -35,10 +35,10 @@ sandbox:
 	$(TOOLCHAIN) && go run ./e2e/cmd/sandbox
 
 # Everything: the toolchain's own check, formatting, vet, release archives,
-# unit tests, end-to-end tests.
+# unit tests, fuzzing, end-to-end tests.
 test:
 	$(MAKE) --no-print-directory toolchain-check
-	$(TOOLCHAIN) && $(MAKE) --no-print-directory unit dist-check e2e
+	$(TOOLCHAIN) && $(MAKE) --no-print-directory unit fuzz dist-check e2e
 
 # The PostgreSQL 17 client tools build from the pinned source on a machine
 # without them, and a broken pin fails (about 80 s).
@@ -62,6 +62,12 @@ unit:
 # linters' versions are in tools/go.mod, not in the main go.mod).
 lint:
 	bash tools/lint.sh
+
+# Each fuzz target (key parser, startup negotiation, verbose-line and TOC
+# parsers, version parser, state decoder) for FUZZTIME (default 10 s), after
+# its committed corpus.
+fuzz:
+	bash scripts/fuzz.sh
 
 e2e:
 	go test -tags e2e -count=1 -timeout 60m ./e2e/...
