@@ -136,7 +136,7 @@ func readN(t *testing.T, r io.Reader, n int) []byte {
 func TestTunnelCarriesBytesAndAnswersEncryptionRequests(t *testing.T) {
 	g := newFakeGateway(t, nil)
 	g.session = g.echo
-	tun := startTunnel(t, Config{Key: testKey, Endpoint: g.url()})
+	tun := startTunnel(t, Config{Key: testKey, Endpoint: g.url(), NoLocalTLS: true})
 	c := dialTunnel(t, tun)
 
 	for _, code := range []uint32{gssencRequestCode, sslRequestCode} {
@@ -175,7 +175,7 @@ func TestTunnelRefusedKeyReachesClientAsPostgresError(t *testing.T) {
 		{testKey + "busy", "HTTP 503 Service Unavailable"},
 	}
 	for _, tt := range tests {
-		tun := startTunnel(t, Config{Key: tt.key, Endpoint: g.url()})
+		tun := startTunnel(t, Config{Key: tt.key, Endpoint: g.url(), NoLocalTLS: true})
 		c := dialTunnel(t, tun)
 		write(t, c, request(sslRequestCode))
 		readN(t, c, 1)
