@@ -269,3 +269,101 @@ func TestTunnelDropsFailedTLSHandshake(t *testing.T) {
 		t.Errorf("the gateway saw %d sessions for a client that failed TLS", n)
 	}
 }
+
+// dialClient connects a client to the tunnel, with TLS (as sslmode=require
+// does: encrypted, not verified) or without, and sends a startup packet.
+func dialClient(b *testing.B, tun *Tunnel, useTLS bool) net.Conn {
+	b.Helper()
+	c, err := net.Dial("tcp", tun.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = c.Close() })
+	if useTLS {
+		if _, err := c.Write(request(sslRequestCode)); err != nil {
+			b.Fatal(err)
+		}
+		answer := make([]byte, 1)
+		if _, err := io.ReadFull(c, answer); err != nil || answer[0] != 'S' {
+			b.Fatalf("answer %q, %v", answer, err)
+		}
+		tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true})
+		if err := tc.Handshake(); err != nil {
+			b.Fatal(err)
+		}
+		c = tc
+	}
+	if _, err := c.Write(startupPacket("user", "bench")); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// BenchmarkTunnelThroughput measures bytes per second through a loopback
+// tunnel, from the gateway to the client (pg_dump's direction) and back
+// (pg_restore's), with and without local TLS.
+func BenchmarkTunnelThroughput(b *testing.B) {
+	msg := bytes.Repeat([]byte("0123456789abcdef"), chunkSize/16)
+	for _, dir := range []string{"download", "upload"} {
+		for _, useTLS := range []bool{false, true} {
+			name := dir + "/plain"
+			if useTLS {
+				name = dir + "/tls"
+			}
+			b.Run(name, func(b *testing.B) {
+				var target int64
+				g := newFakeGateway(b, func(ctx context.Context, ws *websocket.Conn) {
+					if _, _, err := ws.Read(ctx); err != nil { // the startup packet
+						return
+					}
+					if dir == "download" {
+						for ws.Write(ctx, websocket.MessageBinary, msg) == nil {
+						}
+						return
+					}
+					var got int64
+					for got < target {
+						_, r, err := ws.Reader(ctx)
+						if err != nil {
+							return
+						}
+						n, _ := io.Copy(io.Discard, r)
+						got += n
+					}
+					_ = ws.Write(ctx, websocket.MessageBinary, []byte("done"))
+					_, _, _ = ws.Read(ctx)
+				})
+				tun := startTunnel(b, Config{Key: testKey, Endpoint: g.url(), NoLocalTLS: !useTLS})
+				target = int64(b.N) * int64(len(msg))
+				c := dialClient(b, tun, useTLS)
+				b.SetBytes(int64(len(msg)))
+				b.ResetTimer()
+				if dir == "download" {
+					if _, err := io.CopyN(io.Discard, c, target); err != nil {
+						b.Fatal(err)
+					}
+				} else {
+					for range b.N {
+						if _, err := c.Write(msg); err != nil {
+							b.Fatal(err)
+						}
+					}
+					done := make([]byte, 4)
+					if _, err := io.ReadFull(c, done); err != nil || string(done) != "done" {
+						b.Fatalf("gateway answered %q, %v", done, err)
+					}
+				}
+				b.StopTimer()
+			})
+		}
+	}
+}
+
+// BenchmarkLocalTLSConfig measures what local TLS adds to Start.
+func BenchmarkLocalTLSConfig(b *testing.B) {
+	for range b.N {
+		if _, err := localTLSConfig(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
