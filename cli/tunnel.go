@@ -18,6 +18,7 @@ import (
 func (a *app) tunnelCmd() *cobra.Command {
 	var host string
 	var port int
+	var noLocalTLS bool
 	cmd := &cobra.Command{
 		Use:   "tunnel",
 		Short: "Open a local tunnel to an Early Access database",
@@ -29,9 +30,12 @@ URL with api_key), each from the environment or else from ./.env. The
 gateway is wss://ppg-tunnel.prisma-data.net/websocket unless PPG_WS_URL says
 otherwise.
 
-Clients connect with any user name and no password. The tunnel encrypts the
-connection itself and answers the client's SSL request locally, so default
-client settings work.`,
+Clients connect with any user name and no password. The connection to the
+gateway is always TLS. The tunnel also accepts SSL from local clients, with a
+self-signed certificate made in memory at start, so sslmode=require works as
+well as the default (prefer) and disable; verify-ca and verify-full cannot
+work, since no authority signs that certificate. --no-local-tls answers every
+SSL request with "no" instead, as a server without SSL does.`,
 		Example: `  # Tunnel to the database of the key in ./.env, on a random port
   ppg tunnel
 
@@ -44,15 +48,16 @@ client settings work.`,
 				return words.UsageError{Err: fmt.Errorf("--port %d is not a port number (0 to 65535; 0 picks a free one)", port)}
 			}
 			a.flow = words.Tunnel
-			return a.runTunnel(cmd, host, port)
+			return a.runTunnel(cmd, host, port, noLocalTLS)
 		},
 	}
 	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on")
 	cmd.Flags().IntVar(&port, "port", 0, "port to listen on (0: a free one)")
+	cmd.Flags().BoolVar(&noLocalTLS, "no-local-tls", false, "refuse SSL from local clients (sslmode=require then fails)")
 	return cmd
 }
 
-func (a *app) runTunnel(cmd *cobra.Command, host string, port int) error {
+func (a *app) runTunnel(cmd *cobra.Command, host string, port int, noLocalTLS bool) error {
 	ctx := cmd.Context()
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	dir, err := os.Getwd()
@@ -67,10 +72,11 @@ func (a *app) runTunnel(cmd *cobra.Command, host string, port int) error {
 		return fmt.Errorf("%s is a direct connection URL (%s): it needs no tunnel; connect to it directly", source, cred)
 	}
 	cfg := tunnel.Config{
-		Key:       cred.APIKey,
-		UserAgent: a.build.userAgent(),
-		Address:   net.JoinHostPort(host, strconv.Itoa(port)),
-		Logf:      timestamped(errOut),
+		Key:        cred.APIKey,
+		UserAgent:  a.build.userAgent(),
+		Address:    net.JoinHostPort(host, strconv.Itoa(port)),
+		Logf:       timestamped(errOut),
+		NoLocalTLS: noLocalTLS,
 	}
 	// Refuse a wrong key now, rather than at the first client's connection.
 	if err := tunnel.Check(ctx, cfg); err != nil {
@@ -104,9 +110,9 @@ Connect with any Postgres client:
   database  postgres
   e.g.      psql "%s"
 
-The tunnel encrypts the connection: no PGSSLMODE or sslmode setting is needed.
+%s
 Press Ctrl-C to stop.
-`, source, cred, shown, endpointHost(), h, p, url)
+`, source, cred, shown, endpointHost(), h, p, url, sslNote(noLocalTLS))
 
 	<-ctx.Done()
 	if n := t.Active(); n > 0 {
@@ -117,6 +123,17 @@ Press Ctrl-C to stop.
 	}
 	_, _ = fmt.Fprintln(errOut, "tunnel stopped")
 	return nil
+}
+
+// sslNote is the banner's word on sslmode.
+func sslNote(noLocalTLS bool) string {
+	if noLocalTLS {
+		return `The connection to the gateway is TLS. Local SSL is off (--no-local-tls):
+use sslmode=prefer (the default) or disable; sslmode=require fails.`
+	}
+	return `The connection to the gateway is TLS. Locally, sslmode=require, prefer (the
+default) and disable all work; verify-ca and verify-full cannot, as the
+tunnel's local certificate is self-signed.`
 }
 
 // endpointHost names the gateway without its path, for the banner.

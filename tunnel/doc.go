@@ -6,8 +6,10 @@
 // database). A [Tunnel] listens locally (TCP on loopback, or a Unix socket in a
 // private directory), and for each accepted connection:
 //
-//  1. answers SSLRequest and GSSENCRequest with 'N' itself, because TLS lives
-//     on the WebSocket and libpq's default sslmode=prefer must just work;
+//  1. answers GSSENCRequest with 'N', and SSLRequest with 'S' followed by a
+//     TLS handshake with an in-memory self-signed certificate (or with 'N'
+//     under [Config.NoLocalTLS]): TLS to the gateway lives on the WebSocket,
+//     and answering locally is what lets sslmode=prefer and require work;
 //  2. reads the client's startup packet, then dials the gateway with the key;
 //  3. copies bytes both ways: each chunk read from the client is one binary
 //     message, each binary message received is written to the client. Reads

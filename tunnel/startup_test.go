@@ -45,7 +45,7 @@ func TestNegotiate(t *testing.T) {
 				r = iotest.OneByteReader(r)
 			}
 			conn := &rw{Reader: r}
-			got, err := negotiate(conn)
+			_, got, err := negotiate(conn, nil)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Errorf("%s: err = %v, want %q", tt.name, err, tt.wantErr)
@@ -71,7 +71,7 @@ func FuzzNegotiate(f *testing.F) {
 	f.Add(append(request(sslRequestCode), startupPacket("user", "u")...))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		conn := &rw{Reader: bytes.NewReader(in)}
-		got, err := negotiate(conn)
+		_, got, err := negotiate(conn, nil)
 		if err != nil {
 			return
 		}

@@ -2,6 +2,7 @@ package tunnel
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -70,6 +71,11 @@ type Config struct {
 	// HTTPClient dials the gateway; nil means http.DefaultClient (which
 	// honours HTTPS_PROXY).
 	HTTPClient *http.Client
+	// NoLocalTLS makes the tunnel answer a client's SSLRequest with 'N', as
+	// a server without SSL does. By default it answers 'S' and serves TLS
+	// with a certificate made in memory at Start (see localTLSConfig), so
+	// that sslmode=require works as well as prefer and disable.
+	NoLocalTLS bool
 }
 
 // Tunnel is a running local listener. Each accepted connection gets its own
@@ -78,7 +84,8 @@ type Config struct {
 type Tunnel struct {
 	cfg    Config
 	ln     net.Listener
-	dir    string // private socket directory of a unix tunnel
+	tls    *tls.Config // nil when local TLS is off
+	dir    string      // private socket directory of a unix tunnel
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -102,6 +109,11 @@ func Start(ctx context.Context, cfg Config) (*Tunnel, error) {
 	}
 	t := &Tunnel{cfg: cfg}
 	var err error
+	if !cfg.NoLocalTLS {
+		if t.tls, err = localTLSConfig(); err != nil {
+			return nil, err
+		}
+	}
 	switch cfg.Network {
 	case "", "tcp":
 		addr := cfg.Address
@@ -209,9 +221,11 @@ func (t *Tunnel) serve(local net.Conn, id int64) {
 	t.active.Add(1)
 	defer t.active.Add(-1)
 	defer func() { _ = local.Close() }()
-	// Shutting the tunnel down closes the local side; the copy loops then
-	// end the WebSocket in order.
-	stop := context.AfterFunc(t.ctx, func() { _ = local.Close() })
+	// Shutting the tunnel down closes the local socket (the socket, not a
+	// TLS connection that may replace local meanwhile); the copy loops
+	// then end the WebSocket in order.
+	raw := local
+	stop := context.AfterFunc(t.ctx, func() { _ = raw.Close() })
 	defer stop()
 	if tc, ok := local.(*net.TCPConn); ok {
 		// Go disables Nagle's algorithm by default; say so, because a
@@ -228,10 +242,11 @@ func (t *Tunnel) serve(local net.Conn, id int64) {
 
 	// Without the deadline a client that never speaks would hold the
 	// connection open for ever: a socket that refuses it is dropped.
+	// The deadline covers a TLS handshake too.
 	err := local.SetReadDeadline(start.Add(startupTimeout))
 	var packet []byte
 	if err == nil {
-		packet, err = negotiate(local)
+		_, packet, err = negotiate(local, t.upgrade(&local))
 	}
 	if err == nil {
 		err = local.SetReadDeadline(time.Time{})
@@ -261,6 +276,34 @@ func (t *Tunnel) serve(local net.Conn, id int64) {
 	}
 	t.logf("connection %d closed after %s (%s sent, %s received)", id,
 		time.Since(start).Round(time.Millisecond), formatBytes(sent), formatBytes(received))
+}
+
+// upgrade returns the upgradeFunc of a local connection, nil when local TLS
+// is off. It serves the client's TLS handshake and replaces *local with the
+// TLS connection, which pump then carries; closing that sends the client a
+// close_notify alert before closing the socket.
+func (t *Tunnel) upgrade(local *net.Conn) upgradeFunc {
+	if t.tls == nil {
+		return nil
+	}
+	return func(prefix []byte) (io.ReadWriter, error) {
+		raw := *local
+		if len(prefix) > 0 {
+			raw = &prefixConn{Conn: raw, prefix: prefix}
+		}
+		tc := tls.Server(raw, t.tls)
+		if err := tc.Handshake(); err != nil {
+			return nil, fmt.Errorf("TLS handshake with the client: %w", err)
+		}
+		// A client starting TLS directly must choose PostgreSQL by ALPN,
+		// as PostgreSQL itself requires, so that no other protocol's
+		// client is taken for one of its own.
+		if len(prefix) > 0 && tc.ConnectionState().NegotiatedProtocol != alpnPostgres {
+			return nil, errors.New("the client started TLS directly without ALPN protocol \"postgresql\"")
+		}
+		*local = tc
+		return tc, nil
+	}
 }
 
 // pump copies the first packet and then everything else between the local

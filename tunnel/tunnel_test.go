@@ -26,7 +26,7 @@ import (
 // fakeGateway is a WebSocket server with the gateway's handshake rules
 // (Bearer key, 401/410 with prisma-request-id) and a per-test session body.
 type fakeGateway struct {
-	t        *testing.T
+	t        testing.TB
 	srv      *httptest.Server
 	key      string
 	session  func(ctx context.Context, ws *websocket.Conn)
@@ -34,7 +34,7 @@ type fakeGateway struct {
 	sessions atomic.Int64
 }
 
-func newFakeGateway(t *testing.T, session func(ctx context.Context, ws *websocket.Conn)) *fakeGateway {
+func newFakeGateway(t testing.TB, session func(ctx context.Context, ws *websocket.Conn)) *fakeGateway {
 	g := &fakeGateway{t: t, key: testKey, session: session, closes: make(chan websocket.StatusCode, 100)}
 	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("prisma-request-id", "req-"+r.Header.Get("X-Test"))
@@ -84,7 +84,7 @@ func (g *fakeGateway) echo(ctx context.Context, ws *websocket.Conn) {
 	}
 }
 
-func startTunnel(t *testing.T, cfg Config) *Tunnel {
+func startTunnel(t testing.TB, cfg Config) *Tunnel {
 	t.Helper()
 	tun, err := Start(context.Background(), cfg)
 	if err != nil {
@@ -136,7 +136,7 @@ func readN(t *testing.T, r io.Reader, n int) []byte {
 func TestTunnelCarriesBytesAndAnswersEncryptionRequests(t *testing.T) {
 	g := newFakeGateway(t, nil)
 	g.session = g.echo
-	tun := startTunnel(t, Config{Key: testKey, Endpoint: g.url()})
+	tun := startTunnel(t, Config{Key: testKey, Endpoint: g.url(), NoLocalTLS: true})
 	c := dialTunnel(t, tun)
 
 	for _, code := range []uint32{gssencRequestCode, sslRequestCode} {
@@ -175,7 +175,7 @@ func TestTunnelRefusedKeyReachesClientAsPostgresError(t *testing.T) {
 		{testKey + "busy", "HTTP 503 Service Unavailable"},
 	}
 	for _, tt := range tests {
-		tun := startTunnel(t, Config{Key: tt.key, Endpoint: g.url()})
+		tun := startTunnel(t, Config{Key: tt.key, Endpoint: g.url(), NoLocalTLS: true})
 		c := dialTunnel(t, tun)
 		write(t, c, request(sslRequestCode))
 		readN(t, c, 1)
