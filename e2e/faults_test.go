@@ -40,6 +40,9 @@ type faultCase struct {
 	failed string
 	// between runs after the first run, before the second.
 	between func(t *testing.T, m *migration)
+	// sections, for a stop in the restore, are the sections the state
+	// must record done after the first run.
+	sections []string
 	// from is the first step the second run starts.
 	from string
 	// warning, if set, is what the second run must warn about.
@@ -118,25 +121,25 @@ func TestFaultMatrix(t *testing.T) {
 
 	noRetries := []string{"--retries=0"}
 	cases := []faultCase{
-		{name: "sigkill pre-data", fault: killPPG(migrate.PhaseSchema, "creating TABLE", 60), exit: -1, from: "restore"},
-		{name: "sigkill data", fault: killPPG(migrate.PhaseData, "finished item", 4), exit: -1, from: "restore"},
-		{name: "sigkill post-data", fault: killPPG(migrate.PhasePostData, "finished item", 20), exit: -1, from: "restore"},
+		{name: "sigkill pre-data", fault: killPPG(migrate.PhaseSchema, "creating TABLE", 60), exit: -1, sections: []string{}, from: "restore"},
+		{name: "sigkill data", fault: killPPG(migrate.PhaseData, "finished item", 4), exit: -1, sections: []string{"pre-data"}, from: "restore"},
+		{name: "sigkill post-data", fault: killPPG(migrate.PhasePostData, "finished item", 20), exit: -1, sections: []string{"pre-data", "data"}, from: "restore"},
 		{name: "sigint data", fault: func(t *testing.T, m *migration, p *process) {
 			dataLoading(t, m, p)
 			p.signalPPG(syscall.SIGINT)
-		}, exit: 130, from: "restore"},
+		}, exit: 130, sections: []string{"pre-data"}, from: "restore"},
 		{name: "gateway dump", args: noRetries, fault: killGateway(func(t *testing.T, m *migration, p *process) {
 			p.waitFor(eventWhere("the dump copying a table", func(ev event) bool {
 				return progressOf("dump").matches(ev) && ev.Progress.Current != ""
 			}))
 		}), exit: 4, failed: "dump", from: "dump"},
-		{name: "gateway data", args: noRetries, fault: killGateway(dataLoading), exit: 4, failed: "restore", from: "restore"},
+		{name: "gateway data", args: noRetries, fault: killGateway(dataLoading), exit: 4, failed: "restore", sections: []string{"pre-data"}, from: "restore"},
 		{name: "gateway post-data", args: noRetries, prepare: func(t *testing.T, m *migration) {
 			// Keeps the refresh of the materialized view, the last item of
 			// post-data, busy: the fault lands after policies and
 			// statistics were created, before the section ends.
 			m.target.exec("ALTER DATABASE " + pgx.Identifier{m.target.name}.Sanitize() + " SET ppg_e2e.refresh_pause = '3'")
-		}, fault: killGateway(policiesRestored), exit: 4, failed: "restore", from: "restore"},
+		}, fault: killGateway(policiesRestored), exit: 4, failed: "restore", sections: []string{"pre-data", "data"}, from: "restore"},
 		{name: "dump changed", fault: killPPG(migrate.PhaseData, "finished item", 4), exit: -1, between: func(t *testing.T, m *migration) {
 			path := dumpPath(m.dir, m.state())
 			f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
@@ -187,9 +190,20 @@ func TestFaultMatrix(t *testing.T) {
 					t.Errorf("stderr does not say ppg stopped:\n%s", r1.stderr)
 				}
 			}
+			s1 := m.state()
+			if tc.sections != nil {
+				// The stop landed where the case says: the sections before
+				// it done, the restore started.
+				if s1.Restore == nil || !slices.Equal(s1.Restore.Sections, tc.sections) || len(s1.Restore.StartedSections) <= len(tc.sections) {
+					t.Fatalf("state's restore record %+v: want %v done and the next section started", s1.Restore, tc.sections)
+				}
+				wantDumpIntact(t, m.dir, s1)
+			}
 			first := time.Since(began)
+			var spoiled string
 			if tc.between != nil {
 				tc.between(t, m)
+				spoiled = fileSHA256(t, dumpPath(m.dir, s1))
 			}
 
 			r2 := m.run(args...)
@@ -200,9 +214,16 @@ func TestFaultMatrix(t *testing.T) {
 			if len(tc.warning) > 0 && !r2.has(warningOf(anyStep).saying(tc.warning...)) {
 				t.Errorf("no warning saying %q:\n%s", tc.warning, describe(r2.events))
 			}
+			if ev := r2.all(stepStarted(tc.from)); len(ev) == 0 || !ev[0].Resumed {
+				t.Errorf("the %s step was not marked resumed: %+v", tc.from, ev)
+			}
 			r2.wantVerified()
 			compareFaultTarget(t, m.source, m.target)
-			wantAllDone(t, m.dir, m.state())
+			s2 := m.state()
+			wantAllDone(t, m.dir, s2)
+			if spoiled != "" && s2.Dump.SHA256 == spoiled {
+				t.Errorf("the changed dump %s was used as it was", s2.Dump.Path)
+			}
 			wantNoLeftovers(t, m.dir)
 			t.Logf("stopped after %.1f s (exit %d); the second run took %.1f s", first.Seconds(), r1.code, r2.elapsed.Seconds())
 		})
