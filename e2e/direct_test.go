@@ -1,0 +1,56 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestMigrateDirectURLsWithPlanAndAnalyze is Prisma's current path: direct
+// postgres:// URLs on both sides, PostgreSQL 16 to 17, no tunnel. --dry-run
+// first prints the plan and writes nothing (no dump, the target still
+// empty); the migration then verifies, checked independently, and the
+// target's tables have planner statistics (ANALYZE ran).
+func TestMigrateDirectURLsWithPlanAndAnalyze(t *testing.T) {
+	m := newMigration(t)
+	m.source.exec(smallSchemaSQL)
+	direct := m.ppg(fromSource(m.source.url), toTarget(m.target.url))
+
+	plan := direct.run("--non-interactive", "--dry-run")
+	plan.wantExit(0)
+	if !strings.Contains(plan.stdout, "Nothing blocks the migration") {
+		t.Errorf("the plan does not say nothing blocks:\n%s", plan.output())
+	}
+	if n := m.target.number("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"); n != 0 {
+		t.Errorf("--dry-run left %d relations in the target", n)
+	}
+	dumps, _ := filepath.Glob(filepath.Join(m.dir, "*.dump"))
+	if len(dumps) > 0 {
+		t.Errorf("--dry-run wrote a dump: %v", dumps)
+	}
+
+	r := direct.run("--non-interactive", "--json")
+	r.wantExit(0)
+	r.wantVerified()
+	if r.has(eventWhere("a tunnel", func(ev event) bool { return strings.Contains(ev.Line, "tunnel") })) {
+		t.Errorf("a direct migration mentions a tunnel:\n%s", describe(r.events))
+	}
+	compareData(t, m.source, m.target)
+	// Every non-empty table has statistics: ANALYZE ran on the target.
+	for _, row := range m.target.rows(`SELECT s.schemaname || '.' || s.relname, coalesce(s.last_analyze, s.last_autoanalyze) IS NOT NULL, c.reltuples
+		FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.n_live_tup > 0 OR c.reltuples > 0`) {
+		if row[1] != "true" && row[2] == "-1" {
+			t.Errorf("table %s of the target has no statistics after the migration", row[0])
+		}
+	}
+	if n := m.target.number(`SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind = 'r' AND n.nspname IN ('public', 'shop') AND c.reltuples > 0`); n != 3 {
+		t.Errorf("%d tables of the target have reltuples > 0, want all 3", n)
+	}
+	if _, err := os.Stat(filepath.Join(m.dir, "ppg-skipped.sql")); err == nil {
+		t.Error("ppg-skipped.sql was written although nothing was skipped")
+	}
+}
