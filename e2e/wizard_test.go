@@ -586,7 +586,9 @@ func TestWizardScreenshots(t *testing.T) {
 		t.Skip("writes docs/screens.md and docs/screens/: run with PPG_SCREENSHOTS=1")
 	}
 	m := newMigration(t, withBandwidth(wizSlowRate))
-	m.source.exec(wizSlowSQL)
+	// Two tables of 2 MB: the dump and the restore's data each last a few
+	// seconds, long enough to catch them mid-way.
+	m.source.exec(smallSchemaSQL + bulkSQL(2, 20000))
 	wrong := sandbox.NewKey("wrong")
 	// Working folders with a plausible path: the done screen shows it.
 	newDir := func() string {
@@ -623,6 +625,9 @@ func TestWizardScreenshots(t *testing.T) {
 	shoot("03-key-error", "A refused key", "The gateway's answer, with its request id; the prompt asks again.",
 		w.waitSettled(20*time.Second, "HTTP 401", "Paste again, or another key.", "enter connect • ctrl+u clear"))
 	w.pasteKey(m.source.key)
+	shoot("03b-ga-key-early", "The GA key, asked early", "With both databases known, the plan is checked before the dump; ctrl+l leaves the GA key for after the dump.",
+		w.waitSettled(30*time.Second, wizGAPrompt, wizLater))
+	w.keys("C-l")
 	shoot("04-source-summary", "The source", "What will be dumped, before anything is.",
 		w.waitSettled(30*time.Second, wizConfirmEA, "y/enter dump it"))
 	w.keys("y")
@@ -644,7 +649,7 @@ func TestWizardScreenshots(t *testing.T) {
 	w.waitUntil(10*time.Second, "the stop question to go", func(s string) bool { return !wizHas(s, wizStopAsk) })
 	m.gateway.KillSessions()
 	m.gateway.RefuseNew(503)
-	shoot("09-failure", "A failure", "The gateway died during the restore: what failed, the tool's last lines, what to do.",
+	shoot("09-failure", "A failure", "The gateway died during the restore and refused the automatic retries: what failed, and what to do.",
 		w.waitSettled(time.Minute, "Restore into the GA database failed", "What to do", "q/enter quit"))
 	m.gateway.RefuseNew(0)
 	w.keys("q")
@@ -666,9 +671,13 @@ func TestWizardScreenshots(t *testing.T) {
 	w.pasteKey(m.target.key)
 	shoot("12-non-empty-target", "A GA database that is not empty", "Restoring into it takes typing yes; Esc refuses.",
 		w.waitSettled(30*time.Second, "Type yes and press Enter", "esc refuse"))
+	// Esc refuses this database and asks for another key; Ctrl-C then
+	// stops.
 	w.keys("Escape")
-	w.waitFor(20*time.Second, "q/enter quit")
-	w.keys("q")
+	w.waitFor(20*time.Second, wizGAPrompt, "paste here, then press Enter")
+	w.keys("C-c")
+	w.waitFor(10*time.Second, wizStopAsk)
+	w.keys("y")
 	w.exitStatus(20 * time.Second)
 
 	w.checkSecrets()
@@ -676,8 +685,8 @@ func TestWizardScreenshots(t *testing.T) {
 		t.Fatal("not writing the screenshots")
 	}
 	names := slices.Sorted(maps.Keys(shots))
-	if len(names) != 12 {
-		t.Fatalf("%d screenshots, want 12: %v", len(names), names)
+	if len(names) != 13 {
+		t.Fatalf("%d screenshots, want 13: %v", len(names), names)
 	}
 	docs := filepath.Join("..", "docs")
 	if err := os.MkdirAll(filepath.Join(docs, "screens"), 0o755); err != nil {
