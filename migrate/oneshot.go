@@ -5,8 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/ppg-cli/ppg/pgtools"
 )
 
 // Backup dumps the database of the prompter's Source key to the file out
@@ -25,19 +23,8 @@ func (e *Engine) Backup(ctx context.Context, out string, emit func(Event)) (*Dum
 	if _, err := os.Stat(abs); err == nil {
 		return nil, &FileExistsError{Path: abs}
 	}
-	if err := e.ensureTools(ctx); err != nil {
-		return nil, err
-	}
-	src, err := e.openSide(ctx, Source)
+	src, _, err := e.openSourceAndTools(ctx)
 	if err != nil {
-		return nil, err
-	}
-	e.src = src
-	info, err := src.DB.ServerInfo(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if e.pick, err = pgtools.Choose(e.found, info.Major()); err != nil {
 		return nil, err
 	}
 	tables, err := src.DB.Tables(ctx)

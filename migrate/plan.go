@@ -165,19 +165,8 @@ func (e *Engine) Preflight(ctx context.Context) (*Plan, error) {
 		e.src.Close()
 		e.dst.Close()
 	}()
-	if err := e.ensureTools(ctx); err != nil {
-		return nil, err
-	}
-	src, err := e.openSide(ctx, Source)
+	src, info, err := e.openSourceAndTools(ctx)
 	if err != nil {
-		return nil, err
-	}
-	e.src = src
-	info, err := src.DB.ServerInfo(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if e.pick, err = pgtools.Choose(e.found, info.Major()); err != nil {
 		return nil, err
 	}
 	db, err := e.describeSource(ctx, src, info)
@@ -337,4 +326,25 @@ func (e *Engine) plan(ctx context.Context, src, dst *Endpoint, strict bool) (*Pl
 		add(CheckItem{Code: CheckLargeObjects, Verdict: VerdictOK, Count: sf.LargeObjects})
 	}
 	return p, nil
+}
+
+// openSourceAndTools finds the tools, opens the source (asking for its key)
+// and picks the tools that suit its server version.
+func (e *Engine) openSourceAndTools(ctx context.Context) (*Endpoint, ServerInfo, error) {
+	if err := e.ensureTools(ctx); err != nil {
+		return nil, ServerInfo{}, err
+	}
+	src, err := e.openSide(ctx, Source)
+	if err != nil {
+		return nil, ServerInfo{}, err
+	}
+	e.src = src
+	info, err := src.DB.ServerInfo(ctx)
+	if err != nil {
+		return nil, ServerInfo{}, err
+	}
+	if e.pick, err = pgtools.Choose(e.found, info.Major()); err != nil {
+		return nil, ServerInfo{}, err
+	}
+	return src, info, nil
 }

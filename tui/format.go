@@ -28,22 +28,6 @@ func formatCount(n int64) string {
 	return b.String()
 }
 
-// formatDuration writes d to the second: 45s, 3m05s, 1h02m.
-func formatDuration(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	d = d.Round(time.Second)
-	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
-	switch {
-	case h > 0:
-		return fmt.Sprintf("%dh%02dm", h, m)
-	case m > 0:
-		return fmt.Sprintf("%dm%02ds", m, s)
-	}
-	return fmt.Sprintf("%ds", s)
-}
-
 // formatClock writes t as a time of day, with the date when t is not on the
 // same day as now.
 func formatClock(t, now time.Time) string {

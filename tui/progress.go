@@ -242,12 +242,12 @@ func (p *progressModel) view(c viewCtx, running bool) string {
 		if !p.ended.IsZero() {
 			end = p.ended
 		}
-		times := "Elapsed " + formatDuration(end.Sub(p.started))
+		times := "Elapsed " + words.Duration(end.Sub(p.started))
 		if sp := p.pace.Speed(); sp > 0 && p.finished == "" && (pr.Phase == migrate.PhaseDump || pr.Phase == migrate.PhaseData) {
 			times += " · " + words.Speed(sp)
 		}
 		if left := p.left(c.now); left > 0 {
-			times += " · about " + formatDuration(left) + " left"
+			times += " · about " + words.Duration(left) + " left"
 		}
 		add(st.Subtle.Render(times))
 	}
