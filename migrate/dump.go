@@ -158,7 +158,14 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 			e.send(Event{Kind: Progress, Step: StepDump, Progress: progress.info()})
 		}
 	}
-	runErr := e.watch(ctx, src.DB.Watcher, conn.AppName, "pg_dump", onActivity, func(ctx context.Context, touch func()) error {
+	written := func() int64 {
+		fi, err := os.Stat(partial)
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+	runErr := e.watch(ctx, src.DB.Watcher, conn.AppName, "pg_dump", onActivity, written, func(ctx context.Context, touch func()) error {
 		return e.tools.Run(ctx, pgtools.Cmd{
 			Tool: e.pick.Dump,
 			Args: args,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -58,6 +59,10 @@ type ConnectError struct {
 func (e *ConnectError) Error() string { return fmt.Sprintf("connect to the %s: %v", e.Side, e.Err) }
 func (e *ConnectError) Unwrap() error { return e.Err }
 
+// connectTimeout bounds opening a connection whose URL sets no
+// connect_timeout.
+const connectTimeout = 30 * time.Second
+
 // NewOpener returns the real Opener: for an API key it first asks the
 // gateway (a 401/410 fails fast with the gateway's answer), then starts a
 // private tunnel from the template tcfg (a Unix socket in a 0700 directory
@@ -108,6 +113,11 @@ func (o opener) Open(ctx context.Context, side Side, cred tunnel.Credential) (*E
 		}
 	}
 	pgxConfig.RuntimeParams["application_name"] = "ppg"
+	if pgxConfig.ConnectTimeout == 0 {
+		// A link that hangs without closing must fail the connection,
+		// not hang the run.
+		pgxConfig.ConnectTimeout = connectTimeout
+	}
 	db, err := pgx.ConnectConfig(ctx, pgxConfig)
 	if err != nil {
 		if tun != nil {
@@ -118,7 +128,9 @@ func (o opener) Open(ctx context.Context, side Side, cred tunnel.Credential) (*E
 		return nil, &ConnectError{Side: side, Err: err, Auth: auth}
 	}
 	return NewEndpoint(cred, conn, NewDB(db), func() {
-		_ = db.Close(context.Background())
+		ctx, cancel := endCtx()
+		defer cancel()
+		_ = db.Close(ctx)
 		if tun != nil {
 			_ = tun.Close()
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -37,14 +38,31 @@ func (d pgDB) Truncate(ctx context.Context, t Table) error {
 	return err
 }
 
-func (d pgDB) Close() { _ = d.conn.Close(context.Background()) }
+func (d pgDB) Close() {
+	ctx, cancel := endCtx()
+	defer cancel()
+	_ = d.conn.Close(ctx)
+}
+
+// endTimeout bounds what ending a session sends (a rollback, a
+// Terminate): over a link that hangs without closing, nothing answers, and
+// a run must still end. pgx closes the connection when it expires.
+const endTimeout = 5 * time.Second
+
+func endCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), endTimeout)
+}
 
 func (d pgDB) ContentHashes(ctx context.Context, tables []Table) (map[string]string, string, error) {
 	tx, err := d.conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, "", err
 	}
-	defer func() { _ = tx.Rollback(context.Background()) }()
+	defer func() {
+		ctx, cancel := endCtx()
+		defer cancel()
+		_ = tx.Rollback(ctx)
+	}()
 	h, err := contentHashes(ctx, tx, tables)
 	if err != nil {
 		return nil, "", err
@@ -225,7 +243,11 @@ func (s *pgSnapshot) Manifest(ctx context.Context, tables []Table, content bool)
 func (s *pgSnapshot) Commit(ctx context.Context) error { return s.tx.Commit(ctx) }
 
 // Close rolls back; after Commit it does nothing.
-func (s *pgSnapshot) Close() { _ = s.tx.Rollback(context.Background()) }
+func (s *pgSnapshot) Close() {
+	ctx, cancel := endCtx()
+	defer cancel()
+	_ = s.tx.Rollback(ctx)
+}
 
 // Watcher opens a second connection with the same parameters, for polling
 // while the first is busy.
@@ -236,7 +258,9 @@ func (d pgDB) Watcher(ctx context.Context) (Watcher, error) {
 	}
 	var v int
 	if err := conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&v); err != nil {
-		_ = conn.Close(context.Background())
+		ctx, cancel := endCtx()
+		defer cancel()
+		_ = conn.Close(ctx)
 		return nil, err
 	}
 	return &pgWatcher{conn: conn, progress: v >= 140000}, nil
@@ -248,7 +272,11 @@ type pgWatcher struct {
 	progress bool
 }
 
-func (w *pgWatcher) Close() { _ = w.conn.Close(context.Background()) }
+func (w *pgWatcher) Close() {
+	ctx, cancel := endCtx()
+	defer cancel()
+	_ = w.conn.Close(ctx)
+}
 
 func (w *pgWatcher) Activity(ctx context.Context, app string) (Activity, error) {
 	q := `SELECT '', 0::int8, 0::int8, a.state = 'active' AND coalesce(a.wait_event_type, '') <> 'Client'

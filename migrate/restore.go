@@ -327,7 +327,7 @@ func (r *restorer) run(ctx context.Context, sec string, args []string) error {
 			e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sec)})
 		}
 	}
-	err := e.watch(ctx, r.dst.DB.Watcher, conn.AppName, "pg_restore", onActivity, func(ctx context.Context, touch func()) error {
+	err := e.watch(ctx, r.dst.DB.Watcher, conn.AppName, "pg_restore", onActivity, nil, func(ctx context.Context, touch func()) error {
 		return e.tools.Run(ctx, pgtools.Cmd{
 			Tool: r.tool,
 			Args: args,

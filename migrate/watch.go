@@ -51,10 +51,13 @@ const pollTimeout = 10 * time.Second
 
 // watch runs run (a tool) and, when open gives a Watcher, polls it: each
 // poll's activity goes to onActivity. touch, which the caller also calls on
-// each line of the tool's output, keeps the stall timer from firing. run
-// gets a context that is cancelled on a stall.
+// each line of the tool's output, keeps the stall timer from firing, as
+// does a growing written, when set (the size of the file the tool writes:
+// a server that has sent all of a table's rows while they still cross a
+// slow link shows nothing moving, but the file grows). run gets a context
+// that is cancelled on a stall.
 func (e *Engine) watch(ctx context.Context, open func(context.Context) (Watcher, error), app, tool string,
-	onActivity func(Activity), run func(ctx context.Context, touch func()) error) error {
+	onActivity func(Activity), written func() int64, run func(ctx context.Context, touch func()) error) error {
 	stall := e.cfg.StallTimeout
 	if stall == 0 {
 		stall = defaultStall
@@ -89,6 +92,7 @@ func (e *Engine) watch(ctx context.Context, open func(context.Context) (Watcher,
 			}
 		}
 		var prev Activity
+		var wrote int64
 		tick := time.NewTicker(min(pollEvery, stall/4))
 		defer tick.Stop()
 		for {
@@ -111,6 +115,12 @@ func (e *Engine) watch(ctx context.Context, open func(context.Context) (Watcher,
 					if onActivity != nil {
 						onActivity(a)
 					}
+				}
+			}
+			if written != nil {
+				if n := written(); n > wrote {
+					wrote = n
+					touch()
 				}
 			}
 			if idle() > stall {

@@ -102,6 +102,7 @@ type Gateway struct {
 
 	accepted, active, rejected atomic.Int64
 	toUpstream, toClient       atomic.Int64
+	frozen                     atomic.Bool
 }
 
 // route is where a key leads.
@@ -178,6 +179,11 @@ func (g *Gateway) KillSessions() int {
 	}
 	return len(live)
 }
+
+// Freeze makes every session, live or new, stop relaying bytes in both
+// directions without closing anything, as a link that hangs does, until
+// Freeze(false).
+func (g *Gateway) Freeze(on bool) { g.frozen.Store(on) }
 
 // RefuseNew answers new upgrade requests with HTTP status (for example
 // 503) until RefuseNew(0). Live sessions are not affected.

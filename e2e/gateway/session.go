@@ -461,6 +461,13 @@ func (s *session) drain(line *delayLine, write func([]byte) error) error {
 // deliver writes p, unless that takes the session past its cut: then it
 // writes only the bytes up to the cut and kills the session.
 func (s *session) deliver(write func([]byte) error, p []byte) error {
+	for s.g.frozen.Load() {
+		select {
+		case <-s.ctx.Done():
+			return s.ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 	if s.cutAfter <= 0 {
 		return write(p)
 	}
