@@ -3,8 +3,10 @@
 package e2e
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ppg-cli/ppg/words"
 )
@@ -54,4 +56,45 @@ func TestMigrateWritesAfterTheDump(t *testing.T) {
 		t.Error("the source was not dumped again")
 	}
 	compareData(t, m.source, m.target)
+}
+
+// TestWizardWritesAfterTheDump: the wizard stops at the GA key, after the
+// dump; rows are written to the source; the resumed wizard restores, and
+// before any "verified" asks whether to dump again, naming the changed
+// table. Dumping again ends verified, with the new rows in the target.
+func TestWizardWritesAfterTheDump(t *testing.T) {
+	m := newMigration(t)
+	m.source.exec(smallSchemaSQL)
+	w := newWizTerm(t)
+	w.secret(m.source.key, m.target.key)
+	w.start(wizRun{Dir: m.dir, Env: m.toolEnv()})
+	wizToGAKey(w, m)
+	w.keys("C-c")
+	w.waitFor(10*time.Second, wizStopAsk)
+	w.keys("y")
+	if code := w.exitStatus(30 * time.Second); code != words.StatusStopped {
+		t.Fatalf("exit status %d after stopping at the GA key, want %d", code, words.StatusStopped)
+	}
+	dumped := m.state().Dump.SHA256
+
+	m.source.exec(`INSERT INTO public.customers (name) SELECT 'late ' || g FROM generate_series(1, 7) g`)
+
+	w.start(wizRun{Dir: m.dir, Env: m.toolEnv()})
+	w.waitSettled(30*time.Second, "A migration was started in this folder", "enter continue")
+	w.keys("Enter")
+	wizAnswerKeys(w, m)
+	s := w.waitFor(2*time.Minute, "was written to after the dump", "public.customers", "y dump and restore again")
+	if wizHas(s, wizVerified) {
+		t.Errorf("the wizard says verified although the source changed:\n%s", wizFrame(s))
+	}
+	if slices.ContainsFunc(w.Screens(), func(s string) bool { return wizHas(s, wizVerified) }) {
+		t.Error("a screen said verified before the question")
+	}
+	w.keys("y")
+	wizFinish(t, w)
+	if m.state().Dump.SHA256 == dumped {
+		t.Error("the source was not dumped again")
+	}
+	compareData(t, m.source, m.target)
+	w.checkSecrets()
 }
