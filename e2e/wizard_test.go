@@ -44,12 +44,14 @@ const (
 )
 
 // wizSlowRate caps the gateway's bandwidth (a session, a direction) in the
-// resume tests: wizSlowSQL's data takes a few seconds to dump and to
+// resume tests and the screenshots: their data takes a few seconds to dump and to
 // restore.
 const wizSlowRate = 1 << 20
 
-// wizSlowSQL is smallSchemaSQL plus about 4 MB of data in four tables.
-var wizSlowSQL = smallSchemaSQL + bulkSQL(4, 10000)
+// wizShotSQL is smallSchemaSQL plus two tables of 2 MB: at wizSlowRate
+// the dump and the restore's data each last a few seconds, long enough for
+// the screenshots to catch them mid-way.
+var wizShotSQL = smallSchemaSQL + bulkSQL(2, 20000)
 
 // wizResumeSQL is smallSchemaSQL plus about 4 MB of data in one table: the
 // restore's parallel jobs cannot share it, so its data section lasts a few
@@ -586,9 +588,7 @@ func TestWizardScreenshots(t *testing.T) {
 		t.Skip("writes docs/screens.md and docs/screens/: run with PPG_SCREENSHOTS=1")
 	}
 	m := newMigration(t, withBandwidth(wizSlowRate))
-	// Two tables of 2 MB: the dump and the restore's data each last a few
-	// seconds, long enough to catch them mid-way.
-	m.source.exec(smallSchemaSQL + bulkSQL(2, 20000))
+	m.source.exec(wizShotSQL)
 	wrong := sandbox.NewKey("wrong")
 	// Working folders with a plausible path: the done screen shows it.
 	newDir := func() string {
