@@ -305,6 +305,9 @@ func (d *fakeDB) Close() {}
 
 func (d *fakeDB) Watcher(context.Context) (Watcher, error) { return nil, errors.New("no watcher") }
 
+// Session: the fake's restores go through pg_restore (the fake tools).
+func (d *fakeDB) Session(context.Context, string) (Session, error) { return nil, errNoSessions }
+
 func (d *fakeDB) ContentHashes(context.Context, []Table) (map[string]string, string, error) {
 	return nil, "", nil
 }

@@ -225,6 +225,10 @@ const (
 	// NoticeDeadlockRetry: parallel post-data jobs deadlocked; try Count of
 	// Of restores what is missing, one entry at a time.
 	NoticeDeadlockRetry NoticeCode = "deadlock_retry"
+	// NoticeNoPipeline: a section's SQL could not be split into its
+	// entries (Cause says why): pg_restore restores it, a statement a
+	// round trip.
+	NoticeNoPipeline NoticeCode = "no_pipeline"
 )
 
 // Notice is a fact of an Info or Warning event.

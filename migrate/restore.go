@@ -266,6 +266,8 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 				return err
 			}
 		}
+	}
+	if sec != sectionData {
 		r.mu.Lock()
 		r.entriesDone, r.entriesTotal = 0, len(entries)
 		r.mu.Unlock()
@@ -273,6 +275,22 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 	e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sec)})
 	if len(entries) == 0 {
 		return nil
+	}
+	if sec != sectionData {
+		err := r.pipelined(ctx, sec, entries)
+		if !errors.Is(err, errNoPipeline) {
+			if err == nil {
+				r.mu.Lock()
+				r.entriesDone = r.entriesTotal
+				r.mu.Unlock()
+			}
+			return err
+		}
+		// pg_restore restores the section itself, a statement a round
+		// trip.
+		if !errors.Is(err, errNoSessions) {
+			e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
+		}
 	}
 	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state) + "." + sec + ".list")
 	if err := writeList(list, entries); err != nil {
@@ -370,7 +388,7 @@ func (r *restorer) line(sec string, l pgtools.Line, failures *[]string, warnings
 			e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sec)})
 		}
 	case pgtools.KindItemFinished, pgtools.KindObjectCreated:
-		if sec == sectionPostData {
+		if sec != sectionData {
 			r.mu.Lock()
 			r.entriesDone = min(r.entriesDone+1, r.entriesTotal)
 			r.mu.Unlock()
@@ -451,7 +469,7 @@ func (r *restorer) progress(sec string) *ProgressInfo {
 			p.BytesDone += b
 		}
 	}
-	if sec == sectionPostData {
+	if sec != sectionData {
 		p.EntriesDone, p.EntriesTotal = r.entriesDone, r.entriesTotal
 	}
 	return p

@@ -99,6 +99,9 @@ type DB interface {
 	ContentHashes(ctx context.Context, tables []Table) (map[string]string, string, error)
 	// Watcher opens a second connection to follow a tool's sessions.
 	Watcher(ctx context.Context) (Watcher, error)
+	// Session opens another connection, named app, for pipelined
+	// statements (see Session); errNoSessions when the DB has none.
+	Session(ctx context.Context, app string) (Session, error)
 	// SourceFacts and TargetFacts read what the plan checks.
 	SourceFacts(ctx context.Context) (SourceFacts, error)
 	TargetFacts(ctx context.Context) (TargetFacts, error)

@@ -54,6 +54,8 @@ func (f Flow) Notice(n *migrate.Notice) string {
 		return fmt.Sprintf("%s: retrying (%d of %d) where it stopped", f.cause(n), n.Count, n.Of)
 	case migrate.NoticeDeadlockRetry:
 		return fmt.Sprintf("parallel restore jobs deadlocked (a known effect of partitioned tables): restoring what is missing one at a time (try %d of %d)", n.Count, n.Of)
+	case migrate.NoticeNoPipeline:
+		return "pg_restore restores this part itself, one statement at a time (" + n.Cause + ")"
 	case migrate.NoticeNoManifest:
 		return "no manifest beside the dump (" + filepath.Base(n.Path) + "): the restore is not verified"
 	}

@@ -1,0 +1,448 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/ppg-cli/ppg/pgtools"
+)
+
+// The schema and post-data sections are many small statements. Through
+// pg_restore each costs a round trip, which across a long link is most of
+// the section's time (5,000 entries at 50 ms are four minutes). ppg has
+// pg_restore write the section's SQL instead, and sends the entries itself,
+// pipelined: each entry is one simple-query message, run by the server as
+// its own implicit transaction, as pg_restore runs it, so one entry's error
+// is that entry's alone, and the round trips grow with the pipeline's
+// window, not with the entries.
+
+// Session is a connection of the engine's own for pipelined statements;
+// DB.Session opens one with an application name, and the caller closes it.
+type Session interface {
+	// Pipeline sends texts in order, each as its own simple query,
+	// without waiting for the answers, and calls done in order as each
+	// is answered: err is the server's *pgconn.PgError for that text, or
+	// nil. It returns an error when the connection fails or ctx ends.
+	Pipeline(ctx context.Context, texts []string, done func(i int, err error)) error
+	Close()
+}
+
+// errNoPipeline means a section is restored by pg_restore itself: the
+// DB gives no sessions, or pg_restore's script is not in the expected
+// form.
+var errNoPipeline = errors.New("the section cannot be pipelined")
+
+// errNoSessions is a DB without sessions of its own (the engine's fakes).
+var errNoSessions = fmt.Errorf("%w: no sessions", errNoPipeline)
+
+// scripted is one entry of a section to send: the TOC entry, and its SQL
+// from pg_restore's script.
+type scripted struct {
+	entry  pgtools.Entry
+	script pgtools.ScriptEntry
+}
+
+// script has pg_restore write the SQL of entries (of one section) and
+// pairs each of its entries with the TOC's.
+func (r *restorer) script(ctx context.Context, sec, list string) (*pgtools.Script, []scripted, error) {
+	pr, pw := io.Pipe()
+	parsed := make(chan error, 1)
+	var s *pgtools.Script
+	go func() {
+		var err error
+		s, err = pgtools.ParseScript(pr)
+		// Drain what is left, so pg_restore never blocks on a reader
+		// that stopped.
+		_, _ = io.Copy(io.Discard, pr)
+		parsed <- err
+	}()
+	args := append(restoreFlags[:], "--section="+sec, "--use-list="+list, "--file=-", r.archive)
+	err := r.e.tools.Run(ctx, pgtools.Cmd{Tool: r.tool, Args: args, Stdout: pw})
+	_ = pw.CloseWithError(io.EOF)
+	perr := <-parsed
+	if err != nil {
+		return nil, nil, fmt.Errorf("write the %s section's SQL with pg_restore: %w", sec, err)
+	}
+	if perr != nil {
+		if errors.Is(perr, pgtools.ErrScript) {
+			return nil, nil, fmt.Errorf("%w: %w", errNoPipeline, perr)
+		}
+		return nil, nil, perr
+	}
+	byID := map[int]pgtools.Entry{}
+	for _, en := range r.toc.Entries {
+		byID[en.ID] = en
+	}
+	out := make([]scripted, 0, len(s.Entries))
+	seen := map[int]bool{}
+	for _, se := range s.Entries {
+		en, ok := byID[se.ID]
+		if !ok || seen[se.ID] || en.Section == pgtools.SectionData {
+			return nil, nil, fmt.Errorf("%w: the script names entry %d, which the list does not hold", errNoPipeline, se.ID)
+		}
+		seen[se.ID] = true
+		if strings.TrimSpace(se.SQL) == "" {
+			continue
+		}
+		out = append(out, scripted{entry: en, script: se})
+	}
+	return s, out, nil
+}
+
+// pipelined restores a pre-data or post-data section's entries by sending
+// their SQL itself. It returns errNoPipeline when it could not start, and
+// the caller restores the section with pg_restore.
+func (r *restorer) pipelined(ctx context.Context, sec string, entries []pgtools.Entry) error {
+	e := r.e
+	app := "ppg-restore-" + e.state.ID
+	first, err := r.dst.DB.Session(ctx, app)
+	if err != nil {
+		if errors.Is(err, errNoPipeline) {
+			return err
+		}
+		return r.lost(err)
+	}
+	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state) + "." + sec + ".list")
+	if err := writeList(list, entries); err != nil {
+		first.Close()
+		return err
+	}
+	s, items, err := r.script(ctx, sec, list)
+	_ = os.Remove(list)
+	if err != nil {
+		first.Close()
+		return err
+	}
+	jobs := 1
+	if sec == sectionPostData {
+		jobs = max(r.info.Jobs, 1)
+	}
+	p := &pipeline{r: r, sec: sec, preamble: s.Preamble, total: len(entries)}
+	p.sessions = append(p.sessions, first)
+	defer func() {
+		for _, ss := range p.sessions {
+			ss.Close()
+		}
+	}()
+	err = e.watch(ctx, r.dst.DB.Watcher, app, "ppg", nil, nil, func(ctx context.Context, touch func()) error {
+		p.touch = touch
+		for len(p.sessions) < jobs {
+			ss, err := r.dst.DB.Session(ctx, app)
+			if err != nil {
+				return r.lost(err)
+			}
+			p.sessions = append(p.sessions, ss)
+		}
+		return p.run(ctx, items)
+	})
+	if err != nil {
+		return err
+	}
+	return p.verdict()
+}
+
+// lost turns a failed connection of the engine's own into the error the
+// front ends explain, and that resumes.
+func (r *restorer) lost(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return &ConnectionLostError{Tool: "ppg", Side: Target, Tunnel: r.dst.Conn.Tunnel, Cause: err.Error()}
+}
+
+// pipeline is one pipelined section's run.
+type pipeline struct {
+	r        *restorer
+	sec      string
+	preamble []string
+	sessions []Session
+	touch    func()
+	total    int
+
+	mu       sync.Mutex
+	failures []string
+	// deadlocked are entries rolled back by a deadlock with another
+	// session's, to send again.
+	deadlocked []scripted
+	seen       map[string]bool // warnings already given, once each
+	// settings is what each session has set beyond the preamble.
+	settings []string
+}
+
+// run sends the items: the schema in order on one session; post-data in
+// waves of entries whose dependencies are done, spread over the sessions
+// by table.
+func (p *pipeline) run(ctx context.Context, items []scripted) error {
+	p.settings = make([]string, len(p.sessions))
+	for _, ss := range p.sessions {
+		if err := p.begin(ctx, ss); err != nil {
+			return err
+		}
+	}
+	if len(p.sessions) == 1 {
+		return p.send(ctx, 0, items)
+	}
+	for _, wave := range waves(items) {
+		groups := spread(wave, len(p.sessions))
+		var wg sync.WaitGroup
+		errs := make([]error, len(groups))
+		for i, g := range groups {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = p.send(ctx, i, g)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		// Entries that deadlocked with another session's were rolled
+		// back: send them again, one session, in order.
+		if retry := p.takeDeadlocked(); len(retry) > 0 {
+			if err := p.send(ctx, 0, retry); err != nil {
+				return err
+			}
+			if again := p.takeDeadlocked(); len(again) > 0 {
+				p.fail(again[0], "deadlock detected")
+			}
+		}
+	}
+	return nil
+}
+
+// begin sets a session up as pg_restore's script does, one statement at
+// a time: a setting the server does not know (transaction_timeout before
+// 17) must not undo the others.
+func (p *pipeline) begin(ctx context.Context, ss Session) error {
+	var failed error
+	err := ss.Pipeline(ctx, p.preamble, func(i int, err error) {
+		p.touch()
+		if err == nil {
+			return
+		}
+		if !p.harmless(err, p.preamble[i]) && failed == nil {
+			failed = fmt.Errorf("set up the restore session (%s): %w", p.preamble[i], err)
+		}
+	})
+	if err != nil {
+		return p.r.lost(err)
+	}
+	return failed
+}
+
+// send pipelines items on session i, in order.
+func (p *pipeline) send(ctx context.Context, i int, items []scripted) error {
+	if len(items) == 0 {
+		return nil
+	}
+	texts := make([]string, len(items))
+	for k, it := range items {
+		texts[k] = it.script.SQL
+		if set := strings.Join(it.script.Settings, "\n"); set != p.settings[i] {
+			// The entry needs session state this session does not have
+			// (default_table_access_method, for instance): set it in the
+			// same message.
+			texts[k] = set + "\n" + it.script.SQL
+			p.settings[i] = set
+		}
+	}
+	err := p.sessions[i].Pipeline(ctx, texts, func(k int, err error) {
+		p.touch()
+		p.answered(items[k], err)
+	})
+	if err != nil {
+		return p.r.lost(err)
+	}
+	return nil
+}
+
+// answered records one entry's answer: done, a harmless error (a
+// warning), a deadlock (sent again), or a failure that names the entry.
+func (p *pipeline) answered(it scripted, err error) {
+	r := p.r
+	if err == nil || p.harmless(err, it.script.SQL) {
+		r.mu.Lock()
+		r.entriesDone = min(r.entriesDone+1, r.entriesTotal)
+		r.mu.Unlock()
+		r.e.send(Event{Kind: ToolLine, Step: StepRestore, Line: fmt.Sprintf("restored %s %s (entry %d)", it.entry.Desc, it.entry.QualifiedName(), it.entry.ID)})
+		r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(p.sec)})
+		return
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "40P01" {
+		p.mu.Lock()
+		p.deadlocked = append(p.deadlocked, it)
+		p.mu.Unlock()
+		return
+	}
+	p.fail(it, errorText(err))
+}
+
+func (p *pipeline) fail(it scripted, msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.failures = append(p.failures, fmt.Sprintf("%s %s (entry %d): %s", it.entry.Desc, it.entry.QualifiedName(), it.entry.ID, msg))
+}
+
+func (p *pipeline) takeDeadlocked() []scripted {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	d := p.deadlocked
+	p.deadlocked = nil
+	slices.SortFunc(d, func(a, b scripted) int { return a.entry.ID - b.entry.ID })
+	return d
+}
+
+// harmless reports, and warns once about, an error known to do no harm
+// (the same rules as for pg_restore's errors).
+func (p *pipeline) harmless(err error, sql string) bool {
+	r := p.r
+	line := pgtools.Line{Kind: pgtools.KindError, Message: "ERROR:  " + errorText(err), Command: sql}
+	why := harmless(line, harmlessContext{restoreMajor: r.tool.Version.Major, targetMajor: r.target,
+		ours: r.resumed && r.e.state.Target != nil && r.e.state.Target.Empty})
+	if why == "" {
+		return false
+	}
+	msg := errorText(err)
+	p.mu.Lock()
+	if p.seen == nil {
+		p.seen = map[string]bool{}
+	}
+	first := !p.seen[msg]
+	p.seen[msg] = true
+	p.mu.Unlock()
+	if first {
+		r.mu.Lock()
+		r.info.Warnings = append(r.info.Warnings, msg+" ("+string(why)+")")
+		r.mu.Unlock()
+		r.e.send(Event{Kind: Warning, Step: StepRestore, Notice: &Notice{Code: NoticeHarmlessError, Cause: msg, Harmless: why}})
+	}
+	return true
+}
+
+// verdict is the section's result: every entry done or harmless, or the
+// entries that failed, by name.
+func (p *pipeline) verdict() error {
+	if len(p.failures) == 0 {
+		return nil
+	}
+	return &EntriesError{Section: p.sec, Failures: p.failures}
+}
+
+// EntriesError is a restore section in which the target refused entries
+// (a CREATE that fails, say). Everything else of the section was
+// restored.
+type EntriesError struct {
+	Section string
+	// Failures name each refused entry and the server's error:
+	// "FUNCTION public.f() (entry 226): language "plperl" does not exist".
+	Failures []string
+}
+
+func (e *EntriesError) Error() string {
+	return fmt.Sprintf("restore (%s): the target refused %d of its entries: %s", e.Section, len(e.Failures), strings.Join(first(e.Failures, 5), "; "))
+}
+
+func errorText(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Message
+	}
+	return err.Error()
+}
+
+// waves orders post-data entries for parallel sessions: each wave holds
+// the entries whose dependencies inside the section are in earlier waves
+// (a foreign key after the primary key it references, an index's ATTACH
+// after both indexes), in the section's order.
+func waves(items []scripted) [][]scripted {
+	level := map[int]int{}
+	in := map[int]bool{}
+	for _, it := range items {
+		in[it.entry.ID] = true
+	}
+	var out [][]scripted
+	// The script is in pg_dump's order, which puts dependencies first;
+	// a dependency later in the order (it should not happen) is resolved
+	// by repeating until nothing changes.
+	for changed := true; changed; {
+		changed = false
+		for _, it := range items {
+			l := 0
+			for _, d := range it.script.Deps {
+				if in[d] && d != it.entry.ID {
+					l = max(l, level[d]+1)
+				}
+			}
+			if l != level[it.entry.ID] && l < len(items) {
+				level[it.entry.ID] = l
+				changed = true
+			}
+		}
+	}
+	for _, it := range items {
+		l := level[it.entry.ID]
+		for len(out) <= l {
+			out = append(out, nil)
+		}
+		out[l] = append(out[l], it)
+	}
+	return out
+}
+
+// spread splits a wave over n sessions. Entries on the same table go to
+// the same session, in order: two sessions altering one table would
+// wait on each other's locks. Tables are spread so that the sessions get
+// about as many entries each.
+func spread(wave []scripted, n int) [][]scripted {
+	byTable := map[int][]scripted{}
+	var order []int
+	for _, it := range wave {
+		k := tableOf(it)
+		if _, ok := byTable[k]; !ok {
+			order = append(order, k)
+		}
+		byTable[k] = append(byTable[k], it)
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return len(byTable[b]) - len(byTable[a]) })
+	out := make([][]scripted, n)
+	for _, k := range order {
+		least := 0
+		for i := range out {
+			if len(out[i]) < len(out[least]) {
+				least = i
+			}
+		}
+		out[least] = append(out[least], byTable[k]...)
+	}
+	// Keep the section's order within each session.
+	pos := make(map[int]int, len(wave))
+	for i, it := range wave {
+		pos[it.entry.ID] = i
+	}
+	for _, g := range out {
+		slices.SortFunc(g, func(a, b scripted) int { return pos[a.entry.ID] - pos[b.entry.ID] })
+	}
+	return out
+}
+
+// tableOf is the key an entry is grouped by: the first entry it depends
+// on (its table, for an index, constraint, trigger or policy; for a
+// foreign key, the key it references), or itself.
+func tableOf(it scripted) int {
+	for _, d := range it.script.Deps {
+		if d != it.entry.ID {
+			return -d
+		}
+	}
+	return it.entry.ID
+}

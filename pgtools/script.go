@@ -1,0 +1,221 @@
+package pgtools
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Script is the SQL that `pg_restore --verbose --file=-` writes for a
+// section, split into its TOC entries, so that ppg can send the entries
+// itself, many to a round trip, instead of pg_restore's one statement at a
+// time.
+//
+// pg_restore writes, in order: a preamble of session settings; then, for
+// each entry, a comment header naming the entry's dump ID and its
+// dependencies, followed by the entry's SQL. Between entries it may set
+// session state for the entries that follow (default_tablespace,
+// default_table_access_method, search_path); Script keeps that state with
+// each entry, so an entry can run on any connection.
+type Script struct {
+	// Preamble holds the session settings pg_restore sets first, one
+	// statement each ("SET statement_timeout = 0;").
+	Preamble []string
+	// Entries are the section's entries, in the script's order.
+	Entries []ScriptEntry
+}
+
+// ScriptEntry is one TOC entry of a Script.
+type ScriptEntry struct {
+	// ID is the entry's dump ID (as in Entry.ID and -L lists).
+	ID int
+	// Deps are the dump IDs the entry depends on, as pg_dump recorded
+	// them.
+	Deps []int
+	// SQL is the entry's statements, without the comment header.
+	SQL string
+	// Settings are the session settings in force for the entry, beyond
+	// the preamble ("SET default_tablespace = '';"), in the order set.
+	Settings []string
+}
+
+// ErrScript reports pg_restore output that is not shaped as Script
+// expects (for example written without --verbose, which leaves out the
+// dump IDs). The caller restores the section with pg_restore instead.
+var ErrScript = errors.New("restore script not in the expected form")
+
+var (
+	tocHeader = regexp.MustCompile(`^-- TOC entry (\d+) \(class \d+ OID \d+\)$`)
+	// sessionSetting matches what pg_restore writes between entries to
+	// change the session for the entries that follow.
+	sessionSetting = regexp.MustCompile(`^(SET (default_tablespace|default_table_access_method|search_path) = .*;|SET SESSION AUTHORIZATION .*;|RESET SESSION AUTHORIZATION;)$`)
+)
+
+// maxScriptLine bounds one line of a script (a long function body or
+// view definition is one line only when it has no newlines).
+const maxScriptLine = 64 << 20
+
+// ParseScript reads the output of `pg_restore --verbose --file=-`.
+func ParseScript(r io.Reader) (*Script, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxScriptLine)
+	s := &Script{}
+	var (
+		restrict string   // the \restrict key, whose \unrestrict ends the script
+		body     []string // lines of the current entry, or of the preamble
+		settings []string // session state set between entries
+		cur      *ScriptEntry
+		pending  []string // comment lines that may be a header
+	)
+	flush := func() {
+		lines := trimTrailing(body)
+		// Settings at the end of an entry's text are for the entries
+		// after it.
+		var next []string
+		for len(lines) > 0 && sessionSetting.MatchString(lines[len(lines)-1]) {
+			next = append([]string{lines[len(lines)-1]}, next...)
+			lines = trimTrailing(lines[:len(lines)-1])
+		}
+		if cur == nil {
+			for _, l := range lines {
+				if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "--") {
+					s.Preamble = append(s.Preamble, l)
+				}
+			}
+		} else {
+			for len(lines) > 0 && strings.TrimSpace(lines[0]) == "" {
+				lines = lines[1:]
+			}
+			cur.SQL = strings.Join(lines, "\n")
+			s.Entries = append(s.Entries, *cur)
+		}
+		settings = mergeSettings(settings, next)
+		body = nil
+	}
+	for sc.Scan() {
+		line := sc.Text()
+		if restrict == "" && cur == nil && strings.HasPrefix(line, `\restrict `) {
+			restrict = strings.TrimPrefix(line, `\restrict `)
+			continue
+		}
+		if restrict != "" && line == `\unrestrict `+restrict {
+			continue
+		}
+		// A header: "--", "-- TOC entry N (...)", optional
+		// "-- Dependencies: ...", "-- Name: ...", optional
+		// "-- Data Pos: ...", "--".
+		if len(pending) > 0 || line == "--" {
+			pending = append(pending, line)
+			if id, deps, ok, done := header(pending); done {
+				switch {
+				case ok:
+					flush()
+					cur = &ScriptEntry{ID: id, Deps: deps, Settings: append([]string(nil), settings...)}
+					pending = nil
+				case line == "--":
+					// Not a header so far, but this line may begin one.
+					body = append(body, pending[:len(pending)-1]...)
+					pending = pending[len(pending)-1:]
+				default:
+					body = append(body, pending...)
+					pending = nil
+				}
+			}
+			continue
+		}
+		body = append(body, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read the restore script: %w", err)
+	}
+	body = append(body, pending...)
+	flush()
+	if len(s.Preamble) == 0 && len(s.Entries) == 0 {
+		return nil, fmt.Errorf("%w: no preamble and no entries", ErrScript)
+	}
+	for _, en := range s.Entries {
+		if strings.Contains(en.SQL, "\n\\") || strings.HasPrefix(en.SQL, `\`) {
+			return nil, fmt.Errorf("%w: entry %d holds a psql command", ErrScript, en.ID)
+		}
+	}
+	return s, nil
+}
+
+// header looks at the comment lines gathered so far: done is set once
+// they are known to be a header (ok) or not.
+func header(lines []string) (id int, deps []int, ok, done bool) {
+	n := len(lines)
+	switch {
+	case n == 1:
+		return 0, nil, false, false
+	case n == 2:
+		if !tocHeader.MatchString(lines[1]) {
+			return 0, nil, false, true
+		}
+		return 0, nil, false, false
+	}
+	last := lines[n-1]
+	if last == "--" {
+		m := tocHeader.FindStringSubmatch(lines[1])
+		id, _ = strconv.Atoi(m[1])
+		named := false
+		for _, l := range lines[2 : n-1] {
+			switch {
+			case strings.HasPrefix(l, "-- Dependencies: "):
+				for _, f := range strings.Fields(strings.TrimPrefix(l, "-- Dependencies: ")) {
+					d, err := strconv.Atoi(f)
+					if err != nil {
+						return 0, nil, false, true
+					}
+					deps = append(deps, d)
+				}
+			case strings.HasPrefix(l, "-- Name: "), strings.HasPrefix(l, "-- Data for Name: "):
+				named = true
+			}
+		}
+		return id, deps, named, true
+	}
+	if !strings.HasPrefix(last, "-- ") || n > 8 {
+		return 0, nil, false, true
+	}
+	return 0, nil, false, false
+}
+
+func trimTrailing(lines []string) []string {
+	for len(lines) > 0 {
+		l := strings.TrimSpace(lines[len(lines)-1])
+		if l != "" && !strings.HasPrefix(l, "-- ") && l != "--" {
+			break
+		}
+		lines = lines[:len(lines)-1]
+	}
+	return lines
+}
+
+// mergeSettings applies next to the session state: a setting replaces an
+// earlier one of the same variable.
+func mergeSettings(state, next []string) []string {
+	for _, n := range next {
+		key := settingKey(n)
+		out := state[:0:0]
+		for _, s := range state {
+			if settingKey(s) != key {
+				out = append(out, s)
+			}
+		}
+		state = append(out, n)
+	}
+	return state
+}
+
+func settingKey(s string) string {
+	if strings.Contains(s, "SESSION AUTHORIZATION") {
+		return "session_authorization"
+	}
+	k, _, _ := strings.Cut(strings.TrimPrefix(s, "SET "), " ")
+	return k
+}

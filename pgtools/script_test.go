@@ -1,0 +1,152 @@
+package pgtools
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func readScript(t *testing.T, name string) *Script {
+	t.Helper()
+	f, err := os.Open("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s, err := ParseScript(f)
+	if err != nil {
+		t.Fatalf("ParseScript(%s): %v", name, err)
+	}
+	return s
+}
+
+func TestParseScriptPreData(t *testing.T) {
+	s := readScript(t, "script-pre-data.sql")
+	if len(s.Preamble) != 11 || s.Preamble[0] != "SET statement_timeout = 0;" || s.Preamble[10] != "SET row_security = off;" {
+		t.Errorf("preamble = %q", s.Preamble)
+	}
+	if len(s.Entries) != 12 {
+		t.Fatalf("%d entries, want 12", len(s.Entries))
+	}
+	first := s.Entries[0]
+	if first.ID != 6 || first.SQL != "CREATE SCHEMA s1;" || len(first.Deps) != 0 || len(first.Settings) != 0 {
+		t.Errorf("first entry = %+v", first)
+	}
+	fn := s.Entries[1]
+	if fn.ID != 226 || !slices.Equal(fn.Deps, []int{6}) || !strings.HasPrefix(fn.SQL, "CREATE FUNCTION s1.f() RETURNS trigger") || !strings.HasSuffix(fn.SQL, "end $$;") {
+		t.Errorf("function entry = %+v", fn)
+	}
+	// The settings written before the first table belong to it, not to
+	// the function before it.
+	if strings.Contains(fn.SQL, "SET default") || len(fn.Settings) != 0 {
+		t.Errorf("function entry holds the next entry's settings: %+v", fn)
+	}
+	table := s.Entries[2]
+	want := []string{"SET default_table_access_method = heap;"}
+	if table.ID != 218 || !slices.Equal(table.Settings, want) || !strings.HasPrefix(table.SQL, "CREATE TABLE s1.a (") {
+		t.Errorf("table entry = %+v", table)
+	}
+	for _, en := range s.Entries {
+		if strings.Contains(en.SQL, `\restrict`) || strings.Contains(en.SQL, `\unrestrict`) || strings.Contains(en.SQL, "TOC entry") {
+			t.Errorf("entry %d holds script lines: %q", en.ID, en.SQL)
+		}
+		if en.SQL == "" || !strings.HasSuffix(en.SQL, ";") {
+			t.Errorf("entry %d SQL = %q", en.ID, en.SQL)
+		}
+	}
+}
+
+func TestParseScriptPostData(t *testing.T) {
+	s := readScript(t, "script-post-data.sql")
+	var ids []int
+	for _, en := range s.Entries {
+		ids = append(ids, en.ID)
+	}
+	if len(ids) != 12 || ids[0] != 3152 {
+		t.Fatalf("ids = %v", ids)
+	}
+	byID := map[int]ScriptEntry{}
+	for _, en := range s.Entries {
+		byID[en.ID] = en
+	}
+	attach := byID[3160]
+	if !slices.Equal(attach.Deps, []int{3157, 3156, 221, 220}) || attach.SQL != "ALTER INDEX s1.p_id_idx ATTACH PARTITION s1.p1_id_idx;" {
+		t.Errorf("index attach = %+v", attach)
+	}
+	fk := byID[3161]
+	if !slices.Equal(fk.Deps, []int{3152, 219, 218}) || !strings.Contains(fk.SQL, "FOREIGN KEY (a_id) REFERENCES s1.a(id);") {
+		t.Errorf("fk = %+v", fk)
+	}
+	// --no-tablespaces: no entry sets default_tablespace.
+	for _, en := range s.Entries {
+		if len(en.Settings) != 0 {
+			t.Errorf("entry %d settings = %q", en.ID, en.Settings)
+		}
+	}
+	last := s.Entries[len(s.Entries)-1]
+	if last.SQL != "REFRESH MATERIALIZED VIEW s1.mv;" {
+		t.Errorf("last entry SQL = %q (the script's end must not be in it)", last.SQL)
+	}
+}
+
+// Scripts of pg_restore 15 have the same shape.
+func TestParseScriptOlderTools(t *testing.T) {
+	s := readScript(t, "script-15-pre-data.sql")
+	if len(s.Entries) != 27 || len(s.Preamble) != 10 {
+		t.Errorf("%d entries, preamble %q", len(s.Entries), s.Preamble)
+	}
+}
+
+// Settings written between entries carry to the entries after them, and a
+// later value of the same variable replaces the earlier one.
+func TestParseScriptSettings(t *testing.T) {
+	in := "SET a = 1;\n\nSET default_tablespace = '';\n\n" + entry(1, "CREATE TABLE t1 ();") +
+		"SET default_table_access_method = heap;\n\n" + entry(2, "CREATE TABLE t2 ();") +
+		"SET default_tablespace = 'x';\n\n" + entry(3, "CREATE TABLE t3 ();")
+	s, err := ParseScript(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{
+		{"SET default_tablespace = '';"},
+		{"SET default_tablespace = '';", "SET default_table_access_method = heap;"},
+		{"SET default_table_access_method = heap;", "SET default_tablespace = 'x';"},
+	}
+	if len(s.Entries) != 3 || !slices.Equal(s.Preamble, []string{"SET a = 1;"}) {
+		t.Fatalf("script = %+v", s)
+	}
+	for i, en := range s.Entries {
+		if !slices.Equal(en.Settings, want[i]) || en.SQL != fmt.Sprintf("CREATE TABLE t%d ();", i+1) {
+			t.Errorf("entry %d = %+v, want settings %q", i+1, en, want[i])
+		}
+	}
+}
+
+func entry(id int, sql string) string {
+	return fmt.Sprintf("--\n-- TOC entry %d (class 1259 OID 1)\n-- Name: t%d; Type: TABLE; Schema: -; Owner: -\n--\n\n%s\n\n\n", id, id, sql)
+}
+
+func TestParseScriptNotAHeader(t *testing.T) {
+	in := "SET a = 1;\n\n--\n-- TOC entry 5 (class 1 OID 2)\n-- Name: f; Type: FUNCTION; Schema: s; Owner: -\n--\n\n" +
+		"CREATE FUNCTION s.f() RETURNS int AS $$\n--\n--\nSELECT 1\n--\n-- just a comment\n--\n$$ LANGUAGE sql;\n"
+	s, err := ParseScript(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Entries) != 1 || !strings.Contains(s.Entries[0].SQL, "-- just a comment") || !strings.HasSuffix(s.Entries[0].SQL, "$$ LANGUAGE sql;") {
+		t.Errorf("entries = %+v", s.Entries)
+	}
+}
+
+func TestParseScriptRefusesPsqlCommands(t *testing.T) {
+	in := "--\n-- TOC entry 5 (class 1 OID 2)\n-- Name: t; Type: TABLE; Schema: s; Owner: -\n--\n\n\\connect other\nCREATE TABLE s.t ();\n"
+	if _, err := ParseScript(strings.NewReader(in)); !errors.Is(err, ErrScript) {
+		t.Errorf("err = %v, want ErrScript", err)
+	}
+	if _, err := ParseScript(strings.NewReader("")); !errors.Is(err, ErrScript) {
+		t.Errorf("empty: err = %v, want ErrScript", err)
+	}
+}
