@@ -121,9 +121,9 @@ func TestFaultMatrix(t *testing.T) {
 
 	noRetries := []string{"--retries=0"}
 	cases := []faultCase{
-		{name: "sigkill pre-data", fault: killPPG(migrate.PhaseSchema, "creating TABLE", 60), exit: -1, sections: []string{}, from: "restore"},
+		{name: "sigkill pre-data", fault: killPPG(migrate.PhaseSchema, "restored TABLE", 60), exit: -1, sections: []string{}, from: "restore"},
 		{name: "sigkill data", fault: killPPG(migrate.PhaseData, "finished item", 4), exit: -1, sections: []string{"pre-data"}, from: "restore"},
-		{name: "sigkill post-data", fault: killPPG(migrate.PhasePostData, "finished item", 20), exit: -1, sections: []string{"pre-data", "data"}, from: "restore"},
+		{name: "sigkill post-data", fault: killPPG(migrate.PhasePostData, "restored ", 20), exit: -1, sections: []string{"pre-data", "data"}, from: "restore"},
 		{name: "sigint data", fault: func(t *testing.T, m *migration, p *process) {
 			dataLoading(t, m, p)
 			p.signalPPG(syscall.SIGINT)

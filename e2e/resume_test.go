@@ -237,7 +237,7 @@ func TestResumeAfterSIGKILLMidRestore(t *testing.T) {
 				switch {
 				case progressOf("restore").matches(ev):
 					inPhase = ev.Progress.Phase == tc.phase
-				case toolLineOf(anyStep).matches(ev) && inPhase && strings.Contains(ev.Line, "finished item"):
+				case toolLineOf(anyStep).matches(ev) && inPhase && (strings.Contains(ev.Line, "finished item") || strings.HasPrefix(ev.Line, "restored ")):
 					finished++
 				}
 				// A few items of the section are done, more to come.
