@@ -1,6 +1,7 @@
 package pgtools
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -11,12 +12,11 @@ import (
 
 func readScript(t *testing.T, name string) *Script {
 	t.Helper()
-	f, err := os.Open("testdata/" + name)
+	b, err := os.ReadFile("testdata/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	s, err := ParseScript(f)
+	s, err := ParseScript(bytes.NewReader(b))
 	if err != nil {
 		t.Fatalf("ParseScript(%s): %v", name, err)
 	}

@@ -129,6 +129,7 @@ func (f Flow) Explain(err error) Failure {
 		df  *migrate.DiskFullError
 		ve  *migrate.VerifyError
 		le  *migrate.LockedError
+		ee  *migrate.EntriesError
 	)
 	again := f.Command + " again"
 	switch {
@@ -241,6 +242,13 @@ func (f Flow) Explain(err error) Failure {
 		out.Headline = fmt.Sprintf("the connection stalled: %s moved no data for %s, so ppg stopped it", st.Tool, st.After.Round(time.Second))
 		out.Hint = "check the network, then run " + again + ": it resumes where it stopped"
 		out.Status = StatusConnect
+	case errors.As(err, &ee):
+		out.Headline = fmt.Sprintf("the %s refused %s of the restore's %s: %s", f.Target,
+			Plural(int64(len(ee.Failures)), "entry", "entries"), Phase(sectionPhase(ee.Section)), strings.Join(first(ee.Failures, 5), "; "))
+		if len(ee.Failures) > 5 {
+			out.Headline += fmt.Sprintf("; and %d more", len(ee.Failures)-5)
+		}
+		out.Hint = "everything else of it was restored; fix what the " + f.Target + " refused, then run " + again
 	case errors.As(err, &df):
 		out.Headline = fmt.Sprintf("the disk of %s is full (%s); the unfinished dump file was removed", df.Dir, df.Cause)
 		out.Hint = "free some disk space there (or use a folder on a larger disk), then run " + again
@@ -259,4 +267,15 @@ func (f Flow) connectHeadline(err error) string {
 		return fmt.Sprintf("connect to the %s: the password in the URL was refused", f.Side(ce.Side))
 	}
 	return fmt.Sprintf("connect to the %s: %v", f.Side(ce.Side), ce.Err)
+}
+
+// sectionPhase is the phase that restores a section.
+func sectionPhase(sec string) migrate.Phase {
+	switch sec {
+	case "pre-data":
+		return migrate.PhaseSchema
+	case "data":
+		return migrate.PhaseData
+	}
+	return migrate.PhasePostData
 }

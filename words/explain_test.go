@@ -2,6 +2,7 @@ package words
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -78,5 +79,30 @@ func TestExplainGatewayDownIsNotTheKey(t *testing.T) {
 		if f.Status != StatusConnect {
 			t.Errorf("HTTP %d: status %d, want %d", c.status, f.Status, StatusConnect)
 		}
+	}
+}
+
+func TestExplainEntriesErrorNamesTheEntries(t *testing.T) {
+	var failures []string
+	for i := 1; i <= 7; i++ {
+		failures = append(failures, fmt.Sprintf("TABLE public.t%d (entry %d): permission denied", i, i))
+	}
+	err := &migrate.StepError{Step: migrate.StepRestore, Resumable: true,
+		Err: &migrate.EntriesError{Section: "pre-data", Failures: failures}}
+	f := FromEA.Explain(err)
+	for _, want := range []string{"refused 7 entries", "TABLE public.t1 (entry 1): permission denied", "TABLE public.t5", "and 2 more"} {
+		if !strings.Contains(f.Headline, want) {
+			t.Errorf("headline %q lacks %q", f.Headline, want)
+		}
+	}
+	if strings.Contains(f.Headline, "public.t6") {
+		t.Errorf("headline %q names more than five entries", f.Headline)
+	}
+	if !strings.Contains(f.Hint, "everything else of it was restored") || !strings.Contains(f.Hint, "again") {
+		t.Errorf("hint %q", f.Hint)
+	}
+	one := FromEA.Explain(&migrate.EntriesError{Section: "post-data", Failures: failures[:1]})
+	if !strings.Contains(one.Headline, "refused 1 entry of") {
+		t.Errorf("one failure: headline %q", one.Headline)
 	}
 }

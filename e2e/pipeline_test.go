@@ -1,0 +1,94 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pipelineSourceSQL has an extension with a comment and an index that
+// needs it, a table the refusing target holds already, and enough
+// entries that the schema and post-data go through several windows.
+const pipelineSourceSQL = `
+CREATE EXTENSION pg_trgm;
+CREATE TABLE public.clash (id int PRIMARY KEY, word text);
+INSERT INTO public.clash SELECT g, 'word ' || g FROM generate_series(1, 200) g;
+CREATE INDEX clash_word_trgm ON public.clash USING gin (word gin_trgm_ops);
+DO $$ BEGIN
+  FOR i IN 1..40 LOOP
+    EXECUTE format('CREATE TABLE public.t%s (id int PRIMARY KEY, ref int REFERENCES public.clash(id), note text)', i);
+    EXECUTE format('CREATE INDEX ON public.t%s (note)', i);
+    EXECUTE format('INSERT INTO public.t%s SELECT g, g, md5(g::text) FROM generate_series(1, 20) g', i);
+  END LOOP;
+END $$;
+`
+
+// TestPipelinedRestoreHarmlessError: a managed target has the source's
+// extension already, made by its superuser; the login user owns the
+// database but not the extension, so the entry that comments on the
+// extension is refused. That is a warning, not a failure: the rest of the
+// pipelined schema, data and post-data go in, and the data is the same.
+func TestPipelinedRestoreHarmlessError(t *testing.T) {
+	m := newMigration(t)
+	src, dst := m.source, m.target
+	src.exec(pipelineSourceSQL)
+	password := fmt.Sprint("ga-", time.Now().UnixNano())
+	dst.exec(`CREATE EXTENSION pg_trgm; CREATE ROLE ga_user LOGIN PASSWORD '` + password + `'; ALTER DATABASE postgres OWNER TO ga_user; ALTER SCHEMA public OWNER TO ga_user;`)
+	login := dst.as(fmt.Sprintf("postgres://ga_user:%s@%s:%d/postgres?sslmode=disable", password, dst.server.Host, dst.server.Port))
+	m.gateway.AddDatabase(dst.key, login.url)
+
+	r := m.run("--non-interactive", "--json")
+	r.wantExit(0)
+	r.wantVerified()
+	if !r.has(warningOf("restore").saying("must be owner of extension pg_trgm")) {
+		t.Errorf("no warning about the extension's comment:\n%s", r.show())
+	}
+	restored := func(what string) eventMatch {
+		return eventWhere("a restored "+what+" line", func(ev event) bool {
+			return toolLineOf("restore").matches(ev) && strings.HasPrefix(ev.Line, "restored "+what)
+		})
+	}
+	if !r.has(restored("TABLE public.t40")) || !r.has(restored("FK CONSTRAINT public.t40")) {
+		t.Errorf("the schema and post-data were not sent by ppg (no \"restored\" lines):\n%s", r.show())
+	}
+	compareData(t, src, dst)
+	if n := dst.number(`SELECT count(*) FROM pg_constraint WHERE contype = 'f'`); n != 40 {
+		t.Errorf("the target has %d foreign keys, want 40", n)
+	}
+	if n := dst.number(`SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'`); n != 82 {
+		t.Errorf("the target has %d indexes, want 82", n)
+	}
+}
+
+// TestPipelinedRestoreRealError: a target that already holds one of the
+// source's tables (confirmed non-empty) refuses that CREATE TABLE. The
+// step fails, and its error names the entry and the server's reason.
+func TestPipelinedRestoreRealError(t *testing.T) {
+	m := newMigration(t)
+	m.source.exec(pipelineSourceSQL)
+	m.target.exec(`CREATE TABLE public.clash (other text)`)
+
+	r := m.run("--non-interactive", "--json", "--allow-non-empty-target")
+	if r.code == 0 {
+		t.Fatalf("the restore into a target holding public.clash succeeded:\n%s", r.show())
+	}
+	failed := r.all(stepFailed("restore"))
+	if len(failed) != 1 {
+		t.Fatalf("%d restore failures, want 1:\n%s", len(failed), r.show())
+	}
+	for _, want := range []string{"TABLE public.clash (entry ", `relation "clash" already exists`} {
+		if !strings.Contains(failed[0].Text, want) {
+			t.Errorf("the failure does not say %q: %s", want, failed[0].Text)
+		}
+	}
+	// The other entries were restored: one entry's error is its own.
+	if n := m.target.number(`SELECT count(*) FROM pg_class WHERE relname = 't40'`); n != 1 {
+		t.Errorf("public.t40 is not on the target: the error stopped other entries")
+	}
+	if got := m.target.value(`SELECT string_agg(attname, ',') FROM pg_attribute WHERE attrelid = 'public.clash'::regclass AND attnum > 0`); got != "other" {
+		t.Errorf("the target's own public.clash changed: columns %s", got)
+	}
+}
