@@ -1,0 +1,229 @@
+//go:build e2e
+
+package e2e
+
+// Proofs for issue 10 (Prisma Postgres as it is today): the preflight plan
+// refuses a source extension the target lacks, a policy for a role the
+// target lacks is skipped (never widened) and reported, `ppg migrate`
+// speaks of source and target, the cutover names a .env line still on
+// Accelerate without showing a secret, and --verify=content catches what
+// the counts cannot.
+//
+// Run with: go test -tags e2e -count=1 -run 'TestIssue10' ./e2e/
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ppg-cli/ppg/e2e/gateway"
+	"github.com/ppg-cli/ppg/e2e/pgserver"
+	"github.com/ppg-cli/ppg/migrate"
+)
+
+// startServerWithout starts a PostgreSQL server of version whose install
+// lacks the contrib extension ext: a copy of the toolchain's install (bin
+// and share copied, lib linked) without ext's control and script files, so
+// that pg_available_extensions does not list it. The server stops, and the
+// copy goes, at the end of the test.
+func startServerWithout(t testing.TB, version int, ext string) *pgserver.Server {
+	t.Helper()
+	bin, err := filepath.EvalSymlinks(need(t, fmt.Sprintf("PPG_PG%d_BIN", version)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Dir(bin)
+	// Not t.TempDir: as root the server runs as another account, which
+	// must reach the binaries.
+	dir, err := os.MkdirTemp("", "ppg-e2e-pg-without-"+ext+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// PostgreSQL finds its share and lib folders relative to the real
+	// path of its executable: copy the executables, link the libraries.
+	if err := copyTree(filepath.Join(root, "bin"), filepath.Join(dir, "bin"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(root, "lib"), filepath.Join(dir, "lib")); err != nil {
+		t.Fatal(err)
+	}
+	removed := 0
+	err = copyTree(filepath.Join(root, "share"), filepath.Join(dir, "share"), func(rel string) bool {
+		name := filepath.Base(rel)
+		skip := filepath.Base(filepath.Dir(rel)) == "extension" && (name == ext+".control" || strings.HasPrefix(name, ext+"--"))
+		if skip {
+			removed++
+		}
+		return skip
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if removed == 0 {
+		t.Fatalf("the install in %s has no extension %s to leave out", root, ext)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := pgserver.Start(ctx, pgserver.Options{Version: version, BinDir: filepath.Join(dir, "bin")})
+	if err != nil {
+		t.Fatalf("start PostgreSQL %d without %s: %v", version, ext, err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("PostgreSQL %d without %s, log tail:\n%s", version, ext, s.Logs())
+		}
+		if err := s.Stop(); err != nil {
+			t.Errorf("stop PostgreSQL: %v", err)
+		}
+	})
+	return s
+}
+
+// copyTree copies the folder src to dst (regular files with their modes,
+// symbolic links as links), leaving out the files skip selects by path
+// relative to src.
+func copyTree(src, dst string, skip func(rel string) bool) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		to := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(to, 0o755)
+		case skip != nil && skip(rel):
+			return nil
+		case d.Type()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, to)
+		}
+		in, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = in.Close() }()
+		out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, info.Mode().Perm())
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			_ = out.Close()
+			return err
+		}
+		return out.Close()
+	})
+}
+
+// newMigrationOn is newMigration on servers of the test's choice.
+func newMigrationOn(t testing.TB, src, dst *pgserver.Server) *migration {
+	t.Helper()
+	m := &migration{t: t, pgBin: need(t, "PPG_CLIENT_BIN"), dir: t.TempDir(), log: &syncBuffer{}}
+	m.gateway, m.wsURL = testGateway(t, gateway.Options{Logf: func(format string, args ...any) { _, _ = fmt.Fprintf(m.log, format+"\n", args...) }})
+	m.source = m.route(&database{t: t, server: src, name: "postgres", url: src.URL("postgres")}, "source")
+	m.target = m.route(&database{t: t, server: dst, name: "postgres", url: dst.URL("postgres")}, "target")
+	return m
+}
+
+// userObjectsSQL counts the target's relations, extensions (but
+// plpgsql) and schemas (but public) outside the system's: what a
+// migration would have written.
+const userObjectsSQL = `SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ` + userSchemasSQL + `)
+	+ (SELECT count(*) FROM pg_extension WHERE extname <> 'plpgsql')
+	+ (SELECT count(*) FROM pg_namespace n WHERE ` + userSchemasSQL + ` AND n.nspname <> 'public')`
+
+// ppgFiles lists the files of dir that a migration writes (the state
+// file, dumps, manifests, reports), all named ppg-*.
+func ppgFiles(t testing.TB, dir string) []string {
+	t.Helper()
+	var out []string
+	for _, name := range fileNames(t, dir) {
+		if strings.HasPrefix(filepath.Base(name), "ppg-") && filepath.Base(name) != "ppg-migration.lock" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func TestIssue10PlanRefusesMissingExtension(t *testing.T) {
+	src, dst := pgserver.StartT(t, 16), startServerWithout(t, 17, "pg_trgm")
+	m := newMigrationOn(t, src, dst)
+	m.source.exec(smallSchemaSQL, `CREATE EXTENSION pg_trgm;
+		CREATE INDEX customers_name_trgm ON public.customers USING gin (name gin_trgm_ops)`)
+	// The target's server works, and offers the other contrib extensions.
+	if got := m.target.value(`SELECT string_agg(name, ',' ORDER BY name) FROM pg_available_extensions WHERE name IN ('pg_trgm', 'hstore')`); got != "hstore" {
+		t.Fatalf("the target offers %q of pg_trgm and hstore, want hstore only", got)
+	}
+	before := m.target.catalog()
+	direct := m.ppg(fromSource(m.source.url), toTarget(m.target.url))
+
+	r := direct.run("--non-interactive", "--dry-run")
+	t.Logf("--dry-run took %v", r.elapsed.Round(time.Millisecond))
+	r.wantExit(5)
+	for _, want := range []string{"✗", "does not offer the extension pg_trgm", "nothing was dumped or written"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the plan does not say %q:\n%s", want, r.output())
+		}
+	}
+	if r.elapsed >= 5*time.Second {
+		t.Errorf("--dry-run took %v, want under 5 s", r.elapsed)
+	}
+
+	j := direct.run("--non-interactive", "--dry-run", "--json")
+	j.wantExit(5)
+	plans := j.all(ofKind(kindPlan, ""))
+	if len(plans) != 1 || plans[0].Plan == nil || !plans[0].Blocked {
+		t.Fatalf("--json: want one blocked plan event:\n%s", j.show())
+	}
+	blocked := false
+	for _, it := range plans[0].Plan.Items {
+		if it.Code == migrate.CheckExtensions {
+			blocked = it.Verdict == migrate.VerdictBlocks && len(it.Names) == 1 && it.Names[0] == "pg_trgm"
+		}
+	}
+	if !blocked {
+		t.Errorf("--json: the plan's extensions item does not block on pg_trgm: %+v", plans[0].Plan.Items)
+	}
+
+	if files := ppgFiles(t, m.dir); len(files) > 0 {
+		t.Errorf("--dry-run wrote %v", files)
+	}
+
+	// Without --dry-run: refused the same way, before the dump.
+	full := direct.run("--non-interactive", "--json")
+	full.wantExit(5)
+	if full.has(stepStarted("dump")) {
+		t.Errorf("the dump started although the target lacks pg_trgm:\n%s", full.show())
+	}
+	if !strings.Contains(full.stdout, "pg_trgm") {
+		t.Errorf("the refused run does not name pg_trgm:\n%s", full.show())
+	}
+
+	// Nothing was written: not to the target, not to the folder.
+	if n := m.target.number(userObjectsSQL); n != 0 {
+		t.Errorf("the target holds %d relations, extensions or schemas after the refused runs", n)
+	}
+	compareLists(t, "target objects before and after", before, m.target.catalog())
+	for _, name := range ppgFiles(t, m.dir) {
+		if name != migrate.StateFileName {
+			t.Errorf("the refused run wrote %s", name)
+		}
+	}
+}
