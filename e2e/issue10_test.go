@@ -227,3 +227,95 @@ func TestIssue10PlanRefusesMissingExtension(t *testing.T) {
 		}
 	}
 }
+
+// policySQL builds, besides smallSchemaSQL, a table under row-level
+// security with two policies: one for everyone (restored), one for the
+// role auditor, which the target lacks (skipped).
+const policySQL = `
+CREATE ROLE auditor NOLOGIN;
+CREATE TABLE public.docs (id int PRIMARY KEY, owner text NOT NULL, body text);
+INSERT INTO public.docs SELECT g, 'user' || g % 7, 'body ' || g FROM generate_series(1, 200) g;
+ALTER TABLE public.docs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY docs_owner ON public.docs USING (owner = current_user);
+CREATE POLICY docs_auditors ON public.docs FOR SELECT TO auditor USING (true);
+`
+
+// policiesOf lists a table's policies: name, command, roles, expression.
+const policiesOfDocs = `SELECT format('%s %s %s %s', p.polname, p.polcmd, p.polroles::regrole[]::text, pg_get_expr(p.polqual, p.polrelid))
+	FROM pg_policy p WHERE p.polrelid = 'public.docs'::regclass ORDER BY 1`
+
+func TestIssue10PolicyForMissingRoleIsSkipped(t *testing.T) {
+	m := newMigration(t)
+	m.source.exec(smallSchemaSQL, policySQL)
+	if n := m.target.number(`SELECT count(*) FROM pg_roles WHERE rolname = 'auditor'`); n != 0 {
+		t.Fatal("the target's server has a role auditor")
+	}
+
+	for _, format := range []string{"plain", "json"} {
+		t.Run(format, func(t *testing.T) {
+			m := m.sub(t)
+			if format == "json" {
+				m.newTarget("with_json")
+			}
+			args := []string{"--non-interactive"}
+			if format == "json" {
+				args = append(args, "--json")
+			}
+			r := m.run(args...)
+			r.wantExit(0)
+			if format == "json" {
+				r.wantVerified()
+			} else if !strings.Contains(r.stdout, "Migration complete and verified.") {
+				t.Errorf("the summary does not say verified:\n%s", r.output())
+			}
+
+			// The skipped statement, beside the state file, for the owner's
+			// eyes only.
+			path := filepath.Join(m.dir, migrate.SkippedFileName)
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatalf("no %s beside the state file: %v", migrate.SkippedFileName, err)
+			}
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s has mode %v, want 0600", path, fi.Mode().Perm())
+			}
+			sql, _ := os.ReadFile(path)
+			if !strings.Contains(string(sql), "CREATE POLICY docs_auditors ON public.docs") || !strings.Contains(string(sql), "TO auditor") {
+				t.Errorf("%s does not hold the policy for auditor:\n%s", path, sql)
+			}
+			if strings.Contains(string(sql), "docs_owner") {
+				t.Errorf("%s holds the policy that was restored:\n%s", path, sql)
+			}
+
+			// The final report names the policy, and what to do.
+			final := r.stdout
+			if i := strings.Index(final, "Migration complete and verified."); i >= 0 {
+				final = final[i:]
+			}
+			if format == "json" {
+				final = ""
+				if fin := r.all(ofKind(kindFinished, "")); len(fin) == 1 {
+					final = strings.Join(fin[0].Cutover, "\n")
+				}
+			}
+			for _, want := range []string{"policy public.docs docs_auditors", "create the roles auditor", path} {
+				if !strings.Contains(final, want) {
+					t.Errorf("the final report does not say %q:\n%s", want, final)
+				}
+			}
+
+			// Everything else is there; the policy is not, in no wider form;
+			// row-level security is still on.
+			compareData(t, m.source, m.target)
+			if got := m.target.rows(policiesOfDocs); len(got) != 1 || got[0][0] != "docs_owner * {-} (owner = CURRENT_USER)" {
+				t.Errorf("the target's policies on public.docs: %q, want docs_owner alone", got)
+			}
+			if got := m.target.value(`SELECT relrowsecurity::text FROM pg_class WHERE oid = 'public.docs'::regclass`); got != "true" {
+				t.Errorf("row-level security is off on the target's public.docs")
+			}
+			if n := m.target.number(`SELECT count(*) FROM pg_roles WHERE rolname = 'auditor'`); n != 0 {
+				t.Error("the migration created the role auditor")
+			}
+		})
+	}
+}
