@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -318,4 +319,142 @@ func TestIssue10PolicyForMissingRoleIsSkipped(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startPG15 starts Debian's PostgreSQL 15 server (postgresql-15): a
+// source that is neither Prisma's nor the toolchain's.
+func startPG15(t testing.TB) *pgserver.Server {
+	t.Helper()
+	const bin = "/usr/lib/postgresql/15/bin"
+	if _, err := os.Stat(filepath.Join(bin, "postgres")); err != nil {
+		msg := "missing prerequisite: " + bin + "/postgres (Debian's postgresql-15)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := pgserver.Start(ctx, pgserver.Options{Version: 15, BinDir: bin})
+	if err != nil {
+		t.Fatalf("start PostgreSQL 15: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("PostgreSQL 15 on port %d, log tail:\n%s", s.Port, s.Logs())
+		}
+		if err := s.Stop(); err != nil {
+			t.Errorf("stop PostgreSQL: %v", err)
+		}
+	})
+	return s
+}
+
+// selfHostedSQL is a self-hosted application's database: roles of its own
+// that own and read its objects, several schemas (one with a mixed-case
+// name), and smallSchemaSQL's tables in public and shop.
+const selfHostedSQL = smallSchemaSQL + `
+CREATE ROLE app_owner NOLOGIN;
+CREATE ROLE app_reader NOLOGIN;
+CREATE SCHEMA sales AUTHORIZATION app_owner;
+CREATE SCHEMA inventory AUTHORIZATION app_owner;
+CREATE SCHEMA "Reports";
+CREATE TYPE sales.channel AS ENUM ('web', 'store', 'phone');
+CREATE TABLE sales.invoices (id bigserial PRIMARY KEY, customer_id int NOT NULL REFERENCES public.customers (id), channel sales.channel NOT NULL, amount numeric(12, 2), issued timestamptz NOT NULL DEFAULT '2024-05-01 12:00:00+00');
+INSERT INTO sales.invoices (customer_id, channel, amount) SELECT 1 + g % 500, (ARRAY['web', 'store', 'phone'])[1 + g % 3]::sales.channel, g * 1.25 FROM generate_series(1, 3000) g;
+CREATE TABLE inventory.items (sku text PRIMARY KEY, stock int NOT NULL CHECK (stock >= 0), attrs jsonb);
+INSERT INTO inventory.items SELECT 'SKU-' || g, g % 40, jsonb_build_object('colour', (ARRAY['red', 'blue'])[1 + g % 2]) FROM generate_series(1, 800) g;
+CREATE INDEX items_attrs ON inventory.items USING gin (attrs);
+CREATE TABLE "Reports"."Monthly Totals" (month date PRIMARY KEY, total numeric);
+INSERT INTO "Reports"."Monthly Totals" SELECT d, extract(day FROM d) * 10 FROM generate_series('2024-01-01'::date, '2024-12-01', '1 month') d;
+CREATE VIEW sales.by_channel AS SELECT channel, count(*), sum(amount) FROM sales.invoices GROUP BY channel;
+CREATE FUNCTION inventory.in_stock(p_sku text) RETURNS boolean LANGUAGE sql STABLE AS $$ SELECT stock > 0 FROM inventory.items WHERE sku = p_sku $$;
+ALTER TABLE sales.invoices OWNER TO app_owner;
+ALTER TABLE inventory.items OWNER TO app_owner;
+ALTER VIEW sales.by_channel OWNER TO app_owner;
+GRANT USAGE ON SCHEMA sales, inventory TO app_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA sales, inventory TO app_reader;
+`
+
+// flowWordsRE finds the words of migrate-from-ea in a screen or output of
+// ppg migrate, which speaks of the source and the target only.
+var flowWordsRE = regexp.MustCompile(`\b(EA|GA)\b|Early Access|General Availability`)
+
+// checkGenericWords fails the test if text uses the EA flow's words, or
+// lacks "source" or "target".
+func checkGenericWords(t testing.TB, where, text string) {
+	t.Helper()
+	if w := flowWordsRE.FindString(text); w != "" {
+		t.Errorf("%s says %q, a word of migrate-from-ea:\n%s", where, w, tailText(text, 4000))
+	}
+	for _, w := range []string{"source", "target"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("%s does not say %q:\n%s", where, w, tailText(text, 4000))
+		}
+	}
+}
+
+// checkMigrated checks a finished ppg migrate independently: the data,
+// the sequences and the objects of every kind.
+func checkMigrated(t testing.TB, src, dst *database) {
+	t.Helper()
+	compareData(t, src, dst)
+	srcObj, dstObj := src.objects(), dst.objects()
+	for _, q := range schemaObjectQueries {
+		if q.kind != "views" { // a view's text differs: each server deparses it its own way
+			compareLists(t, q.kind, srcObj[q.kind], dstObj[q.kind])
+		}
+	}
+	// The views: the same names, the same rows.
+	const views = `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND ` + userSchemasSQL + ` ORDER BY 1`
+	names := connColumn(t, src.connect(), views)
+	compareLists(t, "view names", names, connColumn(t, dst.connect(), views))
+	for _, v := range names {
+		q := `SELECT count(*)::text || ' ' || coalesce(md5(string_agg(v::text, E'\n' ORDER BY v::text)), '') FROM ` + v + ` v`
+		if s, d := src.value(q), dst.value(q); s != d {
+			t.Errorf("view %s: source %s, target %s", v, s, d)
+		}
+	}
+	if got := dst.value(`SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace n WHERE ` + userSchemasSQL); got != "Reports,inventory,public,sales,shop" {
+		t.Errorf("the target's schemas: %s", got)
+	}
+	if got := dst.value(`SELECT inventory.in_stock('SKU-3')::text || ' ' || (SELECT count(*) FROM sales.by_channel)`); got != "true 3" {
+		t.Errorf("the target's function and view: %q", got)
+	}
+}
+
+func TestIssue10MigrateSelfHostedHeadless(t *testing.T) {
+	src := startPG15(t)
+	m := newMigrationOn(t, src, pgserver.StartT(t, 17))
+	m.source.exec(selfHostedSQL)
+	env := append(m.toolEnv(), "SELF_HOSTED_URL="+m.source.url, "NEW_DB_URL="+m.target.url)
+	r := runPPG(t, m.dir, env, "migrate", "--non-interactive", "--from", "env:SELF_HOSTED_URL", "--to", "env:NEW_DB_URL")
+	t.Logf("ppg migrate from PostgreSQL 15 took %v", r.elapsed.Round(time.Millisecond))
+	r.wantExit(0)
+	for _, want := range []string{"source database: PostgreSQL 15.", "target database: PostgreSQL 17.", "Dump the source database: done", "Restore into the target database: done",
+		"Verify the target database: done", "Migration complete and verified.", "source rows", "target rows"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the output does not say %q:\n%s", want, tailText(r.output(), 6000))
+		}
+	}
+	checkGenericWords(t, "the output of ppg migrate", r.output())
+	checkMigrated(t, m.source, m.target)
+	for name, data := range dirContents(t, m.dir) {
+		checkGenericWords(t, name, string(data)+" source target")
+		if strings.Contains(string(data), src.Password) {
+			t.Errorf("%s holds the source's password", name)
+		}
+	}
+	if n := m.gateway.Stats().Accepted; n != 0 {
+		t.Errorf("a migration over direct URLs opened %d gateway sessions", n)
+	}
+
+	// The same by the environment variables of ppg migrate, with --json,
+	// into a second database.
+	second := m.newTarget("second")
+	j := runPPG(t, t.TempDir(), append(m.toolEnv(), "PPG_SOURCE_URL="+m.source.url, "PPG_TARGET_URL="+second.url), "migrate", "--non-interactive", "--json")
+	j.wantExit(0)
+	j.wantVerified()
+	checkGenericWords(t, "the JSON of ppg migrate", j.stdout)
+	checkMigrated(t, m.source, second)
 }
