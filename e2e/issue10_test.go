@@ -458,3 +458,61 @@ func TestIssue10MigrateSelfHostedHeadless(t *testing.T) {
 	checkGenericWords(t, "the JSON of ppg migrate", j.stdout)
 	checkMigrated(t, m.source, second)
 }
+
+// The prompts of ppg migrate's wizard.
+const (
+	wizSourcePrompt  = "Paste the key of your source database"
+	wizTargetPrompt  = "Paste the key of your new target database"
+	wizConfirmSource = "Dump this source database?"
+)
+
+func TestIssue10MigrateSelfHostedWizard(t *testing.T) {
+	src := startPG15(t)
+	m := newMigrationOn(t, src, pgserver.StartT(t, 17))
+	m.source.exec(selfHostedSQL)
+	w := newWizTerm(t)
+	w.secret(m.source.server.Password, m.target.server.Password)
+	start := time.Now()
+	w.start(wizRun{Dir: m.dir, Env: m.toolEnv(), Args: []string{"migrate"}})
+
+	s := w.waitFor(30*time.Second, wizBegin, "found pg_dump 17", "found pg_restore 17")
+	if first := strings.SplitN(s, "\n", 2)[0]; !strings.Contains(first, "ppg migrate") || strings.Contains(first, "migrate-from-ea") {
+		t.Errorf("the start screen's first line is %q, want the title ppg migrate", first)
+	}
+	w.keys("Enter")
+	w.waitFor(10*time.Second, wizSourcePrompt, "paste here, then press Enter")
+	w.paste(m.source.url)
+	w.waitFor(10*time.Second, fmt.Sprintf("•••••••• (%d characters)", len(m.source.url)))
+	w.keys("Enter")
+	w.waitFor(30*time.Second, wizTargetPrompt, wizLater, "paste here, then press Enter")
+	w.paste(m.target.url)
+	w.waitFor(10*time.Second, fmt.Sprintf("•••••••• (%d characters)", len(m.target.url)))
+	w.keys("Enter")
+	s = w.waitSettled(30*time.Second, wizConfirmSource, "y/enter dump it")
+	if !wizHas(s, "PostgreSQL 15.", "6 tables", "PostgreSQL 17.") {
+		t.Errorf("the confirmation lacks the server versions or the table count:\n%s", wizFrame(s))
+	}
+	w.keys("y")
+	done := wizFinish(t, w)
+	if !wizHas(done, "6 tables and", "rows match", "source rows", "target rows") {
+		t.Errorf("the done screen does not compare the source's and the target's counts:\n%s", wizFrame(done))
+	}
+	t.Logf("wizard run of ppg migrate: %v", time.Since(start).Round(time.Millisecond))
+
+	screens := w.Screens()
+	if len(screens) < 6 {
+		t.Errorf("only %d distinct screens were captured", len(screens))
+	}
+	for i, s := range screens {
+		if w := flowWordsRE.FindString(s); w != "" {
+			t.Errorf("screen %d of %d says %q, a word of migrate-from-ea:\n%s", i+1, len(screens), w, wizFrame(s))
+		}
+	}
+	checkGenericWords(t, "the screens", strings.Join(screens, "\n"))
+	if h := w.history(); flowWordsRE.MatchString(h) || !wizHas(h, "at the target database") {
+		t.Errorf("the summary left in the terminal uses the words of migrate-from-ea, or does not name the target database:\n%s", wizFrame(h))
+	}
+	checkMigrated(t, m.source, m.target)
+	noSecretsInFiles(t, m.dir, m.source.server.Password, m.target.server.Password)
+	w.checkSecrets()
+}
