@@ -25,6 +25,7 @@ import (
 
 	"github.com/ppg-cli/ppg/e2e/gateway"
 	"github.com/ppg-cli/ppg/e2e/pgserver"
+	"github.com/ppg-cli/ppg/e2e/sandbox"
 	"github.com/ppg-cli/ppg/migrate"
 )
 
@@ -515,4 +516,124 @@ func TestIssue10MigrateSelfHostedWizard(t *testing.T) {
 	checkMigrated(t, m.source, m.target)
 	noSecretsInFiles(t, m.dir, m.source.server.Password, m.target.server.Password)
 	w.checkSecrets()
+}
+
+// writeAccelerateEnv writes an application's .env into dir: a direct URL with a
+// password on line 2, and on line 3 the DATABASE_URL of hosted Accelerate
+// with apiKey. It returns the secrets it holds.
+func writeAccelerateEnv(t testing.TB, dir, apiKey string) []string {
+	t.Helper()
+	const password = "AppPassw0rd-9f3Kq"
+	env := "# the application's settings\n" +
+		"DIRECT_URL=\"postgres://app:" + password + "@db.example.com:5432/app?sslmode=require\"\n" +
+		"DATABASE_URL=\"prisma+postgres://accelerate.prisma-data.net/?api_key=" + apiKey + "\"\n"
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(env), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return []string{password, apiKey}
+}
+
+// noSecretsInFolder is noSecretsInFiles for a folder that holds the
+// application's .env, the one file where its secrets belong.
+func noSecretsInFolder(t testing.TB, dir string, secrets ...string) {
+	t.Helper()
+	files := dirContents(t, dir)
+	delete(files, ".env")
+	if len(files) < 3 { // the state file, the dump and its manifest at least
+		t.Errorf("only %d files besides .env in %s: %v", len(files), dir, files)
+	}
+	for name, data := range files {
+		for i, s := range secrets {
+			if strings.Contains(string(data), s) {
+				t.Errorf("%s holds secret %d of %d (%d characters)", name, i+1, len(secrets), len(s))
+			}
+		}
+	}
+}
+
+func TestIssue10AccelerateEnvNamedNoSecrets(t *testing.T) {
+	m := newMigration(t)
+	m.source.exec(smallSchemaSQL)
+	apiKey := sandbox.NewKey("accelerate")
+	const envLine = "line 3 (DATABASE_URL) still holds a hosted Accelerate URL"
+
+	t.Run("headless", func(t *testing.T) {
+		for _, format := range []string{"plain", "json"} {
+			m := m.sub(t)
+			if format == "json" {
+				m.newTarget("headless_json")
+			}
+			secrets := append(writeAccelerateEnv(t, m.dir, apiKey), m.source.key, m.target.server.Password, m.target.url)
+			args := []string{"--non-interactive", "--verify=content"}
+			if format == "json" {
+				args = append(args, "--json")
+			}
+			p := m.ppg(toTarget(m.target.url)).start(args...)
+			stop := childCmdlines(p.pid(), 20*time.Millisecond)
+			r := p.wait()
+			cmdlines := stop()
+			r.wantExit(0)
+			if len(cmdlines) == 0 {
+				t.Error("no command line of ppg's children was sampled")
+			}
+			for _, cl := range append(cmdlines, strings.Join(p.args, " ")) {
+				for i, s := range secrets {
+					if strings.Contains(cl, s) {
+						t.Errorf("a command line holds secret %d: %.80q...", i+1, cl)
+					}
+				}
+			}
+			for i, s := range secrets {
+				if strings.Contains(r.output(), s) {
+					t.Errorf("%s: the output shows secret %d of %d", format, i+1, len(secrets))
+				}
+			}
+			envPath := filepath.Join(m.dir, ".env")
+			switch format {
+			case "plain":
+				final := r.stdout[max(0, strings.Index(r.stdout, "Migration complete and verified.")):]
+				if !strings.Contains(final, envPath+" "+envLine) || !strings.Contains(final, "retired on 1 December 2026") {
+					t.Errorf("the summary does not name %s line 3:\n%s", envPath, final)
+				}
+			case "json":
+				fin := r.all(ofKind(kindFinished, ""))
+				if len(fin) != 1 || len(fin[0].Env) != 1 || fin[0].Env[0] != (migrate.EnvFinding{Path: envPath, Line: 3, Name: "DATABASE_URL"}) ||
+					!strings.Contains(strings.Join(fin[0].Cutover, "\n"), envLine) {
+					t.Errorf("the finished event does not name %s line 3:\n%s", envPath, r.show())
+				}
+			}
+			compareData(t, m.source, m.target)
+			noSecretsInFolder(t, m.dir, secrets...)
+		}
+	})
+
+	t.Run("wizard", func(t *testing.T) {
+		m := m.sub(t)
+		m.newTarget("wizard")
+		secrets := append(writeAccelerateEnv(t, m.dir, apiKey), m.source.key, m.target.key)
+		w := newWizTerm(t)
+		w.secret(secrets...)
+		w.start(wizRun{Dir: m.dir, Env: m.toolEnv(), Width: 100, Height: 50})
+		w.waitFor(30*time.Second, wizBegin, "found pg_restore")
+		w.keys("Enter")
+		w.waitFor(10*time.Second, wizEAPrompt)
+		w.pasteKey(m.source.key)
+		w.waitFor(30*time.Second, wizGAPrompt, wizLater)
+		w.pasteKey(m.target.key)
+		w.waitSettled(30*time.Second, wizConfirmEA)
+		w.keys("y")
+		done := w.waitSettled(2*time.Minute, wizVerified, "q/enter quit", "Next")
+		if !wizHas(done, ".env "+envLine, "retired on 1 December 2026") {
+			t.Errorf("the done screen does not name the .env line:\n%s", wizFrame(done))
+		}
+		w.keys("q")
+		if code := w.exitStatus(20 * time.Second); code != 0 {
+			t.Fatalf("exit status %d after q on the done screen, want 0", code)
+		}
+		compareData(t, m.source, m.target)
+		noSecretsInFolder(t, m.dir, secrets...)
+		if n := w.checkSecrets(); n < 8 {
+			t.Errorf("only %d distinct screens were captured", n)
+		}
+	})
 }
