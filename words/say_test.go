@@ -21,3 +21,21 @@ func TestCutoverNamesSkippedObjects(t *testing.T) {
 		}
 	}
 }
+
+func TestMismatchOfContent(t *testing.T) {
+	for _, tt := range []struct {
+		m    migrate.Mismatch
+		want string
+	}{
+		{migrate.Mismatch{Kind: "table content", Name: "public.customers", Source: 500, Target: -1},
+			"table public.customers: the content of its rows differs from the source database's (500 rows in the dump)"},
+		{migrate.Mismatch{Kind: "large object content", Source: 2, Target: -1},
+			"large objects: the content of one or more differs from the source database's (2 large objects in the dump)"},
+		{migrate.Mismatch{Kind: "table", Name: "public.a", Source: 10, Target: 3},
+			"table public.a: 10 on the source database, 3 on the target database"},
+	} {
+		if got := Migrate.Mismatch(tt.m); got != tt.want {
+			t.Errorf("Mismatch(%+v) = %q, want %q", tt.m, got, tt.want)
+		}
+	}
+}
