@@ -637,3 +637,126 @@ func TestIssue10AccelerateEnvNamedNoSecrets(t *testing.T) {
 		}
 	})
 }
+
+// largeObjectsSQL adds two large objects to smallSchemaSQL's database,
+// one of several pages, and a table that refers to them.
+const largeObjectsSQL = `
+SELECT lo_from_bytea(90001, convert_to('a small large object', 'UTF8'));
+SELECT lo_from_bytea(90002, convert_to(repeat('page ', 5000), 'UTF8'));
+CREATE TABLE public.attachments (id int PRIMARY KEY, blob oid NOT NULL);
+INSERT INTO public.attachments VALUES (1, 90001), (2, 90002);
+`
+
+// reverify marks the verify step of m's folder as not done, so that the
+// next run verifies the target again (and does nothing else).
+func reverify(t testing.TB, m *migration) {
+	t.Helper()
+	st := m.state()
+	if st.Step(migrate.StepVerify).Status != migrate.Done && st.Step(migrate.StepVerify).Status != migrate.Failed {
+		t.Fatalf("the verify step is %q: the migration did not get that far", st.Step(migrate.StepVerify).Status)
+	}
+	st.Steps[migrate.StepVerify] = &migrate.StepState{Status: migrate.Pending}
+	st.Verified = nil
+	if err := st.Save(m.dir, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// verifyAgain re-runs the verify step alone and returns the run.
+func verifyAgain(t testing.TB, m *migration, args ...string) result {
+	t.Helper()
+	reverify(t, m)
+	r := m.run(append([]string{"--non-interactive", "--json"}, args...)...)
+	if got := r.started(); len(got) != 1 || got[0] != "verify" {
+		t.Errorf("the re-run started the steps %v, want verify alone", got)
+	}
+	t.Logf("verify again: %v", r.elapsed.Round(time.Millisecond))
+	return r
+}
+
+// wantVerifyFailed fails the test unless r's verify step failed (exit 6)
+// naming want, and only it.
+func wantVerifyFailed(t testing.TB, r result, want string, notWant ...string) {
+	t.Helper()
+	r.wantExit(6)
+	failed := r.all(stepFailed("verify"))
+	if len(failed) != 1 || !strings.Contains(failed[0].Message, want) {
+		t.Fatalf("the verify step's failure does not name %q:\n%s", want, r.show())
+	}
+	for _, n := range notWant {
+		if strings.Contains(failed[0].Message, n) {
+			t.Errorf("the verify step's failure names %q too: %s", n, failed[0].Message)
+		}
+	}
+	t.Logf("the failure: %s", failed[0].Message)
+}
+
+const (
+	// oneByte changes one character of one row; unOneByte puts it back.
+	oneByte   = `UPDATE public.customers SET name = overlay(name placing 'X' from 1 for 1) WHERE id = 42`
+	unOneByte = `UPDATE public.customers SET name = overlay(name placing 'c' from 1 for 1) WHERE id = 42`
+	// loByte changes one byte of large object 90002 ('p' at offset 100).
+	loByte = `SELECT lo_put(90002, 100, '\x51')`
+)
+
+func TestIssue10VerifyContentCatchesOneByte(t *testing.T) {
+	m := newMigration(t)
+	m.source.exec(smallSchemaSQL, largeObjectsSQL)
+	srcFP, srcLO := m.source.tableMD5s(), m.source.largeObjects()
+	if len(srcLO) != 2 {
+		t.Fatalf("the source has %d large objects, want 2", len(srcLO))
+	}
+
+	t.Run("content", func(t *testing.T) {
+		m := m.sub(t)
+		r := m.run("--non-interactive", "--json", "--verify=content")
+		r.wantExit(0)
+		r.wantVerified()
+		if rep := r.verifyReport(); !rep.Content {
+			t.Fatalf("--verify=content did not compare the contents: %+v", rep)
+		} else {
+			t.Logf("the content hashes took %.3f s on the target; the whole run %v", rep.ContentSeconds, r.elapsed.Round(time.Millisecond))
+		}
+		compareData(t, m.source, m.target)
+		compareMaps(t, "large objects", srcLO, m.target.largeObjects())
+
+		// One byte of one row.
+		m.target.exec(oneByte)
+		if fp := m.target.tableMD5s()["public.customers"]; fp.Rows != srcFP["public.customers"].Rows || fp.MD5 == srcFP["public.customers"].MD5 {
+			t.Fatalf("the change did not take: target %v, source %v", fp, srcFP["public.customers"])
+		}
+		wantVerifyFailed(t, verifyAgain(t, m, "--verify=content"), "table public.customers: the content of its rows differs", "shop.orders", "large object")
+
+		// Put back, the target verifies again: the byte was the difference.
+		m.target.exec(unOneByte)
+		compareData(t, m.source, m.target)
+		verifyAgain(t, m, "--verify=content").wantExit(0)
+
+		// One byte of a large object.
+		m.target.exec(loByte)
+		if lo := m.target.largeObjects(); lo["90002"] == srcLO["90002"] || lo["90001"] != srcLO["90001"] {
+			t.Fatalf("the large object change did not take: target %v, source %v", lo, srcLO)
+		}
+		wantVerifyFailed(t, verifyAgain(t, m, "--verify=content"), "large objects: the content of one or more differs", "table ")
+	})
+
+	t.Run("counts", func(t *testing.T) {
+		m := m.sub(t)
+		m.newTarget("by_counts")
+		r := m.run("--non-interactive", "--json")
+		r.wantExit(0)
+		r.wantVerified()
+		if rep := r.verifyReport(); rep.Content {
+			t.Fatal("the default verification compared the contents")
+		}
+		compareData(t, m.source, m.target)
+		// The same changes: the counts cannot tell.
+		m.target.exec(oneByte, loByte)
+		if m.target.tableMD5s()["public.customers"] == srcFP["public.customers"] || m.target.largeObjects()["90002"] == srcLO["90002"] {
+			t.Fatal("the changes did not take")
+		}
+		again := verifyAgain(t, m)
+		again.wantExit(0)
+		again.wantVerified()
+	})
+}
