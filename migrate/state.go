@@ -172,6 +172,11 @@ type VerifySummary struct {
 	TargetVersion int `json:"target_version,omitempty"`
 	// Content is set when the rows' contents were compared too.
 	Content bool `json:"content,omitempty"`
+	// Skipped repeats the restore's (see RestoreSummary): the objects not
+	// restored, whose statements wait in SkippedFile, for the end's
+	// report.
+	Skipped     []SkippedObject `json:"skipped,omitempty"`
+	SkippedFile string          `json:"skipped_file,omitempty"`
 }
 
 // NewState returns a fresh state with every step pending.

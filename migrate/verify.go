@@ -140,6 +140,9 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 	if t := e.state.Target; t != nil {
 		v.TargetVersion = t.ServerVersion
 	}
+	if p, r := e.state.Plan, e.state.Restore; p != nil && len(p.Skip) > 0 && r != nil {
+		v.Skipped, v.SkippedFile = p.Skip, r.SkippedFile
+	}
 	if err := e.writeReport(rep, v); err != nil {
 		return nil, err
 	}

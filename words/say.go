@@ -174,6 +174,13 @@ func (f Flow) Summary(st migrate.Step, s *migrate.Summary) string {
 // Mismatch writes one difference: "table public.a: 10 on the EA database,
 // 3 on the GA database".
 func (f Flow) Mismatch(m migrate.Mismatch) string {
+	// --verify=content: the hashes differ, the counts say nothing.
+	switch m.Kind {
+	case "table content":
+		return fmt.Sprintf("table %s: the content of its rows differs from the %s's (%s in the dump)", m.Name, f.Source, Plural(m.Source, "row", "rows"))
+	case "large object content":
+		return fmt.Sprintf("large objects: the content of one or more differs from the %s's (%s in the dump)", f.Source, Plural(m.Source, "large object", "large objects"))
+	}
 	if m.Name == "" {
 		return fmt.Sprintf("%s: %d on the %s, %d on the %s", m.Kind, m.Source, f.Source, m.Target, f.Target)
 	}
@@ -314,11 +321,17 @@ func (f Flow) Skipped(r *migrate.RestoreSummary) string {
 	return t + fmt.Sprintf(": %s, then run psql -f %s", strings.Join(need, " and "), file)
 }
 
-// Cutover lists what to do once the target is verified: the application's
-// URL, .env lines still on retired Accelerate, the target's version and the
-// moment after which the source's writes are not in the target.
+// Cutover lists what to do once the target is verified: the objects the
+// restore left out, the application's URL, .env lines still on retired
+// Accelerate, the target's version and the moment after which the source's
+// writes are not in the target.
 func (f Flow) Cutover(v *migrate.VerifySummary, env []migrate.EnvFinding) []string {
-	out := []string{"Point your application's DATABASE_URL at the " + f.Target + " (for Prisma Postgres: its pooled URL for the application, its direct URL for tools such as prisma migrate), and restart it."}
+	var out []string
+	if v != nil && len(v.Skipped) > 0 {
+		t := f.Skipped(&migrate.RestoreSummary{Skipped: v.Skipped, SkippedFile: v.SkippedFile})
+		out = append(out, strings.ToUpper(t[:1])+t[1:]+".")
+	}
+	out = append(out, "Point your application's DATABASE_URL at the "+f.Target+" (for Prisma Postgres: its pooled URL for the application, its direct URL for tools such as prisma migrate), and restart it.")
 	for _, e := range env {
 		out = append(out, fmt.Sprintf("%s line %d (%s) still holds a hosted Accelerate URL (prisma+postgres://accelerate.prisma-data.net), retired on 1 December 2026: replace it with the %s's URL.",
 			e.Path, e.Line, e.Name, f.Target))
