@@ -35,12 +35,15 @@ type command struct {
 	// fileFlag names the flags of each side's key file.
 	fileFlag   map[migrate.Side]string
 	dumpPrefix string
+	// sourceNewest is the newest major version the source can run (0:
+	// any): a newer one makes the plan ask whether the keys were swapped.
+	sourceNewest int
 	// fromTo adds --from and --to.
 	fromTo bool
 }
 
 var fromEA = command{
-	flow: words.FromEA, use: "migrate-from-ea", dumpPrefix: "ppg-ea",
+	flow: words.FromEA, use: "migrate-from-ea", dumpPrefix: "ppg-ea", sourceNewest: 16,
 	short:    "Move an Early Access database to a General Availability database",
 	env:      map[migrate.Side]string{migrate.Source: "PPG_EA_DATABASE_URL", migrate.Target: "PPG_GA_DATABASE_URL"},
 	fileFlag: map[migrate.Side]string{migrate.Source: "ea-key-file", migrate.Target: "ga-key-file"},
@@ -198,7 +201,7 @@ func (a *app) engineConfig(dir, pgBin string, jobs int) migrate.Config {
 
 func (a *app) migrationConfig(c command, f migrateFlags) (migrate.Config, error) {
 	cfg := a.engineConfig(f.dir, f.pgBin, f.jobs)
-	cfg.DumpPrefix = c.dumpPrefix
+	cfg.DumpPrefix, cfg.SourceNewestMajor = c.dumpPrefix, c.sourceNewest
 	cfg.Restart, cfg.AllowNonEmptyTarget, cfg.ResetTarget = f.restart, f.allowNonEmpty, f.resetTarget
 	stall, err := parseDuration(f.stall)
 	if err != nil {

@@ -96,6 +96,11 @@ type Config struct {
 	// Tunnel is the template of the tunnels the default Opener starts
 	// (endpoint, user agent); Key and Network are set per tunnel.
 	Tunnel tunnel.Config
+	// SourceNewestMajor is the newest PostgreSQL major version the source
+	// can run (16 for Prisma's Early Access databases): a newer source
+	// looks like the target's key given for the source, and the plan
+	// warns. 0 means any.
+	SourceNewestMajor int
 	// Jobs is the number of parallel pg_restore jobs; 0 means defaultJobs.
 	Jobs int
 	// Restart discards the state file and starts over.

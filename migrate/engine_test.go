@@ -985,3 +985,44 @@ func TestRestartEmptiesTheEarlierTarget(t *testing.T) {
 		t.Errorf("the target was not emptied: %+v", got)
 	}
 }
+
+// A source that looks like the target (a newer server than the flow's
+// sources run, or no tables) makes the plan ask whether the keys were
+// swapped; the question goes to the user before the dump.
+func TestPlanAsksWhetherTheKeysWereSwapped(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		version int
+		newest  int
+		noTable bool
+		want    bool
+	}{
+		{"an Early Access version", 160004, 16, false, false},
+		{"a newer server than the flow's sources", 170002, 16, false, true},
+		{"a newer server, no limit", 170002, 0, false, false},
+		{"no tables", 160004, 16, true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w, dir := newWorld(t), t.TempDir()
+			w.version = c.version
+			if c.noTable {
+				w.tables = nil
+			}
+			k := bothKeys()
+			k.answers = map[QuestionKind]bool{ConfirmSource: false}
+			e := w.engine(dir, k)
+			e.cfg.SourceNewestMajor = c.newest
+			_ = e.Run(t.Context(), nil)
+			i := slices.IndexFunc(k.questions, func(q Question) bool { return q.Kind == ConfirmSource })
+			if i < 0 || k.questions[i].Plan == nil {
+				t.Fatalf("no source question with a plan: %+v", k.questions)
+			}
+			got := slices.ContainsFunc(k.questions[i].Plan.Items, func(it CheckItem) bool {
+				return it.Code == CheckSwapped && it.Verdict == VerdictWarn && it.Source == c.version
+			})
+			if got != c.want {
+				t.Errorf("the plan warns of swapped keys: %v, want %v (items %+v)", got, c.want, k.questions[i].Plan.Items)
+			}
+		})
+	}
+}

@@ -34,7 +34,8 @@ const (
 	// target older than the source.
 	CheckVersions CheckCode = "versions"
 	// CheckSwapped: the source looks like a new, empty database (no tables,
-	// or a newer server than an Early Access one) — were the keys swapped?
+	// or a newer server than Config.SourceNewestMajor) — were the keys
+	// swapped?
 	CheckSwapped CheckCode = "swapped"
 	// CheckSameDatabase: the target is the source itself.
 	CheckSameDatabase CheckCode = "same_database"
@@ -222,7 +223,7 @@ func (e *Engine) plan(ctx context.Context, src, dst *Endpoint, strict bool) (*Pl
 		v.Verdict = VerdictBlocks
 	}
 	add(v)
-	if len(tables) == 0 || (dst != nil && len(tables) == 0 && tinfo.UserObjects > 0) {
+	if len(tables) == 0 || e.cfg.SourceNewestMajor > 0 && sinfo.Major() > e.cfg.SourceNewestMajor {
 		add(CheckItem{Code: CheckSwapped, Verdict: VerdictWarn, Source: sinfo.VersionNum, Target: tinfo.VersionNum, Count: int64(len(tables))})
 	}
 

@@ -143,6 +143,8 @@ func (f Flow) Explain(err error) Failure {
 	case errors.Is(err, migrate.ErrDeclined):
 		out.Headline = "stopped at your request: nothing was changed"
 	case errors.As(err, &nf):
+		// The error says how to install the tools; the hint says it, once.
+		out.Headline = strings.Replace(out.Headline, "; "+nf.Hint(), "", 1)
 		out.Hint, out.Status = nf.Hint()+"; then run "+again, StatusTools
 	case errors.Is(err, pgtools.ErrNotFound):
 		// Finder.Find's error for a --pg-bin folder without the tools.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/pgtools"
 	"github.com/ppg-cli/ppg/tunnel"
 )
 
@@ -104,5 +105,22 @@ func TestExplainEntriesErrorNamesTheEntries(t *testing.T) {
 	one := FromEA.Explain(&migrate.EntriesError{Section: "post-data", Failures: failures[:1]})
 	if !strings.Contains(one.Headline, "refused 1 entry of") {
 		t.Errorf("one failure: headline %q", one.Headline)
+	}
+}
+
+// Tools too old for the server: the install advice is said once, in the
+// hint, not also in the headline.
+func TestExplainToolsAdviceOnce(t *testing.T) {
+	nf := &pgtools.NotFoundError{Tool: "pg_dump", MinMajor: 16, Reason: "to dump a PostgreSQL 16 server", GOOS: "linux",
+		Found: []pgtools.Tool{{Name: "pg_dump", Path: "/usr/lib/postgresql/15/bin/pg_dump", Version: pgtools.Version{Major: 15, Minor: 18}}}}
+	f := FromEA.Explain(&migrate.StepError{Step: migrate.StepConnectSource, Err: nf, Resumable: true})
+	if n := strings.Count(f.Headline+" "+f.Hint, "apt install"); n != 1 {
+		t.Errorf("the install advice is given %d times, want once:\nheadline %q\nhint %q", n, f.Headline, f.Hint)
+	}
+	if !strings.Contains(f.Headline, "pg_dump 16 or newer not found") || !strings.Contains(f.Headline, "pg_dump 15.18") {
+		t.Errorf("headline %q, want what is missing and what was found", f.Headline)
+	}
+	if f.Status != StatusTools {
+		t.Errorf("status %d, want %d", f.Status, StatusTools)
 	}
 }

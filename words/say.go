@@ -201,9 +201,9 @@ func (f Flow) PlanItem(it migrate.CheckItem) string {
 		return t
 	case migrate.CheckSwapped:
 		if it.Count == 0 {
-			return fmt.Sprintf("the %s holds no tables: is this the right key? (a new, empty database is what the %s should be)", f.Source, f.Target)
+			return fmt.Sprintf("the %s holds no tables: is this the %s's key? (the %s is the new, empty one)", f.Source, f.Target, f.Target)
 		}
-		return fmt.Sprintf("the %s runs PostgreSQL %s: is this the right key?", f.Source, Version(it.Source))
+		return fmt.Sprintf("the %s runs PostgreSQL %s, newer than an %s runs: is this the %s's key?", f.Source, Version(it.Source), f.Source, f.Target)
 	case migrate.CheckSameDatabase:
 		return fmt.Sprintf("the %s is the %s itself: paste the key of the new database", f.Target, f.Source)
 	case migrate.CheckTargetEmpty:
