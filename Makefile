@@ -74,4 +74,4 @@ e2e:
 
 # Benchmarks with recorded numbers (not part of the test run).
 bench:
-	$(TOOLCHAIN) && go test -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 60m ./e2e/
+	$(TOOLCHAIN) && go test -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 120m -v ./e2e/

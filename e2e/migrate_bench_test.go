@@ -174,7 +174,7 @@ func migBenchLink(b *testing.B, delays []time.Duration, npm, large bool, fill fu
 
 // migBenchOver is m seen through a new gateway that adds delay to every
 // message each way, with new keys for its source and target.
-func migBenchOver(b *testing.B, m *migration, delay time.Duration) *migration {
+func migBenchOver(b testing.TB, m *migration, delay time.Duration) *migration {
 	c := *m
 	c.dir = b.TempDir()
 	c.gateway, c.wsURL = testGateway(b, gateway.Options{Latency: delay, Logf: func(string, ...any) {}})
