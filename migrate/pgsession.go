@@ -47,7 +47,12 @@ func (s *pgSession) Close() {
 // once per statement. The server runs each message as its own implicit
 // transaction and answers each, error or not, before it reads the next:
 // one statement's error touches no other.
-func (s *pgSession) Pipeline(ctx context.Context, texts []string, done func(i int, err error)) error {
+//
+// A statement with Copy is a COPY ... FROM STDIN: its rows follow the
+// query at once, as CopyData messages and a CopyDone. If the COPY fails,
+// the server answers with the error and drops the rest of its rows, as the
+// protocol says, so a COPY too is pipelined and its error is its own.
+func (s *pgSession) Pipeline(ctx context.Context, stmts []Statement, done func(i int, err error)) error {
 	nc := s.conn.Conn()
 	fe := s.conn.Frontend()
 	window := make(chan struct{}, pipelineWindow)
@@ -65,7 +70,7 @@ func (s *pgSession) Pipeline(ctx context.Context, texts []string, done func(i in
 	defer stop()
 	go func() {
 		var buf []byte
-		for _, t := range texts {
+		for _, t := range stmts {
 			select {
 			case window <- struct{}{}:
 			default:
@@ -85,9 +90,30 @@ func (s *pgSession) Pipeline(ctx context.Context, texts []string, done func(i in
 				}
 			}
 			var err error
-			if buf, err = (&pgproto3.Query{String: t}).Encode(buf); err != nil {
+			if buf, err = (&pgproto3.Query{String: t.SQL}).Encode(buf); err != nil {
 				wrote <- err
 				return
+			}
+			if t.Copy != nil {
+				for rows := t.Copy; len(rows) > 0; {
+					n := min(len(rows), pipelineFlush)
+					if buf, err = (&pgproto3.CopyData{Data: rows[:n]}).Encode(buf); err != nil {
+						wrote <- err
+						return
+					}
+					rows = rows[n:]
+					if len(buf) >= pipelineFlush {
+						if _, err := nc.Write(buf); err != nil {
+							wrote <- err
+							return
+						}
+						buf = buf[:0]
+					}
+				}
+				if buf, err = (&pgproto3.CopyDone{}).Encode(buf); err != nil {
+					wrote <- err
+					return
+				}
 			}
 			if len(buf) >= pipelineFlush {
 				if _, err := nc.Write(buf); err != nil {
@@ -112,7 +138,7 @@ func (s *pgSession) Pipeline(ctx context.Context, texts []string, done func(i in
 		}
 		return err
 	}
-	for i := range texts {
+	for i, t := range stmts {
 		var stmtErr error
 	answer:
 		for {
@@ -125,8 +151,13 @@ func (s *pgSession) Pipeline(ctx context.Context, texts []string, done func(i in
 				stmtErr = pgconn.ErrorResponseToPgError(m)
 			case *pgproto3.ReadyForQuery:
 				break answer
-			case *pgproto3.CopyInResponse, *pgproto3.CopyOutResponse, *pgproto3.CopyBothResponse:
-				// A statement that copies cannot be pipelined.
+			case *pgproto3.CopyInResponse:
+				if t.Copy == nil {
+					// Its rows are not here: the connection would wait
+					// for them.
+					return fail(errors.New("a pipelined statement started a COPY without rows"))
+				}
+			case *pgproto3.CopyOutResponse, *pgproto3.CopyBothResponse:
 				return fail(errors.New("a pipelined statement started a COPY"))
 			}
 		}

@@ -26,12 +26,20 @@ import (
 // Session is a connection of the engine's own for pipelined statements;
 // DB.Session opens one with an application name, and the caller closes it.
 type Session interface {
-	// Pipeline sends texts in order, each as its own simple query,
+	// Pipeline sends stmts in order, each as its own simple query,
 	// without waiting for the answers, and calls done in order as each
-	// is answered: err is the server's *pgconn.PgError for that text, or
-	// nil. It returns an error when the connection fails or ctx ends.
-	Pipeline(ctx context.Context, texts []string, done func(i int, err error)) error
+	// is answered: err is the server's *pgconn.PgError for that
+	// statement, or nil. It returns an error when the connection fails or
+	// ctx ends.
+	Pipeline(ctx context.Context, stmts []Statement, done func(i int, err error)) error
 	Close()
+}
+
+// Statement is one simple query of a pipeline: SQL, and for a
+// COPY ... FROM STDIN the rows it reads, in COPY's text format.
+type Statement struct {
+	SQL  string
+	Copy []byte
 }
 
 // errNoPipeline means a section is restored by pg_restore itself: the
@@ -84,7 +92,7 @@ func (r *restorer) script(ctx context.Context, sec, list string) (*pgtools.Scrip
 	seen := map[int]bool{}
 	for _, se := range s.Entries {
 		en, ok := byID[se.ID]
-		if !ok || seen[se.ID] || en.Section == pgtools.SectionData {
+		if !ok || seen[se.ID] || (en.Section == pgtools.SectionData) != (sec == sectionData) {
 			return nil, nil, fmt.Errorf("%w: the script names entry %d, which the list does not hold", errNoPipeline, se.ID)
 		}
 		seen[se.ID] = true
@@ -148,6 +156,115 @@ func (r *restorer) pipelined(ctx context.Context, sec string, entries []pgtools.
 	return p.verdict()
 }
 
+// Small tables' data is pipelined too. Through pg_restore each table is a
+// COPY of its own, a few round trips each, which across a long link is
+// most of the section's time when a database has hundreds of small
+// tables. ppg has pg_restore write small tables' rows (and the sequences'
+// values and large objects' metadata) as SQL, a batch at a time so that memory stays bounded, and
+// sends each table as one pipelined COPY. Large tables, large objects and
+// the rest stay with pg_restore's jobs: their round trips are few against
+// their bytes.
+const (
+	// smallTable is the largest table (pg_table_size) whose rows ppg
+	// sends itself.
+	smallTable = 512 << 10
+	// dataBatch bounds the table sizes of one batch.
+	dataBatch = 2 << 20
+)
+
+// pipelinedData loads the small tables and sequence values of a data
+// section's entries, and returns the entries left for pg_restore. On
+// errNoPipeline (the DB gives no sessions, or a batch's script is not in
+// the expected form) the entries not yet sent are left for pg_restore
+// too, with the error.
+func (r *restorer) pipelinedData(ctx context.Context, entries []pgtools.Entry) ([]pgtools.Entry, error) {
+	var rest []pgtools.Entry
+	var batches [][]pgtools.Entry
+	var cur []pgtools.Entry
+	var size int64
+	for _, en := range entries {
+		b, known := r.sizes[en.QualifiedName()]
+		switch {
+		case en.Desc == "SEQUENCE SET", en.Desc == "BLOB METADATA", en.Desc == "TABLE DATA" && known && b <= smallTable:
+			if len(cur) > 0 && size+b > dataBatch {
+				batches, cur, size = append(batches, cur), nil, 0
+			}
+			cur, size = append(cur, en), size+b
+		default:
+			rest = append(rest, en)
+		}
+	}
+	if len(cur) > 0 {
+		batches = append(batches, cur)
+	}
+	if len(batches) == 0 {
+		return entries, nil
+	}
+	unsent := func(from int) []pgtools.Entry {
+		out := slices.Clone(rest)
+		for _, b := range batches[from:] {
+			out = append(out, b...)
+		}
+		return out
+	}
+	e := r.e
+	app := "ppg-restore-" + e.state.ID
+	first, err := r.dst.DB.Session(ctx, app)
+	if err != nil {
+		if errors.Is(err, errNoPipeline) {
+			return entries, err
+		}
+		return nil, r.lost(err)
+	}
+	p := &pipeline{r: r, sec: sectionData, sessions: []Session{first}}
+	defer func() {
+		for _, ss := range p.sessions {
+			ss.Close()
+		}
+	}()
+	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state) + "." + sectionData + ".list")
+	defer func() { _ = os.Remove(list) }()
+	var left []pgtools.Entry
+	err = e.watch(ctx, r.dst.DB.Watcher, app, "ppg", nil, nil, func(ctx context.Context, touch func()) error {
+		p.touch = touch
+		for k, batch := range batches {
+			if err := writeList(list, batch); err != nil {
+				return err
+			}
+			s, items, err := r.script(ctx, sectionData, list)
+			if err != nil {
+				left = unsent(k)
+				return err
+			}
+			touch()
+			if k == 0 {
+				p.preamble = s.Preamble
+				for len(p.sessions) < max(r.info.Jobs, 1) {
+					ss, err := r.dst.DB.Session(ctx, app)
+					if err != nil {
+						return r.lost(err)
+					}
+					p.sessions = append(p.sessions, ss)
+				}
+				if err := p.start(ctx); err != nil {
+					return err
+				}
+			}
+			if err := p.sendAll(ctx, items); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return left, err
+	}
+	if err := p.verdict(); err != nil {
+		return nil, err
+	}
+	return rest, nil
+}
+
 // lost turns a failed connection of the engine's own into the error the
 // front ends explain, and that resumes.
 func (r *restorer) lost(err error) error {
@@ -181,12 +298,25 @@ type pipeline struct {
 // waves of entries whose dependencies are done, spread over the sessions
 // by table.
 func (p *pipeline) run(ctx context.Context, items []scripted) error {
+	if err := p.start(ctx); err != nil {
+		return err
+	}
+	return p.sendAll(ctx, items)
+}
+
+// start sets every session up.
+func (p *pipeline) start(ctx context.Context) error {
 	p.settings = make([]string, len(p.sessions))
 	for _, ss := range p.sessions {
 		if err := p.begin(ctx, ss); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// sendAll sends items over the sessions set up.
+func (p *pipeline) sendAll(ctx context.Context, items []scripted) error {
 	if len(p.sessions) == 1 {
 		return p.send(ctx, 0, items)
 	}
@@ -224,7 +354,11 @@ func (p *pipeline) run(ctx context.Context, items []scripted) error {
 // 17) must not undo the others.
 func (p *pipeline) begin(ctx context.Context, ss Session) error {
 	var failed error
-	err := ss.Pipeline(ctx, p.preamble, func(i int, err error) {
+	stmts := make([]Statement, len(p.preamble))
+	for i, t := range p.preamble {
+		stmts[i] = Statement{SQL: t}
+	}
+	err := ss.Pipeline(ctx, stmts, func(i int, err error) {
 		p.touch()
 		if err == nil {
 			return
@@ -244,20 +378,39 @@ func (p *pipeline) send(ctx context.Context, i int, items []scripted) error {
 	if len(items) == 0 {
 		return nil
 	}
-	texts := make([]string, len(items))
-	for k, it := range items {
-		texts[k] = it.script.SQL
+	stmts := make([]Statement, 0, len(items))
+	sent := make([]scripted, 0, len(items))
+	for _, it := range items {
 		if set := strings.Join(it.script.Settings, "\n"); set != p.settings[i] {
 			// The entry needs session state this session does not have
-			// (default_table_access_method, for instance): set it in the
-			// same message.
-			texts[k] = set + "\n" + it.script.SQL
+			// (default_table_access_method, for instance): set it first.
+			// A COPY must be a message of its own; other entries take
+			// the settings in the same message.
 			p.settings[i] = set
+			if it.script.Copy != nil {
+				stmts = append(stmts, Statement{SQL: set})
+				sent = append(sent, scripted{})
+			} else {
+				stmts = append(stmts, Statement{SQL: set + "\n" + it.script.SQL})
+				sent = append(sent, it)
+				continue
+			}
 		}
+		stmts = append(stmts, Statement{SQL: it.script.SQL, Copy: it.script.Copy})
+		sent = append(sent, it)
 	}
-	err := p.sessions[i].Pipeline(ctx, texts, func(k int, err error) {
+	err := p.sessions[i].Pipeline(ctx, stmts, func(k int, err error) {
+		if sent[k].entry.ID == 0 {
+			// Settings of their own: they fail only as the entry after
+			// them would.
+			p.touch()
+			if err != nil && !p.harmless(err, stmts[k].SQL) {
+				p.fail(sent[k+1], errorText(err))
+			}
+			return
+		}
 		p.touch()
-		p.answered(items[k], err)
+		p.answered(sent[k], err)
 	})
 	if err != nil {
 		return p.r.lost(err)
@@ -270,9 +423,13 @@ func (p *pipeline) send(ctx context.Context, i int, items []scripted) error {
 func (p *pipeline) answered(it scripted, err error) {
 	r := p.r
 	if err == nil || p.harmless(err, it.script.SQL) {
-		r.mu.Lock()
-		r.entriesDone = min(r.entriesDone+1, r.entriesTotal)
-		r.mu.Unlock()
+		if p.sec != sectionData {
+			r.mu.Lock()
+			r.entriesDone = min(r.entriesDone+1, r.entriesTotal)
+			r.mu.Unlock()
+		} else if err == nil && it.entry.Desc == "TABLE DATA" {
+			r.markLoaded(it.entry)
+		}
 		r.e.send(Event{Kind: ToolLine, Step: StepRestore, Line: fmt.Sprintf("restored %s %s (entry %d)", it.entry.Desc, it.entry.QualifiedName(), it.entry.ID)})
 		r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(p.sec)})
 		return

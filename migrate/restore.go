@@ -276,6 +276,20 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 	if len(entries) == 0 {
 		return nil
 	}
+	if sec == sectionData {
+		rest, err := r.pipelinedData(ctx, entries)
+		switch {
+		case errors.Is(err, errNoPipeline):
+			if !errors.Is(err, errNoSessions) {
+				e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
+			}
+		case err != nil:
+			return err
+		}
+		if entries = rest; len(entries) == 0 {
+			return nil
+		}
+	}
 	if sec != sectionData {
 		err := r.pipelined(ctx, sec, entries)
 		if !errors.Is(err, errNoPipeline) {
@@ -303,7 +317,9 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 		// The schema is restored serially: its order matters and it is quick.
 		jobs = max(r.info.Jobs, 1)
 	}
-	if jobs > 1 {
+	// A job is a connection of its own, set up across the link: no more
+	// jobs than entries.
+	if jobs = min(jobs, len(entries)); jobs > 1 {
 		args = append(args, fmt.Sprintf("--jobs=%d", jobs))
 	}
 	args = append(args, r.archive)
@@ -435,19 +451,27 @@ func (r *restorer) loaded(l pgtools.Line) {
 			break
 		}
 	}
-	if entry == nil || slices.Contains(r.info.Loaded, entry.ID) {
+	if entry != nil {
+		r.markLoaded(*entry)
+	}
+}
+
+// markLoaded records the data entry as loaded, and saves the state now
+// and then. Pipelined sessions call it concurrently.
+func (r *restorer) markLoaded(entry pgtools.Entry) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if slices.Contains(r.info.Loaded, entry.ID) {
 		return
 	}
 	r.info.Loaded = append(r.info.Loaded, entry.ID)
 	qn := entry.QualifiedName()
-	r.mu.Lock()
 	r.done++
 	r.doneBytes += r.sizes[qn]
 	delete(r.inflight, qn)
 	if r.current == qn || r.done >= r.tables {
 		r.current = ""
 	}
-	r.mu.Unlock()
 	if now := r.e.cfg.Now(); now.Sub(r.lastSave) >= saveEvery {
 		r.lastSave = now
 		// A failed save here is caught by the next one, at the section's

@@ -41,6 +41,10 @@ type ScriptEntry struct {
 	// Settings are the session settings in force for the entry, beyond
 	// the preamble ("SET default_tablespace = '';"), in the order set.
 	Settings []string
+	// Copy is set for a table's data: SQL is then the entry's
+	// "COPY ... FROM stdin;" and Copy its rows in COPY's text format, each
+	// line ending in a newline, without the closing "\.".
+	Copy []byte
 }
 
 // ErrScript reports pg_restore output that is not shaped as Script
@@ -50,6 +54,8 @@ var ErrScript = errors.New("restore script not in the expected form")
 
 var (
 	tocHeader = regexp.MustCompile(`^-- TOC entry (\d+) \(class \d+ OID \d+\)$`)
+	// copyFromStdin is a data entry's statement, its rows following.
+	copyFromStdin = regexp.MustCompile(`^COPY .+ FROM stdin;$`)
 	// sessionSetting matches what pg_restore writes between entries to
 	// change the session for the entries that follow.
 	sessionSetting = regexp.MustCompile(`^(SET (default_tablespace|default_table_access_method|search_path) = .*;|SET SESSION AUTHORIZATION .*;|RESET SESSION AUTHORIZATION;)$`)
@@ -70,6 +76,7 @@ func ParseScript(r io.Reader) (*Script, error) {
 		settings []string // session state set between entries
 		cur      *ScriptEntry
 		pending  []string // comment lines that may be a header
+		copying  bool     // reading a COPY's rows, up to "\."
 	)
 	flush := func() {
 		lines := trimTrailing(body)
@@ -98,6 +105,16 @@ func ParseScript(r io.Reader) (*Script, error) {
 	}
 	for sc.Scan() {
 		line := sc.Text()
+		if copying {
+			// Rows are data, whatever they look like: a row may start
+			// with "--" or a backslash.
+			if line == `\.` {
+				copying = false
+			} else {
+				cur.Copy = append(append(cur.Copy, line...), '\n')
+			}
+			continue
+		}
 		if restrict == "" && cur == nil && strings.HasPrefix(line, `\restrict `) {
 			restrict = strings.TrimPrefix(line, `\restrict `)
 			continue
@@ -128,9 +145,18 @@ func ParseScript(r io.Reader) (*Script, error) {
 			continue
 		}
 		body = append(body, line)
+		if cur != nil && copyFromStdin.MatchString(line) {
+			if cur.Copy != nil {
+				return nil, fmt.Errorf("%w: entry %d holds two COPY statements", ErrScript, cur.ID)
+			}
+			copying, cur.Copy = true, []byte{}
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read the restore script: %w", err)
+	}
+	if copying {
+		return nil, fmt.Errorf("%w: the rows of entry %d do not end", ErrScript, cur.ID)
 	}
 	body = append(body, pending...)
 	flush()

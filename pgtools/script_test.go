@@ -150,3 +150,37 @@ func TestParseScriptRefusesPsqlCommands(t *testing.T) {
 		t.Errorf("empty: err = %v, want ErrScript", err)
 	}
 }
+
+// A data section's script: each table's rows follow its COPY up to "\.",
+// and are data whatever they look like (a row may start with "--" or a
+// backslash, or look like a TOC header).
+func TestParseScriptData(t *testing.T) {
+	script := "SET statement_timeout = 0;\nSET row_security = off;\n\n" +
+		"--\n-- TOC entry 3400 (class 0 OID 16390)\n-- Dependencies: 215\n-- Data for Name: t1; Type: TABLE DATA; Schema: app1; Owner: -\n--\n\n" +
+		"COPY app1.t1 (id, note) FROM stdin;\n1\t-- not a comment\n2\t\\\\N\n--\n-- TOC entry 9 (class 0 OID 1)\n--\n3\t\\N\n\\.\n\n\n" +
+		"--\n-- TOC entry 3401 (class 0 OID 0)\n-- Dependencies: 216\n-- Name: t1_id_seq; Type: SEQUENCE SET; Schema: app1; Owner: -\n--\n\n" +
+		"SELECT pg_catalog.setval('app1.t1_id_seq', 3, true);\n\n\n" +
+		"--\n-- TOC entry 3402 (class 0 OID 16400)\n-- Dependencies: 217\n-- Data for Name: empty; Type: TABLE DATA; Schema: app1; Owner: -\n--\n\n" +
+		"COPY app1.empty (id) FROM stdin;\n\\.\n\n\n"
+	s, err := ParseScript(strings.NewReader(script))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Entries) != 3 {
+		t.Fatalf("%d entries, want 3: %+v", len(s.Entries), s.Entries)
+	}
+	t1, seq, empty := s.Entries[0], s.Entries[1], s.Entries[2]
+	wantRows := "1\t-- not a comment\n2\t\\\\N\n--\n-- TOC entry 9 (class 0 OID 1)\n--\n3\t\\N\n"
+	if t1.ID != 3400 || t1.SQL != "COPY app1.t1 (id, note) FROM stdin;" || string(t1.Copy) != wantRows {
+		t.Errorf("table entry = %d %q, rows %q; want rows %q", t1.ID, t1.SQL, t1.Copy, wantRows)
+	}
+	if seq.ID != 3401 || seq.Copy != nil || !strings.HasPrefix(seq.SQL, "SELECT pg_catalog.setval") {
+		t.Errorf("sequence entry = %+v", seq)
+	}
+	if empty.ID != 3402 || empty.Copy == nil || len(empty.Copy) != 0 {
+		t.Errorf("empty table entry = %d, rows %v (want non-nil and empty)", empty.ID, empty.Copy)
+	}
+	if _, err := ParseScript(strings.NewReader(script[:strings.Index(script, "\\.")])); !errors.Is(err, ErrScript) {
+		t.Errorf("rows cut before \\.: err %v, want ErrScript", err)
+	}
+}
