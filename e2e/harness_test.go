@@ -62,7 +62,6 @@ func withBandwidth(bytesPerSec int64) migrationOption {
 	return func(o *gateway.Options) { o.BandwidthBytesPerSec = bytesPerSec }
 }
 
-
 // newMigration starts both servers and the gateway; all stop at the end of
 // the test. The gateway's log is kept, and its last lines shown if the
 // test fails.
