@@ -92,3 +92,48 @@ func TestPipelinedRestoreRealError(t *testing.T) {
 		t.Errorf("the target's own public.clash changed: columns %s", got)
 	}
 }
+
+// TestPipelinedRestoreRefusedRows: the target refuses one small table's
+// rows (an event trigger of its own adds a CHECK the rows break when the
+// table is created). The pipelined COPYs of the other tables go in, and
+// the step fails naming that table's data entry and the server's reason.
+func TestPipelinedRestoreRefusedRows(t *testing.T) {
+	m := newMigration(t)
+	m.source.exec(pipelineSourceSQL)
+	m.target.exec(`CREATE FUNCTION public.narrow_t7() RETURNS event_trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() WHERE object_identity = 'public.t7' AND command_tag = 'CREATE TABLE') THEN
+				ALTER TABLE public.t7 ADD CONSTRAINT t7_small CHECK (id < 5);
+			END IF;
+		END $$;
+		CREATE EVENT TRIGGER narrow_t7 ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION public.narrow_t7();`)
+	r := m.run("--non-interactive", "--json", "--allow-non-empty-target")
+	if r.code == 0 {
+		t.Fatalf("the restore succeeded although the target refuses public.t7's rows:\n%s", r.show())
+	}
+	failed := r.all(stepFailed("restore"))
+	if len(failed) != 1 {
+		t.Fatalf("%d restore failures, want 1:\n%s", len(failed), r.show())
+	}
+	for _, want := range []string{"TABLE DATA public.t7 (entry ", `violates check constraint "t7_small"`} {
+		if !strings.Contains(failed[0].Text, want) {
+			t.Errorf("the failure does not say %q: %s", want, failed[0].Text)
+		}
+	}
+	if strings.Contains(failed[0].Text, "public.t8") {
+		t.Errorf("the failure names a table the target took: %s", failed[0].Text)
+	}
+	// Every other table holds the source's rows, checked independently.
+	want, got := m.source.tableMD5s(), m.target.tableMD5s()
+	for name, fp := range want {
+		if name == "public.t7" {
+			if n := got[name].Rows; n != 0 {
+				t.Errorf("public.t7 holds %d rows; its COPY was refused", n)
+			}
+			continue
+		}
+		if got[name] != fp {
+			t.Errorf("%s: source %v, target %v", name, fp, got[name])
+		}
+	}
+}

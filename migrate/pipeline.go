@@ -173,7 +173,8 @@ const (
 )
 
 // pipelinedData loads the small tables and sequence values of a data
-// section's entries, and returns the entries left for pg_restore. On
+// section's entries, and returns the entries left for pg_restore, with an
+// *EntriesError if the target refused some of the entries sent. On
 // errNoPipeline (the DB gives no sessions, or a batch's script is not in
 // the expected form) the entries not yet sent are left for pg_restore
 // too, with the error.
@@ -259,10 +260,8 @@ func (r *restorer) pipelinedData(ctx context.Context, entries []pgtools.Entry) (
 	if err != nil {
 		return left, err
 	}
-	if err := p.verdict(); err != nil {
-		return nil, err
-	}
-	return rest, nil
+	// Entries the target refused fail the section, after the rest.
+	return rest, p.verdict()
 }
 
 // lost turns a failed connection of the engine's own into the error the

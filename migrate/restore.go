@@ -276,6 +276,9 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 	if len(entries) == 0 {
 		return nil
 	}
+	// refused is the small tables the target refused: the large ones are
+	// loaded all the same, and then the section fails naming them.
+	var refused *EntriesError
 	if sec == sectionData {
 		rest, err := r.pipelinedData(ctx, entries)
 		switch {
@@ -283,11 +286,12 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 			if !errors.Is(err, errNoSessions) {
 				e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
 			}
+		case errors.As(err, &refused):
 		case err != nil:
 			return err
 		}
 		if entries = rest; len(entries) == 0 {
-			return nil
+			return refusedErr(refused)
 		}
 	}
 	if sec != sectionData {
@@ -324,6 +328,9 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 	}
 	args = append(args, r.archive)
 	err := r.run(ctx, sec, args)
+	if err == nil {
+		return refusedErr(refused)
+	}
 	for try := 1; try <= postDataRetries && sec == sectionPostData && errors.Is(err, errDeadlock) && ctx.Err() == nil; try++ {
 		// The entries that deadlocked were rolled back; what the other
 		// jobs made stays. Restore what is missing, serially.
@@ -342,6 +349,14 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 		err = r.run(ctx, sec, append(restoreFlags[:], "--section="+sec, "--use-list="+list, r.archive))
 	}
 	return err
+}
+
+// refusedErr is ee as an error: nil when there is none.
+func refusedErr(ee *EntriesError) error {
+	if ee == nil {
+		return nil
+	}
+	return ee
 }
 
 // errDeadlock marks a restore whose only real errors were deadlocks
