@@ -107,12 +107,24 @@ var (
 // whitespace. Anything else is a [*KeyError] that says what was expected.
 func ParseKey(s string) (Credential, error) {
 	v := cleanValue(s)
-	// NAME=value, unless what follows "=" is only more "=": that is a raw
-	// key's base64 padding.
-	if m := assignment.FindStringSubmatch(v); m != nil && strings.Trim(v[len(m[0]):], "=") != "" {
-		v = cleanValue(v[len(m[0]):])
-	} else if m != nil && len(v) == len(m[0]) {
-		v = ""
+	// NAME=value, perhaps quoted, perhaps nested: take the value. A raw
+	// key can look like an assignment too (base64 has "=", a key has
+	// letters and digits): what could be a key, and whose "name" is not
+	// a variable's, stays whole.
+	for {
+		m := assignment.FindStringSubmatch(v)
+		if m == nil || maybeKey(v, m[1]) {
+			break
+		}
+		rest := v[len(m[0]):]
+		if rest == "" {
+			v = "" // NAME= with no value
+			break
+		}
+		if strings.Trim(rest, "=") == "" {
+			break // only "=" after the name: a raw key's base64 padding
+		}
+		v = cleanValue(rest)
 	}
 	if v == "" {
 		return Credential{}, &KeyError{Problem: "no key given", Hint: expected}
@@ -121,6 +133,17 @@ func ParseKey(s string) (Credential, error) {
 		return parseURL(v)
 	}
 	return parseRawKey(v)
+}
+
+// envName is the shape of an environment variable's name (PDP_API_KEY).
+var envName = regexp.MustCompile(`^[A-Z0-9_]*_[A-Z0-9_]*$`)
+
+// maybeKey tells a raw key that looks like an assignment ("A0b1=c2...",
+// "A0b1...Z9=") from one (DATABASE_URL=...): it has only a key's
+// characters and length, and the part before "=" is not a variable's
+// name.
+func maybeKey(v, name string) bool {
+	return keyChars.MatchString(v) && len(v) >= minKeyLength && !envName.MatchString(name)
 }
 
 func parseURL(v string) (Credential, error) {
