@@ -184,3 +184,34 @@ func TestParseScriptData(t *testing.T) {
 		t.Errorf("rows cut before \\.: err %v, want ErrScript", err)
 	}
 }
+
+func FuzzParseScript(f *testing.F) {
+	for _, name := range []string{"script-pre-data.sql", "script-post-data.sql", "script-15-pre-data.sql"} {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
+	}
+	f.Add("SET a = 1;\n--\n-- TOC entry 5 (class 0 OID 1)\n-- Data for Name: t; Type: TABLE DATA; Schema: s; Owner: -\n--\n\nCOPY s.t (a) FROM stdin;\n1\n\\.\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := ParseScript(strings.NewReader(in))
+		if err != nil {
+			if s != nil {
+				t.Fatal("a script with an error")
+			}
+			return
+		}
+		for _, en := range s.Entries {
+			if en.Copy != nil && !copyFromStdin.MatchString(strings.TrimSpace(en.SQL[strings.LastIndex(en.SQL, "\n")+1:])) {
+				t.Fatalf("entry %d has rows but its SQL is %q", en.ID, en.SQL)
+			}
+			if strings.HasPrefix(en.SQL, `\`) || strings.Contains(en.SQL, "\n\\") {
+				t.Fatalf("entry %d holds a psql command: %q", en.ID, en.SQL)
+			}
+			if len(en.Copy) > 0 && en.Copy[len(en.Copy)-1] != '\n' {
+				t.Fatalf("entry %d's rows do not end in a newline", en.ID)
+			}
+		}
+	})
+}
