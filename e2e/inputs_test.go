@@ -37,7 +37,8 @@ package e2e
 //	                                                 kept), tui golden TestGoldenStartOldDumps (listed, sizes)
 //	three sizes that disagree                        tui golden TestGoldenSourceSummary ("on disk"), TestGoldenDumpProgress
 //	                                                 ("of table data"), TestGoldenDone (the dump's size)
-//	a 45 s lock wait at "Connecting…" says nothing   not covered: no notice of a slow connection exists yet
+//	a 45 s lock wait at "Connecting…" says nothing   TestMigrateSaysWhenALockHoldsItUp (after 5 s: still waiting,
+//	                                                 perhaps for a lock another session holds; then it goes on)
 //	backup/restore speak of EA and GA                cli TestExitStatuses (no flow but FromEA names
 //	                                                 migrate-from-ea), TestBackupAndRestore ("Verify the database")
 //	the Done screen at 60x15                         tui TestDoneScrollsAtAnySize; TestWizardInputs (real terminal:
@@ -49,6 +50,7 @@ package e2e
 //	go test -tags e2e -count=1 -run TestWizardInputs ./e2e/
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"strings"
@@ -216,4 +218,49 @@ func TestWizardInputs(t *testing.T) {
 			t.Error("ppg-migration.lock is left after the failure")
 		}
 	})
+}
+
+// TestMigrateSaysWhenALockHoldsItUp: another session holds an ACCESS
+// EXCLUSIVE lock on a source table (a long migration there, say), so
+// ppg's first checks of the source wait. After a few seconds ppg says it
+// is still waiting and why that can be; once the lock is released the
+// migration goes on and verifies.
+func TestMigrateSaysWhenALockHoldsItUp(t *testing.T) {
+	m := newMigration(t)
+	m.source.exec(smallSchemaSQL)
+	ctx := context.Background()
+	holder := m.source.connect()
+	defer func() { _ = holder.Close(ctx) }()
+	tx, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE shop.orders IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	p := m.start("--non-interactive", "--json")
+	ev := p.waitFor(eventWhere("a slow_connect notice", func(ev event) bool {
+		return ev.Notice != nil && ev.Notice.Code == migrate.NoticeSlowConnect
+	}))
+	waited := ev.Arrived.Sub(start)
+	if ev.Step != "connect-source" || ev.Notice.Side != migrate.Source {
+		t.Errorf("the notice is about step %s, side %v; want connect-source, the source", ev.Step, ev.Notice.Side)
+	}
+	for _, want := range []string{"still waiting for the EA database", "lock", "Ctrl-C"} {
+		if !strings.Contains(ev.Text, want) {
+			t.Errorf("the notice %q does not say %q", ev.Text, want)
+		}
+	}
+	if waited > 15*time.Second {
+		t.Errorf("the notice came %v after the start", waited)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := p.wait()
+	r.wantExit(0)
+	r.wantVerified()
+	compareData(t, m.source, m.target)
+	t.Logf("the notice came after %v", waited.Round(100*time.Millisecond))
 }

@@ -3,6 +3,7 @@ package migrate
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/ppg-cli/ppg/pgtools"
 	"github.com/ppg-cli/ppg/tunnel"
@@ -63,7 +64,9 @@ func (e *Engine) openSideEarly(ctx context.Context, side Side) (*Endpoint, error
 func (e *Engine) openSideWith(ctx context.Context, side Side, key func(context.Context, Side, error) (string, error), problem error) (*Endpoint, error) {
 	if cred, ok := e.creds[side]; ok {
 		// A retry reopens the side with the key of this run.
+		stop := e.waiting(side)
 		ep, err := e.open.Open(ctx, side, cred)
+		stop()
 		if err == nil {
 			return ep, nil
 		}
@@ -91,15 +94,19 @@ func (e *Engine) openSideWith(ctx context.Context, side Side, key func(context.C
 			problem = &TargetRefusedError{Reason: RefuseIsSource, SameKey: true}
 			continue
 		}
+		stop := e.waiting(side)
 		ep, err := e.open.Open(ctx, side, cred)
 		if err != nil {
+			stop()
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
 			problem = err
 			continue
 		}
-		if same, err := e.isSource(ctx, side, ep); err != nil || same {
+		same, err := e.isSource(ctx, side, ep)
+		stop()
+		if err != nil || same {
 			ep.Close()
 			if err != nil {
 				return nil, err
@@ -170,14 +177,18 @@ func (e *Engine) connectSource(ctx context.Context) (*Summary, error) {
 		return nil, err
 	}
 	e.src = ep
+	stop := e.waiting(Source)
 	info, err := ep.DB.ServerInfo(ctx)
 	if err != nil {
+		stop()
 		return nil, err
 	}
 	if e.pick, err = pgtools.Choose(e.found, info.Major()); err != nil {
+		stop()
 		return nil, err
 	}
 	db, err := e.describeSource(ctx, ep, info)
+	stop()
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +333,9 @@ func (e *Engine) tryTarget(ctx context.Context, problem error) (_ *Summary, decl
 		return nil, false, err
 	}
 	e.dst = ep
+	stop := e.waiting(Target)
 	info, err := ep.DB.ServerInfo(ctx)
+	stop()
 	if err != nil {
 		return nil, false, err
 	}
@@ -372,4 +385,23 @@ func (e *Engine) tryTarget(ctx context.Context, problem error) (_ *Summary, decl
 	}
 	e.state.Target = db
 	return &Summary{Database: db}, false, nil
+}
+
+// slowConnect is how long opening a database and its first checks may
+// take before ppg says that it is still waiting.
+const slowConnect = 5 * time.Second
+
+// waiting says, once slowConnect has passed and until stop is called,
+// that ppg still waits for side: a far or busy server, or a lock held by
+// another session that the checks wait for. Nothing else changes: the
+// wait goes on until it ends or ctx does.
+func (e *Engine) waiting(side Side) (stop func()) {
+	step := StepConnectSource
+	if side == Target {
+		step = StepConnectTarget
+	}
+	t := time.AfterFunc(slowConnect, func() {
+		e.send(Event{Kind: Info, Step: step, Notice: &Notice{Code: NoticeSlowConnect, Side: side, Count: int64(slowConnect / time.Second)}})
+	})
+	return func() { t.Stop() }
 }

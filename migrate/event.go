@@ -229,6 +229,10 @@ const (
 	// entries (Cause says why): pg_restore restores it, a statement a
 	// round trip.
 	NoticeNoPipeline NoticeCode = "no_pipeline"
+	// NoticeSlowConnect: connecting to Side, or its first checks, has
+	// taken Count seconds so far: a far or busy server, or a lock that
+	// another session holds and ppg's checks wait for. It goes on waiting.
+	NoticeSlowConnect NoticeCode = "slow_connect"
 )
 
 // Notice is a fact of an Info or Warning event.
@@ -244,6 +248,8 @@ type Notice struct {
 	Cause string `json:"cause,omitempty"`
 	// Harmless says why an error is harmless.
 	Harmless HarmlessReason `json:"harmless,omitempty"`
+	// Side is the database the notice is about, when it is one.
+	Side Side `json:"side,omitempty"`
 	// Err is a typed error the notice is about, for the front end to
 	// explain; its text is in Cause.
 	Err error `json:"-"`

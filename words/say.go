@@ -56,6 +56,9 @@ func (f Flow) Notice(n *migrate.Notice) string {
 		return fmt.Sprintf("parallel restore jobs deadlocked (a known effect of partitioned tables): restoring what is missing one at a time (try %d of %d)", n.Count, n.Of)
 	case migrate.NoticeNoPipeline:
 		return "pg_restore restores this part itself, one statement at a time (" + n.Cause + ")"
+	case migrate.NoticeSlowConnect:
+		return fmt.Sprintf("still waiting for the %s after %d s: the server may be far or busy, or another session holds a lock that ppg's checks wait for (a long transaction or a migration running there); ppg goes on waiting, Ctrl-C stops",
+			f.Side(n.Side), n.Count)
 	case migrate.NoticeNoManifest:
 		return "no manifest beside the dump (" + filepath.Base(n.Path) + "): the restore is not verified"
 	}
