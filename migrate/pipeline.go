@@ -316,6 +316,48 @@ func (p *pipeline) start(ctx context.Context) error {
 
 // sendAll sends items over the sessions set up.
 func (p *pipeline) sendAll(ctx context.Context, items []scripted) error {
+	main, later := splitPasses(items)
+	if err := p.sendMain(ctx, main); err != nil {
+		return err
+	}
+	// What pg_restore leaves for its last passes (materialized views'
+	// data, event triggers, privileges) comes after everything else, in
+	// the script's order, on one session: an event trigger made earlier
+	// would fire on the rest of the restore.
+	return p.send(ctx, 0, later)
+}
+
+// splitPasses separates the entries pg_restore restores in its main pass
+// from those it restores after it, keeping the order of each.
+// A comment or security label goes with the object it is on.
+func splitPasses(items []scripted) (main, later []scripted) {
+	inLater := map[int]bool{}
+	for _, it := range items {
+		switch it.entry.Desc {
+		case "ACL", "ACL LANGUAGE", "DEFAULT ACL", "EVENT TRIGGER", "MATERIALIZED VIEW DATA":
+			inLater[it.entry.ID] = true
+		}
+	}
+	for _, it := range items {
+		if d := it.entry.Desc; d == "COMMENT" || d == "SECURITY LABEL" {
+			for _, dep := range it.script.Deps {
+				if inLater[dep] {
+					inLater[it.entry.ID] = true
+				}
+			}
+		}
+		if inLater[it.entry.ID] {
+			later = append(later, it)
+		} else {
+			main = append(main, it)
+		}
+	}
+	return main, later
+}
+
+// sendMain sends the main pass: in order on one session, or in waves over
+// several.
+func (p *pipeline) sendMain(ctx context.Context, items []scripted) error {
 	if len(p.sessions) == 1 {
 		return p.send(ctx, 0, items)
 	}
