@@ -15,6 +15,9 @@ import (
 type failureModel struct {
 	f        words.Failure
 	declined bool // the user answered no
+	// saved is set when the folder holds a state file to resume from: a
+	// resumed migration, or one whose source was confirmed.
+	saved bool
 }
 
 // newFailureModel builds the failure of an engine error that came without
@@ -45,9 +48,13 @@ func (m failureModel) view(c viewCtx) string {
 	if f.Hint != "" {
 		bottom = append(bottom, st.Heading.Render("What to do"), wrap(capitalize(f.Hint)+".", w, "  "))
 	}
-	if f.Step != "" && f.Resumable {
+	switch {
+	case f.Step != "" && f.Resumable && m.saved:
 		bottom = append(bottom, paint(st.Subtle, wrap(fmt.Sprintf("Progress is saved: %s%s resumes from “%s”.",
 			c.flow.Command, dirFlag(c.dir), c.flow.Step(f.Step)), w, "  ")))
+	case f.Step != "" && !m.declined:
+		bottom = append(bottom, paint(st.Subtle, wrap(fmt.Sprintf("Nothing was saved yet: %s%s starts again from the beginning.",
+			c.flow.Command, dirFlag(c.dir)), w, "  ")))
 	}
 	bot := strings.Join(bottom, "\n")
 

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,4 +112,45 @@ func TestGoldenStartOldDumps(t *testing.T) {
 		t.Errorf("the start screen does not list both dumps, newest first, with their sizes:\n%s", v)
 	}
 	golden(t, fm)
+}
+
+// A fresh migration that fails before its source is confirmed left no
+// state file: the failure screen must not promise to resume; one that
+// fails later, or a resumed one, does.
+func TestFailureSaysWhetherProgressIsSaved(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		step  migrate.Step
+		state bool
+		want  string
+	}{
+		{"fresh, connect-source", migrate.StepConnectSource, false, "Nothing was saved yet: ppg migrate-from-ea"},
+		{"fresh, dump", migrate.StepDump, false, "Progress is saved: ppg migrate-from-ea"},
+		{"resumed, connect-source", migrate.StepConnectSource, true, "Progress is saved: ppg migrate-from-ea"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			run := func(ctx context.Context, _ migrate.Prompter, emit func(migrate.Event)) error {
+				checkTools(emit)
+				emit(started(c.step, 0))
+				fail, se := failedEv(c.step, errors.New("connection refused"), nil, time.Second)
+				emit(fail)
+				return se
+			}
+			var state *migrate.State
+			if c.state {
+				state = stateAt(t, dir, c.step)
+			}
+			h := start(t, newTestModel(t, testOptions(dir, &fake{}, run), state, nil), 100, 30)
+			if c.state {
+				h.wait("Next:")
+				h.keys("enter")
+			}
+			h.wait("failed")
+			s := plain(h.final())
+			if !strings.Contains(strings.Join(strings.Fields(s), " "), c.want) {
+				t.Errorf("the failure screen does not say %q:\n%s", c.want, s)
+			}
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -114,6 +115,7 @@ type model struct {
 	ask       *askMsg      // the engine's open question
 	askedSide migrate.Side // the side whose key was asked for last
 	step      migrate.Step // the step running or last run
+	resumed   bool         // the folder held a state file at the start
 	// continued is set once the user has left the start screen.
 	continued bool
 	stopAsk   bool // "Stop the migration?" is shown
@@ -154,6 +156,7 @@ func newModel(ctx context.Context, opts Options, st Styles, state *migrate.State
 		width:   80,
 		height:  24,
 		screen:  screenStart,
+		resumed: state != nil,
 		start:   newStartModel(state, stateErr),
 		keyEA:   newKeyModel(migrate.Source, state),
 		keyGA:   newKeyModel(migrate.Target, state),
@@ -387,9 +390,19 @@ func (m *model) event(ev migrate.Event) {
 			m.show(screenVerify)
 			return
 		}
-		m.fail = failureModel{f: f, declined: errors.Is(ev.Failure.Err, migrate.ErrDeclined)}
+		m.fail = failureModel{f: f, declined: errors.Is(ev.Failure.Err, migrate.ErrDeclined), saved: m.saved(ev.Step)}
 		m.show(screenFailure)
 	}
+}
+
+// saved reports whether a failure at step st leaves a state file to
+// resume from: the migration was resumed, or its source was confirmed
+// (connect-source is done) before st.
+func (m model) saved(st migrate.Step) bool {
+	if m.resumed {
+		return true
+	}
+	return slices.Index(migrate.Steps(), st) > slices.Index(migrate.Steps(), migrate.StepConnectSource)
 }
 
 // finished hands a step's summary to its screen.
