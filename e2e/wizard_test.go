@@ -372,8 +372,10 @@ func TestWizardResumeAfterCtrlC(t *testing.T) {
 	w.keys("Enter")
 	wizAnswerKeys(w, m)
 	// Ctrl-C again, and no answer while the migration ends: the question
-	// goes with the engine, the done screen quits as usual.
-	w.waitFor(time.Minute, wizRestoring+" (resumed)", "▸ data")
+	// goes with the engine, the done screen quits as usual. (The resumed
+	// restore may be past its data already: the small tables go in
+	// pipelined, and the large one may have finished before the stop.)
+	w.waitFor(time.Minute, wizRestoring+" (resumed)")
 	w.keys("C-c")
 	w.waitFor(10*time.Second, wizStopAsk)
 	w.waitUntil(2*time.Minute, "the done screen without the stop question", func(s string) bool {
