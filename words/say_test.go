@@ -8,10 +8,10 @@ import (
 )
 
 func TestCutoverNamesSkippedObjects(t *testing.T) {
-	v := &migrate.VerifySummary{TargetVersion: 170002, SkippedFile: "/work/app/ppg-skipped.sql",
+	v := &migrate.VerifySummary{TargetVersion: 170002, SkippedFile: "/home/me/shop/ppg-skipped.sql",
 		Skipped: []migrate.SkippedObject{{Desc: "POLICY", Schema: "public", Name: "docs docs_auditors", Roles: []string{"auditor"}}}}
 	lines := Migrate.Cutover(v, nil)
-	want := "1 object was not restored (policy public.docs docs_auditors): create the roles auditor, then run psql -f /work/app/ppg-skipped.sql."
+	want := "1 object was not restored (policy public.docs docs_auditors): create the roles auditor, then run psql -f /home/me/shop/ppg-skipped.sql."
 	if len(lines) == 0 || lines[0] != want {
 		t.Errorf("the first cutover line is %q, want %q", lines, want)
 	}
