@@ -220,13 +220,14 @@ func (e *DowngradeError) Error() string {
 
 // CheckTarget checks a restore with pg_restore of version restore of an
 // archive with header h into a server of major version target. It fails
-// with a *DowngradeError when the target is older than the dumped server,
+// with a *DowngradeError when the target is older than the dumped server
+// (except one Translates covers: the restore translates the dump for it),
 // and otherwise returns notes on what to expect, for the log: pg_restore
 // works against servers older than itself, but may provoke harmless
 // errors there (see HarmlessError).
 func CheckTarget(h ArchiveHeader, restore Version, target int) (notes []string, err error) {
-	if from := h.DumpedFrom.Major; from > 0 && target > 0 && target < from {
-		return nil, &DowngradeError{From: from, To: target}
+	if err := CheckDowngrade(h.DumpedFrom.Major, target); err != nil {
+		return nil, err
 	}
 	if restore.Major >= 17 && target > 0 && target < 17 {
 		notes = append(notes, fmt.Sprintf(
