@@ -123,6 +123,7 @@ type migrateFlags struct {
 	retries        int
 	keyFiles       map[migrate.Side]*string
 	from, to       string
+	acceptDown     string
 }
 
 const exitHelp = `
@@ -175,6 +176,7 @@ func (a *app) migrationCmd(c command) *cobra.Command {
 	fl.StringVar(&f.onChange, "on-source-change", "fail", "with --non-interactive, when the source was written to after the dump: fail (exit 8), redump (dump and restore again), or keep (keep the migration as of the dump)")
 	fl.StringVar(&f.verify, "verify", "counts", "what to compare: counts (exact row counts, sequences, objects, large objects), or content too (a hash of every row and large object on both sides: reads all the data twice more; use it when the data must be proven byte for byte)")
 	fl.IntVar(&f.retries, "retries", 3, "how many times a step that lost its connection or stalled is tried again, each resuming where it stopped (0: none)")
+	fl.StringVar(&f.acceptDown, "accept-downgrade", "", "for a PostgreSQL 18 source going into 17: temporal-keys accepts temporal keys as exclusion constraints and leaves temporal foreign keys out")
 	fl.StringVar(&f.stall, "stall-timeout", "2m", "stop a tool that moves no data for this long, call the connection stalled, and retry")
 	for _, side := range []migrate.Side{migrate.Source, migrate.Target} {
 		fl.StringVar(f.keyFiles[side], c.fileFlag[side], "", fmt.Sprintf("read the %s key or URL from this file instead of $%s", c.flow.Side(side), c.env[side]))
@@ -215,6 +217,13 @@ func (a *app) migrationConfig(c command, f migrateFlags) (migrate.Config, error)
 		cfg.Retries = -1
 	default:
 		cfg.Retries = f.retries
+	}
+	switch f.acceptDown {
+	case "":
+	case "temporal-keys":
+		cfg.AcceptTemporalKeys = true
+	default:
+		return cfg, words.UsageError{Err: fmt.Errorf("--accept-downgrade %q: use temporal-keys", f.acceptDown)}
 	}
 	switch f.verify {
 	case "counts":

@@ -219,7 +219,7 @@ func (e *Engine) plan(ctx context.Context, src, dst *Endpoint, strict bool) (*Pl
 
 	// Versions, and keys that look swapped.
 	v := CheckItem{Code: CheckVersions, Verdict: VerdictOK, Source: sinfo.VersionNum, Target: tinfo.VersionNum}
-	if dst != nil && tinfo.Major() < sinfo.Major() {
+	if dst != nil && pgtools.CheckDowngrade(sinfo.Major(), tinfo.Major()) != nil {
 		v.Verdict = VerdictBlocks
 	}
 	add(v)
@@ -319,6 +319,9 @@ func (e *Engine) plan(ctx context.Context, src, dst *Endpoint, strict bool) (*Pl
 			}
 			add(c)
 		}
+	}
+	if err := e.planCompat(ctx, src, dst, p, sinfo.Major(), tinfo.Major()); err != nil {
+		return nil, err
 	}
 	if names := append(append([]string(nil), sf.Publications...), sf.Subscriptions...); len(names) > 0 {
 		add(CheckItem{Code: CheckPublications, Verdict: VerdictHandled, Names: names})

@@ -152,6 +152,7 @@ func (e *Engine) restore(ctx context.Context) (*Summary, error) {
 			return nil, err
 		}
 	}
+	e.noticeRowSecurity()
 	sum := &RestoreSummary{Tables: len(m.Tables), Jobs: r.info.Jobs, Warnings: len(r.info.Warnings),
 		AnalyzeSeconds: r.info.AnalyzeSeconds}
 	if p := e.state.Plan; p != nil && len(p.Skip) > 0 {
@@ -308,6 +309,9 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 		// trip.
 		if !errors.Is(err, errNoSessions) {
 			e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
+		}
+		if err := r.untranslatable(sec, err); err != nil {
+			return err
 		}
 	}
 	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state) + "." + sec + ".list")

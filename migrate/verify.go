@@ -56,6 +56,9 @@ type ObjectCheck struct {
 	Kind   string `json:"kind"`
 	Source int64  `json:"source"`
 	Target int64  `json:"target"`
+	// Translated is how many more (or fewer) the target holds by design:
+	// objects a translation for an older target changed or left out.
+	Translated int64 `json:"translated,omitempty"`
 }
 
 // VerifyError is a verification that found differences.
@@ -111,6 +114,7 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 	}
 	rep := compare(m, have, seqs, objs, e.state.Target != nil && e.state.Target.ConfirmedNonEmpty)
 	compareLargeObjects(rep, m, los)
+	e.explainTranslated(rep)
 	if m.Content != nil {
 		start := e.cfg.Now()
 		hashes, lo, err := dst.DB.ContentHashes(ctx, tables)

@@ -57,10 +57,13 @@ func (f Flow) Notice(n *migrate.Notice) string {
 	case migrate.NoticeNoPipeline:
 		return "pg_restore restores this part itself, one statement at a time (" + n.Cause + ")"
 	case migrate.NoticeSlowConnect:
-		return fmt.Sprintf("still waiting for the %s after %d s: the server may be far or busy, or another session holds a lock that ppg's checks wait for (a long transaction or a migration running there); ppg goes on waiting, Ctrl-C stops",
+		return fmt.Sprintf("still waiting for the %s after %d s: the server may be far or busy, or another session holds a lock that ppg's checks wait for (a long transaction or a migration running there)"+standbyNote+"; ppg goes on waiting, Ctrl-C stops",
 			f.Side(n.Side), n.Count)
 	case migrate.NoticeNoManifest:
 		return "no manifest beside the dump (" + filepath.Base(n.Path) + "): the restore is not verified"
+	}
+	if s, ok := f.compatNotice(n); ok {
+		return s
 	}
 	if n.Cause != "" {
 		return n.Cause
@@ -201,7 +204,7 @@ func (f Flow) PlanItem(it migrate.CheckItem) string {
 		if it.Verdict == migrate.VerdictBlocks {
 			t += fmt.Sprintf("; the %s is older: restore into PostgreSQL %d or newer", f.Target, it.Source/10000)
 		}
-		return t
+		return t + f.versionsNote(it)
 	case migrate.CheckSwapped:
 		if it.Count == 0 {
 			return fmt.Sprintf("the %s holds no tables: is this the %s's key? (the %s is the new, empty one)", f.Source, f.Target, f.Target)
@@ -261,6 +264,9 @@ func (f Flow) PlanItem(it migrate.CheckItem) string {
 			return fmt.Sprintf("the %s accepts %s more: the restore runs %d parallel jobs", f.Target, Plural(it.Count, "connection", "connections"), it.Of)
 		}
 		return fmt.Sprintf("the %s accepts %s more: enough for %d parallel jobs", f.Target, Plural(it.Count, "connection", "connections"), it.Of)
+	}
+	if s, ok := f.compatItem(it); ok {
+		return s
 	}
 	return string(it.Code)
 }

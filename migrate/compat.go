@@ -1,0 +1,293 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ppg-cli/ppg/pgtools"
+)
+
+// A source on PostgreSQL 18 may go into a 17 target (Prisma Postgres),
+// one major version down, when every construct that 17 cannot hold is
+// either translated or absent. The plan reads the source's catalog for
+// them before anything is dumped (compat_catalog.go): each kind is
+// translated (the restore rewrites pg_restore's SQL with
+// pgtools.Translate, or leaves an entry out and keeps its statement in the
+// skipped-statements file) or blocks, naming the objects. The same check
+// reports tables with row security when the target's role bypasses it.
+
+// CompatKind is one kind of construct the check looks for.
+type CompatKind string
+
+// Constructs of PostgreSQL 18 that 17 cannot hold as they are.
+const (
+	// CompatVirtualColumn: a virtual generated column; becomes stored.
+	CompatVirtualColumn CompatKind = "virtual_column"
+	// CompatNotNullNoInherit: NOT NULL NO INHERIT; becomes a plain NOT
+	// NULL, or blocks when the table has inheritance children (17's NOT
+	// NULL would reach them).
+	CompatNotNullNoInherit CompatKind = "not_null_no_inherit"
+	// CompatNotNullNotValid: a NOT VALID NOT NULL; becomes a NOT VALID
+	// CHECK (column IS NOT NULL) of the same name.
+	CompatNotNullNotValid CompatKind = "not_null_not_valid"
+	// CompatNotNullNamed: a NOT NULL constraint with a name of its own;
+	// 17 keeps the NOT NULL, not the name.
+	CompatNotNullNamed CompatKind = "not_null_named"
+	// CompatNotEnforced: a NOT ENFORCED CHECK or foreign key; it checks
+	// nothing, and 17 has no such form: left out, its statement kept in
+	// the skipped-statements file.
+	CompatNotEnforced CompatKind = "not_enforced"
+	// CompatTemporalKey: a PRIMARY KEY or UNIQUE constraint WITHOUT
+	// OVERLAPS; blocks, unless Config.AcceptTemporalKeys: then the
+	// exclusion constraint that refuses the same rows.
+	CompatTemporalKey CompatKind = "temporal_key"
+	// CompatTemporalForeignKey: a foreign key with PERIOD; blocks, unless
+	// Config.AcceptTemporalKeys: then left out (kept in the
+	// skipped-statements file).
+	CompatTemporalForeignKey CompatKind = "temporal_foreign_key"
+	// CompatNewFunction: an object using a function new in 18 (Detail);
+	// blocks.
+	CompatNewFunction CompatKind = "new_function"
+	// CompatUnicodeFast: an object using the PG_UNICODE_FAST collation
+	// (Detail: the collation's name); blocks.
+	CompatUnicodeFast CompatKind = "unicode_fast"
+	// CompatReturningOldNew: a function or rule using OLD or NEW in
+	// RETURNING; blocks.
+	CompatReturningOldNew CompatKind = "returning_old_new"
+	// CompatRowSecurity: a table with row security (any version).
+	CompatRowSecurity CompatKind = "row_security"
+)
+
+// CheckCompat returns the plan item code of a kind: "compat_" and the kind.
+func CheckCompat(k CompatKind) CheckCode { return CheckCode("compat_" + string(k)) }
+
+// CompatOf returns the kind of a plan item code made by CheckCompat, and
+// whether it is one.
+func CompatOf(c CheckCode) (CompatKind, bool) {
+	k, ok := strings.CutPrefix(string(c), "compat_")
+	return CompatKind(k), ok
+}
+
+// CheckRowSecurity: the source's tables Names have row security, and the
+// target's role bypasses it (a superuser, or BYPASSRLS): the policies are
+// restored but do not restrict an application connecting as that role.
+var CheckRowSecurity = CheckCompat(CompatRowSecurity)
+
+// NoticeTranslated returns the notice code of a translation the restore
+// made: "translated_" and the pgtools.ChangeKind. Names are the objects.
+func NoticeTranslated(k pgtools.ChangeKind) NoticeCode { return NoticeCode("translated_" + string(k)) }
+
+// TranslatedOf returns the change kind of a notice code made by
+// NoticeTranslated, and whether it is one.
+func TranslatedOf(c NoticeCode) (pgtools.ChangeKind, bool) {
+	k, ok := strings.CutPrefix(string(c), "translated_")
+	return pgtools.ChangeKind(k), ok
+}
+
+// NoticeRowSecurityBypassed: the restored tables Names have row security,
+// which the target's role bypasses (see CheckRowSecurity).
+const NoticeRowSecurityBypassed NoticeCode = "row_security_bypassed"
+
+// compatBlocks reports whether an object of kind k stops an 18-into-17
+// migration.
+func (e *Engine) compatBlocks(o CompatObject) bool {
+	switch o.Kind {
+	case CompatNewFunction, CompatUnicodeFast, CompatReturningOldNew:
+		return true
+	case CompatTemporalKey, CompatTemporalForeignKey:
+		return !e.cfg.AcceptTemporalKeys
+	case CompatNotNullNoInherit:
+		return o.Detail == "children"
+	}
+	return false
+}
+
+// planCompat adds the 18-into-17 items and the row-security item to p.
+// smajor is the source's major version, tmajor the target's (0: not known
+// yet; the items then warn, and connect-target checks again).
+func (e *Engine) planCompat(ctx context.Context, src, dst *Endpoint, p *Plan, smajor, tmajor int) error {
+	sr, ok := src.DB.(compatReader)
+	if !ok {
+		return nil
+	}
+	objs, err := sr.CompatFacts(ctx)
+	if err != nil {
+		return fmt.Errorf("read the source's catalog for what PostgreSQL %d cannot hold: %w", smajor-1, err)
+	}
+	down := pgtools.Translates(smajor, tmajor) || tmajor == 0 && pgtools.Translates(smajor, smajor-1)
+	var rls []string
+	items := map[CompatKind]*CheckItem{}
+	var order []CompatKind
+	for _, o := range objs {
+		if o.Kind == CompatRowSecurity {
+			rls = append(rls, o.Object)
+			continue
+		}
+		if !down {
+			continue
+		}
+		it := items[o.Kind]
+		if it == nil {
+			it = &CheckItem{Code: CheckCompat(o.Kind), Verdict: VerdictHandled, Source: smajor * 10000, Target: tmajor * 10000}
+			items[o.Kind] = it
+			order = append(order, o.Kind)
+		}
+		name := o.Object
+		if o.Detail != "" && o.Detail != "children" {
+			name += " (" + o.Detail + ")"
+		}
+		it.Names = append(it.Names, name)
+		if e.compatBlocks(o) {
+			it.Verdict = VerdictBlocks
+			if o.Detail == "children" {
+				it.Roles = append(it.Roles, o.Object) // the columns that block
+			}
+		}
+		if o.Desc != "" && !e.compatBlocks(o) {
+			it.Path = e.path(SkippedFileName)
+			p.Skip = append(p.Skip, SkippedObject{Desc: o.Desc, Schema: o.Schema, Name: o.Tag})
+		}
+	}
+	for _, k := range order {
+		it := *items[k]
+		if tmajor == 0 && it.Verdict == VerdictBlocks {
+			it.Verdict = VerdictWarn // blocks only if the target is older
+		}
+		p.Items = append(p.Items, it)
+	}
+	if len(rls) > 0 && dst != nil {
+		if tr, ok := dst.DB.(compatReader); ok {
+			bypass, err := tr.BypassesRowSecurity(ctx)
+			if err != nil {
+				return fmt.Errorf("read the target role's attributes: %w", err)
+			}
+			if bypass {
+				p.Items = append(p.Items, CheckItem{Code: CheckRowSecurity, Verdict: VerdictWarn, Names: rls})
+			}
+		}
+	}
+	return nil
+}
+
+// checkDowngrade is connect-target's version check: a target older than
+// the source is refused unless the dump can be translated for it, and
+// then only if the plan, made before the target was known, found nothing
+// that blocks.
+func (e *Engine) checkDowngrade(from, to int) error {
+	if err := pgtools.CheckDowngrade(from, to); err != nil {
+		return err
+	}
+	p := e.state.Plan
+	if p == nil || !pgtools.Translates(from, to) || p.TargetKnown {
+		return nil
+	}
+	blocked := &Plan{Items: slices.Clone(p.Items), TargetKnown: true}
+	found := false
+	for i, it := range blocked.Items {
+		if _, ok := CompatOf(it.Code); ok && it.Verdict == VerdictWarn && it.Code != CheckRowSecurity {
+			blocked.Items[i].Verdict, found = VerdictBlocks, true
+		}
+	}
+	if found {
+		return &PlanError{Plan: blocked}
+	}
+	return nil
+}
+
+// compatDelta is how many more (or fewer) objects of each kind the target
+// holds than the source because of the translations the plan announced:
+// a NOT VALID NOT NULL becomes a CHECK constraint; NOT ENFORCED and
+// temporal foreign keys are left out.
+func compatDelta(p *Plan) map[string]int64 {
+	d := map[string]int64{}
+	if p == nil {
+		return d
+	}
+	for _, it := range p.Items {
+		k, ok := CompatOf(it.Code)
+		if !ok || it.Verdict != VerdictHandled {
+			continue
+		}
+		switch k {
+		case CompatNotNullNotValid:
+			d["constraints"] += int64(len(it.Names))
+		case CompatNotEnforced, CompatTemporalForeignKey:
+			d["constraints"] -= int64(len(it.Names))
+		}
+	}
+	return d
+}
+
+// explainTranslated marks in rep the object counts that differ by what
+// the translation announced, and drops those from the mismatches: a
+// translated object is not a missing one.
+func (e *Engine) explainTranslated(rep *VerifyReport) {
+	d := compatDelta(e.state.Plan)
+	if len(d) == 0 {
+		return
+	}
+	for i, oc := range rep.Objects {
+		delta := d[oc.Kind]
+		if delta == 0 {
+			continue
+		}
+		rep.Objects[i].Translated = delta
+		if oc.Target == oc.Source+delta {
+			rep.Mismatches = slices.DeleteFunc(rep.Mismatches, func(m Mismatch) bool { return m.Kind == oc.Kind && m.Name == "" })
+		}
+	}
+}
+
+// translate rewrites the SQL of a pre-data or post-data section's items
+// for an older target (see pgtools.Translate) and says, by notice, what it
+// changed. It does nothing unless the dump is translated for the target.
+func (r *restorer) translate(sec string, items []scripted) {
+	e := r.e
+	if sec == sectionData || e.state.Source == nil || !pgtools.Translates(e.state.Source.ServerVersion/10000, r.target) {
+		return
+	}
+	opt := pgtools.TranslateOptions{TemporalKeys: e.cfg.AcceptTemporalKeys}
+	byKind := map[pgtools.ChangeKind][]string{}
+	var kinds []pgtools.ChangeKind
+	for i := range items {
+		sql, changes := pgtools.Translate(items[i].entry.Schema, items[i].script.SQL, opt)
+		items[i].script.SQL = sql
+		for _, c := range changes {
+			if _, ok := byKind[c.Kind]; !ok {
+				kinds = append(kinds, c.Kind)
+			}
+			byKind[c.Kind] = append(byKind[c.Kind], c.Object)
+		}
+	}
+	for _, k := range kinds {
+		e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeTranslated(k), Names: byKind[k], Count: int64(len(byKind[k]))}})
+	}
+}
+
+// untranslatable is the error of a section that pg_restore would have to
+// restore itself (cause: why ppg cannot send it) when the dump must be
+// translated: pg_restore would send 18's SQL to 17 as it is.
+func (r *restorer) untranslatable(sec string, cause error) error {
+	src := r.e.state.Source
+	if src == nil || !pgtools.Translates(src.ServerVersion/10000, r.target) {
+		return nil
+	}
+	return fmt.Errorf("restore the %s section: the dump of PostgreSQL %d must be translated for PostgreSQL %d, which only ppg's own restore does: %w",
+		sec, src.ServerVersion/10000, r.target, cause)
+}
+
+// noticeRowSecurity repeats, once the restore is done, the plan's warning
+// that the target's role bypasses the restored tables' row security.
+func (e *Engine) noticeRowSecurity() {
+	p := e.state.Plan
+	if p == nil {
+		return
+	}
+	for _, it := range p.Items {
+		if it.Code == CheckRowSecurity {
+			e.send(Event{Kind: Warning, Step: StepRestore, Notice: &Notice{Code: NoticeRowSecurityBypassed, Names: it.Names, Count: int64(len(it.Names))}})
+		}
+	}
+}

@@ -1,0 +1,63 @@
+package words
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/pgtools"
+)
+
+func TestCompatPlanItems(t *testing.T) {
+	kinds := []migrate.CompatKind{migrate.CompatVirtualColumn, migrate.CompatNotNullNoInherit, migrate.CompatNotNullNotValid,
+		migrate.CompatNotNullNamed, migrate.CompatNotEnforced, migrate.CompatTemporalKey, migrate.CompatTemporalForeignKey,
+		migrate.CompatNewFunction, migrate.CompatUnicodeFast, migrate.CompatReturningOldNew}
+	for _, k := range kinds {
+		for _, v := range []migrate.Verdict{migrate.VerdictHandled, migrate.VerdictBlocks, migrate.VerdictWarn} {
+			it := migrate.CheckItem{Code: migrate.CheckCompat(k), Verdict: v, Names: []string{"public.t.obj"}, Target: 171000, Path: "/w/ppg-skipped.sql"}
+			s := Migrate.PlanItem(it)
+			if !strings.HasPrefix(s, "public.t.obj: ") || strings.Contains(s, string(k)) || len(s) < 60 {
+				t.Errorf("%s %s: %q, want the object, then words", k, v, s)
+			}
+			if v == migrate.VerdictWarn && !strings.Contains(s, "blocks only if") {
+				t.Errorf("%s warn: %q does not say when it blocks", k, s)
+			}
+		}
+	}
+	for _, k := range []migrate.CompatKind{migrate.CompatNewFunction, migrate.CompatUnicodeFast, migrate.CompatReturningOldNew, migrate.CompatTemporalKey} {
+		s := Migrate.PlanItem(migrate.CheckItem{Code: migrate.CheckCompat(k), Verdict: migrate.VerdictBlocks, Names: []string{"x"}, Target: 171000})
+		if !strings.Contains(s, "PostgreSQL 17") || !strings.Contains(s, "on the source database") {
+			t.Errorf("%s blocks: %q, want why (PostgreSQL 17) and what to do on the source", k, s)
+		}
+	}
+	blocked := Migrate.PlanItem(migrate.CheckItem{Code: migrate.CheckCompat(migrate.CompatTemporalKey), Verdict: migrate.VerdictBlocks, Names: []string{"public.rooms.rooms_pk"}})
+	if !strings.Contains(blocked, "--accept-downgrade=temporal-keys") || !strings.Contains(blocked, "drop them on the source database") {
+		t.Errorf("a blocking temporal key does not say what to do: %q", blocked)
+	}
+	rls := Migrate.PlanItem(migrate.CheckItem{Code: migrate.CheckRowSecurity, Verdict: migrate.VerdictWarn, Names: []string{"shop.orders"}})
+	if !strings.Contains(rls, "shop.orders") || !strings.Contains(rls, "will not restrict an application that connects as that role") {
+		t.Errorf("row security: %q", rls)
+	}
+	v := Migrate.PlanItem(migrate.CheckItem{Code: migrate.CheckVersions, Verdict: migrate.VerdictOK, Source: 180004, Target: 170010})
+	if !strings.Contains(v, "pg_dump 18 dumps it") {
+		t.Errorf("versions 18 into 17: %q", v)
+	}
+}
+
+func TestCompatNotices(t *testing.T) {
+	for _, k := range []pgtools.ChangeKind{pgtools.ChangeVirtualToStored, pgtools.ChangeNotNullNoInherit, pgtools.ChangeNotNullNotValid,
+		pgtools.ChangeNotNullNamed, pgtools.ChangeTemporalToExclusion} {
+		s := Migrate.Notice(&migrate.Notice{Code: migrate.NoticeTranslated(k), Names: []string{"shop.items.total"}})
+		if !strings.HasPrefix(s, "translated for the older target database: ") || !strings.HasSuffix(s, ": shop.items.total") || strings.Contains(s, string(k)) {
+			t.Errorf("%s: %q", k, s)
+		}
+	}
+	s := Migrate.Notice(&migrate.Notice{Code: migrate.NoticeRowSecurityBypassed, Names: []string{"shop.orders"}})
+	if !strings.Contains(s, "shop.orders") || !strings.Contains(s, "will not restrict") {
+		t.Errorf("row security notice: %q", s)
+	}
+	slow := Migrate.Notice(&migrate.Notice{Code: migrate.NoticeSlowConnect, Side: migrate.Target, Count: 5})
+	if !strings.Contains(slow, "idle Prisma Postgres database goes into standby") {
+		t.Errorf("slow connect: %q", slow)
+	}
+}
