@@ -147,7 +147,7 @@ func (e *Engine) planCompat(ctx context.Context, src, dst *Endpoint, p *Plan, sm
 		}
 		if o.Desc != "" && !e.compatBlocks(o) {
 			it.Path = e.path(SkippedFileName)
-			p.Skip = append(p.Skip, SkippedObject{Desc: o.Desc, Schema: o.Schema, Name: o.Tag})
+			p.Skip = append(p.Skip, SkippedObject{Desc: o.Desc, Schema: o.Schema, Name: o.Tag, Downgrade: true})
 		}
 	}
 	for _, k := range order {
@@ -276,6 +276,19 @@ func (r *restorer) untranslatable(sec string, cause error) error {
 	}
 	return fmt.Errorf("restore the %s section: the dump of PostgreSQL %d must be translated for PostgreSQL %d, which only ppg's own restore does: %w",
 		sec, src.ServerVersion/10000, r.target, cause)
+}
+
+// rowSecurityBypassed is the tables of the plan's row-security item.
+func rowSecurityBypassed(p *Plan) []string {
+	if p == nil {
+		return nil
+	}
+	for _, it := range p.Items {
+		if it.Code == CheckRowSecurity {
+			return it.Names
+		}
+	}
+	return nil
 }
 
 // noticeRowSecurity repeats, once the restore is done, the plan's warning

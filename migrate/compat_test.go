@@ -70,7 +70,8 @@ func TestPlanCompat18Into17(t *testing.T) {
 	if p.Blocked() {
 		t.Error("translatable constructs block")
 	}
-	wantSkip := []SkippedObject{{Desc: "FK CONSTRAINT", Schema: "shop", Name: "reviews reviews_item_fk"}, {Desc: "CHECK CONSTRAINT", Schema: "shop", Name: "reviews reviews_stars_range"}}
+	wantSkip := []SkippedObject{{Desc: "FK CONSTRAINT", Schema: "shop", Name: "reviews reviews_item_fk", Downgrade: true},
+		{Desc: "CHECK CONSTRAINT", Schema: "shop", Name: "reviews reviews_stars_range", Downgrade: true}}
 	if !reflect.DeepEqual(p.Skip, wantSkip) {
 		t.Errorf("skip %v, want %v", p.Skip, wantSkip)
 	}

@@ -101,6 +101,9 @@ type SkippedObject struct {
 	Roles []string `json:"roles,omitempty"`
 	// Superuser is set when it needs a superuser (event triggers).
 	Superuser bool `json:"superuser,omitempty"`
+	// Downgrade is set when the translation for an older target leaves it
+	// out: that target has no form for it (see CompatNotEnforced).
+	Downgrade bool `json:"downgrade,omitempty"`
 }
 
 // Blocked reports whether an item blocks the migration.

@@ -147,6 +147,7 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 	if p, r := e.state.Plan, e.state.Restore; p != nil && len(p.Skip) > 0 && r != nil {
 		v.Skipped, v.SkippedFile = p.Skip, r.SkippedFile
 	}
+	v.RowSecurityBypassed = rowSecurityBypassed(e.state.Plan)
 	if err := e.writeReport(rep, v); err != nil {
 		return nil, err
 	}

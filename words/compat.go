@@ -110,6 +110,50 @@ func (f Flow) compatNotice(n *migrate.Notice) (s string, ok bool) {
 	return fmt.Sprintf("translated for the older %s (%s): %s", f.Target, k, objs), true
 }
 
+// rowSecurityCutover is the end's reminder that the restored policies do
+// not restrict the target's role.
+func (f Flow) rowSecurityCutover(v *migrate.VerifySummary) []string {
+	if v == nil || len(v.RowSecurityBypassed) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("Row security of %s was restored, but the %s's role bypasses it (a superuser or BYPASSRLS): "+
+		"the policies will not restrict an application that connects as that role; connect it as a role without those rights if it relies on them.",
+		strings.Join(first(v.RowSecurityBypassed, 5), ", "), f.Target)}
+}
+
+// skippedDowngrade is Skipped when the translation for an older target
+// left objects out: those are said apart (there is nothing to run later);
+// ok is false when it left none out.
+func (f Flow) skippedDowngrade(r *migrate.RestoreSummary) (string, bool) {
+	var down, rest []migrate.SkippedObject
+	for _, s := range r.Skipped {
+		if s.Downgrade {
+			down = append(down, s)
+		} else {
+			rest = append(rest, s)
+		}
+	}
+	if len(down) == 0 {
+		return "", false
+	}
+	var names []string
+	for _, s := range down {
+		names = append(names, strings.ToLower(s.Desc)+" "+s.Schema+"."+s.Name)
+	}
+	file := r.SkippedFile
+	if file == "" {
+		file = migrate.SkippedFileName
+	}
+	t := fmt.Sprintf("%s left out by the translation for the older %s (%s): it has no form for them; their statements are kept in %s",
+		Plural(int64(len(down)), "object was", "objects were"), f.Target, strings.Join(first(names, 5), ", "), file)
+	if len(rest) == 0 {
+		return t, true
+	}
+	others := *r
+	others.Skipped = rest
+	return f.Skipped(&others) + "; " + t, true
+}
+
 // versionsNote is added to the versions item when the source is newer
 // than the target and the dump is translated for it.
 func (f Flow) versionsNote(it migrate.CheckItem) string {

@@ -61,3 +61,24 @@ func TestCompatNotices(t *testing.T) {
 		t.Errorf("slow connect: %q", slow)
 	}
 }
+
+func TestCompatEndOfRun(t *testing.T) {
+	v := &migrate.VerifySummary{RowSecurityBypassed: []string{"shop.orders"}, SkippedFile: "/w/ppg-skipped.sql", Skipped: []migrate.SkippedObject{
+		{Desc: "FK CONSTRAINT", Schema: "shop", Name: "reviews reviews_item_fk", Downgrade: true},
+		{Desc: "POLICY", Schema: "app", Name: "t p", Roles: []string{"app_user"}},
+	}}
+	out := strings.Join(Migrate.Cutover(v, nil), "\n")
+	for _, want := range []string{
+		"Row security of shop.orders was restored, but the target database's role bypasses it",
+		"1 object was not restored (policy app.t p): create the roles app_user, then run psql -f /w/ppg-skipped.sql",
+		"1 object was left out by the translation for the older target database (fk constraint shop.reviews reviews_item_fk): it has no form for them; their statements are kept in /w/ppg-skipped.sql",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the end of the run does not say %q:\n%s", want, out)
+		}
+	}
+	only := Migrate.Skipped(&migrate.RestoreSummary{Skipped: v.Skipped[:1]})
+	if strings.Contains(only, "psql -f") || !strings.Contains(only, migrate.SkippedFileName) {
+		t.Errorf("objects left out by the translation alone: %q", only)
+	}
+}

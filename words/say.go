@@ -300,6 +300,9 @@ func them(n int) string {
 
 // Skipped says which objects the restore left out, why, and what to do.
 func (f Flow) Skipped(r *migrate.RestoreSummary) string {
+	if s, ok := f.skippedDowngrade(r); ok {
+		return s
+	}
 	var names, roles []string
 	superuser := false
 	for _, s := range r.Skipped {
@@ -341,6 +344,7 @@ func (f Flow) Cutover(v *migrate.VerifySummary, env []migrate.EnvFinding) []stri
 		out = append(out, strings.ToUpper(t[:1])+t[1:]+".")
 	}
 	out = append(out, "Point your application's DATABASE_URL at the "+f.Target+" (for Prisma Postgres: its pooled URL for the application, its direct URL for tools such as prisma migrate), and restart it.")
+	out = append(out, f.rowSecurityCutover(v)...)
 	for _, e := range env {
 		out = append(out, fmt.Sprintf("%s line %d (%s) still holds a hosted Accelerate URL (prisma+postgres://accelerate.prisma-data.net), retired on 1 December 2026: replace it with the %s's URL.",
 			e.Path, e.Line, e.Name, f.Target))
