@@ -157,17 +157,60 @@ func (e *Engine) planCompat(ctx context.Context, src, dst *Endpoint, p *Plan, sm
 		}
 		p.Items = append(p.Items, it)
 	}
-	if len(rls) > 0 && dst != nil {
-		if tr, ok := dst.DB.(compatReader); ok {
-			bypass, err := tr.BypassesRowSecurity(ctx)
-			if err != nil {
-				return fmt.Errorf("read the target role's attributes: %w", err)
-			}
-			if bypass {
-				p.Items = append(p.Items, CheckItem{Code: CheckRowSecurity, Verdict: VerdictWarn, Names: rls})
-			}
-		}
+	if len(rls) == 0 {
+		return nil
 	}
+	if dst == nil {
+		// Checked against the target's role when it is known (see
+		// checkTargetRules).
+		p.Items = append(p.Items, CheckItem{Code: CheckRowSecurity, Verdict: VerdictOK, Names: rls})
+		return nil
+	}
+	bypass, err := bypassesRowSecurity(ctx, dst)
+	if err != nil {
+		return err
+	}
+	if bypass {
+		p.Items = append(p.Items, CheckItem{Code: CheckRowSecurity, Verdict: VerdictWarn, Names: rls})
+	}
+	return nil
+}
+
+// bypassesRowSecurity reports whether the target's role bypasses row
+// security (false for a DB that cannot say).
+func bypassesRowSecurity(ctx context.Context, dst *Endpoint) (bool, error) {
+	tr, ok := dst.DB.(compatReader)
+	if !ok {
+		return false, nil
+	}
+	bypass, err := tr.BypassesRowSecurity(ctx)
+	if err != nil {
+		return false, fmt.Errorf("read the target role's attributes: %w", err)
+	}
+	return bypass, nil
+}
+
+// checkTargetRules is connect-target's check of what the plan could not
+// know before the target: the version (checkDowngrade), and whether the
+// target's role bypasses the source's row security, which it then says.
+func (e *Engine) checkTargetRules(ctx context.Context, dst *Endpoint, from, to int) error {
+	if err := e.checkDowngrade(from, to); err != nil {
+		return err
+	}
+	p := e.state.Plan
+	if p == nil || p.TargetKnown {
+		return nil
+	}
+	i := slices.IndexFunc(p.Items, func(it CheckItem) bool { return it.Code == CheckRowSecurity && it.Verdict == VerdictOK })
+	if i < 0 {
+		return nil
+	}
+	bypass, err := bypassesRowSecurity(ctx, dst)
+	if err != nil || !bypass {
+		return err
+	}
+	p.Items[i].Verdict = VerdictWarn
+	e.send(Event{Kind: Warning, Step: StepConnectTarget, Notice: &Notice{Code: NoticeRowSecurityBypassed, Names: p.Items[i].Names, Count: int64(len(p.Items[i].Names))}})
 	return nil
 }
 
@@ -248,7 +291,8 @@ func (r *restorer) translate(sec string, items []scripted) {
 	if sec == sectionData || e.state.Source == nil || !pgtools.Translates(e.state.Source.ServerVersion/10000, r.target) {
 		return
 	}
-	opt := pgtools.TranslateOptions{TemporalKeys: e.cfg.AcceptTemporalKeys}
+	// The consent given when the plan was made holds for a resumed run.
+	opt := pgtools.TranslateOptions{TemporalKeys: e.cfg.AcceptTemporalKeys || planHandled(e.state.Plan, CompatTemporalKey)}
 	byKind := map[pgtools.ChangeKind][]string{}
 	var kinds []pgtools.ChangeKind
 	for i := range items {
@@ -284,11 +328,17 @@ func rowSecurityBypassed(p *Plan) []string {
 		return nil
 	}
 	for _, it := range p.Items {
-		if it.Code == CheckRowSecurity {
+		if it.Code == CheckRowSecurity && it.Verdict == VerdictWarn {
 			return it.Names
 		}
 	}
 	return nil
+}
+
+// planHandled reports whether the plan translates the constructs of kind k
+// (for temporal keys: the user accepted them).
+func planHandled(p *Plan, k CompatKind) bool {
+	return p != nil && slices.ContainsFunc(p.Items, func(it CheckItem) bool { return it.Code == CheckCompat(k) && it.Verdict == VerdictHandled })
 }
 
 // noticeRowSecurity repeats, once the restore is done, the plan's warning
@@ -299,7 +349,7 @@ func (e *Engine) noticeRowSecurity() {
 		return
 	}
 	for _, it := range p.Items {
-		if it.Code == CheckRowSecurity {
+		if it.Code == CheckRowSecurity && it.Verdict == VerdictWarn {
 			e.send(Event{Kind: Warning, Step: StepRestore, Notice: &Notice{Code: NoticeRowSecurityBypassed, Names: it.Names, Count: int64(len(it.Names))}})
 		}
 	}

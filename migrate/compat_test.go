@@ -36,7 +36,7 @@ var temporalSample = []CompatObject{
 
 func planWith(t *testing.T, cfg Config, objs []CompatObject, bypass bool, smajor, tmajor int, targetKnown bool) (*Engine, *Plan) {
 	t.Helper()
-	cfg.Dir = t.TempDir()
+	cfg.Dir, cfg.Now = t.TempDir(), time.Now
 	e := &Engine{cfg: cfg, state: NewState(time.Now())}
 	src := &Endpoint{DB: compatDB{objs: objs}}
 	var dst *Endpoint
@@ -125,8 +125,8 @@ func TestCheckDowngradeAfterPlanWithoutTarget(t *testing.T) {
 	if p.Blocked() || verdicts(p)[CheckCompat(CompatTemporalKey)] != VerdictWarn {
 		t.Fatalf("plan without target: %v, want warnings", verdicts(p))
 	}
-	if _, ok := verdicts(p)[CheckRowSecurity]; ok {
-		t.Error("row security reported before the target is known")
+	if v := verdicts(p)[CheckRowSecurity]; v != VerdictOK {
+		t.Errorf("row security before the target is known: %q, want ok (checked at connect-target)", v)
 	}
 	e.state.Plan = p
 	var pe *PlanError
@@ -144,6 +144,24 @@ func TestCheckDowngradeAfterPlanWithoutTarget(t *testing.T) {
 	e.state.Plan = p
 	if err := e.checkDowngrade(18, 17); err != nil {
 		t.Errorf("18 into 17 with translatable constructs only: %v", err)
+	}
+}
+
+// Row security the plan could not check without the target is checked at
+// connect-target, said there, and recorded for the end of the run.
+func TestCheckTargetRulesRowSecurity(t *testing.T) {
+	for _, bypass := range []bool{false, true} {
+		e, p := planWith(t, Config{}, compatSample, false, 17, 0, false)
+		e.state.Plan = p
+		var got []Event
+		e.emit = func(ev Event) { got = append(got, ev) }
+		if err := e.checkTargetRules(context.Background(), &Endpoint{DB: compatDB{bypass: bypass}}, 17, 17); err != nil {
+			t.Fatal(err)
+		}
+		warned := len(got) == 1 && got[0].Notice.Code == NoticeRowSecurityBypassed && slices.Equal(got[0].Notice.Names, []string{"shop.orders"})
+		if warned != bypass || slices.Equal(rowSecurityBypassed(p), []string{"shop.orders"}) != bypass {
+			t.Errorf("bypass %v: events %v, recorded %v", bypass, got, rowSecurityBypassed(p))
+		}
 	}
 }
 

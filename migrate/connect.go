@@ -341,7 +341,7 @@ func (e *Engine) tryTarget(ctx context.Context, problem error) (_ *Summary, decl
 	}
 	src := e.state.Source
 	if src != nil {
-		if err := e.checkDowngrade(src.ServerVersion/10000, info.Major()); err != nil {
+		if err := e.checkTargetRules(ctx, ep, src.ServerVersion/10000, info.Major()); err != nil {
 			return nil, false, err
 		}
 	}

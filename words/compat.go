@@ -20,6 +20,10 @@ func (f Flow) compatItem(it migrate.CheckItem) (s string, ok bool) {
 		return "", false
 	}
 	objs := strings.Join(first(it.Names, 8), ", ")
+	if k == migrate.CompatRowSecurity && it.Verdict == migrate.VerdictOK {
+		return fmt.Sprintf("%s row security (%s): whether the %s's role bypasses it is checked when its key is given",
+			Plural(int64(len(it.Names)), "table has", "tables have"), objs, f.Target), true
+	}
 	if k == migrate.CompatRowSecurity {
 		return fmt.Sprintf("%s row security (%s): the policies are restored, but the %s's role is a superuser or has BYPASSRLS, "+
 			"so they will not restrict an application that connects as that role (Prisma Postgres's role is such a restricted superuser); "+

@@ -38,6 +38,10 @@ func TestCompatPlanItems(t *testing.T) {
 	if !strings.Contains(rls, "shop.orders") || !strings.Contains(rls, "will not restrict an application that connects as that role") {
 		t.Errorf("row security: %q", rls)
 	}
+	pending := Migrate.PlanItem(migrate.CheckItem{Code: migrate.CheckRowSecurity, Verdict: migrate.VerdictOK, Names: []string{"shop.orders"}})
+	if strings.Contains(pending, "will not restrict") || !strings.Contains(pending, "checked when its key is given") {
+		t.Errorf("row security before the target is known: %q", pending)
+	}
 	v := Migrate.PlanItem(migrate.CheckItem{Code: migrate.CheckVersions, Verdict: migrate.VerdictOK, Source: 180004, Target: 170010})
 	if !strings.Contains(v, "pg_dump 18 dumps it") {
 		t.Errorf("versions 18 into 17: %q", v)
