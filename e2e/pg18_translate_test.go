@@ -236,12 +236,16 @@ func TestPG18Into17BlocksNamingEach(t *testing.T) {
 		CREATE TABLE public.events (id uuid DEFAULT uuidv7() PRIMARY KEY, name text COLLATE pg_unicode_fast);
 		CREATE VIEW public.event_names AS SELECT casefold(name) AS name FROM public.events;
 		CREATE FUNCTION public.bump(x uuid) RETURNS text LANGUAGE sql BEGIN ATOMIC UPDATE public.events SET name = name || '!' WHERE id = x RETURNING old.name; END;
-		CREATE FUNCTION public.sorted(a int[]) RETURNS int[] LANGUAGE plpgsql AS $$ BEGIN RETURN array_sort(a); END $$;`)
+		CREATE FUNCTION public.sorted(a int[]) RETURNS int[] LANGUAGE plpgsql AS $$ BEGIN RETURN array_sort(a); END $$;
+		CREATE TABLE public.ledger (id int, customer_id int) PARTITION BY RANGE (id);
+		CREATE TABLE public.ledger_1 PARTITION OF public.ledger FOR VALUES FROM (0) TO (1000);
+		ALTER TABLE public.ledger ADD CONSTRAINT ledger_customer_fk FOREIGN KEY (customer_id) REFERENCES public.customers (id) NOT VALID;`)
 	r := p.run("--dry-run")
 	r.wantExit(5)
 	for _, want := range []string{
 		"column public.events.id (uuidv7())", "view public.event_names (casefold(text))", "function public.sorted(a integer[]) (array_sort())",
 		"column public.events.name (pg_unicode_fast)", "function public.bump(x uuid): they use OLD or NEW in RETURNING",
+		"public.ledger.ledger_customer_fk: NOT VALID foreign keys on partitioned tables",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("the plan does not name %q:\n%s", want, r.output())

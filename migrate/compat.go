@@ -56,6 +56,13 @@ const (
 	// CompatReturningOldNew: a function or rule using OLD or NEW in
 	// RETURNING; blocks.
 	CompatReturningOldNew CompatKind = "returning_old_new"
+	// CompatNotValidPartitionedFK: a NOT VALID foreign key on a
+	// partitioned table, which 17 refuses; blocks.
+	CompatNotValidPartitionedFK CompatKind = "not_valid_partitioned_fk"
+	// CompatDatabaseCollation: the source database's default collation is
+	// PG_UNICODE_FAST (Detail); text without a collation of its own takes
+	// the target's default (pg_dump does not carry a database's default).
+	CompatDatabaseCollation CompatKind = "database_collation"
 	// CompatRowSecurity: a table with row security (any version).
 	CompatRowSecurity CompatKind = "row_security"
 )
@@ -94,7 +101,7 @@ const NoticeRowSecurityBypassed NoticeCode = "row_security_bypassed"
 // migration.
 func (e *Engine) compatBlocks(o CompatObject) bool {
 	switch o.Kind {
-	case CompatNewFunction, CompatUnicodeFast, CompatReturningOldNew:
+	case CompatNewFunction, CompatUnicodeFast, CompatReturningOldNew, CompatNotValidPartitionedFK:
 		return true
 	case CompatTemporalKey, CompatTemporalForeignKey:
 		return !e.cfg.AcceptTemporalKeys

@@ -195,6 +195,11 @@ var compatQueries = [...]struct {
 		WHERE r.rulename <> '_RETURN' AND ` + userRel + `
 		  AND pg_get_ruledef(r.oid) ~* '\mRETURNING\M[^;]*(\m(old|new)\s*\.|WITH\s*\(\s*(old|new)\M)'
 		ORDER BY 1`},
+	{CompatNotValidPartitionedFK, 18, `SELECT format('%I.%I.%I', n.nspname, c.relname, k.conname), '', '', '', ''
+		FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE k.contype = 'f' AND NOT k.convalidated AND k.conenforced AND c.relkind = 'p' AND k.conparentid = 0 AND ` + userRel + ` AND $1::text[] IS NOT NULL ORDER BY 1`},
+	{CompatDatabaseCollation, 18, `SELECT format('database %I', datname), datlocale, '', '', ''
+		FROM pg_database WHERE datname = current_database() AND datlocprovider = 'b' AND upper(datlocale) = 'PG_UNICODE_FAST' AND $1::text[] IS NOT NULL`},
 	{CompatRowSecurity, 9, `SELECT format('%I.%I', n.nspname, c.relname), '', '', '', ''
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE c.relrowsecurity AND c.relkind IN ('r', 'p') AND ` + userRel + ` AND $1::text[] IS NOT NULL ORDER BY 1`},

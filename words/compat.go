@@ -81,6 +81,12 @@ func (f Flow) compatWhat(k migrate.CompatKind, it migrate.CheckItem, to string) 
 	case migrate.CompatUnicodeFast:
 		return "they use the PG_UNICODE_FAST collation, which " + to + " lacks: change them to another collation on the " + f.Source +
 			" (PG_C_UTF8 is the nearest, with simpler case mapping) and run ppg again"
+	case migrate.CompatNotValidPartitionedFK:
+		return "NOT VALID foreign keys on partitioned tables, which " + to + " refuses: validate them on the " + f.Source +
+			" (ALTER TABLE ... VALIDATE CONSTRAINT ...) or drop them, and run ppg again"
+	case migrate.CompatDatabaseCollation:
+		return "the " + f.Source + "'s default collation is PG_UNICODE_FAST, which " + to + " lacks: text without a collation of its own " +
+			"takes the " + f.Target + "'s default collation, which may sort and compare case differently"
 	case migrate.CompatReturningOldNew:
 		return "they use OLD or NEW in RETURNING, which " + to + " cannot parse: rewrite them on the " + f.Source + " and run ppg again"
 	}

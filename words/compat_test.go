@@ -11,7 +11,8 @@ import (
 func TestCompatPlanItems(t *testing.T) {
 	kinds := []migrate.CompatKind{migrate.CompatVirtualColumn, migrate.CompatNotNullNoInherit, migrate.CompatNotNullNotValid,
 		migrate.CompatNotNullNamed, migrate.CompatNotEnforced, migrate.CompatTemporalKey, migrate.CompatTemporalForeignKey,
-		migrate.CompatNewFunction, migrate.CompatUnicodeFast, migrate.CompatReturningOldNew}
+		migrate.CompatNewFunction, migrate.CompatUnicodeFast, migrate.CompatReturningOldNew, migrate.CompatNotValidPartitionedFK,
+		migrate.CompatDatabaseCollation}
 	for _, k := range kinds {
 		for _, v := range []migrate.Verdict{migrate.VerdictHandled, migrate.VerdictBlocks, migrate.VerdictWarn} {
 			it := migrate.CheckItem{Code: migrate.CheckCompat(k), Verdict: v, Names: []string{"public.t.obj"}, Target: 171000, Path: "/w/ppg-skipped.sql"}
@@ -24,7 +25,8 @@ func TestCompatPlanItems(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range []migrate.CompatKind{migrate.CompatNewFunction, migrate.CompatUnicodeFast, migrate.CompatReturningOldNew, migrate.CompatTemporalKey} {
+	for _, k := range []migrate.CompatKind{migrate.CompatNewFunction, migrate.CompatUnicodeFast, migrate.CompatReturningOldNew, migrate.CompatTemporalKey,
+		migrate.CompatNotValidPartitionedFK} {
 		s := Migrate.PlanItem(migrate.CheckItem{Code: migrate.CheckCompat(k), Verdict: migrate.VerdictBlocks, Names: []string{"x"}, Target: 171000})
 		if !strings.Contains(s, "PostgreSQL 17") || !strings.Contains(s, "on the source database") {
 			t.Errorf("%s blocks: %q, want why (PostgreSQL 17) and what to do on the source", k, s)
