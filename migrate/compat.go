@@ -142,15 +142,16 @@ func (e *Engine) planCompat(ctx context.Context, src, dst *Endpoint, p *Plan, sm
 			order = append(order, o.Kind)
 		}
 		name := o.Object
-		if o.Detail != "" && o.Detail != "children" {
+		switch o.Detail {
+		case "":
+		case "children":
+			name += " (inheritance children)"
+		default:
 			name += " (" + o.Detail + ")"
 		}
 		it.Names = append(it.Names, name)
 		if e.compatBlocks(o) {
 			it.Verdict = VerdictBlocks
-			if o.Detail == "children" {
-				it.Roles = append(it.Roles, o.Object) // the columns that block
-			}
 		}
 		if o.Desc != "" && !e.compatBlocks(o) {
 			it.Path = e.path(SkippedFileName)

@@ -58,7 +58,7 @@ func (f Flow) compatWhat(k migrate.CompatKind, it migrate.CheckItem, to string) 
 			"(new rows are checked, existing ones are not, as before)"
 	case migrate.CompatNotNullNoInherit:
 		if it.Verdict == migrate.VerdictBlocks {
-			return "NOT NULL NO INHERIT on tables with inheritance children: " + to + "'s NOT NULL would reach the children; " +
+			return "NOT NULL NO INHERIT on tables with inheritance children (marked): " + to + "'s NOT NULL would reach the children; " +
 				"drop the constraint on the " + f.Source + " (or make it a CHECK (column IS NOT NULL) NO INHERIT) and run ppg again"
 		}
 		return "NOT NULL NO INHERIT becomes a plain NOT NULL (the tables have no inheritance children)"
@@ -162,6 +162,19 @@ func (f Flow) skippedDowngrade(r *migrate.RestoreSummary) (string, bool) {
 	others := *r
 	others.Skipped = rest
 	return f.Skipped(&others) + "; " + t, true
+}
+
+// Translated notes, after an object count of the verification, how many
+// of the difference the translation for an older target made ("  (1 fewer
+// by the translation, not missing)"); empty when none.
+func Translated(o migrate.ObjectCheck) string {
+	switch {
+	case o.Translated < 0:
+		return fmt.Sprintf("  (%d fewer by the translation, not missing)", -o.Translated)
+	case o.Translated > 0:
+		return fmt.Sprintf("  (%d more by the translation)", o.Translated)
+	}
+	return ""
 }
 
 // versionsNote is added to the versions item when the source is newer

@@ -88,3 +88,15 @@ func TestCompatEndOfRun(t *testing.T) {
 		t.Errorf("objects left out by the translation alone: %q", only)
 	}
 }
+
+func TestTranslatedCount(t *testing.T) {
+	for o, want := range map[migrate.ObjectCheck]string{
+		{Kind: "constraints", Source: 10, Target: 9, Translated: -1}: "  (1 fewer by the translation, not missing)",
+		{Kind: "constraints", Source: 10, Target: 12, Translated: 2}: "  (2 more by the translation)",
+		{Kind: "tables", Source: 3, Target: 3}:                       "",
+	} {
+		if got := Translated(o); got != want {
+			t.Errorf("Translated(%+v) = %q, want %q", o, got, want)
+		}
+	}
+}
