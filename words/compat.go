@@ -177,6 +177,24 @@ func Translated(o migrate.ObjectCheck) string {
 	return ""
 }
 
+// oldestTarget is the oldest major version a source of major version
+// source can go into: one older when the dump is translated for it.
+func oldestTarget(source int) int {
+	if pgtools.Translates(source, source-1) {
+		return source - 1
+	}
+	return source
+}
+
+// downgradeHint adds to a refused downgrade's hint that a source on 18 can
+// go into 17.
+func (f Flow) downgradeHint(e *pgtools.DowngradeError) string {
+	if o := oldestTarget(e.From); o < e.From {
+		return fmt.Sprintf("; a %s on PostgreSQL %d can also go into %d, translated", f.Source, e.From, o)
+	}
+	return ""
+}
+
 // versionsNote is added to the versions item when the source is newer
 // than the target and the dump is translated for it.
 func (f Flow) versionsNote(it migrate.CheckItem) string {

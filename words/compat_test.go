@@ -100,3 +100,21 @@ func TestTranslatedCount(t *testing.T) {
 		}
 	}
 }
+
+func TestDowngradeWords(t *testing.T) {
+	v := Migrate.PlanItem(migrate.CheckItem{Code: migrate.CheckVersions, Verdict: migrate.VerdictBlocks, Source: 180004, Target: 160004})
+	if !strings.Contains(v, "restore into PostgreSQL 17 or newer") {
+		t.Errorf("18 into 16: %q", v)
+	}
+	v = Migrate.PlanItem(migrate.CheckItem{Code: migrate.CheckVersions, Verdict: migrate.VerdictBlocks, Source: 170004, Target: 160004})
+	if !strings.Contains(v, "restore into PostgreSQL 17 or newer") {
+		t.Errorf("17 into 16: %q", v)
+	}
+	h := Migrate.Explain(&pgtools.DowngradeError{From: 18, To: 16}).Hint
+	if !strings.Contains(h, "can also go into 17, translated") {
+		t.Errorf("hint for 18 into 16: %q", h)
+	}
+	if h := Migrate.Explain(&pgtools.DowngradeError{From: 17, To: 16}).Hint; strings.Contains(h, "translated") {
+		t.Errorf("hint for 17 into 16: %q", h)
+	}
+}

@@ -182,7 +182,7 @@ func (f Flow) Explain(err error) Failure {
 			out.Reprompt = "paste the key of an empty database, or type yes to restore into this one"
 		}
 	case errors.As(err, &dwn):
-		out.Hint = fmt.Sprintf("restore into a PostgreSQL server at least as new as the %s (Prisma Postgres GA runs 17)", f.Source)
+		out.Hint = fmt.Sprintf("restore into a PostgreSQL server at least as new as the %s (Prisma Postgres GA runs 17)", f.Source) + f.downgradeHint(dwn)
 		out.Status = StatusRefused
 	case errors.As(err, &he) && he.Status >= 500:
 		// The gateway itself is down or overloaded: the key is not at fault.

@@ -202,7 +202,7 @@ func (f Flow) PlanItem(it migrate.CheckItem) string {
 		}
 		t := fmt.Sprintf("%s: PostgreSQL %s; %s: PostgreSQL %s", f.Source, Version(it.Source), f.Target, Version(it.Target))
 		if it.Verdict == migrate.VerdictBlocks {
-			t += fmt.Sprintf("; the %s is older: restore into PostgreSQL %d or newer", f.Target, it.Source/10000)
+			t += fmt.Sprintf("; the %s is older: restore into PostgreSQL %d or newer", f.Target, oldestTarget(it.Source/10000))
 		}
 		return t + f.versionsNote(it)
 	case migrate.CheckSwapped:
