@@ -287,3 +287,18 @@ func TestPG18Into17ComplexSchema(t *testing.T) {
 		t.Errorf("%d translation notices for a schema with nothing to translate", n)
 	}
 }
+
+// A source on 18 with only the 17 tools: ppg stops before anything is
+// dumped and says to install the 18 ones.
+func TestPG18SourceNeeds18Tools(t *testing.T) {
+	p := newPair(t, 18, 17)
+	p.source.exec(smallSchemaSQL)
+	p.env = append(p.env, "PPG_PG_BIN="+need(t, "PPG_CLIENT_BIN")) // the later one wins
+	r := p.run("--dry-run")
+	r.wantExit(3)
+	for _, want := range []string{"pg_dump 18 or newer", "postgresql-client-18"} {
+		if !strings.Contains(r.stdout+r.stderr, want) {
+			t.Errorf("the refusal does not say %q:\n%s", want, r.output())
+		}
+	}
+}
