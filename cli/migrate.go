@@ -87,7 +87,9 @@ var anyPostgres = command{
 	long: `migrate copies a PostgreSQL database (13 or newer: Neon, Supabase, RDS,
 self-hosted, a Prisma Postgres one) into a target at least as new, such as a
 new Prisma Postgres database: the same checked, resumable dump, restore,
-ANALYZE and verification as migrate-from-ea.
+ANALYZE and verification as migrate-from-ea. A PostgreSQL 18 source can also
+go into 17 (Prisma Postgres): what 17 cannot hold is translated, or the plan
+names it and what to do (--accept-downgrade=temporal-keys for temporal keys).
 
 Each side is a postgres:// URL (the target's direct URL for Prisma Postgres,
 not the pooled one), or a Prisma API key or prisma+postgres:// URL.
