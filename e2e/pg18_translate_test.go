@@ -302,3 +302,30 @@ func TestPG18SourceNeeds18Tools(t *testing.T) {
 		}
 	}
 }
+
+// A translated migration killed in the restore, right after the schema was
+// translated, resumes: the schema is restored and translated again, the
+// consent to the temporal key given on the first run still holds (the
+// second run does not repeat the flag), and the result verifies.
+func TestPG18Into17Resumed(t *testing.T) {
+	p := newPair(t, 18, 17)
+	p.source.exec(pg18AppSQL, pg18TemporalSQL)
+	first := startPPG(t, p.dir, p.env, nil, "migrate", "--non-interactive", "--json", "--accept-downgrade=temporal-keys")
+	first.waitFor(eventWhere("a translation notice", isTranslation))
+	first.kill()
+	first.wait().wantExit(-1)
+
+	r := p.run("--json")
+	r.wantExit(0)
+	r.wantVerified()
+	if started := r.started(); slices.Contains(started, "dump") || !slices.Contains(started, "restore") {
+		t.Errorf("the second run started %v: want it to resume at the restore, without dumping again", started)
+	}
+	compareData(t, p.source, p.target)
+	if got := translated(r, pgtools.ChangeVirtualToStored); !slices.Equal(got, []string{"shop.items.total"}) {
+		t.Errorf("the resumed run's notices name %v as made stored", got)
+	}
+	if got := p.target.value(`SELECT contype::text FROM pg_constraint WHERE conname = 'rooms_pk'`); got != "x" {
+		t.Errorf("rooms_pk on the target has contype %q, want x (the accepted exclusion constraint)", got)
+	}
+}
