@@ -209,6 +209,15 @@ func (e *Engine) checkTargetRules(ctx context.Context, dst *Endpoint, from, to i
 	if p == nil || p.TargetKnown {
 		return nil
 	}
+	if !pgtools.Translates(from, to) {
+		// Planned for a target that might have been older: none of the
+		// translation applies to this one.
+		p.Skip = slices.DeleteFunc(p.Skip, func(s SkippedObject) bool { return s.Downgrade })
+		p.Items = slices.DeleteFunc(p.Items, func(it CheckItem) bool {
+			_, ok := CompatOf(it.Code)
+			return ok && it.Code != CheckRowSecurity
+		})
+	}
 	i := slices.IndexFunc(p.Items, func(it CheckItem) bool { return it.Code == CheckRowSecurity && it.Verdict == VerdictOK })
 	if i < 0 {
 		return nil

@@ -147,6 +147,25 @@ func TestCheckDowngradeAfterPlanWithoutTarget(t *testing.T) {
 	}
 }
 
+// A plan made before the target was known leaves NOT ENFORCED constraints
+// out only if the target turns out to be 17; into 18 everything is kept.
+func TestCheckTargetRulesDropsTranslationFor18(t *testing.T) {
+	for _, to := range []int{17, 18} {
+		e, p := planWith(t, Config{}, compatSample, false, 18, 0, false)
+		e.state.Plan = p
+		if len(p.Skip) != 2 {
+			t.Fatalf("skip %v, want the two NOT ENFORCED constraints", p.Skip)
+		}
+		if err := e.checkTargetRules(context.Background(), &Endpoint{DB: compatDB{}}, 18, to); err != nil {
+			t.Fatal(err)
+		}
+		_, kept := verdicts(p)[CheckCompat(CompatVirtualColumn)]
+		if want := to == 17; kept != want || (len(p.Skip) == 2) != want || (len(compatDelta(p)) > 0) != want {
+			t.Errorf("into %d: items %v, skip %v; want the translation kept only into 17", to, verdicts(p), p.Skip)
+		}
+	}
+}
+
 // Row security the plan could not check without the target is checked at
 // connect-target, said there, and recorded for the end of the run.
 func TestCheckTargetRulesRowSecurity(t *testing.T) {
