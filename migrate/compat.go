@@ -206,17 +206,21 @@ func (e *Engine) checkTargetRules(ctx context.Context, dst *Endpoint, from, to i
 		return err
 	}
 	p := e.state.Plan
-	if p == nil || p.TargetKnown {
+	if p == nil {
 		return nil
 	}
 	if !pgtools.Translates(from, to) {
-		// Planned for a target that might have been older: none of the
-		// translation applies to this one.
+		// Planned for a target that might have been older (not known
+		// yet, or another key than this one): none of the translation
+		// applies to this one.
 		p.Skip = slices.DeleteFunc(p.Skip, func(s SkippedObject) bool { return s.Downgrade })
 		p.Items = slices.DeleteFunc(p.Items, func(it CheckItem) bool {
 			_, ok := CompatOf(it.Code)
 			return ok && it.Code != CheckRowSecurity
 		})
+	}
+	if p.TargetKnown {
+		return nil
 	}
 	i := slices.IndexFunc(p.Items, func(it CheckItem) bool { return it.Code == CheckRowSecurity && it.Verdict == VerdictOK })
 	if i < 0 {
