@@ -306,6 +306,7 @@ func runHeadless(ctx context.Context, o *migrateOptions) error {
 	}
 	eng := o.newEngine(cfg, p)
 	rep := newReporter(o.io.out, o.json, o.cmd.flow)
+	rep.now = o.now
 	if o.dryRun {
 		return dryRun(ctx, eng, rep)
 	}
