@@ -3,6 +3,15 @@
 // reporter that prints the engine's events as lines or JSON), and the map
 // from every error to its exit status (through words.Explain). It starts
 // the wizard (tui) when migrate-from-ea runs in a terminal.
+//
+// Each command is built the way cli/cli builds its own: newXCmd(deps,
+// runF) binds the flags to an options struct that also holds the
+// command's dependencies (deps: streams, terminal check, environment,
+// working folder, clock, engine and wizard constructors), and RunE calls
+// runF with the options when a test gives one, else the command's run
+// function. Only processDeps reads the process's state, so every command
+// runs in tests with fakes, and the flow whose words explain a failure is
+// the command that ran.
 package cli
 
 import (
