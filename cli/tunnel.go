@@ -69,7 +69,7 @@ SSL request with "no" instead, as a server without SSL does.`,
 // runTunnel checks the key with the gateway, then carries local
 // connections until ctx is done.
 func runTunnel(ctx context.Context, o *tunnelOptions) error {
-	out, errOut := o.io.out, o.io.errOut
+	errOut := o.io.errOut
 	dir, err := o.getwd()
 	if err != nil {
 		return err
@@ -81,14 +81,13 @@ func runTunnel(ctx context.Context, o *tunnelOptions) error {
 	if cred.Direct() {
 		return fmt.Errorf("%s is a direct connection URL (%s): it needs no tunnel; connect to it directly", source, cred)
 	}
-	host, noLocalTLS := o.host, o.noLocalTLS
 	cfg := tunnel.Config{
 		Key:        cred.APIKey,
 		Endpoint:   o.endpoint(),
 		UserAgent:  o.build.userAgent(),
-		Address:    net.JoinHostPort(host, strconv.Itoa(o.port)),
+		Address:    net.JoinHostPort(o.host, strconv.Itoa(o.port)),
 		Logf:       timestamped(errOut),
-		NoLocalTLS: noLocalTLS,
+		NoLocalTLS: o.noLocalTLS,
 	}
 	// Refuse a wrong key now, rather than at the first client's connection.
 	if err := tunnel.Check(ctx, cfg); err != nil {
@@ -99,19 +98,33 @@ func runTunnel(ctx context.Context, o *tunnelOptions) error {
 		return err
 	}
 	defer func() { _ = t.Close() }()
+	o.banner(t.Addr().(*net.TCPAddr), fmt.Sprintf("%s (%s)", source, cred))
 
-	addr := t.Addr().(*net.TCPAddr)
+	<-ctx.Done()
+	if n := t.Active(); n > 0 {
+		_, _ = fmt.Fprintf(errOut, "stopping: closing %d live connection(s)\n", n)
+	}
+	if err := t.Close(); err != nil {
+		return fmt.Errorf("stop the tunnel: %w", err)
+	}
+	_, _ = fmt.Fprintln(errOut, "tunnel stopped")
+	return nil
+}
+
+// banner says where the tunnel listens for the database of key, and how
+// to connect; a warning goes first when the address is not loopback.
+func (o *tunnelOptions) banner(addr *net.TCPAddr, key string) {
 	// Show the address as asked for: Go reports 0.0.0.0 as [::].
-	shown := net.JoinHostPort(host, strconv.Itoa(addr.Port))
+	shown := net.JoinHostPort(o.host, strconv.Itoa(addr.Port))
 	if ip := addr.IP; !ip.IsLoopback() {
-		_, _ = fmt.Fprintf(errOut, "warning: listening on %s: anyone who can reach this address reaches the database, without a password\n", shown)
+		_, _ = fmt.Fprintf(o.io.errOut, "warning: listening on %s: anyone who can reach this address reaches the database, without a password\n", shown)
 	}
 	h, p := addr.IP.String(), addr.Port
 	if addr.IP.IsUnspecified() {
 		h = "127.0.0.1"
 	}
 	url := "postgresql://postgres@" + net.JoinHostPort(h, strconv.Itoa(p)) + "/postgres"
-	_, _ = fmt.Fprintf(out, `ppg tunnel: the database of %s (%s)
+	_, _ = fmt.Fprintf(o.io.out, `ppg tunnel: the database of %s
 Listening on %s via %s
 
 Connect with any Postgres client:
@@ -124,17 +137,7 @@ Connect with any Postgres client:
 
 %s
 Press Ctrl-C to stop.
-`, source, cred, shown, o.endpointHost(), h, p, url, sslNote(noLocalTLS))
-
-	<-ctx.Done()
-	if n := t.Active(); n > 0 {
-		_, _ = fmt.Fprintf(errOut, "stopping: closing %d live connection(s)\n", n)
-	}
-	if err := t.Close(); err != nil {
-		return fmt.Errorf("stop the tunnel: %w", err)
-	}
-	_, _ = fmt.Fprintln(errOut, "tunnel stopped")
-	return nil
+`, key, shown, o.endpointHost(), h, p, url, sslNote(o.noLocalTLS))
 }
 
 // sslNote is the banner's word on sslmode.
