@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/ppg-cli/ppg/migrate"
-	"github.com/ppg-cli/ppg/tunnel"
 	"github.com/ppg-cli/ppg/words"
 )
 
@@ -20,6 +19,7 @@ type headlessPrompter struct {
 	flags  map[migrate.Side]string    // the key-file flags' names, for messages
 	files  map[migrate.Side]string    // key files given by flag
 	values map[migrate.Side]keySource // --from and --to
+	getenv func(string) string
 }
 
 // lookup returns the key for side and where it came from; "" when none is
@@ -35,7 +35,7 @@ func (p *headlessPrompter) lookup(side migrate.Side) (value, from string, err er
 	if ks, ok := p.values[side]; ok {
 		switch {
 		case ks.env != "":
-			return os.Getenv(ks.env), ks.env, nil
+			return p.getenv(ks.env), ks.env, nil
 		case ks.file != "":
 			return read(ks.file)
 		}
@@ -44,7 +44,7 @@ func (p *headlessPrompter) lookup(side migrate.Side) (value, from string, err er
 	if path := p.files[side]; path != "" {
 		return read(path)
 	}
-	return os.Getenv(p.env[side]), p.env[side], nil
+	return p.getenv(p.env[side]), p.env[side], nil
 }
 
 func (p *headlessPrompter) Key(_ context.Context, side migrate.Side, problem error) (string, error) {
@@ -93,28 +93,4 @@ func (p credentialPrompter) Key(_ context.Context, side migrate.Side, problem er
 
 func (p credentialPrompter) Confirm(_ context.Context, q migrate.Question) (bool, error) {
 	return q.Kind == migrate.ConfirmSource || (q.Kind == migrate.ConfirmNonEmptyTarget && p.allowNonEmpty), nil
-}
-
-// keyFrom reads the credential of the one-shot commands: a key file if
-// given, else PDP_API_KEY then DATABASE_URL from the environment or ./.env.
-func keyFrom(file string) (raw, from string, err error) {
-	if file != "" {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			return "", "", fmt.Errorf("read the key file: %w", err)
-		}
-		return string(data), file, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", "", err
-	}
-	cred, from, err := tunnel.LoadKey(os.LookupEnv, dir)
-	if err != nil {
-		return "", "", err
-	}
-	if cred.Direct() {
-		return cred.URL, from, nil
-	}
-	return cred.APIKey, from, nil
 }
