@@ -245,10 +245,10 @@ func (a *app) runWizard(ctx context.Context, c command, f migrateFlags) error {
 			return migrate.New(cfg, p)
 		},
 	})
-	if err == nil || errors.Is(err, context.Canceled) {
-		return err
+	if err == nil {
+		return nil
 	}
-	// The wizard's summary said it all when it ended.
+	// The wizard's summary said it all when it ended, a stop included.
 	return reported{err}
 }
 
@@ -322,6 +322,7 @@ func (a *app) runHeadless(ctx context.Context, out io.Writer, c command, f migra
 	if errors.Is(err, context.Canceled) && !f.json {
 		rep.printf("\nStopped. The progress is saved in %s: run %s again there to resume.\n",
 			filepath.Join(dir, migrate.StateFileName), a.flow.Command)
+		return reported{err}
 	}
 	return err
 }

@@ -73,9 +73,9 @@ func (a *app) exit(err error) int {
 	f := a.flow.Explain(err)
 	var r reported
 	switch {
+	case errors.As(err, &r):
 	case f.Status == words.StatusStopped:
 		_, _ = fmt.Fprintln(a.stderr, "ppg: stopped")
-	case errors.As(err, &r):
 	case f.Step != "":
 		// The step's failure was reported in full already.
 		_, _ = fmt.Fprintf(a.stderr, "ppg: %s failed (details above); next: %s\n", f.What, f.Hint)

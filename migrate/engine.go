@@ -49,7 +49,9 @@ const (
 	// names make the restore fail.)
 	ConfirmNonEmptyTarget
 	// ConfirmRedump: Writes rows were written to the source during the
-	// dump; dump again?
+	// dump, after its snapshot of DumpedAt (to the tables Changed, when
+	// the statistics name them); dump again (yes), or keep this dump
+	// (no)?
 	ConfirmRedump
 	// ConfirmSourceChanged: the tables Changed were written to after the
 	// dump of DumpedAt; dump and restore again (yes), or keep the
@@ -166,6 +168,9 @@ type Engine struct {
 	noSnapshot bool
 	// fresh is set for a new migration not written to its state file yet.
 	fresh bool
+	// redumps counts the dumps made again in this run because the source
+	// was written to after a snapshot (see maxRedumps).
+	redumps int
 }
 
 // New returns an engine for cfg that asks through p.

@@ -135,8 +135,9 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 		return nil, err
 	}
 	if d := e.state.Dump; d != nil {
-		v.DumpedAt, v.WritesDuring, v.KeptChanges = d.FinishedAt, d.WritesDuring, d.KeptChanges
+		v.DumpedAt, v.WritesDuring, v.KeptChanges = e.snapshotAt(), d.WritesDuring, d.KeptChanges
 	}
+	v.SourceChanges = e.state.SourceChanges
 	if t := e.state.Target; t != nil {
 		v.TargetVersion = t.ServerVersion
 	}
