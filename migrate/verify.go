@@ -111,6 +111,7 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 	}
 	rep := compare(m, have, seqs, objs, e.state.Target != nil && e.state.Target.ConfirmedNonEmpty)
 	compareLargeObjects(rep, m, los)
+	e.forgiveSequences(rep)
 	if m.Content != nil {
 		start := e.cfg.Now()
 		hashes, lo, err := dst.DB.ContentHashes(ctx, tables)
