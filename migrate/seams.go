@@ -86,7 +86,9 @@ type DB interface {
 	// Truncate empties one table.
 	Truncate(ctx context.Context, t Table) error
 	// DropUserSchemas drops every user schema, and creates an empty
-	// public schema again.
+	// public schema again with the owner, grants and comment it had
+	// (a new database's, when the migration found it empty); see
+	// publicAsItIsSQL. Large objects live outside schemas: they stay.
 	DropUserSchemas(ctx context.Context) error
 	// LargeObjects returns the OIDs of the large objects, in order.
 	LargeObjects(ctx context.Context) ([]uint32, error)
