@@ -355,6 +355,7 @@ func (e *Engine) load() error {
 		}
 		old := s
 		s = NewState(e.cfg.Now())
+		s.Flow = e.cfg.DumpPrefix
 		// A target that the earlier migration found empty and restored
 		// into may be emptied again (after a typed confirmation): its
 		// objects are that migration's.
@@ -370,6 +371,10 @@ func (e *Engine) load() error {
 		e.fresh = true
 		return nil
 	}
+	if err := CheckFlow(s, e.cfg.Dir, e.cfg.DumpPrefix); err != nil {
+		return err
+	}
+	s.Flow = e.cfg.DumpPrefix // recorded from now on in older state files
 	e.state = s
 	e.relocate()
 	// Once the restore is done the dump is no longer read (verify compares
