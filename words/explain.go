@@ -106,6 +106,10 @@ func (f Flow) Explain(err error) Failure {
 		}
 		return out
 	}
+	var fm *migrate.FlowMismatchError
+	if errors.As(err, &fm) {
+		return f.flowMismatch(fm)
+	}
 	out := Failure{Headline: err.Error(), Status: StatusFailure}
 	var (
 		ue  UsageError
