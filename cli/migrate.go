@@ -172,7 +172,7 @@ func (a *app) migrationCmd(c command) *cobra.Command {
 	fl.BoolVar(&f.restart, "restart", false, "discard the recorded progress and start over (the old dump file is kept)")
 	fl.BoolVar(&f.allowNonEmpty, "allow-non-empty-target", false, "restore into a target that already holds objects")
 	fl.BoolVar(&f.resetTarget, "reset-target", false, "with --restart: empty the target that the migration started over had restored into (drops its schemas and large objects)")
-	fl.StringVar(&f.onChange, "on-source-change", "fail", "with --non-interactive, when the source was written to after the dump: fail (exit 8), redump (dump and restore again), or keep (keep the migration as of the dump)")
+	fl.StringVar(&f.onChange, "on-source-change", "fail", "with --non-interactive, when the source was written to after the dump's snapshot (during the dump or later): fail (exit 8), redump (dump, and restore, again), or keep (keep the migration as of the snapshot)")
 	fl.StringVar(&f.verify, "verify", "counts", "what to compare: counts (exact row counts, sequences, objects, large objects), or content too (a hash of every row and large object on both sides: reads all the data twice more; use it when the data must be proven byte for byte)")
 	fl.IntVar(&f.retries, "retries", 3, "how many times a step that lost its connection or stalled is tried again, each resuming where it stopped (0: none)")
 	fl.StringVar(&f.stall, "stall-timeout", "2m", "stop a tool that moves no data for this long, call the connection stalled, and retry")
