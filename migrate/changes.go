@@ -168,43 +168,44 @@ func (e *Engine) snapshotAt() time.Time {
 }
 
 // changedTables returns the tables whose write counter grew from base to
-// now, in order.
-func changedTables(base, now map[string]int64) []string {
-	var changed []string
+// now, in order, and the rows written to them since. Temporary tables
+// (other sessions' scratch space, never dumped) do not count. Neither do
+// the system catalogs: the database's own counter (ServerInfo.Writes)
+// grows with them, as when autovacuum records statistics, so it is not
+// what the rule goes by.
+func changedTables(base, now map[string]int64) (changed []string, rows int64) {
 	for name, n := range now {
-		if n > base[name] {
+		if n > base[name] && !strings.HasPrefix(name, "pg_temp_") {
 			changed = append(changed, name)
+			rows += n - base[name]
 		}
 	}
 	slices.Sort(changed)
-	return changed
+	return changed, rows
 }
 
 // afterDump applies the rule to the writes made while pg_dump ran (from
 // the snapshot to now). It returns true to dump again. A failure to read
 // the statistics is left to the verify step, which reads them again and
 // compares them with the same snapshot's.
-func (e *Engine) afterDump(ctx context.Context, src *Endpoint, snapWrites int64, base map[string]int64) (bool, error) {
-	if e.state.Source == nil {
-		// A backup (no source on record): there is no target to hold the
-		// writes, and the dump keeps its snapshot.
-		return false, e.warnWritten(ctx, src, snapWrites, base)
-	}
-	total, err := src.DB.Writes(ctx)
-	if err != nil {
-		return false, nil
-	}
+func (e *Engine) afterDump(ctx context.Context, src *Endpoint, base map[string]int64) (bool, error) {
 	now, err := src.DB.TableWrites(ctx)
 	if err != nil {
 		return false, nil
 	}
-	changed := changedTables(base, now)
-	if total <= snapWrites && len(changed) == 0 {
+	changed, rows := changedTables(base, now)
+	if len(changed) == 0 {
+		return false, nil
+	}
+	if e.state.Source == nil {
+		// A backup (no source on record): there is no target to hold the
+		// writes, and the dump keeps its snapshot.
+		e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeSourceWritten, Count: rows, Names: changed}})
 		return false, nil
 	}
 	d := e.state.Dump
-	found := &SourceChangedError{Tables: changed, Writes: max(total-snapWrites, 0), DumpedAt: d.SnapshotAt, Step: StepDump}
-	e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeSourceWritten, Count: found.Writes, Names: changed, Err: found, Cause: found.Error()}})
+	found := &SourceChangedError{Tables: changed, Writes: rows, DumpedAt: d.SnapshotAt, Step: StepDump}
+	e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeSourceWritten, Count: rows, Names: changed, Err: found, Cause: found.Error()}})
 	choice, err := e.decide(ctx, found)
 	if err != nil {
 		return false, err
@@ -213,25 +214,10 @@ func (e *Engine) afterDump(ctx context.Context, src *Endpoint, snapWrites int64,
 	case ChangeRedump:
 		return true, nil
 	case ChangeKeep:
-		d.WritesDuring, d.KeptChanges, d.WritesAtEnd = found.Writes, changed, now
+		d.WritesDuring, d.KeptChanges, d.WritesAtEnd = rows, changed, now
 		return false, nil
 	}
 	return false, found
-}
-
-// warnWritten only says that the source was written to during the dump:
-// a backup keeps its snapshot, and there is no target to hold the writes.
-func (e *Engine) warnWritten(ctx context.Context, src *Endpoint, snapWrites int64, base map[string]int64) error {
-	total, err := src.DB.Writes(ctx)
-	if err != nil || total <= snapWrites {
-		return nil
-	}
-	var changed []string
-	if now, err := src.DB.TableWrites(ctx); err == nil {
-		changed = changedTables(base, now)
-	}
-	e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeSourceWritten, Count: total - snapWrites, Names: changed}})
-	return nil
 }
 
 // sourceChanges compares the source's write counters with the snapshot's
@@ -267,7 +253,8 @@ func (e *Engine) sourceChanges(ctx context.Context) (changed []string, now map[s
 	if total < e.state.Dump.Writes {
 		return nil, nil, false, nil // statistics were reset since the dump
 	}
-	return changedTables(base, now), now, true, nil
+	changed, _ = changedTables(base, now)
+	return changed, now, true, nil
 }
 
 // checkSourceChanges applies the rule before the verify step's verdict:

@@ -182,3 +182,28 @@ func TestNoWritesNoChoice(t *testing.T) {
 		t.Errorf("verified %+v", v)
 	}
 }
+
+// Writes the dump cannot miss do not count: the system catalogs' (the
+// database's own counter grows when autovacuum records statistics) and
+// other sessions' temporary tables.
+func TestCatalogAndTemporaryWritesDoNotCount(t *testing.T) {
+	w, dir := newWorld(t), t.TempDir()
+	w.tableWrites = map[string]int64{"public.orders": 5}
+	w.fail = func(cmd string) error {
+		if cmd == "pg_dump" {
+			w.mu.Lock()
+			w.writes += 40
+			w.tableWrites["pg_temp_3.scratch"] += 40
+			w.mu.Unlock()
+		}
+		return nil
+	}
+	k := bothKeys()
+	evs, err := runWith(t, w, dir, k, ChangeFail)
+	if err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if got := find(evs, Warning, StepDump); len(got) != 1 {
+		t.Errorf("dump warnings %+v, want only the one before the dump", got)
+	}
+}

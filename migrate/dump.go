@@ -241,7 +241,7 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 	e.manifest = m
 	// Writes after the snapshot are not in the dump: the rule decides
 	// now, before anything is restored.
-	again, err := e.afterDump(ctx, src, snap.Writes(), base)
+	again, err := e.afterDump(ctx, src, base)
 	if err != nil || again {
 		return nil, again, err
 	}
