@@ -212,6 +212,7 @@ func (e *Engine) afterDump(ctx context.Context, src *Endpoint, base map[string]i
 	}
 	switch choice {
 	case ChangeRedump:
+		e.send(Event{Kind: Info, Step: StepDump, Notice: &Notice{Code: NoticeDumpingAgain}})
 		return true, nil
 	case ChangeKeep:
 		d.WritesDuring, d.KeptChanges, d.WritesAtEnd = rows, changed, now

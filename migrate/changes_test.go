@@ -109,6 +109,9 @@ func TestWriteDuringDumpRedumps(t *testing.T) {
 	if v.WritesDuring != 0 {
 		t.Errorf("verified says %d writes were left out, after dumping again", v.WritesDuring)
 	}
+	if got := find(evs, Info, StepDump); !slices.ContainsFunc(got, func(ev Event) bool { return ev.Notice.Code == NoticeDumpingAgain }) {
+		t.Errorf("no notice says the dump is taken again: %+v", got)
+	}
 }
 
 // A source written to during every dump is not dumped forever.

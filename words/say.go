@@ -52,6 +52,8 @@ func (f Flow) Notice(n *migrate.Notice) string {
 			f.Source, Plural(n.Count, "table", "tables"), strings.Join(first(n.Names, 5), ", "), f.Target)
 	case migrate.NoticeChangesUnknown:
 		return "the " + f.Source + "'s statistics were reset since the dump: ppg cannot tell whether it was written to meanwhile"
+	case migrate.NoticeDumpingAgain:
+		return "dumping the " + f.Source + " again, with the writes made during the first dump"
 	case migrate.NoticeRedumping:
 		return "dumping the " + f.Source + " again, then restoring it again into the emptied " + f.Target
 	case migrate.NoticeLowDiskSpace:
