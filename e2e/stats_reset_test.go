@@ -41,7 +41,7 @@ func autovacuumOff(t testing.TB, d *database) {
 // TestEverythingWithDataIsAnalyzed: into a target whose autovacuum is off,
 // every table, partition and materialized view that holds rows has
 // statistics after the migration: rows in pg_statistic, and a manual
-// ANALYZE on record.
+// ANALYZE on record; the partitioned table has those of its whole tree.
 func TestEverythingWithDataIsAnalyzed(t *testing.T) {
 	m := newMigration(t)
 	autovacuumOff(t, m.target)
@@ -69,6 +69,11 @@ func TestEverythingWithDataIsAnalyzed(t *testing.T) {
 	}
 	if kinds["r"] != 3 || kinds["m"] != 1 {
 		t.Fatalf("relations holding rows %v: want the plain table, both partitions and the materialized view", holding)
+	}
+	// The partitioned table's statistics of the whole tree, which
+	// autovacuum never gathers.
+	if n := m.target.number(`SELECT count(*) FROM pg_statistic WHERE starelid = 'public.parted'::regclass AND stainherit`); n == 0 {
+		t.Error("the partitioned table has no statistics of its whole tree")
 	}
 	// The statistics views get ANALYZE's record when ppg's session ends,
 	// a moment after ppg exits.

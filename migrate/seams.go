@@ -96,6 +96,11 @@ type DB interface {
 	UnlinkLargeObjects(ctx context.Context, oids []uint32) error
 	// Analyze gathers the planner's statistics of tables.
 	Analyze(ctx context.Context, tables []Table) error
+	// Partitions lists the partitioned tables that are no partition
+	// themselves (roots), and every partition below them, by qualified
+	// name. ANALYZE of a root gathers the statistics of the whole tree
+	// and of each partition in it.
+	Partitions(ctx context.Context) (roots []Table, partitions map[string]bool, err error)
 	// ContentHashes hashes each table's rows and the large objects (see
 	// contentHashes), in a transaction of its own.
 	ContentHashes(ctx context.Context, tables []Table) (map[string]string, string, error)
