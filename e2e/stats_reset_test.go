@@ -7,7 +7,9 @@ package e2e
 // again, a public schema as a new database has it.
 
 import (
+	"os"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -140,5 +142,47 @@ func TestResetTargetKeepsPublic(t *testing.T) {
 	m.target.exec(`CREATE ROLE app_user LOGIN`)
 	if v := m.target.value(`SELECT has_schema_privilege('app_user', 'public', 'USAGE')::text`); v != "true" {
 		t.Errorf("another role lost USAGE on public: %s", v)
+	}
+}
+
+// TestResumedRedumpKeepsPublic: a migration stopped during its restore's
+// data, whose dump is then damaged, is resumed: the resume dumps again
+// and empties the target first. Its public schema then has the owner,
+// privileges and comment of a new database's on the same server.
+func TestResumedRedumpKeepsPublic(t *testing.T) {
+	m := newMigration(t, withBandwidth(1<<20))
+	m.source.exec(smallSchemaSQL + bulkSQL(1, 20000))
+	want := publicSchema(newDatabase(t, m.target.server, "reference"))
+
+	p := m.start("--non-interactive", "--json")
+	p.waitFor(eventWhere("the restore loading data", func(ev event) bool {
+		return progressOf("restore").matches(ev) && ev.Progress.Phase == migrate.PhaseData
+	}))
+	p.signalPPG(syscall.SIGINT)
+	p.wait().wantExit(words.StatusStopped)
+	s := m.state()
+	path := dumpPath(m.dir, s)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := len(data) / 2; i < len(data)/2+16; i++ {
+		data[i] ^= 0x5a
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	r := m.run("--non-interactive", "--json")
+	r.wantExit(0)
+	r.wantVerified()
+	if !r.has(eventWhere("the target emptied", func(ev event) bool {
+		return ev.Notice != nil && ev.Notice.Code == migrate.NoticeTargetReset
+	})) {
+		t.Fatalf("the resume did not empty the target:\n%s", r.show())
+	}
+	compareData(t, m.source, m.target)
+	if got := publicSchema(m.target); !slices.Equal(got, want) {
+		t.Errorf("after the reset the public schema is (owner, privileges, comment) %q; a new database's is %q", got, want)
 	}
 }
