@@ -181,7 +181,7 @@ func (o *migrateOptions) addFlags(cmd *cobra.Command) {
 	fl.BoolVar(&o.restart, "restart", false, "discard the recorded progress and start over (the old dump file is kept)")
 	fl.BoolVar(&o.allowNonEmpty, "allow-non-empty-target", false, "restore into a target that already holds objects")
 	fl.BoolVar(&o.resetTarget, "reset-target", false, "with --restart: empty the target that the migration started over had restored into (drops its schemas and large objects)")
-	fl.StringVar(&o.onChange, "on-source-change", "fail", "with --non-interactive, when the source was written to after the dump: fail (exit 8), redump (dump and restore again), or keep (keep the migration as of the dump)")
+	fl.StringVar(&o.onChange, "on-source-change", "fail", "with --non-interactive, when the source was written to after the dump's snapshot (during the dump or later): fail (exit 8), redump (dump, and restore, again), or keep (keep the migration as of the snapshot)")
 	fl.StringVar(&o.verify, "verify", "counts", "what to compare: counts (exact row counts, sequences, objects, large objects), or content too (a hash of every row and large object on both sides: reads all the data twice more; use it when the data must be proven byte for byte)")
 	fl.IntVar(&o.retries, "retries", 3, "how many times a step that lost its connection or stalled is tried again, each resuming where it stopped (0: none)")
 	fl.StringVar(&o.stall, "stall-timeout", "2m", "stop a tool that moves no data for this long, call the connection stalled, and retry")
@@ -286,10 +286,10 @@ func runWizard(ctx context.Context, o *migrateOptions) error {
 			return migrate.New(cfg, p)
 		},
 	})
-	if err == nil || errors.Is(err, context.Canceled) {
-		return err
+	if err == nil {
+		return nil
 	}
-	// The wizard's summary said it all when it ended.
+	// The wizard's summary said it all when it ended, a stop included.
 	return reported{err}
 }
 
@@ -333,6 +333,7 @@ func runHeadless(ctx context.Context, o *migrateOptions) error {
 	if errors.Is(err, context.Canceled) && !o.json {
 		rep.printf("\nStopped. The progress is saved in %s: run %s again there to resume.\n",
 			filepath.Join(dir, migrate.StateFileName), o.cmd.flow.Command)
+		return reported{err}
 	}
 	return err
 }

@@ -336,10 +336,17 @@ func TestHeadlessPrompter(t *testing.T) {
 		t.Errorf("early target key, file missing: %v, want ErrLater (asked again when needed)", err)
 	}
 	for kind, want := range map[migrate.QuestionKind]bool{
-		migrate.ConfirmSource: true, migrate.ConfirmNonEmptyTarget: false, migrate.ConfirmSourceChanged: false,
+		migrate.ConfirmSource: true, migrate.ConfirmNonEmptyTarget: false,
 	} {
 		if got, err := p.Confirm(ctx, migrate.Question{Kind: kind}); got != want || err != nil {
 			t.Errorf("Confirm(%v) = %v, %v; want %v", kind, got, err, want)
+		}
+	}
+	// Writes after the snapshot are --on-source-change's to decide: the
+	// headless prompter never answers for the user.
+	for _, kind := range []migrate.QuestionKind{migrate.ConfirmSourceChanged, migrate.ConfirmRedump} {
+		if got, err := p.Confirm(ctx, migrate.Question{Kind: kind}); got || !errors.Is(err, errNoOneToAsk) {
+			t.Errorf("Confirm(%v) = %v, %v; want false, errNoOneToAsk", kind, got, err)
 		}
 	}
 }

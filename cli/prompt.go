@@ -71,10 +71,24 @@ func (p *headlessPrompter) EarlyKey(ctx context.Context, side migrate.Side, prob
 }
 
 func (p *headlessPrompter) Confirm(_ context.Context, q migrate.Question) (bool, error) {
-	// Headless runs go on with the source they were given; everything
-	// else needs an explicit flag, which the engine reads itself.
-	return q.Kind == migrate.ConfirmSource, nil
+	switch q.Kind {
+	case migrate.ConfirmSource:
+		// Headless runs go on with the source they were given.
+		return true, nil
+	case migrate.ConfirmRedump, migrate.ConfirmSourceChanged:
+		// Writes after the snapshot are --on-source-change's to decide,
+		// which the engine reads itself: an answer made up here would be
+		// a choice nobody made.
+		return false, errNoOneToAsk
+	}
+	// Everything else needs an explicit flag, which the engine reads
+	// itself.
+	return false, nil
 }
+
+// errNoOneToAsk is a question only --on-source-change answers, asked of a
+// run that cannot ask.
+var errNoOneToAsk = errors.New("the source was written to after the dump's snapshot and there is no one to ask: set --on-source-change")
 
 // credentialPrompter answers the engine with one credential, once: the
 // one-shot commands have nobody to ask again.

@@ -85,9 +85,9 @@ func exit(stderr io.Writer, flow words.Flow, err error) int {
 	f := flow.Explain(err)
 	var r reported
 	switch {
+	case errors.As(err, &r):
 	case f.Status == words.StatusStopped:
 		_, _ = fmt.Fprintln(stderr, "ppg: stopped")
-	case errors.As(err, &r):
 	case f.Step != "":
 		// The step's failure was reported in full already.
 		_, _ = fmt.Fprintf(stderr, "ppg: %s failed (details above); next: %s\n", f.What, f.Hint)

@@ -42,7 +42,7 @@ func TestRunHeadless(t *testing.T) {
 			stderr: "ppg: Connect to the source database failed (details above); next: check the key, then run ppg migrate again\n"},
 		{name: "stopped", events: []migrate.Event{started}, err: fmt.Errorf("dump: %w", context.Canceled),
 			status: words.StatusStopped, stdout: []string{"\nStopped. The progress is saved in ", "ppg-migration.json: run ppg migrate again there to resume.\n"},
-			stderr: "ppg: stopped\n"},
+			stderr: ""},
 		{name: "stopped, json", json: true, events: []migrate.Event{started}, err: context.Canceled,
 			status: words.StatusStopped, stdout: []string{`"kind":"step_started"`}, stderr: "ppg: stopped\n"},
 		{name: "verified, json", json: true, events: []migrate.Event{started, {Kind: migrate.Finished, Time: at, Summary: &migrate.Summary{Verified: verified}}},
@@ -157,7 +157,7 @@ func TestWizard(t *testing.T) {
 	}{
 		{name: "done"},
 		{name: "failed", err: &migrate.StepError{Step: migrate.StepDump, Err: errors.New("pg_dump failed"), Resumable: true}, status: words.StatusFailure},
-		{name: "stopped", err: context.Canceled, status: words.StatusStopped, stderr: "ppg: stopped\n"},
+		{name: "stopped", err: context.Canceled, status: words.StatusStopped, stderr: ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -120,6 +120,14 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 	}
 	defer func() { _ = os.Remove(partial) }() // after a successful rename this is a no-op
 
+	// The moment and the write counters are read just before the
+	// snapshot: a write committed meanwhile counts as after it, never the
+	// other way round.
+	snapAt := e.cfg.Now()
+	base, err := src.DB.TableWrites(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("read the source's statistics: %w", err)
+	}
 	snap, err := src.DB.Snapshot(ctx, !e.noSnapshot)
 	if err != nil {
 		return nil, false, err
@@ -210,7 +218,7 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 	}
 	m := c.m
 	m.Snapshot = snap.ID() != ""
-	m.TakenAt = e.cfg.Now()
+	m.TakenAt, m.Writes = snapAt, base
 
 	if err := os.Rename(partial, final); err != nil {
 		return nil, false, fmt.Errorf("rename the dump file: %w", err)
@@ -225,32 +233,17 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 		return nil, false, err
 	}
 	e.state.Dump = &DumpInfo{
-		Path: final, Size: size, SHA256: sum, FinishedAt: e.cfg.Now(),
+		Path: final, Size: size, SHA256: sum, FinishedAt: e.cfg.Now(), SnapshotAt: snapAt,
 		ToolVersion: e.pick.Dump.Version.String(), Snapshot: m.Snapshot,
 		ManifestPath: manifestPath, ManifestSHA256: msum, Writes: snap.Writes(),
 		Tables: len(m.Tables), Rows: m.TotalRows(),
 	}
 	e.manifest = m
-
-	// The tables' write counters now: writes from here on are the ones
-	// the verify step must not find (those during the dump are reported
-	// just below).
-	if tw, err := src.DB.TableWrites(ctx); err == nil {
-		e.state.Dump.WritesAtEnd = tw
-	}
-	// Writes after the snapshot are not in the dump: say so, and offer to
-	// dump again.
-	if now, err := src.DB.Writes(ctx); err == nil && now > snap.Writes() {
-		n := now - snap.Writes()
-		e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeSourceWritten, Count: n}})
-		again, err := e.ask.Confirm(ctx, Question{Kind: ConfirmRedump, Writes: n})
-		if err != nil {
-			return nil, false, err
-		}
-		if again {
-			return nil, true, nil
-		}
-		e.state.Dump.WritesDuring = n
+	// Writes after the snapshot are not in the dump: the rule decides
+	// now, before anything is restored.
+	again, err := e.afterDump(ctx, src, base)
+	if err != nil || again {
+		return nil, again, err
 	}
 	return e.state.Dump, false, nil
 }

@@ -49,7 +49,9 @@ const (
 	// names make the restore fail.)
 	ConfirmNonEmptyTarget
 	// ConfirmRedump: Writes rows were written to the source during the
-	// dump; dump again?
+	// dump, after its snapshot of DumpedAt (to the tables Changed, when
+	// the statistics name them); dump again (yes), or keep this dump
+	// (no)?
 	ConfirmRedump
 	// ConfirmSourceChanged: the tables Changed were written to after the
 	// dump of DumpedAt; dump and restore again (yes), or keep the
@@ -166,6 +168,9 @@ type Engine struct {
 	noSnapshot bool
 	// fresh is set for a new migration not written to its state file yet.
 	fresh bool
+	// redumps counts the dumps made again in this run because the source
+	// was written to after a snapshot (see maxRedumps).
+	redumps int
 }
 
 // New returns an engine for cfg that asks through p.
@@ -350,6 +355,7 @@ func (e *Engine) load() error {
 		}
 		old := s
 		s = NewState(e.cfg.Now())
+		s.Flow = e.cfg.DumpPrefix
 		// A target that the earlier migration found empty and restored
 		// into may be emptied again (after a typed confirmation): its
 		// objects are that migration's.
@@ -365,6 +371,10 @@ func (e *Engine) load() error {
 		e.fresh = true
 		return nil
 	}
+	if err := CheckFlow(s, e.cfg.Dir, e.cfg.DumpPrefix); err != nil {
+		return err
+	}
+	s.Flow = e.cfg.DumpPrefix // recorded from now on in older state files
 	e.state = s
 	e.relocate()
 	// Once the restore is done the dump is no longer read (verify compares

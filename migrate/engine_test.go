@@ -320,8 +320,9 @@ func (d *fakeDB) TargetFacts(context.Context) (TargetFacts, error) {
 	return TargetFacts{Available: []string{"plpgsql", "pgcrypto"}, Roles: []string{"postgres"}, FreeConnections: 20}, nil
 }
 
-func (d *fakeDB) LargeObjects(context.Context) ([]uint32, error)     { return nil, nil }
-func (d *fakeDB) UnlinkLargeObjects(context.Context, []uint32) error { return nil }
+func (d *fakeDB) Partitions(context.Context) ([]Table, map[string]bool, error) { return nil, nil, nil }
+func (d *fakeDB) LargeObjects(context.Context) ([]uint32, error)               { return nil, nil }
+func (d *fakeDB) UnlinkLargeObjects(context.Context, []uint32) error           { return nil }
 func (d *fakeDB) Analyze(_ context.Context, tables []Table) error {
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()

@@ -182,8 +182,12 @@ const (
 	// dumps again without it.
 	NoticeSnapshotRefused NoticeCode = "snapshot_refused"
 	// NoticeSourceWritten: Count rows were written to the source during the
-	// dump.
+	// dump, after its snapshot, to the tables Names (Err is the
+	// *SourceChangedError the late-write rule then decides on).
 	NoticeSourceWritten NoticeCode = "source_written"
+	// NoticeDumpingAgain: the source was written to during the dump, and
+	// the choice was to dump again (before anything is restored).
+	NoticeDumpingAgain NoticeCode = "dumping_again"
 	// NoticeHarmlessError: pg_restore reported an error (Cause) known to
 	// be harmless (Harmless says why).
 	NoticeHarmlessError NoticeCode = "harmless_error"

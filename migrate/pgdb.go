@@ -118,11 +118,15 @@ func (d pgDB) DropUserSchemas(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	public, err := d.publicAsItIs(ctx)
+	if err != nil {
+		return err
+	}
 	var sql strings.Builder
 	for _, s := range schemas {
 		fmt.Fprintf(&sql, "DROP SCHEMA %s CASCADE;", pgx.Identifier{s}.Sanitize())
 	}
-	sql.WriteString("CREATE SCHEMA IF NOT EXISTS public; GRANT USAGE ON SCHEMA public TO PUBLIC;")
+	sql.WriteString(public)
 	_, err = d.conn.Exec(ctx, sql.String())
 	return err
 }

@@ -203,13 +203,32 @@ func (r *restorer) writeSkipped(ctx context.Context, sec string, skip []pgtools.
 	return nil
 }
 
-// analyze runs ANALYZE on the restored tables, a batch at a time, with
-// progress: a restored database has no statistics, and its first queries
-// would be planned blind.
+// analyze runs ANALYZE on the restored tables, partitioned tables and
+// materialized views, a batch at a time, with progress: a restored
+// database has no statistics, and its first queries would be planned
+// blind. A partitioned table is analyzed from its root, which gathers the
+// statistics of the whole tree (that queries on it are planned with, and
+// autovacuum never gathers) and of each partition, so partitions are not
+// analyzed twice. It runs after the post-data section, which refreshes
+// the materialized views (pg_dump puts their data there): analyzed
+// before, they would have none. A materialized view without data (WITH NO
+// DATA) has no data entry and is left alone: ANALYZE would find nothing.
 func (r *restorer) analyze(ctx context.Context) error {
-	tables := make([]Table, 0, len(r.manifest.Tables))
+	roots, partitions, err := r.dst.DB.Partitions(ctx)
+	if err != nil {
+		return fmt.Errorf("analyze the restored tables: %w", err)
+	}
+	tables := make([]Table, 0, len(r.manifest.Tables)+len(roots))
 	for _, t := range r.manifest.Tables {
-		tables = append(tables, t.Table)
+		if !partitions[t.QualifiedName()] {
+			tables = append(tables, t.Table)
+		}
+	}
+	tables = append(tables, roots...)
+	for _, en := range r.toc.Entries {
+		if en.Desc == "MATERIALIZED VIEW DATA" {
+			tables = append(tables, Table{Schema: en.Schema, Name: en.Name})
+		}
 	}
 	p := &ProgressInfo{Phase: PhaseAnalyze, TablesTotal: len(tables)}
 	r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: p})

@@ -86,7 +86,9 @@ type DB interface {
 	// Truncate empties one table.
 	Truncate(ctx context.Context, t Table) error
 	// DropUserSchemas drops every user schema, and creates an empty
-	// public schema again.
+	// public schema again with the owner, grants and comment it had
+	// (a new database's, when the migration found it empty); see
+	// publicAsItIsSQL. Large objects live outside schemas: they stay.
 	DropUserSchemas(ctx context.Context) error
 	// LargeObjects returns the OIDs of the large objects, in order.
 	LargeObjects(ctx context.Context) ([]uint32, error)
@@ -94,6 +96,11 @@ type DB interface {
 	UnlinkLargeObjects(ctx context.Context, oids []uint32) error
 	// Analyze gathers the planner's statistics of tables.
 	Analyze(ctx context.Context, tables []Table) error
+	// Partitions lists the partitioned tables that are no partition
+	// themselves (roots), and every partition below them, by qualified
+	// name. ANALYZE of a root gathers the statistics of the whole tree
+	// and of each partition in it.
+	Partitions(ctx context.Context) (roots []Table, partitions map[string]bool, err error)
 	// ContentHashes hashes each table's rows and the large objects (see
 	// contentHashes), in a transaction of its own.
 	ContentHashes(ctx context.Context, tables []Table) (map[string]string, string, error)

@@ -111,6 +111,7 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 	}
 	rep := compare(m, have, seqs, objs, e.state.Target != nil && e.state.Target.ConfirmedNonEmpty)
 	compareLargeObjects(rep, m, los)
+	e.forgiveSequences(rep)
 	if m.Content != nil {
 		start := e.cfg.Now()
 		hashes, lo, err := dst.DB.ContentHashes(ctx, tables)
@@ -135,8 +136,9 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 		return nil, err
 	}
 	if d := e.state.Dump; d != nil {
-		v.DumpedAt, v.WritesDuring, v.KeptChanges = d.FinishedAt, d.WritesDuring, d.KeptChanges
+		v.DumpedAt, v.WritesDuring, v.KeptChanges = e.snapshotAt(), d.WritesDuring, d.KeptChanges
 	}
+	v.SourceChanges = e.state.SourceChanges
 	if t := e.state.Target; t != nil {
 		v.TargetVersion = t.ServerVersion
 	}

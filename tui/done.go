@@ -108,6 +108,9 @@ func (d doneModel) content(c viewCtx) string {
 	} else {
 		b.WriteString(wrap("The "+flow.Target+" holds the "+flow.Source+"'s data, verified.", w, "  ") + "\n")
 	}
+	for _, l := range flow.SourceChoices(d.summary) {
+		b.WriteString(wrap(l, w, "  ") + "\n")
+	}
 	b.WriteString(wrap("The "+flow.Source+" was only read: it is unchanged.", w, "  ") + "\n\n")
 
 	b.WriteString(st.Heading.Render("Next") + "\n")

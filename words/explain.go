@@ -106,6 +106,10 @@ func (f Flow) Explain(err error) Failure {
 		}
 		return out
 	}
+	var fm *migrate.FlowMismatchError
+	if errors.As(err, &fm) {
+		return f.flowMismatch(fm)
+	}
 	out := Failure{Headline: err.Error(), Status: StatusFailure}
 	var (
 		ue  UsageError
@@ -228,9 +232,7 @@ func (f Flow) Explain(err error) Failure {
 		out.Hint = "fix what it names (nothing was dumped or written), then run " + again
 		out.Status = StatusRefused
 	case errors.As(err, &sc):
-		out.Headline = fmt.Sprintf("the %s was written to after the dump of %s: %s changed (%s), and the %s does not have those writes",
-			f.Source, sc.DumpedAt.Local().Format("Jan 2 15:04"), Plural(int64(len(sc.Tables)), "table", "tables"), strings.Join(first(sc.Tables, 5), ", "), f.Target)
-		out.Hint = "stop the writes, then run " + f.Command + " --on-source-change=redump to dump and restore again, or --on-source-change=keep to keep the migration as of the dump"
+		out.Headline, out.Hint = f.sourceChanged(sc)
 		out.Status = StatusChanged
 	case errors.As(err, &cl):
 		link := "the connection to the " + f.Side(cl.Side)

@@ -25,8 +25,14 @@ func (f Flow) Notice(n *migrate.Notice) string {
 	case migrate.NoticeSnapshotRefused:
 		return "pg_dump could not use ppg's snapshot: dumping again without it; row counts are taken separately"
 	case migrate.NoticeSourceWritten:
-		return fmt.Sprintf("%s inserted, updated or deleted after the dump's snapshot; they are not in the dump.",
-			Plural(n.Count, "row was", "rows were"))
+		t := fmt.Sprintf("%s inserted, updated or deleted after the dump's snapshot", Plural(n.Count, "row was", "rows were"))
+		if n.Count == 0 {
+			t = "the " + f.Source + " was written to after the dump's snapshot"
+		}
+		if len(n.Names) > 0 {
+			t += " (" + strings.Join(first(n.Names, 5), ", ") + ")"
+		}
+		return t + "; those writes are not in the dump."
 	case migrate.NoticeHarmlessError:
 		return n.Cause + ": " + f.Harmless(n.Harmless)
 	case migrate.NoticeRestoreNote:
@@ -46,6 +52,8 @@ func (f Flow) Notice(n *migrate.Notice) string {
 			f.Source, Plural(n.Count, "table", "tables"), strings.Join(first(n.Names, 5), ", "), f.Target)
 	case migrate.NoticeChangesUnknown:
 		return "the " + f.Source + "'s statistics were reset since the dump: ppg cannot tell whether it was written to meanwhile"
+	case migrate.NoticeDumpingAgain:
+		return "dumping the " + f.Source + " again, with the writes made during the first dump"
 	case migrate.NoticeRedumping:
 		return "dumping the " + f.Source + " again, then restoring it again into the emptied " + f.Target
 	case migrate.NoticeLowDiskSpace:
@@ -164,7 +172,7 @@ func (f Flow) Summary(st migrate.Step, s *migrate.Summary) string {
 			t += ", and every row's content matches (hashes of all rows and large objects)"
 		}
 		if v.WritesDuring > 0 {
-			t += fmt.Sprintf("; as you chose, %s written during the dump are not migrated", Plural(v.WritesDuring, "row", "rows"))
+			t += fmt.Sprintf("; as you chose, %s not migrated", Plural(v.WritesDuring, "row written during the dump is", "rows written during the dump are"))
 		}
 		if len(v.KeptChanges) > 0 {
 			t += fmt.Sprintf("; as you chose, writes after the dump to %s are not migrated", strings.Join(first(v.KeptChanges, 5), ", "))
@@ -343,8 +351,8 @@ func (f Flow) Cutover(v *migrate.VerifySummary, env []migrate.EnvFinding) []stri
 		out = append(out, fmt.Sprintf("The %s runs PostgreSQL %s.", f.Target, Version(v.TargetVersion)))
 	}
 	if v != nil && !v.DumpedAt.IsZero() {
-		out = append(out, fmt.Sprintf("The dump was taken at %s: writes to the %s after that moment are not in the %s. Keep them paused until the application runs on the %s.",
-			v.DumpedAt.Local().Format("2006-01-02 15:04:05 MST"), f.Source, f.Target, f.Target))
+		out = append(out, fmt.Sprintf("The dump's snapshot was taken at %s: writes to the %s after that moment are not in the %s. Keep them paused until the application runs on the %s.",
+			moment(v.DumpedAt), f.Source, f.Target, f.Target))
 	}
 	return out
 }
