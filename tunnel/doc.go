@@ -18,7 +18,7 @@
 //
 // A handshake the gateway refuses becomes a [*HandshakeError] that says what
 // the gateway answered; the local client also receives it as a Postgres
-// FATAL error, so psql shows it, and [Refusal] reads it back into the typed
+// FATAL error, so psql shows it, and [RefusalIn] reads it back into the typed
 // error from whatever a client made of it (pgx's error, pg_dump's last
 // lines): the same refusal gets the same words on every path. What to do
 // about it is package words' to say. [Check] opens one WebSocket to validate

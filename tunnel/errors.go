@@ -73,7 +73,7 @@ func (e *UnreachableError) Host() string {
 
 // clientPrefix starts the FATAL message that a local client receives when
 // the tunnel cannot open its WebSocket: libpq and pgx pass it on in their
-// own errors, which is how [Refusal] finds it again.
+// own errors, which is how [RefusalIn] finds it again.
 const clientPrefix = "ppg tunnel: "
 
 var (
@@ -82,24 +82,19 @@ var (
 	unreachable   = regexp.MustCompile(`^cannot reach the gateway at (\S+): (.*)$`)
 )
 
-// Refusal finds the gateway's refusal in err: a *HandshakeError or
-// *UnreachableError in its chain, or, when the refusal reached a Postgres
-// client through a tunnel (pgx's connection error, the last lines of
-// pg_dump or pg_restore), the FATAL message that the tunnel sent that
-// client, read back into the same typed error. It returns nil when err
-// holds no refusal.
+// Refusal returns the *HandshakeError or *UnreachableError in err's chain,
+// or nil. A refusal that reached a Postgres client through a tunnel is
+// text by then: see [RefusalIn].
 func Refusal(err error) error {
 	var he *HandshakeError
 	var ue *UnreachableError
 	switch {
-	case err == nil:
-		return nil
 	case errors.As(err, &he):
 		return he
 	case errors.As(err, &ue):
 		return ue
 	}
-	return RefusalIn(err.Error())
+	return nil
 }
 
 // RefusalIn reads the refusal that the tunnel sent a Postgres client out of
