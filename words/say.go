@@ -247,6 +247,26 @@ func (f Flow) PlanItem(it migrate.CheckItem) string {
 			return fmt.Sprintf("%s has %s free; the dump may take about %s", it.Path, Bytes(it.Count), Bytes(it.Of))
 		}
 		return fmt.Sprintf("%s has %s free for a dump of about %s", it.Path, Bytes(it.Count), Bytes(it.Of))
+	case migrate.CheckConnections:
+		switch it.Verdict {
+		case migrate.VerdictBlocks:
+			return fmt.Sprintf("the %s accepts only %s more: close other sessions (or raise its limit) first", f.Target, Plural(it.Count, "connection", "connections"))
+		case migrate.VerdictHandled:
+			return fmt.Sprintf("the %s accepts %s more: the restore runs %d parallel jobs", f.Target, Plural(it.Count, "connection", "connections"), it.Of)
+		}
+		return fmt.Sprintf("the %s accepts %s more: enough for %d parallel jobs", f.Target, Plural(it.Count, "connection", "connections"), it.Of)
+	}
+	if t := f.objectsItem(it); t != "" {
+		return t
+	}
+	return fmt.Sprintf("a check this version of ppg cannot describe (%q)", string(it.Code))
+}
+
+// objectsItem is the sentence of a check on the objects of the dump
+// (extensions, roles, event triggers, publications, large objects); "" for
+// the other checks.
+func (f Flow) objectsItem(it migrate.CheckItem) string {
+	switch it.Code {
 	case migrate.CheckExtensions:
 		if len(it.Names) == 0 {
 			return fmt.Sprintf("the %s offers every extension the %s uses", f.Target, f.Source)
@@ -263,22 +283,18 @@ func (f Flow) PlanItem(it migrate.CheckItem) string {
 		if it.Verdict == migrate.VerdictOK {
 			return fmt.Sprintf("%s restored (the %s user is a superuser)", Plural(int64(len(it.Names)), "event trigger is", "event triggers are"), f.Target)
 		}
-		return fmt.Sprintf("%s (%s) need a superuser, which a managed database does not give: not restored; their statements go to %s",
-			Plural(int64(len(it.Names)), "event trigger", "event triggers"), strings.Join(first(it.Names, 5), ", "), filepath.Base(it.Path))
+		need := "needs"
+		if len(it.Names) != 1 {
+			need = "need"
+		}
+		return fmt.Sprintf("%s (%s) %s a superuser, which a managed database does not give: not restored; their statements go to %s",
+			Plural(int64(len(it.Names)), "event trigger", "event triggers"), strings.Join(first(it.Names, 5), ", "), need, filepath.Base(it.Path))
 	case migrate.CheckPublications:
 		return fmt.Sprintf("publications and subscriptions (%s) are not migrated: they are the old database's replication setup", strings.Join(first(it.Names, 5), ", "))
 	case migrate.CheckLargeObjects:
 		return fmt.Sprintf("%s, restored with their OIDs and compared", Plural(it.Count, "large object", "large objects"))
-	case migrate.CheckConnections:
-		switch it.Verdict {
-		case migrate.VerdictBlocks:
-			return fmt.Sprintf("the %s accepts only %s more: close other sessions (or raise its limit) first", f.Target, Plural(it.Count, "connection", "connections"))
-		case migrate.VerdictHandled:
-			return fmt.Sprintf("the %s accepts %s more: the restore runs %d parallel jobs", f.Target, Plural(it.Count, "connection", "connections"), it.Of)
-		}
-		return fmt.Sprintf("the %s accepts %s more: enough for %d parallel jobs", f.Target, Plural(it.Count, "connection", "connections"), it.Of)
 	}
-	return string(it.Code)
+	return ""
 }
 
 // Mark is the plan verdict's mark: ✓, handled (→), warning (!) or ✗.
