@@ -39,8 +39,7 @@ type reporter struct {
 	now      func() time.Time
 	lastProg time.Time
 	lastPh   migrate.Phase
-	pace     words.Pace // of the running dump or restore phase
-	lastLine string     // the progress line printed last
+	lastLine string // the progress line printed last
 	finished *migrate.Summary
 	err      error // the first write error
 }
@@ -77,15 +76,10 @@ func (r *reporter) event(ev migrate.Event) {
 		case ev.Resumed:
 			verb = "resumed"
 		}
-		r.pace.Reset(ev.Time, 0)
 		r.lastPh = 0
 		r.printf("%s %s: %s\n", ts, r.flow.Step(ev.Step), verb)
 	case migrate.Progress:
 		p := ev.Progress
-		if p.Phase != r.lastPh && p.Phase != migrate.PhaseDump {
-			r.pace.Reset(ev.Time, p.BytesDone)
-		}
-		r.pace.Add(ev.Time, p.BytesDone)
 		// At most one progress line a second, plus each phase change and
 		// each phase's end; never the same line twice.
 		line := progressLine(p)
@@ -94,11 +88,11 @@ func (r *reporter) event(ev migrate.Event) {
 		if now := r.now(); line != r.lastLine && (now.Sub(r.lastProg) >= time.Second || p.Phase != r.lastPh || end) {
 			r.lastProg, r.lastPh, r.lastLine = now, p.Phase, line
 			if p.Phase == migrate.PhaseDump || p.Phase == migrate.PhaseData {
-				if sp := r.pace.Speed(); sp > 0 {
-					line += ", " + words.Speed(sp)
+				if p.BytesPerSecond > 0 {
+					line += ", " + words.Speed(p.BytesPerSecond)
 				}
-				if left, ok := r.pace.Left(ev.Time, p.BytesTotal); ok {
-					line += ", about " + words.Duration(left) + " left"
+				if p.SecondsLeft > 0 {
+					line += ", about " + words.Duration(time.Duration(p.SecondsLeft)*time.Second) + " left"
 				}
 			}
 			r.printf("%s   %s\n", ts, line)

@@ -166,6 +166,8 @@ type Engine struct {
 	noSnapshot bool
 	// fresh is set for a new migration not written to its state file yet.
 	fresh bool
+	// pace sets the speed and time left of Progress events.
+	pace pacer
 }
 
 // New returns an engine for cfg that asks through p.
@@ -439,6 +441,7 @@ func (e *Engine) send(ev Event) {
 	if ev.Time.IsZero() {
 		ev.Time = e.cfg.Now()
 	}
+	e.pace.observe(&ev)
 	if e.emit != nil {
 		e.emit(ev)
 	}

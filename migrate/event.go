@@ -160,6 +160,13 @@ type ProgressInfo struct {
 	// constraints and the like).
 	EntriesDone  int `json:"entries_done,omitempty"`
 	EntriesTotal int `json:"entries_total,omitempty"`
+	// BytesPerSecond is the speed of the dump or of the data phase over
+	// the last ten seconds; 0 when it is not known yet.
+	BytesPerSecond float64 `json:"bytes_per_second,omitempty"`
+	// SecondsLeft estimates the time to go in the dump or the data phase,
+	// at the phase's average speed; 0 until that is steady (10% of the
+	// bytes and 5 seconds in).
+	SecondsLeft int64 `json:"seconds_left,omitempty"`
 }
 
 // NoticeCode names what a Notice reports. The front ends choose the words.

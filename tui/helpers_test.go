@@ -76,7 +76,7 @@ func (f *fake) run(s script) func(ctx context.Context, restart bool, p migrate.P
 		f.runs++
 		f.restart = restart
 		f.mu.Unlock()
-		err := s(ctx, p, emit)
+		err := s(ctx, p, migrate.Paced(emit)) // the engine sets the pace
 		if ctx.Err() != nil {
 			f.mu.Lock()
 			f.canceled = true
