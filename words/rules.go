@@ -206,11 +206,12 @@ func (f Flow) badKey(err error, out *Failure) bool {
 	if !errors.As(err, &ke) {
 		return false
 	}
-	out.Headline = ke.Problem
+	// The headline is err's text: where the value came from, if it says,
+	// and what is wrong with it.
 	out.Hint = "check the key, then run " + f.again()
 	if ke.Hint != "" {
 		out.Reprompt = ke.Hint
-		out.Hint = "check the key (" + ke.Hint + "), then run " + f.again()
+		out.Hint = ke.Hint + ", then run " + f.again()
 	}
 	return true
 }
