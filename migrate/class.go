@@ -181,3 +181,11 @@ func (e *LockedError) Class() Class { return ClassLocked }
 
 // Class is ClassChanged.
 func (e *SourceChangedError) Class() Class { return ClassChanged }
+
+// gatewayDown reports whether err is Prisma's gateway answering 5xx, on
+// whatever path it came: like a lost connection, that may go away by
+// itself, and a step that meets it mid-run is retried.
+func gatewayDown(err error) bool {
+	var he *tunnel.HandshakeError
+	return errors.As(GatewayRefusal(err), &he) && he.Unavailable()
+}

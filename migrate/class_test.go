@@ -69,3 +69,28 @@ func TestClassOf(t *testing.T) {
 		t.Errorf("Class(99) = %q", s)
 	}
 }
+
+// A gateway answering 5xx is retried like a lost connection, on every path
+// it comes by; a refused key is not.
+func TestGatewayDownIsTransient(t *testing.T) {
+	down := &pgconn.PgError{Severity: "FATAL", Code: "08001",
+		Message: "ppg tunnel: the gateway refused the connection (HTTP 503 Service Unavailable) (request id r)"}
+	for _, err := range []error{
+		fmt.Errorf("restore the data: open a session: %w", down),
+		&ConnectError{Side: Target, Err: &tunnel.HandshakeError{Status: 502}},
+		&pgtools.ExitError{Tool: "pg_dump", Code: 1, StderrTail: restoreRefused},
+	} {
+		if !transient(err) {
+			t.Errorf("%v is not transient", err)
+		}
+	}
+	for _, err := range []error{
+		&ConnectError{Side: Target, Err: &tunnel.HandshakeError{Status: 401}},
+		&pgconn.PgError{Severity: "FATAL", Code: "28P01", Message: "password authentication failed"},
+		errors.New("pg_restore: error: could not execute query"),
+	} {
+		if transient(err) {
+			t.Errorf("%v is transient", err)
+		}
+	}
+}

@@ -451,10 +451,10 @@ func (e *Engine) send(ev Event) {
 func (e *Engine) path(name string) string { return filepath.Join(e.cfg.Dir, name) }
 
 // transient reports whether err may go away by itself: a connection that
-// broke or stalled. A refused key, a refused target or a verification
-// mismatch never does.
+// broke or stalled, or Prisma's gateway answering 5xx (gatewayDown). A
+// refused key, a refused target or a verification mismatch never does.
 func transient(err error) bool {
 	var lost *ConnectionLostError
 	var stall *StalledError
-	return errors.As(err, &lost) || errors.As(err, &stall)
+	return errors.As(err, &lost) || errors.As(err, &stall) || gatewayDown(err)
 }
