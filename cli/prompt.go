@@ -80,10 +80,11 @@ func (p *headlessPrompter) Confirm(_ context.Context, q migrate.Question) (bool,
 		// which the engine reads itself: an answer made up here would be
 		// a choice nobody made.
 		return false, errNoOneToAsk
+	default:
+		// Everything else needs an explicit flag, which the engine reads
+		// itself.
+		return false, nil
 	}
-	// Everything else needs an explicit flag, which the engine reads
-	// itself.
-	return false, nil
 }
 
 // errNoOneToAsk is a question only --on-source-change answers, asked of a

@@ -39,8 +39,7 @@ type reporter struct {
 	now      func() time.Time
 	lastProg time.Time
 	lastPh   migrate.Phase
-	pace     words.Pace // of the running dump or restore phase
-	lastLine string     // the progress line printed last
+	lastLine string // the progress line printed last
 	finished *migrate.Summary
 	err      error // the first write error
 }
@@ -70,7 +69,7 @@ func (r *reporter) event(ev migrate.Event) {
 	case migrate.StepStarted:
 		r.started(ts, ev)
 	case migrate.Progress:
-		r.progress(ts, ev.Time, ev.Progress)
+		r.progress(ts, ev.Progress)
 	case migrate.Warning:
 		r.printf("%s   warning: %s\n", ts, r.message(ev))
 	case migrate.Info:
@@ -101,18 +100,13 @@ func (r *reporter) started(ts string, ev migrate.Event) {
 	case ev.Resumed:
 		verb = "resumed"
 	}
-	r.pace.Reset(ev.Time, 0)
 	r.lastPh = 0
 	r.printf("%s %s: %s\n", ts, r.flow.Step(ev.Step), verb)
 }
 
 // progress prints at most one progress line a second, plus each phase
 // change and each phase's end; never the same line twice.
-func (r *reporter) progress(ts string, at time.Time, p *migrate.ProgressInfo) {
-	if p.Phase != r.lastPh && p.Phase != migrate.PhaseDump {
-		r.pace.Reset(at, p.BytesDone)
-	}
-	r.pace.Add(at, p.BytesDone)
+func (r *reporter) progress(ts string, p *migrate.ProgressInfo) {
 	line := progressLine(p)
 	end := p.TablesDone == p.TablesTotal && p.TablesTotal > 0 && p.Phase != migrate.PhasePostData ||
 		p.Phase == migrate.PhasePostData && p.EntriesDone == p.EntriesTotal
@@ -122,11 +116,11 @@ func (r *reporter) progress(ts string, at time.Time, p *migrate.ProgressInfo) {
 	}
 	r.lastProg, r.lastPh, r.lastLine = now, p.Phase, line
 	if p.Phase == migrate.PhaseDump || p.Phase == migrate.PhaseData {
-		if sp := r.pace.Speed(); sp > 0 {
-			line += ", " + words.Speed(sp)
+		if p.BytesPerSecond > 0 {
+			line += ", " + words.Speed(p.BytesPerSecond)
 		}
-		if left, ok := r.pace.Left(at, p.BytesTotal); ok {
-			line += ", about " + words.Duration(left) + " left"
+		if p.SecondsLeft > 0 {
+			line += ", about " + words.Duration(time.Duration(p.SecondsLeft)*time.Second) + " left"
 		}
 	}
 	r.printf("%s   %s\n", ts, line)

@@ -39,7 +39,7 @@ func TestRunHeadless(t *testing.T) {
 			stdout: []string{"10:30:00 Connect to the source database: started\n", "\nMigration complete and verified.\nNext:\n", "The dump and the record of this migration stay in "}},
 		{name: "failed", events: []migrate.Event{started, {Kind: migrate.StepFailed, Step: migrate.StepConnectSource, Time: at, Failure: refused}}, err: refused,
 			status: words.StatusConnect, stdout: []string{"10:30:00 Connect to the source database: FAILED: ", "  next: check the key"},
-			stderr: "ppg: Connect to the source database failed (details above); next: check the key, then run ppg migrate again\n"},
+			stderr: "ppg: Connect to the source database failed (details above); next: check the key: copy it again from the Prisma Console (or the DATABASE_URL of your .env), then run ppg migrate again\n"},
 		{name: "stopped", events: []migrate.Event{started}, err: fmt.Errorf("dump: %w", context.Canceled),
 			status: words.StatusStopped, stdout: []string{"\nStopped. The progress is saved in ", "ppg-migration.json: run ppg migrate again there to resume.\n"},
 			stderr: ""},

@@ -217,8 +217,9 @@ func (e *Engine) afterDump(ctx context.Context, src *Endpoint, base map[string]i
 	case ChangeKeep:
 		d.WritesDuring, d.KeptChanges, d.WritesAtEnd = rows, changed, now
 		return false, nil
+	default:
+		return false, found
 	}
-	return false, found
 }
 
 // sourceChanges compares the source's write counters with the snapshot's

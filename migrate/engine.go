@@ -171,6 +171,8 @@ type Engine struct {
 	// redumps counts the dumps made again in this run because the source
 	// was written to after a snapshot (see maxRedumps).
 	redumps int
+	// pace sets the speed and time left of Progress events.
+	pace pacer
 }
 
 // New returns an engine for cfg that asks through p.
@@ -449,6 +451,7 @@ func (e *Engine) send(ev Event) {
 	if ev.Time.IsZero() {
 		ev.Time = e.cfg.Now()
 	}
+	e.pace.observe(&ev)
 	if e.emit != nil {
 		e.emit(ev)
 	}
@@ -458,10 +461,10 @@ func (e *Engine) send(ev Event) {
 func (e *Engine) path(name string) string { return filepath.Join(e.cfg.Dir, name) }
 
 // transient reports whether err may go away by itself: a connection that
-// broke or stalled. A refused key, a refused target or a verification
-// mismatch never does.
+// broke or stalled, or Prisma's gateway answering 5xx (gatewayDown). A
+// refused key, a refused target or a verification mismatch never does.
 func transient(err error) bool {
 	var lost *ConnectionLostError
 	var stall *StalledError
-	return errors.As(err, &lost) || errors.As(err, &stall)
+	return errors.As(err, &lost) || errors.As(err, &stall) || gatewayDown(err)
 }

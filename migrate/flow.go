@@ -23,6 +23,9 @@ type FlowMismatchError struct {
 	Flow, Running string
 }
 
+// Class is ClassUsage: the command does not match the folder.
+func (e *FlowMismatchError) Class() Class { return ClassUsage }
+
 func (e *FlowMismatchError) Error() string {
 	return fmt.Sprintf("the migration in %s was started by the flow whose dumps are named %s-…, not by this one (%s-…)", e.Dir, e.Flow, e.Running)
 }

@@ -115,7 +115,7 @@ func (e *Engine) restore(ctx context.Context) (*Summary, error) {
 		return nil, err
 	}
 	for _, n := range notes {
-		e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeRestoreNote, Cause: n}})
+		e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeRestoreNote, Note: n, Count: int64(tool.Version.Major), Of: int64(target)}})
 	}
 	jobs := e.cfg.Jobs
 	if p := e.state.Plan; p != nil && p.Jobs > 0 {

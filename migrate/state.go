@@ -245,6 +245,10 @@ func (s *State) Next() Step {
 // of ppg's format.
 var ErrStateVersion = errors.New("unsupported state file version")
 
+// ErrStateDamaged is returned for a state file that cannot be read as one:
+// not JSON, or its records contradict each other.
+var ErrStateDamaged = errors.New("damaged state file")
+
 // ReadState reads the state file in dir. A missing file is (nil, nil).
 func ReadState(dir string) (*State, error) {
 	path := filepath.Join(dir, StateFileName)
@@ -268,29 +272,29 @@ func DecodeState(data []byte) (*State, error) {
 		Version int `json:"version"`
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, fmt.Errorf("not a ppg state file (%v)", err)
+		return nil, fmt.Errorf("%w: not a ppg state file (%v)", ErrStateDamaged, err)
 	}
 	if probe.Version != stateVersion {
-		return nil, fmt.Errorf("%w %d (this ppg reads version %d): use the ppg that started this migration, or start over with --restart", ErrStateVersion, probe.Version, stateVersion)
+		return nil, fmt.Errorf("%w %d (this ppg reads version %d)", ErrStateVersion, probe.Version, stateVersion)
 	}
 	var s State
 	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("damaged state file (%v): start over with --restart", err)
+		return nil, fmt.Errorf("%w (%v)", ErrStateDamaged, err)
 	}
 	if s.Salt == "" || s.Steps == nil {
-		return nil, errors.New("damaged state file (no salt or steps): start over with --restart")
+		return nil, fmt.Errorf("%w (no salt or steps)", ErrStateDamaged)
 	}
 	for st, rec := range s.Steps {
 		if !knownStep(st) {
-			return nil, fmt.Errorf("damaged state file (unknown step %q): start over with --restart", st)
+			return nil, fmt.Errorf("%w (unknown step %q)", ErrStateDamaged, st)
 		}
 		if rec == nil {
-			return nil, fmt.Errorf("damaged state file (empty record for step %q): start over with --restart", st)
+			return nil, fmt.Errorf("%w (empty record for step %q)", ErrStateDamaged, st)
 		}
 		switch rec.Status {
 		case Pending, Running, Done, Failed:
 		default:
-			return nil, fmt.Errorf("damaged state file (step %q has status %q): start over with --restart", st, rec.Status)
+			return nil, fmt.Errorf("%w (step %q has status %q)", ErrStateDamaged, st, rec.Status)
 		}
 	}
 	// A step is done only if every step before it is: otherwise the file
@@ -299,7 +303,7 @@ func DecodeState(data []byte) (*State, error) {
 	for _, st := range steps {
 		done := s.Step(st).Status == Done
 		if done && seenNotDone {
-			return nil, fmt.Errorf("damaged state file (step %q is done but an earlier one is not): start over with --restart", st)
+			return nil, fmt.Errorf("%w (step %q is done but an earlier one is not)", ErrStateDamaged, st)
 		}
 		seenNotDone = seenNotDone || !done
 	}

@@ -10,15 +10,20 @@ import (
 
 // Mismatch is one difference the verify step found.
 type Mismatch struct {
-	// Kind is "table", "sequence" or an object kind ("indexes").
-	Kind string `json:"kind"`
+	Kind MismatchKind `json:"kind"`
+	// Name is the table or sequence, for the kinds that name one.
 	Name string `json:"name,omitempty"`
+	// Object is the kind of objects counted, for MismatchObjects.
+	Object string `json:"object,omitempty"`
 	// Source and Target are the values on each side; -1 is missing.
 	Source int64 `json:"source"`
 	Target int64 `json:"target"`
 }
 
 func (m Mismatch) String() string {
+	if m.Kind == MismatchObjects {
+		return fmt.Sprintf("%s: %d on the source, %d on the target", m.Object, m.Source, m.Target)
+	}
 	if m.Name == "" {
 		return fmt.Sprintf("%s: %d on the source, %d on the target", m.Kind, m.Source, m.Target)
 	}
@@ -164,7 +169,7 @@ func compare(m *Manifest, rows map[string]int64, seqs map[string]int64, objs Obj
 		}
 		rep.Tables = append(rep.Tables, TableCheck{Name: qn, Source: t.Rows, Target: got})
 		if got != t.Rows {
-			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: "table", Name: qn, Source: t.Rows, Target: got})
+			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: MismatchTable, Name: qn, Source: t.Rows, Target: got})
 		}
 	}
 	names := make([]string, 0, len(m.Sequences))
@@ -180,7 +185,7 @@ func compare(m *Manifest, rows map[string]int64, seqs map[string]int64, objs Obj
 		}
 		rep.Sequences++
 		if got != want {
-			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: "sequence", Name: n, Source: want, Target: got})
+			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: MismatchSequence, Name: n, Source: want, Target: got})
 		}
 	}
 	for _, kind := range ObjectKinds() {
@@ -188,7 +193,7 @@ func compare(m *Manifest, rows map[string]int64, seqs map[string]int64, objs Obj
 		rep.Objects = append(rep.Objects, ObjectCheck{Kind: kind, Source: want, Target: got})
 		// The GA database may come with extensions of its own.
 		if got != want && !((kind == "extensions" || nonEmpty) && got > want) {
-			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: kind, Source: want, Target: got})
+			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: MismatchObjects, Object: kind, Source: want, Target: got})
 		}
 	}
 	return rep
@@ -201,11 +206,11 @@ func compareContent(rep *VerifyReport, m *Manifest, hashes map[string]string, lo
 	for _, t := range m.Tables {
 		qn := t.QualifiedName()
 		if want, got := m.Content[qn], hashes[qn]; want != got {
-			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: "table content", Name: qn, Source: t.Rows, Target: -1})
+			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: MismatchTableContent, Name: qn, Source: t.Rows, Target: -1})
 		}
 	}
 	if m.LargeObjectsContent != lo {
-		rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: "large object content", Source: countOIDs(m.LargeObjects), Target: -1})
+		rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: MismatchLargeObjectContent, Source: countOIDs(m.LargeObjects), Target: -1})
 	}
 }
 
@@ -216,7 +221,7 @@ func compareLargeObjects(rep *VerifyReport, m *Manifest, target []uint32) {
 	got := int64(len(oidsIn(target, m.LargeObjects)))
 	rep.LargeObjects = ObjectCheck{Kind: "large objects", Source: want, Target: got}
 	if got != want {
-		rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: "large objects", Source: want, Target: got})
+		rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: MismatchLargeObjects, Source: want, Target: got})
 	}
 }
 

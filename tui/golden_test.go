@@ -296,8 +296,8 @@ func restoreScript(ctx context.Context, _ migrate.Prompter, emit func(migrate.Ev
 	for i := 0; i < 30; i++ {
 		emit(lineEv(st, fmt.Sprintf(`pg_restore: processing data for table "public.table_%03d"`, 80+i)))
 	}
-	emit(noticeEv(migrate.Warning, st, `extension "plpgsql" already exists: created by the GA database`, 2*time.Second))
-	emit(noticeEv(migrate.Warning, st, `schema "public" already exists: every database has it`, 2*time.Second))
+	emit(noticeEv(migrate.Warning, st, migrate.Notice{Code: migrate.NoticeHarmlessError, Cause: `extension "plpgsql" already exists`, Harmless: migrate.HarmlessResumed}, 2*time.Second))
+	emit(noticeEv(migrate.Warning, st, migrate.Notice{Code: migrate.NoticeHarmlessError, Cause: `schema "public" already exists`, Harmless: migrate.HarmlessPublicSchema}, 2*time.Second))
 	emit(progressEv(st, migrate.ProgressInfo{Phase: migrate.PhaseData, TablesDone: 150, TablesTotal: 230, BytesDone: 900_000_000, BytesTotal: 1_200_000_000, Current: "public.line_items", Warnings: 3}, 60*time.Second))
 	emit(lineEv(st, `pg_restore: processing data for table "public.line_items"`))
 	return waitCtx(ctx)

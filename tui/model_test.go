@@ -440,7 +440,7 @@ func TestWarningsToggle(t *testing.T) {
 	if k := m.progressKeys(&m.restore); k.Warnings.Enabled() {
 		t.Error("w is offered without warnings")
 	}
-	m, _ = apply(t, m, batch(noticeEv(migrate.Warning, migrate.StepRestore, "harmless thing", 0)), keyMsg("w"))
+	m, _ = apply(t, m, batch(noticeEv(migrate.Warning, migrate.StepRestore, migrate.Notice{Code: migrate.NoticeHarmlessError, Cause: "harmless thing", Harmless: migrate.HarmlessResumed}, 0)), keyMsg("w"))
 	if v := plain(m); !m.restore.showWarn || !strings.Contains(v, "Warnings (1)") || !strings.Contains(v, "! harmless thing") {
 		t.Errorf("w did not show the warnings:\n%s", v)
 	}

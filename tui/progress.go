@@ -30,10 +30,8 @@ type progressModel struct {
 	resumed bool
 	prog    migrate.ProgressInfo
 	hasProg bool
-	// pace follows the bytes for the speed and the time left; it starts
-	// again with each phase (a resumed restore starts part done).
-	pace    words.Pace
-	attempt int // the try of the step within the run, from 2 on a retry
+	progAt  time.Time // the latest progress, whose time left counts from then
+	attempt int       // the try of the step within the run, from 2 on a retry
 
 	log      logView
 	warnings []string // the latest maxWarnings
@@ -58,7 +56,6 @@ func newProgressModel(step migrate.Step, st Styles) progressModel {
 
 func (p *progressModel) begin(ev migrate.Event) {
 	p.started, p.resumed, p.attempt = ev.Time, ev.Resumed, ev.Attempt
-	p.pace.Reset(ev.Time, 0)
 	p.prog, p.finished, p.hasProg, p.ended = migrate.ProgressInfo{}, "", false, time.Time{}
 }
 
@@ -82,20 +79,12 @@ func (p *progressModel) toolLine(line string) {
 // again restarts the dump after "dump again".
 func (p *progressModel) again(now time.Time) {
 	p.started = now
-	p.pace.Reset(now, 0)
 	p.prog, p.hasProg, p.finished, p.ended = migrate.ProgressInfo{}, false, "", time.Time{}
 	p.note = "Dumping again, from the start…"
 }
 
 func (p *progressModel) progress(ev migrate.Event) {
-	next := *ev.Progress
-	if next.Phase != migrate.PhaseDump && (next.Phase != p.prog.Phase || !p.hasProg) {
-		// A restore's pace counts from its data phase, which may resume
-		// part done. (A dump starts from nothing when its step starts.)
-		p.pace.Reset(ev.Time, next.BytesDone)
-	}
-	p.pace.Add(ev.Time, next.BytesDone)
-	p.prog, p.hasProg = next, true
+	p.prog, p.hasProg, p.progAt = *ev.Progress, true, ev.Time
 }
 
 func (p *progressModel) warn(text string) {
@@ -184,10 +173,11 @@ func (p *progressModel) left(now time.Time) time.Duration {
 	if p.finished != "" || p.prog.Phase != migrate.PhaseDump && p.prog.Phase != migrate.PhaseData {
 		return 0
 	}
-	left, ok := p.pace.Left(now, p.prog.BytesTotal)
-	if !ok {
+	if p.prog.SecondsLeft <= 0 {
 		return 0
 	}
+	// The engine's estimate was for its event's time.
+	left := time.Duration(p.prog.SecondsLeft)*time.Second - now.Sub(p.progAt)
 	return max(left, time.Second)
 }
 
@@ -243,7 +233,7 @@ func (p *progressModel) view(c viewCtx, running bool) string {
 			end = p.ended
 		}
 		times := "Elapsed " + words.Duration(end.Sub(p.started))
-		if sp := p.pace.Speed(); sp > 0 && p.finished == "" && (pr.Phase == migrate.PhaseDump || pr.Phase == migrate.PhaseData) {
+		if sp := pr.BytesPerSecond; sp > 0 && p.finished == "" && (pr.Phase == migrate.PhaseDump || pr.Phase == migrate.PhaseData) {
 			times += " · " + words.Speed(sp)
 		}
 		if left := p.left(c.now); left > 0 {

@@ -154,7 +154,9 @@ func (v verifyModel) view(c viewCtx, running bool) string {
 	}
 	differs := map[string]bool{}
 	for _, mm := range r.Mismatches {
-		differs[mm.Kind] = true
+		if mm.Kind == migrate.MismatchObjects {
+			differs[mm.Object] = true
+		}
 	}
 	objs, objDiffs := []string{}, []string{}
 	for _, o := range r.Objects {

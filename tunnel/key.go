@@ -71,21 +71,17 @@ func RedactURL(u string) string {
 	return p.String()
 }
 
-// KeyError says why a pasted value is not a usable key or URL. Its text never
-// contains the value itself.
+// KeyError says why a pasted value is not a usable key or URL. Its text,
+// the Problem, never contains the value itself.
 type KeyError struct {
 	// Problem says what is wrong with the value.
 	Problem string
-	// Hint says what was expected.
+	// Hint says what was expected, for the front end's advice; it is not
+	// part of the error's text.
 	Hint string
 }
 
-func (e *KeyError) Error() string {
-	if e.Hint == "" {
-		return e.Problem
-	}
-	return e.Problem + ": " + e.Hint
-}
+func (e *KeyError) Error() string { return e.Problem }
 
 const expected = "paste the API key, or the whole DATABASE_URL value " +
 	"(prisma+postgres://accelerate.prisma-data.net/?api_key=...), or a direct postgres:// URL"
@@ -170,7 +166,7 @@ func parseURL(v string) (Credential, error) {
 	case "prisma+postgres", "prisma":
 		key := u.Query().Get("api_key")
 		if key == "" {
-			return Credential{}, &KeyError{Problem: "the " + u.Scheme + ":// URL has no api_key parameter", Hint: "copy the whole URL from the Prisma Console or your .env; it ends in ?api_key=..."}
+			return Credential{}, &KeyError{Problem: "the " + u.Scheme + ":// URL has no api_key parameter", Hint: "copy the whole URL from the Prisma Console or your .env (it ends in ?api_key=...)"}
 		}
 		c, err := parseRawKey(key)
 		if err != nil {

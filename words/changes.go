@@ -14,8 +14,9 @@ import (
 // moment writes the snapshot's moment: to the second, in the local zone.
 func moment(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05 MST") }
 
-// sourceChanged is the headline and hint of a *migrate.SourceChangedError.
-func (f Flow) sourceChanged(sc *migrate.SourceChangedError) (headline, hint string) {
+// sourceChangedWords is the headline and hint of a
+// *migrate.SourceChangedError.
+func (f Flow) sourceChangedWords(sc *migrate.SourceChangedError) (headline, hint string) {
 	what := Plural(int64(len(sc.Tables)), "table", "tables") + " changed"
 	switch {
 	case len(sc.Tables) > 0:

@@ -1,6 +1,7 @@
 package words
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/ppg-cli/ppg/migrate"
@@ -17,20 +18,23 @@ func FlowOfPrefix(prefix string) (Flow, bool) {
 	return fl, ok
 }
 
-// flowMismatch explains a folder whose migration the other flow started.
-func (f Flow) flowMismatch(fm *migrate.FlowMismatchError) Failure {
-	out := Failure{Status: StatusUsage}
+// flowMismatch words a folder whose migration the other flow started.
+func (f Flow) flowMismatch(err error, out *Failure) bool {
+	var fm *migrate.FlowMismatchError
+	if !errors.As(err, &fm) {
+		return false
+	}
 	other, ok := FlowOfPrefix(fm.Flow)
 	if !ok {
 		out.Headline = fmt.Sprintf("the migration in %s was started by another ppg command (its dumps are named %s-…), not by %s", fm.Dir, fm.Flow, f.Command)
 		out.Hint = "run that command in this folder to resume it, or run " + f.Command + " in another folder"
-		return out
+		return true
 	}
 	out.Headline = fmt.Sprintf("the migration in %s was started by %s (%s), not by %s: this command does not resume it",
 		fm.Dir, other.Command, lower(other.Goal), f.Command)
 	out.Hint = fmt.Sprintf("run %s in this folder to resume it, or run %s in another folder (or with --restart here, which starts over and keeps the earlier dump)",
 		other.Command, f.Command)
-	return out
+	return true
 }
 
 func lower(s string) string {
