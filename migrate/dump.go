@@ -106,16 +106,7 @@ func (e *Engine) dump(ctx context.Context) (*Summary, error) {
 // written to meanwhile and the user chose to dump again).
 func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPath string) (dump *DumpInfo, redo bool, err error) {
 	partial := final + ".partial"
-	// The dump holds the whole database: create it readable by its owner
-	// only; pg_dump truncates and keeps the mode.
-	f, err := os.OpenFile(partial, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return nil, false, fmt.Errorf("create the dump file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, false, fmt.Errorf("create the dump file: %w", err)
-	}
-	if err := os.Chmod(partial, 0o600); err != nil {
+	if err := createPrivate(partial); err != nil {
 		return nil, false, fmt.Errorf("create the dump file: %w", err)
 	}
 	defer func() { _ = os.Remove(partial) }() // after a successful rename this is a no-op
@@ -134,18 +125,67 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 	}
 
 	// Count rows in the snapshot while pg_dump copies them.
-	type counted struct {
-		m   *Manifest
-		err error
-	}
-	countDone := make(chan counted, 1)
 	countCtx, stopCount := context.WithCancel(ctx)
 	defer stopCount()
-	go func() {
-		m, err := snap.Manifest(countCtx, tables, e.cfg.VerifyContent)
-		countDone <- counted{m, err}
-	}()
+	counted := countInSnapshot(countCtx, snap, tables, e.cfg.VerifyContent)
+	if runErr := e.runDump(ctx, src, snap, tables, partial); runErr != nil {
+		stopCount()
+		<-counted
+		return e.dumpFailed(ctx, src, snap, runErr)
+	}
+	c := <-counted
+	if c.err != nil {
+		return nil, false, fmt.Errorf("count rows in the dump's snapshot: %w", c.err)
+	}
+	if err := snap.Commit(ctx); err != nil {
+		return nil, false, fmt.Errorf("end the snapshot transaction: %w", err)
+	}
+	m := c.m
+	m.Snapshot = snap.ID() != ""
+	m.TakenAt = e.cfg.Now()
+	if err := e.keepDump(partial, final, manifestPath, m, snap.Writes()); err != nil {
+		return nil, false, err
+	}
+	if redo, err := e.afterDump(ctx, src, snap); err != nil || redo {
+		return nil, redo, err
+	}
+	return e.state.Dump, false, nil
+}
 
+// createPrivate creates (or empties) the file at path, readable by its
+// owner only: the dump holds the whole database, and pg_dump truncates it
+// and keeps the mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o600)
+}
+
+// counted is the manifest counted in the dump's snapshot.
+type counted struct {
+	m   *Manifest
+	err error
+}
+
+// countInSnapshot counts rows (and with content, hashes them) in snap
+// while pg_dump runs; the channel receives the one result.
+func countInSnapshot(ctx context.Context, snap Snapshot, tables []Table, content bool) <-chan counted {
+	done := make(chan counted, 1)
+	go func() {
+		m, err := snap.Manifest(ctx, tables, content)
+		done <- counted{m, err}
+	}()
+	return done
+}
+
+// runDump runs pg_dump into partial in snap's snapshot, sending its lines
+// and progress.
+func (e *Engine) runDump(ctx context.Context, src *Endpoint, snap Snapshot, tables []Table, partial string) error {
 	progress := newDumpProgress(tables)
 	args := []string{"--format=custom", "--verbose", "--no-publications", "--no-subscriptions", "--file=" + partial}
 	if snap.ID() != "" {
@@ -165,7 +205,7 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 		}
 		return fi.Size()
 	}
-	runErr := e.watch(ctx, src.DB.Watcher, conn.AppName, "pg_dump", onActivity, written, func(ctx context.Context, touch func()) error {
+	return e.watch(ctx, src.DB.Watcher, conn.AppName, "pg_dump", onActivity, written, func(ctx context.Context, touch func()) error {
 		return e.tools.Run(ctx, pgtools.Cmd{
 			Tool: e.pick.Dump,
 			Args: args,
@@ -181,57 +221,58 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 			},
 		})
 	})
-	if runErr != nil {
-		stopCount()
-		<-countDone
-		if snap.ID() != "" && snapshotRefused(runErr) && ctx.Err() == nil {
-			// A pooler between ppg and the server can hand pg_dump a
-			// session of another server process, where the snapshot does
-			// not exist: dump again without sharing it.
-			e.noSnapshot = true
-			e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeSnapshotRefused}})
-			return nil, true, nil
-		}
-		if lost := connectionLost(nil, runErr); lost != nil {
-			lost.Side, lost.Tunnel = Source, src.Conn.Tunnel
-			return nil, false, lost
-		}
-		if full := diskFull(runErr, e.cfg.Dir); full != nil {
-			return nil, false, full
-		}
-		return nil, false, fmt.Errorf("pg_dump failed: %w", runErr)
-	}
-	c := <-countDone
-	if c.err != nil {
-		return nil, false, fmt.Errorf("count rows in the dump's snapshot: %w", c.err)
-	}
-	if err := snap.Commit(ctx); err != nil {
-		return nil, false, fmt.Errorf("end the snapshot transaction: %w", err)
-	}
-	m := c.m
-	m.Snapshot = snap.ID() != ""
-	m.TakenAt = e.cfg.Now()
+}
 
+// dumpFailed classifies pg_dump's failure; redo when the dump can run
+// again without sharing the snapshot.
+func (e *Engine) dumpFailed(ctx context.Context, src *Endpoint, snap Snapshot, runErr error) (dump *DumpInfo, redo bool, err error) {
+	if snap.ID() != "" && snapshotRefused(runErr) && ctx.Err() == nil {
+		// A pooler between ppg and the server can hand pg_dump a
+		// session of another server process, where the snapshot does
+		// not exist: dump again without sharing it.
+		e.noSnapshot = true
+		e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeSnapshotRefused}})
+		return nil, true, nil
+	}
+	if lost := connectionLost(nil, runErr); lost != nil {
+		lost.Side, lost.Tunnel = Source, src.Conn.Tunnel
+		return nil, false, lost
+	}
+	if full := diskFull(runErr, e.cfg.Dir); full != nil {
+		return nil, false, full
+	}
+	return nil, false, fmt.Errorf("pg_dump failed: %w", runErr)
+}
+
+// keepDump renames the finished dump into place, writes its manifest m
+// beside it, and records both in the state.
+func (e *Engine) keepDump(partial, final, manifestPath string, m *Manifest, writes int64) error {
 	if err := os.Rename(partial, final); err != nil {
-		return nil, false, fmt.Errorf("rename the dump file: %w", err)
+		return fmt.Errorf("rename the dump file: %w", err)
 	}
 	syncDir(filepath.Dir(final))
 	size, sum, err := fileSHA256(final)
 	if err != nil {
-		return nil, false, fmt.Errorf("checksum the dump file: %w", err)
+		return fmt.Errorf("checksum the dump file: %w", err)
 	}
 	msum, err := writeManifest(manifestPath, m)
 	if err != nil {
-		return nil, false, err
+		return err
 	}
 	e.state.Dump = &DumpInfo{
 		Path: final, Size: size, SHA256: sum, FinishedAt: e.cfg.Now(),
 		ToolVersion: e.pick.Dump.Version.String(), Snapshot: m.Snapshot,
-		ManifestPath: manifestPath, ManifestSHA256: msum, Writes: snap.Writes(),
+		ManifestPath: manifestPath, ManifestSHA256: msum, Writes: writes,
 		Tables: len(m.Tables), Rows: m.TotalRows(),
 	}
 	e.manifest = m
+	return nil
+}
 
+// afterDump records the source's write counters once the dump is kept,
+// and offers to dump again when the source was written to during the
+// dump (redo).
+func (e *Engine) afterDump(ctx context.Context, src *Endpoint, snap Snapshot) (redo bool, err error) {
 	// The tables' write counters now: writes from here on are the ones
 	// the verify step must not find (those during the dump are reported
 	// just below).
@@ -245,14 +286,14 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 		e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeSourceWritten, Count: n}})
 		again, err := e.ask.Confirm(ctx, Question{Kind: ConfirmRedump, Writes: n})
 		if err != nil {
-			return nil, false, err
+			return false, err
 		}
 		if again {
-			return nil, true, nil
+			return true, nil
 		}
 		e.state.Dump.WritesDuring = n
 	}
-	return e.state.Dump, false, nil
+	return false, nil
 }
 
 // dumpProgress turns pg_dump's "dumping contents of table" lines into
