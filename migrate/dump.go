@@ -14,6 +14,45 @@ import (
 	"github.com/ppg-cli/ppg/pgtools"
 )
 
+// snapshotter is the role of the source's database that the dump step
+// takes its snapshot from.
+type snapshotter interface {
+	// Snapshot begins a read-only repeatable-read transaction and, if
+	// export, exports its snapshot for pg_dump to share.
+	Snapshot(ctx context.Context, export bool) (Snapshot, error)
+}
+
+// Snapshot is a read-only transaction whose snapshot pg_dump shares, so
+// that ppg's counts match the dump exactly.
+type Snapshot interface {
+	// ID is the exported snapshot's id; "" when it could not be exported
+	// (then Why says why).
+	ID() string
+	Why() string
+	// Writes is the source's write counter when the snapshot was taken.
+	Writes() int64
+	// Tables lists the tables, as the snapshot sees them.
+	Tables(ctx context.Context) ([]Table, error)
+	// Manifest counts rows, sequences and objects in the snapshot, and
+	// with content hashes the rows and large objects too. It may run
+	// while pg_dump runs.
+	Manifest(ctx context.Context, tables []Table, content bool) (*Manifest, error)
+	// Commit ends the transaction.
+	Commit(ctx context.Context) error
+	// Close rolls back a transaction not committed.
+	Close()
+}
+
+// writesCounter is the role of the source's database that tells whether
+// it was written to: during the dump, and since.
+type writesCounter interface {
+	// Writes returns the database's count of rows written (see
+	// ServerInfo.Writes).
+	Writes(ctx context.Context) (int64, error)
+	// TableWrites returns each table's write counter, by qualified name.
+	TableWrites(ctx context.Context) (map[string]int64, error)
+}
+
 // DumpFileName is the dump's file name for the migration s, whose dumps are
 // named with prefix: "ppg-ea" gives ppg-ea-20261202-104233-ID.dump, so that
 // the dumps of a migration started over are told apart by their date.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/ppg-cli/ppg/pgtools"
@@ -148,14 +149,17 @@ const defaultRetries = 3
 // Engine runs a migration step by step, records each step in the state
 // file, and resumes from it. It reports through events and never prints.
 type Engine struct {
-	cfg   Config
-	ask   Prompter
-	emit  func(Event)
-	state *State
-	tools Tools
-	open  Opener
-	pick  pgtools.Toolset
-	found []pgtools.Tool
+	cfg  Config
+	ask  Prompter
+	emit func(Event)
+	// emitMu makes emit's calls one at a time: the tool's lines, the
+	// watcher's polls and parallel pipelined sessions all send events.
+	emitMu sync.Mutex
+	state  *State
+	tools  Tools
+	open   Opener
+	pick   pgtools.Toolset
+	found  []pgtools.Tool
 
 	src, dst *Endpoint
 	// creds are the credentials that opened each side in this run, so that
@@ -206,7 +210,8 @@ func New(cfg Config, p Prompter) *Engine {
 // Run runs the migration from the first step not done to the end. It holds
 // the folder's lock meanwhile. It returns nil only when the target is
 // verified; a failed step returns a *StepError, a cancelled ctx
-// context.Canceled (with the state saved for a resume).
+// context.Canceled (with the state saved for a resume). emit is called
+// one event at a time, from the engine's goroutines.
 func (e *Engine) Run(ctx context.Context, emit func(Event)) (err error) {
 	e.emit = emit
 	if err := os.MkdirAll(e.cfg.Dir, 0o700); err != nil {
@@ -440,6 +445,8 @@ func (e *Engine) send(ev Event) {
 		ev.Time = e.cfg.Now()
 	}
 	if e.emit != nil {
+		e.emitMu.Lock()
+		defer e.emitMu.Unlock()
 		e.emit(ev)
 	}
 }

@@ -127,34 +127,12 @@ const SkippedFileName = "ppg-skipped.sql"
 
 // Facts the plan reads from each side.
 
-// SourceFacts is what the plan needs of the source.
-type SourceFacts struct {
-	Extensions    []string
-	Policies      []PolicyRoles
-	EventTriggers []string
-	Publications  []string
-	Subscriptions []string
-	LargeObjects  int64
-}
-
-// PolicyRoles is a row-level-security policy and the roles it is for.
-type PolicyRoles struct {
-	Schema, Table, Name string
-	Roles               []string
-}
-
-// TargetFacts is what the plan needs of the target.
-type TargetFacts struct {
-	// Available lists the extensions the target offers.
-	Available []string
-	// Roles lists the target's roles.
-	Roles []string
-	// Superuser is set when the target's user is a superuser.
-	Superuser bool
-	// FreeConnections is how many more connections the target takes (the
-	// lowest of the server's, the database's and the role's limits), -1
-	// when unknown.
-	FreeConnections int
+// factsReader is the role of a side's database that the plan reads.
+type factsReader interface {
+	// SourceFacts reads what the plan checks of a source.
+	SourceFacts(ctx context.Context) (SourceFacts, error)
+	// TargetFacts reads what the plan checks of a target.
+	TargetFacts(ctx context.Context) (TargetFacts, error)
 }
 
 // Preflight opens both sides (asking for their keys), returns the plan and

@@ -10,8 +10,36 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ppg-cli/ppg/pgdb"
 	"github.com/ppg-cli/ppg/pgtools"
 )
+
+// targetResetter is the role of the target's database that resuming a
+// restore needs: finding what an interrupted run left, and emptying it.
+type targetResetter interface {
+	// DropUserSchemas drops every user schema, and creates an empty
+	// public schema again.
+	DropUserSchemas(ctx context.Context) error
+	// LargeObjects returns the OIDs of the large objects, in order.
+	LargeObjects(ctx context.Context) ([]uint32, error)
+	// UnlinkLargeObjects removes the large objects of oids that exist.
+	UnlinkLargeObjects(ctx context.Context, oids []uint32) error
+	// CountRows returns the exact row count of each table, by qualified
+	// name.
+	CountRows(ctx context.Context, tables []Table) (map[string]int64, error)
+	// Truncate empties one table.
+	Truncate(ctx context.Context, t Table) error
+	// PostDataObjects returns the keys (see pgdb.PostDataKey) of the
+	// post-data objects that exist.
+	PostDataObjects(ctx context.Context) (map[string]bool, error)
+}
+
+// analyzer is the role of the target's database that gathers the
+// planner's statistics after the restore.
+type analyzer interface {
+	// Analyze gathers the planner's statistics of tables.
+	Analyze(ctx context.Context, tables []Table) error
+}
 
 // Restore sections, in order, with the phase that reports each. The last
 // is not pg_restore's: ANALYZE, so that the target's planner has
@@ -213,8 +241,8 @@ func (r *restorer) analyze(ctx context.Context) error {
 	}
 	p := &ProgressInfo{Phase: PhaseAnalyze, TablesTotal: len(tables)}
 	r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: p})
-	for start := 0; start < len(tables); start += analyzeBatch {
-		batch := tables[start:min(start+analyzeBatch, len(tables))]
+	for start := 0; start < len(tables); start += pgdb.AnalyzeBatch {
+		batch := tables[start:min(start+pgdb.AnalyzeBatch, len(tables))]
 		next := *p
 		next.Current = batch[0].QualifiedName()
 		r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: &next})
@@ -283,9 +311,7 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 		rest, err := r.pipelinedData(ctx, entries)
 		switch {
 		case errors.Is(err, errNoPipeline):
-			if !errors.Is(err, errNoSessions) {
-				e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
-			}
+			e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
 		case errors.As(err, &refused):
 		case err != nil:
 			return err
@@ -306,9 +332,7 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 		}
 		// pg_restore restores the section itself, a statement a round
 		// trip.
-		if !errors.Is(err, errNoSessions) {
-			e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
-		}
+		e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
 	}
 	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state) + "." + sec + ".list")
 	if err := writeList(list, entries); err != nil {
@@ -690,7 +714,7 @@ func (r *restorer) missingPostData(ctx context.Context, entries []pgtools.Entry)
 		if desc == "FK CONSTRAINT" || desc == "CHECK CONSTRAINT" {
 			desc = "CONSTRAINT"
 		}
-		if existing[postDataKey(desc, en.Schema, en.Name)] {
+		if existing[pgdb.PostDataKey(desc, en.Schema, en.Name)] {
 			skipped++
 			continue
 		}

@@ -6,7 +6,26 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/ppg-cli/ppg/pgdb"
 )
+
+// targetCounter is the role of the target's database that the verify
+// step reads: what the restore left there, to compare with the manifest.
+type targetCounter interface {
+	// CountRows returns the exact row count of each table, by qualified
+	// name.
+	CountRows(ctx context.Context, tables []Table) (map[string]int64, error)
+	// Sequences returns each used sequence's last value by qualified name.
+	Sequences(ctx context.Context) (map[string]int64, error)
+	// Objects counts the user's objects by kind (see pgdb.ObjectKinds).
+	Objects(ctx context.Context) (ObjectCounts, error)
+	// LargeObjects returns the OIDs of the large objects, in order.
+	LargeObjects(ctx context.Context) ([]uint32, error)
+	// ContentHashes hashes each table's rows and the large objects, in a
+	// transaction of its own.
+	ContentHashes(ctx context.Context, tables []Table) (map[string]string, string, error)
+}
 
 // Mismatch is one difference the verify step found.
 type Mismatch struct {
@@ -83,9 +102,9 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 		tables[i] = t.Table
 	}
 	have := make(map[string]int64, len(tables))
-	for start := 0; start < len(tables) || start == 0; start += countBatch {
+	for start := 0; start < len(tables) || start == 0; start += pgdb.CountBatch {
 		e.send(Event{Kind: Progress, Step: StepVerify, Progress: &ProgressInfo{Phase: PhaseVerify, TablesDone: start, TablesTotal: len(tables)}})
-		batch := tables[start:min(start+countBatch, len(tables))]
+		batch := tables[start:min(start+pgdb.CountBatch, len(tables))]
 		counts, err := dst.DB.CountRows(ctx, batch)
 		if err != nil {
 			return nil, fmt.Errorf("count rows in the target: %w", err)
@@ -181,7 +200,7 @@ func compare(m *Manifest, rows map[string]int64, seqs map[string]int64, objs Obj
 			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: "sequence", Name: n, Source: want, Target: got})
 		}
 	}
-	for _, kind := range ObjectKinds() {
+	for _, kind := range pgdb.ObjectKinds() {
 		want, got := m.Objects[kind], objs[kind]
 		rep.Objects = append(rep.Objects, ObjectCheck{Kind: kind, Source: want, Target: got})
 		// The GA database may come with extensions of its own.

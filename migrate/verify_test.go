@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ppg-cli/ppg/pgdb"
 	"github.com/ppg-cli/ppg/pgtools"
 )
 
@@ -18,7 +19,7 @@ func TestCompare(t *testing.T) {
 		Objects:   ObjectCounts{"tables": 3, "indexes": 2, "extensions": 1},
 	}
 	objs := ObjectCounts{"tables": 3, "indexes": 2, "extensions": 2}
-	for _, k := range ObjectKinds() {
+	for _, k := range pgdb.ObjectKinds() {
 		if _, ok := m.Objects[k]; !ok {
 			m.Objects[k], objs[k] = 0, 0
 		}

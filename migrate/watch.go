@@ -15,23 +15,15 @@ import (
 // that is busy: if neither the tool's output nor the server shows anything
 // moving for the stall timeout, the tool is stopped with a *StalledError.
 
-// SessionActivity is what one session of a tool is doing.
-type SessionActivity struct {
-	// Table is the table a COPY is running on ("public.orders"), if any.
-	Table string
-	// Tuples and Bytes are the COPY's progress so far.
-	Tuples, Bytes int64
-	// Working is set when the server is busy on the session's query (not
-	// waiting for the client).
-	Working bool
+// activityWatcher is the role of a side's database that follows a tool's
+// sessions from the server's side.
+type activityWatcher interface {
+	// Watcher opens a second connection to follow a tool's sessions.
+	Watcher(ctx context.Context) (Watcher, error)
 }
 
-// Activity is a snapshot of a tool's sessions.
-type Activity struct {
-	Sessions []SessionActivity
-}
-
-// Watcher reads a tool's sessions; DB.Watcher opens one.
+// Watcher reads a tool's sessions; activityWatcher.Watcher opens one, and
+// the caller closes it.
 type Watcher interface {
 	// Activity reads the sessions whose application_name is app.
 	Activity(ctx context.Context, app string) (Activity, error)

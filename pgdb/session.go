@@ -1,4 +1,4 @@
-package migrate
+package pgdb
 
 import (
 	"context"
@@ -19,9 +19,10 @@ const (
 	pipelineFlush = 64 << 10
 )
 
-// Session opens a connection of the engine's own with the same
-// parameters as the DB's, for pipelined statements (see Session).
-func (d pgDB) Session(ctx context.Context, app string) (Session, error) {
+// Session opens another connection with the DB's parameters, named app
+// (its application_name, by which a Watcher finds it), for pipelined
+// statements. The caller closes it.
+func (d *DB) Session(ctx context.Context, app string) (*Session, error) {
 	cfg := d.conn.Config().Copy()
 	if cfg.RuntimeParams == nil {
 		cfg.RuntimeParams = map[string]string{}
@@ -31,18 +32,28 @@ func (d pgDB) Session(ctx context.Context, app string) (Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pgSession{conn: conn}, nil
+	return &Session{conn: conn}, nil
 }
 
-type pgSession struct{ conn *pgconn.PgConn }
+// Session is a connection for pipelined statements. It is the pgconn
+// layer only: statements go as simple-query messages, and answers are read
+// as they come, without pgx's query machinery.
+type Session struct{ conn *pgconn.PgConn }
 
-func (s *pgSession) Close() {
+// Close ends the session; after a cancelled Pipeline the connection is in
+// an unknown state, and this is all that is left to do with it.
+func (s *Session) Close() {
 	ctx, cancel := endCtx()
 	defer cancel()
 	_ = s.conn.Close(ctx)
 }
 
-// Pipeline writes each text as a simple Query message while a reader
+// Pipeline sends stmts in order, each as its own simple query, without
+// waiting for the answers, and calls done in order as each is answered:
+// err is the server's *pgconn.PgError for that statement (see ServerError),
+// or nil. It returns an error when the connection fails or ctx ends.
+//
+// It writes each text as a simple Query message while a reader
 // takes the answers, so that a round trip is paid once per window, not
 // once per statement. The server runs each message as its own implicit
 // transaction and answers each, error or not, before it reads the next:
@@ -52,7 +63,7 @@ func (s *pgSession) Close() {
 // query at once, as CopyData messages and a CopyDone. If the COPY fails,
 // the server answers with the error and drops the rest of its rows, as the
 // protocol says, so a COPY too is pipelined and its error is its own.
-func (s *pgSession) Pipeline(ctx context.Context, stmts []Statement, done func(i int, err error)) error {
+func (s *Session) Pipeline(ctx context.Context, stmts []Statement, done func(i int, err error)) error {
 	nc := s.conn.Conn()
 	fe := s.conn.Frontend()
 	window := make(chan struct{}, pipelineWindow)
