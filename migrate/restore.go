@@ -256,34 +256,46 @@ func (r *restorer) analyze(ctx context.Context) error {
 	return nil
 }
 
-// section restores one section, resuming where an earlier run stopped.
+// section restores one section, resuming where an earlier run stopped:
+// what ppg can pipeline itself first, the rest with pg_restore.
 func (r *restorer) section(ctx context.Context, sec string) error {
+	entries, err := r.sectionEntries(ctx, sec)
+	if err != nil || len(entries) == 0 {
+		return err
+	}
+	rest, refused, err := r.pipelineSection(ctx, sec, entries)
+	if err != nil || len(rest) == 0 {
+		return err
+	}
+	if err := r.restoreWithTool(ctx, sec, rest); err != nil {
+		return err
+	}
+	return refusedErr(refused)
+}
+
+// sectionEntries marks sec started and returns the entries it has left
+// to restore: after an interrupted run, the target is reset (schema) or
+// what is there already is left out (data, post-data). It sends the
+// section's first progress.
+func (r *restorer) sectionEntries(ctx context.Context, sec string) ([]pgtools.Entry, error) {
 	e := r.e
 	started := slices.Contains(r.info.StartedSections, sec)
 	r.info.markStarted(sec)
 	if err := e.save(); err != nil {
-		return err
+		return nil, err
 	}
 	entries := r.entries(sec)
-	switch sec {
-	case sectionPreData:
-		if started {
-			if err := r.resetTarget(ctx); err != nil {
-				return err
-			}
-		}
-	case sectionData:
-		var err error
-		if entries, err = r.remainingData(ctx, entries, started); err != nil {
-			return err
-		}
-	case sectionPostData:
-		if started {
-			var err error
-			if entries, err = r.missingPostData(ctx, entries); err != nil {
-				return err
-			}
-		}
+	var err error
+	switch {
+	case sec == sectionPreData && started:
+		err = r.resetTarget(ctx)
+	case sec == sectionData:
+		entries, err = r.remainingData(ctx, entries, started)
+	case sec == sectionPostData && started:
+		entries, err = r.missingPostData(ctx, entries)
+	}
+	if err != nil {
+		return nil, err
 	}
 	r.resumed = started
 	if sec == sectionPostData {
@@ -291,7 +303,7 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 		entries, skip = r.skipping(entries)
 		if len(skip) > 0 && r.info.SkippedFile == "" {
 			if err := r.writeSkipped(ctx, sec, skip); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
@@ -301,12 +313,15 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 		r.mu.Unlock()
 	}
 	e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sec)})
-	if len(entries) == 0 {
-		return nil
-	}
-	// refused is the small tables the target refused: the large ones are
-	// loaded all the same, and then the section fails naming them.
-	var refused *EntriesError
+	return entries, nil
+}
+
+// pipelineSection sends what it can of the section's entries itself, and
+// returns the rest, for pg_restore. refused is the small tables the
+// target refused: the large ones are loaded all the same, and then the
+// section fails naming them.
+func (r *restorer) pipelineSection(ctx context.Context, sec string, entries []pgtools.Entry) (rest []pgtools.Entry, refused *EntriesError, err error) {
+	e := r.e
 	if sec == sectionData {
 		rest, err := r.pipelinedData(ctx, entries)
 		switch {
@@ -314,26 +329,32 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 			e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
 		case errors.As(err, &refused):
 		case err != nil:
-			return err
+			return nil, nil, err
 		}
-		if entries = rest; len(entries) == 0 {
-			return refusedErr(refused)
+		if len(rest) == 0 {
+			return nil, nil, refusedErr(refused)
 		}
+		return rest, refused, nil
 	}
-	if sec != sectionData {
-		err := r.pipelined(ctx, sec, entries)
-		if !errors.Is(err, errNoPipeline) {
-			if err == nil {
-				r.mu.Lock()
-				r.entriesDone = r.entriesTotal
-				r.mu.Unlock()
-			}
-			return err
+	err = r.pipelined(ctx, sec, entries)
+	if !errors.Is(err, errNoPipeline) {
+		if err == nil {
+			r.mu.Lock()
+			r.entriesDone = r.entriesTotal
+			r.mu.Unlock()
 		}
-		// pg_restore restores the section itself, a statement a round
-		// trip.
-		e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
+		return nil, nil, err
 	}
+	// pg_restore restores the section itself, a statement a round trip.
+	e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
+	return entries, nil, nil
+}
+
+// restoreWithTool restores entries of sec with pg_restore, in parallel
+// jobs but for the schema, and restores serially what parallel post-data
+// jobs rolled back in a deadlock.
+func (r *restorer) restoreWithTool(ctx context.Context, sec string, entries []pgtools.Entry) error {
+	e := r.e
 	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state) + "." + sec + ".list")
 	if err := writeList(list, entries); err != nil {
 		return err
@@ -352,10 +373,7 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 	}
 	args = append(args, r.archive)
 	err := r.run(ctx, sec, args)
-	if err == nil {
-		return refusedErr(refused)
-	}
-	for try := 1; try <= postDataRetries && sec == sectionPostData && errors.Is(err, errDeadlock) && ctx.Err() == nil; try++ {
+	for try := 1; try <= postDataRetries && err != nil && sec == sectionPostData && errors.Is(err, errDeadlock) && ctx.Err() == nil; try++ {
 		// The entries that deadlocked were rolled back; what the other
 		// jobs made stays. Restore what is missing, serially.
 		r.e.send(Event{Kind: Warning, Step: StepRestore, Notice: &Notice{Code: NoticeDeadlockRetry, Count: int64(try), Of: postDataRetries}})
