@@ -65,9 +65,7 @@ func (s *Session) Close() {
 // protocol says, so a COPY too is pipelined and its error is its own.
 func (s *Session) Pipeline(ctx context.Context, stmts []Statement, done func(i int, err error)) error {
 	nc := s.conn.Conn()
-	fe := s.conn.Frontend()
-	window := make(chan struct{}, pipelineWindow)
-	quit := make(chan struct{})
+	w := &pipeWriter{nc: nc, window: make(chan struct{}, pipelineWindow), quit: make(chan struct{})}
 	wrote := make(chan error, 1)
 	// Cancelling ends the wait at once; the server is asked to stop the
 	// statement it runs (a long CREATE INDEX), and the connection, now in
@@ -79,105 +77,142 @@ func (s *Session) Pipeline(ctx context.Context, stmts []Statement, done func(i i
 		_ = s.conn.CancelRequest(cctx)
 	})
 	defer stop()
-	go func() {
-		var buf []byte
-		for _, t := range stmts {
-			select {
-			case window <- struct{}{}:
-			default:
-				// The window is full: send what is gathered, then wait.
-				if len(buf) > 0 {
-					if _, err := nc.Write(buf); err != nil {
-						wrote <- err
-						return
-					}
-					buf = buf[:0]
-				}
-				select {
-				case window <- struct{}{}:
-				case <-quit:
-					wrote <- nil
-					return
-				}
-			}
-			var err error
-			if buf, err = (&pgproto3.Query{String: t.SQL}).Encode(buf); err != nil {
-				wrote <- err
-				return
-			}
-			if t.Copy != nil {
-				for rows := t.Copy; len(rows) > 0; {
-					n := min(len(rows), pipelineFlush)
-					if buf, err = (&pgproto3.CopyData{Data: rows[:n]}).Encode(buf); err != nil {
-						wrote <- err
-						return
-					}
-					rows = rows[n:]
-					if len(buf) >= pipelineFlush {
-						if _, err := nc.Write(buf); err != nil {
-							wrote <- err
-							return
-						}
-						buf = buf[:0]
-					}
-				}
-				if buf, err = (&pgproto3.CopyDone{}).Encode(buf); err != nil {
-					wrote <- err
-					return
-				}
-			}
-			if len(buf) >= pipelineFlush {
-				if _, err := nc.Write(buf); err != nil {
-					wrote <- err
-					return
-				}
-				buf = buf[:0]
-			}
-		}
-		if len(buf) > 0 {
-			if _, err := nc.Write(buf); err != nil {
-				wrote <- err
-				return
-			}
-		}
-		wrote <- nil
-	}()
+	go func() { wrote <- w.writeAll(stmts) }()
 	fail := func(err error) error {
-		close(quit)
+		close(w.quit)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return err
 	}
+	fe := s.conn.Frontend()
 	for i, t := range stmts {
-		var stmtErr error
-	answer:
-		for {
-			msg, err := fe.Receive()
-			if err != nil {
-				return fail(fmt.Errorf("read the server's answer: %w", err))
-			}
-			switch m := msg.(type) {
-			case *pgproto3.ErrorResponse:
-				stmtErr = pgconn.ErrorResponseToPgError(m)
-			case *pgproto3.ReadyForQuery:
-				break answer
-			case *pgproto3.CopyInResponse:
-				if t.Copy == nil {
-					// Its rows are not here: the connection would wait
-					// for them.
-					return fail(errors.New("a pipelined statement started a COPY without rows"))
-				}
-			case *pgproto3.CopyOutResponse, *pgproto3.CopyBothResponse:
-				return fail(errors.New("a pipelined statement started a COPY"))
-			}
+		stmtErr, err := readAnswer(fe, t.Copy != nil)
+		if err != nil {
+			return fail(err)
 		}
-		<-window
+		<-w.window
 		done(i, stmtErr)
 	}
-	close(quit)
+	close(w.quit)
 	if err := <-wrote; err != nil {
 		return fmt.Errorf("send statements: %w", err)
 	}
 	return nil
+}
+
+// pipeWriter writes a pipeline's messages, gathering them into writes of
+// about pipelineFlush bytes, and holding no more than the window's worth
+// of statements unanswered.
+type pipeWriter struct {
+	nc interface{ Write([]byte) (int, error) }
+	// window holds a token per statement sent and not yet answered; the
+	// reader takes one per answer.
+	window chan struct{}
+	// quit ends a wait for the window: the reader stopped.
+	quit chan struct{}
+	buf  []byte
+}
+
+// writeAll writes each statement's messages; it returns early, with nil,
+// when the reader quits.
+func (w *pipeWriter) writeAll(stmts []Statement) error {
+	for _, t := range stmts {
+		if ok, err := w.take(); !ok || err != nil {
+			return err
+		}
+		if err := w.statement(t); err != nil {
+			return err
+		}
+	}
+	return w.flush()
+}
+
+// take waits for room in the window, sending what is gathered first when
+// it is full; ok is false when the reader quit meanwhile.
+func (w *pipeWriter) take() (ok bool, err error) {
+	select {
+	case w.window <- struct{}{}:
+		return true, nil
+	default:
+	}
+	if err := w.flush(); err != nil {
+		return false, err
+	}
+	select {
+	case w.window <- struct{}{}:
+		return true, nil
+	case <-w.quit:
+		return false, nil
+	}
+}
+
+// statement gathers one statement: a Query message, and for a COPY its
+// rows as CopyData messages and a CopyDone.
+func (w *pipeWriter) statement(t Statement) error {
+	var err error
+	if w.buf, err = (&pgproto3.Query{String: t.SQL}).Encode(w.buf); err != nil {
+		return err
+	}
+	if t.Copy != nil {
+		for rows := t.Copy; len(rows) > 0; {
+			n := min(len(rows), pipelineFlush)
+			if w.buf, err = (&pgproto3.CopyData{Data: rows[:n]}).Encode(w.buf); err != nil {
+				return err
+			}
+			rows = rows[n:]
+			if err := w.flushFull(); err != nil {
+				return err
+			}
+		}
+		if w.buf, err = (&pgproto3.CopyDone{}).Encode(w.buf); err != nil {
+			return err
+		}
+	}
+	return w.flushFull()
+}
+
+// flushFull sends what is gathered once it is pipelineFlush or more.
+func (w *pipeWriter) flushFull() error {
+	if len(w.buf) < pipelineFlush {
+		return nil
+	}
+	return w.flush()
+}
+
+// flush sends what is gathered.
+func (w *pipeWriter) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	_, err := w.nc.Write(w.buf)
+	w.buf = w.buf[:0]
+	return err
+}
+
+// readAnswer reads the server's answer to one statement, up to its
+// ReadyForQuery: stmtErr is the statement's own error; err a failure of
+// the connection, or a statement that would leave it waiting (a COPY
+// without rows, a COPY TO).
+func readAnswer(fe *pgproto3.Frontend, hasRows bool) (stmtErr, err error) {
+	for {
+		msg, err := fe.Receive()
+		if err != nil {
+			return nil, fmt.Errorf("read the server's answer: %w", err)
+		}
+		switch m := msg.(type) {
+		case *pgproto3.ErrorResponse:
+			stmtErr = pgconn.ErrorResponseToPgError(m)
+		case *pgproto3.ReadyForQuery:
+			return stmtErr, nil
+		case *pgproto3.CopyInResponse:
+			if !hasRows {
+				// Its rows are not here: the connection would wait for
+				// them.
+				return nil, errors.New("a pipelined statement started a COPY without rows")
+			}
+		case *pgproto3.CopyOutResponse, *pgproto3.CopyBothResponse:
+			return nil, errors.New("a pipelined statement started a COPY")
+		}
+	}
 }
