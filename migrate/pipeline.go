@@ -173,25 +173,7 @@ const (
 // errNoPipeline (a batch's script is not in the expected form) the
 // entries not yet sent are left for pg_restore too, with the error.
 func (r *restorer) pipelinedData(ctx context.Context, entries []pgtools.Entry) ([]pgtools.Entry, error) {
-	var rest []pgtools.Entry
-	var batches [][]pgtools.Entry
-	var cur []pgtools.Entry
-	var size int64
-	for _, en := range entries {
-		b, known := r.sizes[en.QualifiedName()]
-		switch {
-		case en.Desc == "SEQUENCE SET", en.Desc == "BLOB METADATA", en.Desc == "TABLE DATA" && known && b <= smallTable:
-			if len(cur) > 0 && size+b > dataBatch {
-				batches, cur, size = append(batches, cur), nil, 0
-			}
-			cur, size = append(cur, en), size+b
-		default:
-			rest = append(rest, en)
-		}
-	}
-	if len(cur) > 0 {
-		batches = append(batches, cur)
-	}
+	batches, rest := r.smallBatches(entries)
 	if len(batches) == 0 {
 		return entries, nil
 	}
@@ -253,6 +235,30 @@ func (r *restorer) pipelinedData(ctx context.Context, entries []pgtools.Entry) (
 	}
 	// Entries the target refused fail the section, after the rest.
 	return rest, p.verdict()
+}
+
+// smallBatches picks the entries ppg sends itself (small tables'
+// data, sequence values, large objects' metadata) in batches of at most
+// dataBatch bytes of tables, and returns the rest, for pg_restore.
+func (r *restorer) smallBatches(entries []pgtools.Entry) (batches [][]pgtools.Entry, rest []pgtools.Entry) {
+	var cur []pgtools.Entry
+	var size int64
+	for _, en := range entries {
+		b, known := r.sizes[en.QualifiedName()]
+		switch {
+		case en.Desc == "SEQUENCE SET", en.Desc == "BLOB METADATA", en.Desc == "TABLE DATA" && known && b <= smallTable:
+			if len(cur) > 0 && size+b > dataBatch {
+				batches, cur, size = append(batches, cur), nil, 0
+			}
+			cur, size = append(cur, en), size+b
+		default:
+			rest = append(rest, en)
+		}
+	}
+	if len(cur) > 0 {
+		batches = append(batches, cur)
+	}
+	return batches, rest
 }
 
 // lost turns a failed connection of the engine's own into the error the

@@ -101,43 +101,9 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 	for i, t := range m.Tables {
 		tables[i] = t.Table
 	}
-	have := make(map[string]int64, len(tables))
-	for start := 0; start < len(tables) || start == 0; start += pgdb.CountBatch {
-		e.send(Event{Kind: Progress, Step: StepVerify, Progress: &ProgressInfo{Phase: PhaseVerify, TablesDone: start, TablesTotal: len(tables)}})
-		batch := tables[start:min(start+pgdb.CountBatch, len(tables))]
-		counts, err := dst.DB.CountRows(ctx, batch)
-		if err != nil {
-			return nil, fmt.Errorf("count rows in the target: %w", err)
-		}
-		for k, v := range counts {
-			have[k] = v
-		}
-		if len(tables) == 0 {
-			break
-		}
-	}
-	seqs, err := dst.DB.Sequences(ctx)
+	rep, err := e.compareTarget(ctx, dst.DB, m, tables)
 	if err != nil {
 		return nil, err
-	}
-	objs, err := dst.DB.Objects(ctx)
-	if err != nil {
-		return nil, err
-	}
-	los, err := dst.DB.LargeObjects(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rep := compare(m, have, seqs, objs, e.state.Target != nil && e.state.Target.ConfirmedNonEmpty)
-	compareLargeObjects(rep, m, los)
-	if m.Content != nil {
-		start := e.cfg.Now()
-		hashes, lo, err := dst.DB.ContentHashes(ctx, tables)
-		if err != nil {
-			return nil, err
-		}
-		compareContent(rep, m, hashes, lo)
-		rep.ContentSeconds = e.cfg.Now().Sub(start).Seconds()
 	}
 	e.send(Event{Kind: Report, Step: StepVerify, Report: rep})
 	v := &VerifySummary{At: e.cfg.Now(), Tables: len(rep.Tables), Rows: m.TotalRows(), Sequences: rep.Sequences,
@@ -166,6 +132,50 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 		return nil, err
 	}
 	return &Summary{Verified: v}, nil
+}
+
+// compareTarget reads the target's counts (and with the manifest's
+// content hashes, its own) and compares them with the manifest's.
+func (e *Engine) compareTarget(ctx context.Context, db targetCounter, m *Manifest, tables []Table) (*VerifyReport, error) {
+	have := make(map[string]int64, len(tables))
+	for start := 0; start < len(tables) || start == 0; start += pgdb.CountBatch {
+		e.send(Event{Kind: Progress, Step: StepVerify, Progress: &ProgressInfo{Phase: PhaseVerify, TablesDone: start, TablesTotal: len(tables)}})
+		batch := tables[start:min(start+pgdb.CountBatch, len(tables))]
+		counts, err := db.CountRows(ctx, batch)
+		if err != nil {
+			return nil, fmt.Errorf("count rows in the target: %w", err)
+		}
+		for k, v := range counts {
+			have[k] = v
+		}
+		if len(tables) == 0 {
+			break
+		}
+	}
+	seqs, err := db.Sequences(ctx)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := db.Objects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	los, err := db.LargeObjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep := compare(m, have, seqs, objs, e.state.Target != nil && e.state.Target.ConfirmedNonEmpty)
+	compareLargeObjects(rep, m, los)
+	if m.Content != nil {
+		start := e.cfg.Now()
+		hashes, lo, err := db.ContentHashes(ctx, tables)
+		if err != nil {
+			return nil, err
+		}
+		compareContent(rep, m, hashes, lo)
+		rep.ContentSeconds = e.cfg.Now().Sub(start).Seconds()
+	}
+	return rep, nil
 }
 
 // compare checks the target's counts against the manifest. A target that
