@@ -25,10 +25,10 @@ type Manifest struct {
 	Objects   ObjectCounts     `json:"objects"`
 	// LargeObjects are the OIDs of the large objects, as runs.
 	LargeObjects []OIDRange `json:"large_objects,omitempty"`
-	// Writes are each table's write counter (see tableWrites) when the
+	// Writes are each table's write counter (see pgdb.DB.TableWrites) when the
 	// snapshot was taken, to tell later which tables changed since.
 	Writes map[string]int64 `json:"table_writes,omitempty"`
-	// Content holds each table's content hash (see contentHashes), and
+	// Content holds each table's content hash (see pgdb.DB.ContentHashes), and
 	// LargeObjectsContent the large objects', with --verify=content.
 	Content             map[string]string `json:"content,omitempty"`
 	LargeObjectsContent string            `json:"large_objects_content,omitempty"`

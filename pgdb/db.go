@@ -65,8 +65,11 @@ func endCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), endTimeout)
 }
 
-// ContentHashes hashes each table's rows and the large objects (see
-// contentHashes) in a read-only transaction of its own.
+// ContentHashes hashes each table's rows, by qualified name, and the large
+// objects, in a read-only transaction of its own. A hash is the row count
+// and the sum of the first 64 bits of each row's md5 (as text): it does
+// not depend on the rows' order, and one changed byte changes it. The
+// text of dates, floats and bytea is made the same on every server first.
 func (d *DB) ContentHashes(ctx context.Context, tables []Table) (map[string]string, string, error) {
 	tx, err := d.conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
