@@ -31,6 +31,9 @@
 // The packages of the subsystems to come sit beside this one, below the
 // engine, each with one job: live/ (the logical-replication stream: slot,
 // decode, apply, position, cutover) and relay/ (a Postgres protocol relay
-// between pg_dump and the server: TLS upstream, prefetch). They reuse this
-// package's facts, never its connections.
+// between pg_dump and the server: TLS upstream, prefetch). They are not
+// part of this package: the stream needs a replication connection
+// (pglogrepl over pgconn) and the relay speaks the wire (pgproto3) between
+// two peers, while this package runs ordinary queries. What they may share
+// with it are its facts, such as Table and ServerInfo.
 package pgdb
