@@ -25,7 +25,8 @@ type Tools interface {
 }
 
 // Opener opens one side's database for a migration. The real one,
-// NewOpener, starts a private tunnel for an API key and connects with pgx.
+// NewOpener, starts a private tunnel for an API key and connects through
+// package pgdb.
 type Opener interface {
 	// Open checks the credential and connects; its errors are
 	// *ConnectError. The caller closes the Endpoint.
@@ -58,10 +59,11 @@ func (ep *Endpoint) Close() {
 	}
 }
 
-// DB is what the engine asks of one side's database: the roles
-// below, each declared beside the code that uses it, so that a test fakes
-// only the role it needs. The real one is the pgx adapter, package pgdb
-// (see NewDB).
+// DB is what the engine asks of one side's database: the roles below,
+// each declared beside the code that uses it, so that each part of the
+// engine says what it needs and a function that takes a role (as
+// compareTarget takes a targetCounter) can be tested with a fake of that
+// role alone. The real one is the adapter, package pgdb (see NewDB).
 type DB interface {
 	serverReader    // connect.go: version, size, emptiness, tables
 	factsReader     // plan.go: what the plan checks
