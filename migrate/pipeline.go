@@ -136,12 +136,8 @@ func (r *restorer) pipelined(ctx context.Context, sec string, entries []pgtools.
 	}()
 	err = e.watch(ctx, r.dst.DB.Watcher, app, "ppg", nil, nil, func(ctx context.Context, touch func()) error {
 		p.touch = touch
-		for len(p.sessions) < jobs {
-			ss, err := r.dst.DB.Session(ctx, app)
-			if err != nil {
-				return r.lost(err)
-			}
-			p.sessions = append(p.sessions, ss)
+		if err := p.open(ctx, app, jobs); err != nil {
+			return err
 		}
 		return p.run(ctx, items)
 	})
@@ -202,29 +198,10 @@ func (r *restorer) pipelinedData(ctx context.Context, entries []pgtools.Entry) (
 	err = e.watch(ctx, r.dst.DB.Watcher, app, "ppg", nil, nil, func(ctx context.Context, touch func()) error {
 		p.touch = touch
 		for k, batch := range batches {
-			if err := writeList(list, batch); err != nil {
-				return err
-			}
-			s, items, err := r.script(ctx, sectionData, list)
-			if err != nil {
-				left = unsent(k)
-				return err
-			}
-			touch()
-			if k == 0 {
-				p.preamble = s.Preamble
-				for len(p.sessions) < max(r.info.Jobs, 1) {
-					ss, err := r.dst.DB.Session(ctx, app)
-					if err != nil {
-						return r.lost(err)
-					}
-					p.sessions = append(p.sessions, ss)
+			if scripted, err := p.sendBatch(ctx, app, list, batch, k == 0); err != nil {
+				if !scripted {
+					left = unsent(k)
 				}
-				if err := p.start(ctx); err != nil {
-					return err
-				}
-			}
-			if err := p.sendAll(ctx, items); err != nil {
 				return err
 			}
 		}
@@ -235,6 +212,44 @@ func (r *restorer) pipelinedData(ctx context.Context, entries []pgtools.Entry) (
 	}
 	// Entries the target refused fail the section, after the rest.
 	return rest, p.verdict()
+}
+
+// sendBatch has pg_restore write the SQL of one batch of a data section
+// (through the list file list) and sends it; the first batch sets the
+// sessions up. scripted is false when the batch's SQL could not be
+// written: the batch is then left for pg_restore.
+func (p *pipeline) sendBatch(ctx context.Context, app, list string, batch []pgtools.Entry, first bool) (scripted bool, err error) {
+	r := p.r
+	if err := writeList(list, batch); err != nil {
+		return true, err
+	}
+	s, items, err := r.script(ctx, sectionData, list)
+	if err != nil {
+		return false, err
+	}
+	p.touch()
+	if first {
+		p.preamble = s.Preamble
+		if err := p.open(ctx, app, max(r.info.Jobs, 1)); err != nil {
+			return true, err
+		}
+		if err := p.start(ctx); err != nil {
+			return true, err
+		}
+	}
+	return true, p.sendAll(ctx, items)
+}
+
+// open opens sessions named app until the pipeline has n.
+func (p *pipeline) open(ctx context.Context, app string, n int) error {
+	for len(p.sessions) < n {
+		ss, err := p.r.dst.DB.Session(ctx, app)
+		if err != nil {
+			return p.r.lost(err)
+		}
+		p.sessions = append(p.sessions, ss)
+	}
+	return nil
 }
 
 // smallBatches picks the entries ppg sends itself (small tables'
