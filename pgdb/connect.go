@@ -72,18 +72,28 @@ func Connect(ctx context.Context, cfg *Config, app string, timeout time.Duration
 
 // ServerError reports whether err holds an error the server sent for a
 // statement (*pgconn.PgError), with its SQLSTATE code and primary message:
-// the statement failed, the connection did not.
+// the statement failed, the connection did not. An error while connecting
+// is not one, even when the server (or a tunnel standing in for it) sent
+// it: the connection failed.
 func ServerError(err error) (code, message string, ok bool) {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return "", "", false
+	}
+	return pgError(err)
+}
+
+// AuthFailed reports whether err is the server refusing the password
+// (28P01) or the role (28000) while connecting.
+func AuthFailed(err error) bool {
+	code, _, ok := pgError(err)
+	return ok && (code == "28P01" || code == "28000")
+}
+
+func pgError(err error) (code, message string, ok bool) {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
 		return "", "", false
 	}
 	return pe.Code, pe.Message, true
-}
-
-// AuthFailed reports whether err is the server refusing the password
-// (28P01) or the role (28000).
-func AuthFailed(err error) bool {
-	code, _, ok := ServerError(err)
-	return ok && (code == "28P01" || code == "28000")
 }

@@ -479,4 +479,9 @@ func TestConnectRefusedPassword(t *testing.T) {
 	if err == nil || !AuthFailed(err) {
 		t.Fatalf("Connect with a wrong password = %v, want the password refused", err)
 	}
+	// The server sent the error, but no statement failed: the connection
+	// did.
+	if _, _, ok := ServerError(err); ok {
+		t.Errorf("ServerError(%v) holds a statement's error", err)
+	}
 }
