@@ -9,6 +9,15 @@ import (
 	"github.com/ppg-cli/ppg/tunnel"
 )
 
+// serverReader is the role of a side's database that connecting reads:
+// what the server is, and what it holds.
+type serverReader interface {
+	// ServerInfo reads the version, size, identity and emptiness.
+	ServerInfo(ctx context.Context) (ServerInfo, error)
+	// Tables lists the tables whose rows pg_dump copies.
+	Tables(ctx context.Context) ([]Table, error)
+}
+
 func (e *Engine) checkTools(ctx context.Context) (*Summary, error) {
 	if err := e.ensureTools(ctx); err != nil {
 		return nil, err

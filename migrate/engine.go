@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/ppg-cli/ppg/pgtools"
@@ -150,14 +151,17 @@ const defaultRetries = 3
 // Engine runs a migration step by step, records each step in the state
 // file, and resumes from it. It reports through events and never prints.
 type Engine struct {
-	cfg   Config
-	ask   Prompter
-	emit  func(Event)
-	state *State
-	tools Tools
-	open  Opener
-	pick  pgtools.Toolset
-	found []pgtools.Tool
+	cfg  Config
+	ask  Prompter
+	emit func(Event)
+	// emitMu makes emit's calls one at a time: the tool's lines, the
+	// watcher's polls and parallel pipelined sessions all send events.
+	emitMu sync.Mutex
+	state  *State
+	tools  Tools
+	open   Opener
+	pick   pgtools.Toolset
+	found  []pgtools.Tool
 
 	src, dst *Endpoint
 	// creds are the credentials that opened each side in this run, so that
@@ -213,7 +217,8 @@ func New(cfg Config, p Prompter) *Engine {
 // Run runs the migration from the first step not done to the end. It holds
 // the folder's lock meanwhile. It returns nil only when the target is
 // verified; a failed step returns a *StepError, a cancelled ctx
-// context.Canceled (with the state saved for a resume).
+// context.Canceled (with the state saved for a resume). emit is called
+// one event at a time, from the engine's goroutines.
 func (e *Engine) Run(ctx context.Context, emit func(Event)) (err error) {
 	e.emit = emit
 	if err := os.MkdirAll(e.cfg.Dir, 0o700); err != nil {
@@ -239,46 +244,12 @@ func (e *Engine) Run(ctx context.Context, emit func(Event)) (err error) {
 	first := true
 	for st := e.state.Next(); st != StepDone; st = e.state.Next() {
 		rec := e.state.Step(st)
-		resumed := rec.Attempts > 0
-		rec.Status, rec.StartedAt, rec.Error = Running, e.cfg.Now(), ""
-		rec.Attempts++
-		if err := e.save(); err != nil {
+		summary, stepErr, err := e.attempt(ctx, st, rec, first)
+		first = false
+		if err != nil {
 			return err
 		}
-		e.send(Event{Kind: StepStarted, Step: st, Resumed: resumed})
-		var (
-			summary *Summary
-			err     error
-		)
-		if first {
-			first = false
-			err = e.keysAhead(ctx, st)
-		}
-		if err == nil {
-			summary, err = e.runStep(ctx, st)
-		}
-		for try := 1; err != nil && ctx.Err() == nil && transient(err) && try <= e.cfg.Retries; try++ {
-			e.send(Event{Kind: Warning, Step: st, Notice: &Notice{Code: NoticeRetrying, Count: int64(try), Of: int64(e.cfg.Retries), Cause: err.Error(), Err: err}})
-			// The connections may be dead: open them again (with the
-			// keys of this run) when the step needs them.
-			e.src.Close()
-			e.dst.Close()
-			e.src, e.dst = nil, nil
-			select {
-			case <-ctx.Done():
-			case <-time.After(e.cfg.Backoff(try)):
-			}
-			if ctx.Err() != nil {
-				break
-			}
-			rec.Attempts++
-			if err := e.save(); err != nil {
-				return err
-			}
-			e.send(Event{Kind: StepStarted, Step: st, Resumed: true, Attempt: try + 1})
-			summary, err = e.runStep(ctx, st)
-		}
-		if errors.Is(err, errRedump) {
+		if errors.Is(stepErr, errRedump) {
 			// The source changed after the dump and the user chose to
 			// dump again: the restore then empties the target first.
 			rec.Status = Pending
@@ -290,8 +261,8 @@ func (e *Engine) Run(ctx context.Context, emit func(Event)) (err error) {
 			e.send(Event{Kind: Info, Step: st, Notice: &Notice{Code: NoticeRedumping}})
 			continue
 		}
-		if err != nil {
-			return e.fail(ctx, st, err)
+		if stepErr != nil {
+			return e.fail(ctx, st, stepErr)
 		}
 		rec.Status, rec.FinishedAt = Done, e.cfg.Now()
 		if err := e.save(); err != nil {
@@ -301,6 +272,48 @@ func (e *Engine) Run(ctx context.Context, emit func(Event)) (err error) {
 	}
 	e.send(Event{Kind: Finished, Summary: &Summary{Verified: e.state.Verified}})
 	return nil
+}
+
+// attempt runs step st, recorded in rec: once, then again after each
+// transient failure, up to the retries. first asks for the keys the
+// rest of the run needs before the step starts. stepErr is the step's
+// failure; err a failure to save the state, which ends the run.
+func (e *Engine) attempt(ctx context.Context, st Step, rec *StepState, first bool) (summary *Summary, stepErr, err error) {
+	resumed := rec.Attempts > 0
+	rec.Status, rec.StartedAt, rec.Error = Running, e.cfg.Now(), ""
+	rec.Attempts++
+	if err := e.save(); err != nil {
+		return nil, nil, err
+	}
+	e.send(Event{Kind: StepStarted, Step: st, Resumed: resumed})
+	if first {
+		stepErr = e.keysAhead(ctx, st)
+	}
+	if stepErr == nil {
+		summary, stepErr = e.runStep(ctx, st)
+	}
+	for try := 1; stepErr != nil && ctx.Err() == nil && transient(stepErr) && try <= e.cfg.Retries; try++ {
+		e.send(Event{Kind: Warning, Step: st, Notice: &Notice{Code: NoticeRetrying, Count: int64(try), Of: int64(e.cfg.Retries), Cause: stepErr.Error(), Err: stepErr}})
+		// The connections may be dead: open them again (with the
+		// keys of this run) when the step needs them.
+		e.src.Close()
+		e.dst.Close()
+		e.src, e.dst = nil, nil
+		select {
+		case <-ctx.Done():
+		case <-time.After(e.cfg.Backoff(try)):
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		rec.Attempts++
+		if err := e.save(); err != nil {
+			return nil, nil, err
+		}
+		e.send(Event{Kind: StepStarted, Step: st, Resumed: true, Attempt: try + 1})
+		summary, stepErr = e.runStep(ctx, st)
+	}
+	return summary, stepErr, nil
 }
 
 func (e *Engine) runStep(ctx context.Context, st Step) (*Summary, error) {
@@ -453,6 +466,8 @@ func (e *Engine) send(ev Event) {
 	}
 	e.pace.observe(&ev)
 	if e.emit != nil {
+		e.emitMu.Lock()
+		defer e.emitMu.Unlock()
 		e.emit(ev)
 	}
 }

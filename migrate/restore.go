@@ -10,8 +10,41 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ppg-cli/ppg/pgdb"
 	"github.com/ppg-cli/ppg/pgtools"
 )
+
+// targetResetter is the role of the target's database that resuming a
+// restore needs: finding what an interrupted run left, and emptying it.
+type targetResetter interface {
+	// DropUserSchemas drops every user schema, and creates an empty
+	// public schema again.
+	DropUserSchemas(ctx context.Context) error
+	// LargeObjects returns the OIDs of the large objects, in order.
+	LargeObjects(ctx context.Context) ([]uint32, error)
+	// UnlinkLargeObjects removes the large objects of oids that exist.
+	UnlinkLargeObjects(ctx context.Context, oids []uint32) error
+	// CountRows returns the exact row count of each table, by qualified
+	// name.
+	CountRows(ctx context.Context, tables []Table) (map[string]int64, error)
+	// Truncate empties one table.
+	Truncate(ctx context.Context, t Table) error
+	// PostDataObjects returns the keys (see pgdb.PostDataKey) of the
+	// post-data objects that exist.
+	PostDataObjects(ctx context.Context) (map[string]bool, error)
+}
+
+// analyzer is the role of the target's database that gathers the
+// planner's statistics after the restore.
+type analyzer interface {
+	// Analyze gathers the planner's statistics of tables.
+	Analyze(ctx context.Context, tables []Table) error
+	// Partitions lists the partitioned tables that are no partition
+	// themselves (roots), and every partition below them, by qualified
+	// name. ANALYZE of a root gathers the statistics of the whole tree
+	// and of each partition in it.
+	Partitions(ctx context.Context) (roots []Table, partitions map[string]bool, err error)
+}
 
 // Restore sections, in order, with the phase that reports each. The last
 // is not pg_restore's: ANALYZE, so that the target's planner has
@@ -232,8 +265,8 @@ func (r *restorer) analyze(ctx context.Context) error {
 	}
 	p := &ProgressInfo{Phase: PhaseAnalyze, TablesTotal: len(tables)}
 	r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: p})
-	for start := 0; start < len(tables); start += analyzeBatch {
-		batch := tables[start:min(start+analyzeBatch, len(tables))]
+	for start := 0; start < len(tables); start += pgdb.AnalyzeBatch {
+		batch := tables[start:min(start+pgdb.AnalyzeBatch, len(tables))]
 		next := *p
 		next.Current = batch[0].QualifiedName()
 		r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: &next})
@@ -247,34 +280,46 @@ func (r *restorer) analyze(ctx context.Context) error {
 	return nil
 }
 
-// section restores one section, resuming where an earlier run stopped.
+// section restores one section, resuming where an earlier run stopped:
+// what ppg can pipeline itself first, the rest with pg_restore.
 func (r *restorer) section(ctx context.Context, sec string) error {
+	entries, err := r.sectionEntries(ctx, sec)
+	if err != nil || len(entries) == 0 {
+		return err
+	}
+	rest, refused, err := r.pipelineSection(ctx, sec, entries)
+	if err != nil || len(rest) == 0 {
+		return err
+	}
+	if err := r.restoreWithTool(ctx, sec, rest); err != nil {
+		return err
+	}
+	return refusedErr(refused)
+}
+
+// sectionEntries marks sec started and returns the entries it has left
+// to restore: after an interrupted run, the target is reset (schema) or
+// what is there already is left out (data, post-data). It sends the
+// section's first progress.
+func (r *restorer) sectionEntries(ctx context.Context, sec string) ([]pgtools.Entry, error) {
 	e := r.e
 	started := slices.Contains(r.info.StartedSections, sec)
 	r.info.markStarted(sec)
 	if err := e.save(); err != nil {
-		return err
+		return nil, err
 	}
 	entries := r.entries(sec)
-	switch sec {
-	case sectionPreData:
-		if started {
-			if err := r.resetTarget(ctx); err != nil {
-				return err
-			}
-		}
-	case sectionData:
-		var err error
-		if entries, err = r.remainingData(ctx, entries, started); err != nil {
-			return err
-		}
-	case sectionPostData:
-		if started {
-			var err error
-			if entries, err = r.missingPostData(ctx, entries); err != nil {
-				return err
-			}
-		}
+	var err error
+	switch {
+	case sec == sectionPreData && started:
+		err = r.resetTarget(ctx)
+	case sec == sectionData:
+		entries, err = r.remainingData(ctx, entries, started)
+	case sec == sectionPostData && started:
+		entries, err = r.missingPostData(ctx, entries)
+	}
+	if err != nil {
+		return nil, err
 	}
 	r.resumed = started
 	if sec == sectionPostData {
@@ -282,7 +327,7 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 		entries, skip = r.skipping(entries)
 		if len(skip) > 0 && r.info.SkippedFile == "" {
 			if err := r.writeSkipped(ctx, sec, skip); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
@@ -292,43 +337,48 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 		r.mu.Unlock()
 	}
 	e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sec)})
-	if len(entries) == 0 {
-		return nil
-	}
-	// refused is the small tables the target refused: the large ones are
-	// loaded all the same, and then the section fails naming them.
-	var refused *EntriesError
+	return entries, nil
+}
+
+// pipelineSection sends what it can of the section's entries itself, and
+// returns the rest, for pg_restore. refused is the small tables the
+// target refused: the large ones are loaded all the same, and then the
+// section fails naming them.
+func (r *restorer) pipelineSection(ctx context.Context, sec string, entries []pgtools.Entry) (rest []pgtools.Entry, refused *EntriesError, err error) {
+	e := r.e
 	if sec == sectionData {
 		rest, err := r.pipelinedData(ctx, entries)
 		switch {
 		case errors.Is(err, errNoPipeline):
-			if !errors.Is(err, errNoSessions) {
-				e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
-			}
+			e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
 		case errors.As(err, &refused):
 		case err != nil:
-			return err
+			return nil, nil, err
 		}
-		if entries = rest; len(entries) == 0 {
-			return refusedErr(refused)
+		if len(rest) == 0 {
+			return nil, nil, refusedErr(refused)
 		}
+		return rest, refused, nil
 	}
-	if sec != sectionData {
-		err := r.pipelined(ctx, sec, entries)
-		if !errors.Is(err, errNoPipeline) {
-			if err == nil {
-				r.mu.Lock()
-				r.entriesDone = r.entriesTotal
-				r.mu.Unlock()
-			}
-			return err
+	err = r.pipelined(ctx, sec, entries)
+	if !errors.Is(err, errNoPipeline) {
+		if err == nil {
+			r.mu.Lock()
+			r.entriesDone = r.entriesTotal
+			r.mu.Unlock()
 		}
-		// pg_restore restores the section itself, a statement a round
-		// trip.
-		if !errors.Is(err, errNoSessions) {
-			e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
-		}
+		return nil, nil, err
 	}
+	// pg_restore restores the section itself, a statement a round trip.
+	e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
+	return entries, nil, nil
+}
+
+// restoreWithTool restores entries of sec with pg_restore, in parallel
+// jobs but for the schema, and restores serially what parallel post-data
+// jobs rolled back in a deadlock.
+func (r *restorer) restoreWithTool(ctx context.Context, sec string, entries []pgtools.Entry) error {
+	e := r.e
 	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state) + "." + sec + ".list")
 	if err := writeList(list, entries); err != nil {
 		return err
@@ -347,10 +397,7 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 	}
 	args = append(args, r.archive)
 	err := r.run(ctx, sec, args)
-	if err == nil {
-		return refusedErr(refused)
-	}
-	for try := 1; try <= postDataRetries && sec == sectionPostData && errors.Is(err, errDeadlock) && ctx.Err() == nil; try++ {
+	for try := 1; try <= postDataRetries && err != nil && sec == sectionPostData && errors.Is(err, errDeadlock) && ctx.Err() == nil; try++ {
 		// The entries that deadlocked were rolled back; what the other
 		// jobs made stays. Restore what is missing, serially.
 		r.e.send(Event{Kind: Warning, Step: StepRestore, Notice: &Notice{Code: NoticeDeadlockRetry, Count: int64(try), Of: postDataRetries}})
@@ -709,7 +756,7 @@ func (r *restorer) missingPostData(ctx context.Context, entries []pgtools.Entry)
 		if desc == "FK CONSTRAINT" || desc == "CHECK CONSTRAINT" {
 			desc = "CONSTRAINT"
 		}
-		if existing[postDataKey(desc, en.Schema, en.Name)] {
+		if existing[pgdb.PostDataKey(desc, en.Schema, en.Name)] {
 			skipped++
 			continue
 		}

@@ -6,7 +6,26 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/ppg-cli/ppg/pgdb"
 )
+
+// targetCounter is the role of the target's database that the verify
+// step reads: what the restore left there, to compare with the manifest.
+type targetCounter interface {
+	// CountRows returns the exact row count of each table, by qualified
+	// name.
+	CountRows(ctx context.Context, tables []Table) (map[string]int64, error)
+	// Sequences returns each used sequence's last value by qualified name.
+	Sequences(ctx context.Context) (map[string]int64, error)
+	// Objects counts the user's objects by kind (see pgdb.ObjectKinds).
+	Objects(ctx context.Context) (ObjectCounts, error)
+	// LargeObjects returns the OIDs of the large objects, in order.
+	LargeObjects(ctx context.Context) ([]uint32, error)
+	// ContentHashes hashes each table's rows and the large objects, in a
+	// transaction of its own.
+	ContentHashes(ctx context.Context, tables []Table) (map[string]string, string, error)
+}
 
 // Mismatch is one difference the verify step found.
 type Mismatch struct {
@@ -87,44 +106,9 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 	for i, t := range m.Tables {
 		tables[i] = t.Table
 	}
-	have := make(map[string]int64, len(tables))
-	for start := 0; start < len(tables) || start == 0; start += countBatch {
-		e.send(Event{Kind: Progress, Step: StepVerify, Progress: &ProgressInfo{Phase: PhaseVerify, TablesDone: start, TablesTotal: len(tables)}})
-		batch := tables[start:min(start+countBatch, len(tables))]
-		counts, err := dst.DB.CountRows(ctx, batch)
-		if err != nil {
-			return nil, fmt.Errorf("count rows in the target: %w", err)
-		}
-		for k, v := range counts {
-			have[k] = v
-		}
-		if len(tables) == 0 {
-			break
-		}
-	}
-	seqs, err := dst.DB.Sequences(ctx)
+	rep, err := e.compareTarget(ctx, dst.DB, m, tables)
 	if err != nil {
 		return nil, err
-	}
-	objs, err := dst.DB.Objects(ctx)
-	if err != nil {
-		return nil, err
-	}
-	los, err := dst.DB.LargeObjects(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rep := compare(m, have, seqs, objs, e.state.Target != nil && e.state.Target.ConfirmedNonEmpty)
-	compareLargeObjects(rep, m, los)
-	e.forgiveSequences(rep)
-	if m.Content != nil {
-		start := e.cfg.Now()
-		hashes, lo, err := dst.DB.ContentHashes(ctx, tables)
-		if err != nil {
-			return nil, err
-		}
-		compareContent(rep, m, hashes, lo)
-		rep.ContentSeconds = e.cfg.Now().Sub(start).Seconds()
 	}
 	e.send(Event{Kind: Report, Step: StepVerify, Report: rep})
 	v := &VerifySummary{At: e.cfg.Now(), Tables: len(rep.Tables), Rows: m.TotalRows(), Sequences: rep.Sequences,
@@ -154,6 +138,51 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 		return nil, err
 	}
 	return &Summary{Verified: v}, nil
+}
+
+// compareTarget reads the target's counts (and with the manifest's
+// content hashes, its own) and compares them with the manifest's.
+func (e *Engine) compareTarget(ctx context.Context, db targetCounter, m *Manifest, tables []Table) (*VerifyReport, error) {
+	have := make(map[string]int64, len(tables))
+	for start := 0; start < len(tables) || start == 0; start += pgdb.CountBatch {
+		e.send(Event{Kind: Progress, Step: StepVerify, Progress: &ProgressInfo{Phase: PhaseVerify, TablesDone: start, TablesTotal: len(tables)}})
+		batch := tables[start:min(start+pgdb.CountBatch, len(tables))]
+		counts, err := db.CountRows(ctx, batch)
+		if err != nil {
+			return nil, fmt.Errorf("count rows in the target: %w", err)
+		}
+		for k, v := range counts {
+			have[k] = v
+		}
+		if len(tables) == 0 {
+			break
+		}
+	}
+	seqs, err := db.Sequences(ctx)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := db.Objects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	los, err := db.LargeObjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep := compare(m, have, seqs, objs, e.state.Target != nil && e.state.Target.ConfirmedNonEmpty)
+	compareLargeObjects(rep, m, los)
+	e.forgiveSequences(rep)
+	if m.Content != nil {
+		start := e.cfg.Now()
+		hashes, lo, err := db.ContentHashes(ctx, tables)
+		if err != nil {
+			return nil, err
+		}
+		compareContent(rep, m, hashes, lo)
+		rep.ContentSeconds = e.cfg.Now().Sub(start).Seconds()
+	}
+	return rep, nil
 }
 
 // compare checks the target's counts against the manifest. A target that
@@ -188,7 +217,7 @@ func compare(m *Manifest, rows map[string]int64, seqs map[string]int64, objs Obj
 			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: MismatchSequence, Name: n, Source: want, Target: got})
 		}
 	}
-	for _, kind := range ObjectKinds() {
+	for _, kind := range pgdb.ObjectKinds() {
 		want, got := m.Objects[kind], objs[kind]
 		rep.Objects = append(rep.Objects, ObjectCheck{Kind: kind, Source: want, Target: got})
 		// The GA database may come with extensions of its own.

@@ -1,4 +1,4 @@
-package migrate
+package pgdb
 
 import (
 	"context"
@@ -28,7 +28,7 @@ FROM pg_namespace n WHERE n.nspname = 'public'`
 // publicAsItIs returns the statements that create public again as it is
 // (see publicAsItIsSQL); "" when the database has no public schema, which
 // is then left without one.
-func (d pgDB) publicAsItIs(ctx context.Context) (string, error) {
+func (d *DB) publicAsItIs(ctx context.Context) (string, error) {
 	var sql string
 	err := d.conn.QueryRow(ctx, publicAsItIsSQL).Scan(&sql)
 	if errors.Is(err, pgx.ErrNoRows) {

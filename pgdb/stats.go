@@ -1,4 +1,4 @@
-package migrate
+package pgdb
 
 import (
 	"context"
@@ -14,7 +14,7 @@ var partitionsSQL = `
 	WHERE (c.relkind = 'p' AND NOT c.relispartition OR c.relispartition AND c.relkind IN ('r', 'p'))
 		AND ` + userNamespaces + ` AND ` + notExtensionMember("pg_class", "c.oid")
 
-func (d pgDB) Partitions(ctx context.Context) (roots []Table, partitions map[string]bool, err error) {
+func (d *DB) Partitions(ctx context.Context) (roots []Table, partitions map[string]bool, err error) {
 	rows, err := d.conn.Query(ctx, partitionsSQL)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list the partitioned tables: %w", err)
