@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ppg-cli/ppg/migrate"
@@ -18,9 +19,36 @@ type confirmModel struct {
 	q     migrate.Question
 	typed string // what was typed, for ConfirmNonEmptyTarget
 	nudge bool   // Enter without "yes"
+	// scroll shows a question longer than the window (the plan at
+	// 60x15), laid out for the body's size by layout.
+	scroll viewport.Model
+	// other names the target of the migration started over, when the
+	// target's key is another database's.
+	other string
 }
 
-func newConfirmModel(q migrate.Question) confirmModel { return confirmModel{q: q} }
+func newConfirmModel(q migrate.Question) confirmModel {
+	return confirmModel{q: q, scroll: viewport.New(0, 0)}
+}
+
+// typing reports whether the question takes a typed "yes": its letters
+// are not keys then.
+func (c confirmModel) typing() bool {
+	return c.q.Kind == migrate.ConfirmNonEmptyTarget || c.q.Kind == migrate.ConfirmResetTarget
+}
+
+// layout fills the scrolling content for the body's size (v's height
+// counts the help line); the root calls it when the question comes and
+// when the window changes.
+func (c *confirmModel) layout(v viewCtx) {
+	c.scroll.Width, c.scroll.Height = v.width, max(1, v.height-2)
+	c.scroll.SetContent(c.content(v))
+}
+
+// overflows reports whether the question is longer than the window.
+func (c confirmModel) overflows() bool {
+	return !c.typing() && c.scroll.TotalLineCount() > c.scroll.Height+1
+}
 
 // keys returns the bindings that answer this question, with their help.
 func (c confirmModel) keys(k confirmKeys) confirmKeys {
@@ -30,11 +58,17 @@ func (c confirmModel) keys(k confirmKeys) confirmKeys {
 		k.Yes.SetHelp("y/enter", "dump it")
 		k.No.SetHelp("n/esc", "no")
 		k.Submit.SetEnabled(false)
-	case migrate.ConfirmNonEmptyTarget, migrate.ConfirmResetTarget:
+	case migrate.ConfirmNonEmptyTarget:
 		k.Yes.SetEnabled(false)
 		k.Submit.SetHelp("yes+enter", "restore into it")
 		k.No.SetKeys("esc")
 		k.No.SetHelp("esc", "refuse")
+	case migrate.ConfirmResetTarget:
+		// The box says "Type yes … to empty it": the help says the same.
+		k.Yes.SetEnabled(false)
+		k.Submit.SetHelp("yes+enter", "empty it")
+		k.No.SetKeys("esc")
+		k.No.SetHelp("esc", "keep it")
 	case migrate.ConfirmRedump:
 		k.Yes.SetHelp("y", "dump again")
 		k.No.SetHelp("n", "keep this dump")
@@ -50,6 +84,13 @@ func (c confirmModel) keys(k confirmKeys) confirmKeys {
 }
 
 func (c confirmModel) update(msg tea.KeyMsg, k confirmKeys) (confirmModel, tea.Cmd) {
+	if c.overflows() {
+		var cmd tea.Cmd
+		c.scroll, cmd = c.scroll.Update(msg)
+		if cmd != nil {
+			return c, cmd
+		}
+	}
 	switch {
 	case key.Matches(msg, k.Yes):
 		return c, send(answerMsg{yes: true})
@@ -62,7 +103,7 @@ func (c confirmModel) update(msg tea.KeyMsg, k confirmKeys) (confirmModel, tea.C
 		c.nudge = true
 		return c, nil
 	}
-	if c.q.Kind != migrate.ConfirmNonEmptyTarget && c.q.Kind != migrate.ConfirmResetTarget {
+	if !c.typing() {
 		return c, nil
 	}
 	switch msg.Type {
@@ -79,7 +120,29 @@ func (c confirmModel) update(msg tea.KeyMsg, k confirmKeys) (confirmModel, tea.C
 	return c, nil
 }
 
+// view shows the question, or the window of it that fits with a line
+// that says it scrolls.
 func (c confirmModel) view(v viewCtx) string {
+	content := c.content(v)
+	if c.typing() || height(content) <= v.height {
+		return content
+	}
+	vp := c.scroll
+	vp.Width, vp.Height = v.width, max(1, v.height-1)
+	vp.SetContent(content)
+	vp.SetYOffset(vp.YOffset) // within this height
+	more := "↑/↓ to scroll, more below"
+	switch {
+	case vp.AtBottom():
+		more = "↑/↓ to scroll, more above"
+	case vp.YOffset > 0:
+		more = "↑/↓ to scroll, more above and below"
+	}
+	return trimLines(vp.View()) + "\n" + v.st.Subtle.Render(fitWidth(more, v.width))
+}
+
+// content is everything the question says, before scrolling.
+func (c confirmModel) content(v viewCtx) string {
 	st, w, flow := v.st, v.width, v.flow
 	var b strings.Builder
 	switch c.q.Kind {
@@ -110,6 +173,9 @@ func (c confirmModel) view(v viewCtx) string {
 					mark = st.Warning.Render(words.Mark(it.Verdict))
 				}
 				b.WriteString(mark + " " + strings.TrimPrefix(wrap(flow.PlanItem(it), w, "  "), "  ") + "\n")
+			}
+			if c.other != "" {
+				b.WriteString(st.Warning.Render("!") + " " + strings.TrimPrefix(wrap("the "+flow.Target+" is not the one of the migration you started over ("+c.other+"): the new migration restores into it", w, "  "), "  ") + "\n")
 			}
 			if !p.TargetKnown {
 				b.WriteString(paint(st.Subtle, wrap("· The "+flow.Target+" is checked when you paste its key, after the dump.", w, "")) + "\n")

@@ -44,6 +44,7 @@ func newKeyMaps() keyMaps {
 			Yes:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
 			No:     key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no")),
 			Submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm")),
+			Scroll: scroll,
 			Stop:   stop,
 		},
 		progress: progressKeys{
@@ -95,11 +96,11 @@ func (k inputKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHe
 // confirmKeys answer the engine's questions; which keys say yes depends on
 // the question (confirmModel.keys). Submit is Enter after typing "yes".
 type confirmKeys struct {
-	Yes, No, Submit, Stop key.Binding
+	Yes, No, Submit, Scroll, Stop key.Binding
 }
 
 func (k confirmKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Yes, k.Submit, k.No, k.Stop}
+	return []key.Binding{k.Yes, k.Submit, k.No, k.Scroll, k.Stop}
 }
 func (k confirmKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
 

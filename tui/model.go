@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -116,6 +115,13 @@ type model struct {
 	askedSide migrate.Side // the side whose key was asked for last
 	step      migrate.Step // the step running or last run
 	resumed   bool         // the folder held a state file at the start
+	// saved is set while a state file holds this migration's progress:
+	// a resumed one, or one whose source was confirmed (the engine writes
+	// nothing before).
+	saved bool
+	// restarted is set after "start over" until the new migration is
+	// saved: the folder then still holds the earlier one, as it was.
+	restarted bool
 	// continued is set once the user has left the start screen.
 	continued bool
 	stopAsk   bool // "Stop the migration?" is shown
@@ -137,6 +143,8 @@ type model struct {
 // starts its engine at once, so the tools are checked while the user reads;
 // a recorded one waits for the user's choice.
 func newModel(ctx context.Context, opts Options, st Styles, state *migrate.State, stateErr error) model {
+	old := state
+	restarted := opts.Restart && (state != nil || stateErr != nil)
 	if opts.Restart {
 		state, stateErr = nil, nil // no summary: the user chose already
 	}
@@ -157,6 +165,7 @@ func newModel(ctx context.Context, opts Options, st Styles, state *migrate.State
 		height:  24,
 		screen:  screenStart,
 		resumed: state != nil,
+		saved:   state != nil,
 		start:   newStartModel(state, stateErr),
 		keyEA:   newKeyModel(migrate.Source, state),
 		keyGA:   newKeyModel(migrate.Target, state),
@@ -166,6 +175,9 @@ func newModel(ctx context.Context, opts Options, st Styles, state *migrate.State
 	}
 	if state == nil && stateErr == nil {
 		m.run = newRunner(ctx)
+	}
+	if restarted {
+		m.startOver(old)
 	}
 	m.resize()
 	return m
@@ -297,6 +309,9 @@ func stepScreen(st migrate.Step) screen {
 // begin leaves the start screen, starting the engine unless it runs.
 func (m model) begin(restart bool) (tea.Model, tea.Cmd) {
 	m.continued = true
+	if restart {
+		m.startOver(m.start.state)
+	}
 	m.start.leave()
 	m.follow()
 	if m.run != nil {
@@ -304,6 +319,24 @@ func (m model) begin(restart bool) (tea.Model, tea.Cmd) {
 	}
 	m.run = newRunner(m.ctx)
 	return m, tea.Batch(m.run.start(m.opts.runFunc(), restart), waitForEngine(m.run))
+}
+
+// startOver forgets the keys of the migration old (nil when its record
+// could not be read) that the user started over: any database will do
+// now, and the target it restored into is named so that another one is
+// noticed. Nothing is saved until the new source is confirmed.
+func (m *model) startOver(old *migrate.State) {
+	m.saved, m.restarted = false, true
+	m.keyEA.started, m.keyGA.started = "", ""
+	if old == nil {
+		return
+	}
+	switch {
+	case old.Target != nil:
+		m.keyGA.previous = old.Target.Display
+	case old.Previous != nil:
+		m.keyGA.previous = old.Previous.Display
+	}
 }
 
 // stopEngine cancels the engine; the program quits when it has returned.
@@ -330,6 +363,7 @@ func (m model) engineDone(err error) (tea.Model, tea.Cmd) {
 	}
 	if m.screen != screenFailure && !m.verify.failed() {
 		m.fail = newFailureModel(m.flow, err)
+		m.fail.saved, m.fail.restarted = m.saved, m.restarted
 		m.show(screenFailure)
 	}
 	return m, nil
@@ -390,19 +424,9 @@ func (m *model) event(ev migrate.Event) {
 			m.show(screenVerify)
 			return
 		}
-		m.fail = failureModel{f: f, declined: errors.Is(ev.Failure.Err, migrate.ErrDeclined), saved: m.saved(ev.Step)}
+		m.fail = failureModel{f: f, err: ev.Failure, declined: errors.Is(ev.Failure.Err, migrate.ErrDeclined), saved: m.saved, restarted: m.restarted}
 		m.show(screenFailure)
 	}
-}
-
-// saved reports whether a failure at step st leaves a state file to
-// resume from: the migration was resumed, or its source was confirmed
-// (connect-source is done) before st.
-func (m model) saved(st migrate.Step) bool {
-	if m.resumed {
-		return true
-	}
-	return slices.Index(migrate.Steps(), st) > slices.Index(migrate.Steps(), migrate.StepConnectSource)
 }
 
 // finished hands a step's summary to its screen.
@@ -418,6 +442,8 @@ func (m *model) finished(ev migrate.Event) {
 			m.start.toolsFound(*s.Tools)
 		}
 	case migrate.StepConnectSource:
+		// The engine has written the state file.
+		m.saved, m.restarted = true, false
 		m.keyEA.connected(text)
 	case migrate.StepDump:
 		m.dump.end(ev.Time, text)
@@ -471,6 +497,10 @@ func (m *model) asked(a askMsg) {
 	m.ask = &a
 	if a.question != nil {
 		m.confirm = newConfirmModel(*a.question)
+		if m.keyGA.other {
+			m.confirm.other = m.keyGA.previous
+		}
+		m.confirm.layout(m.bodyCtx())
 		m.show(screenConfirm)
 		return
 	}
@@ -605,6 +635,7 @@ func (m *model) resize() {
 	m.help.Width = m.bodyWidth()
 	m.verify.layout(m.bodyWidth(), m.bodyHeight())
 	m.done.layout(m.bodyCtx())
+	m.confirm.layout(m.bodyCtx())
 	m.fitWarnings()
 }
 
@@ -631,8 +662,11 @@ func (m model) startKeys() startKeys {
 	k.Quit.SetEnabled(choosing)
 	k.Yes.SetEnabled(asking)
 	k.No.SetEnabled(asking)
-	if s.state == nil && s.stateErr == nil {
+	switch {
+	case s.state == nil && s.stateErr == nil:
 		k.Continue.SetHelp("enter", "begin")
+	case s.finished():
+		k.Continue.SetHelp("enter", "show the report")
 	}
 	// ctrl+c works anyway; while choosing, q says it.
 	k.Stop.SetEnabled(m.continued && m.engineRunning())
@@ -670,7 +704,9 @@ func (m model) helpKeys() help.KeyMap {
 		}
 		return k
 	case screenConfirm:
-		return m.confirm.keys(m.keys.confirm)
+		k := m.confirm.keys(m.keys.confirm)
+		k.Scroll.SetEnabled(m.confirm.overflows())
+		return k
 	case screenDump:
 		return m.progressKeys(&m.dump)
 	case screenRestore:
@@ -725,7 +761,10 @@ func (m model) headerView(c viewCtx) string {
 				n = i + 1
 			}
 		}
-		step = fmt.Sprintf("Step %d of %d · %s", n, len(all), m.flow.Step(m.step))
+		step = fmt.Sprintf("Step %d of %d · %s", n, len(all), m.stepTitle())
+		if lipgloss.Width(m.flow.Command)+2+lipgloss.Width(step) > c.width {
+			step = fmt.Sprintf("%d/%d · %s", n, len(all), m.stepTitle()) // a narrow window
+		}
 	}
 	left := title
 	if step != "" {
@@ -742,19 +781,36 @@ func (m model) headerView(c viewCtx) string {
 	return left + strings.Repeat(" ", gap) + version
 }
 
+// stepTitle names what the step on show does now: connecting to the
+// source also takes the target's key early and shows the plan, which the
+// header names rather than the source's connection.
+func (m model) stepTitle() string {
+	if m.step == migrate.StepConnectSource {
+		switch {
+		case m.screen == screenKey && m.keySide() == migrate.Target:
+			return m.flow.Step(migrate.StepConnectTarget) + ", for the plan"
+		case m.screen == screenConfirm && m.confirm.q.Kind == migrate.ConfirmSource:
+			return "The plan"
+		}
+	}
+	return m.flow.Step(m.step)
+}
+
 func (m model) footerView(c viewCtx) string {
 	switch {
-	case m.stopping:
+	case m.stopping && m.saved:
 		return c.spin + " " + c.st.Warning.Render("Stopping… the tool is stopped and the progress saved; this takes a few seconds.")
+	case m.stopping:
+		return c.spin + " " + c.st.Warning.Render("Stopping…")
 	case m.stopAsk:
-		return stopView(c) + "\n" + m.help.View(m.keys.stop)
+		return stopView(c, m.saved, m.restarted) + "\n" + m.help.View(m.keys.stop)
 	}
 	return m.help.View(m.helpKeys())
 }
 
 func (m model) compactFooter(c viewCtx) string {
 	if m.stopAsk {
-		return c.st.Warning.Render("Stop? Progress is saved.") + " " + m.help.View(m.keys.stop)
+		return c.st.Warning.Render(stopShort(m.saved)) + " " + m.help.View(m.keys.stop)
 	}
 	return fitHeight(m.footerView(c), 1)
 }

@@ -667,8 +667,25 @@ func TestKeyInputTakesTheKeyLineOfAnEnvPaste(t *testing.T) {
 	k, _ = k.update(paste(env), keys, words.FromEA)
 	k, cmd := k.update(keyMsg("enter"), keys, words.FromEA)
 	got, ok := cmd().(keyEnteredMsg)
-	if !ok || got.value != `DATABASE_URL="prisma+postgres://accelerate.prisma-data.net/?api_key=abc"` {
-		t.Fatalf("entered %q, want the DATABASE_URL line", got.value)
+	if !ok || got.value != `prisma+postgres://accelerate.prisma-data.net/?api_key=abc` {
+		t.Fatalf("entered %q, want the DATABASE_URL line's value", got.value)
+	}
+}
+
+// A paste of .env lines none of which holds the key is refused, and says
+// so: it is never cut to its first line (issue 16).
+func TestKeyInputRefusesAnEnvPasteWithoutItsKey(t *testing.T) {
+	k := newKeyModel(migrate.Source, nil)
+	k.asked(nil, false)
+	keys := newKeyMaps().input
+	env := "DIRECT_URL=\"postgres://u:p@h/db\"\r\nSHADOW_DATABASE_URL=\"postgres://u:p@h/shadow\"\r\n"
+	k, cmd := k.update(paste(env), keys, words.FromEA)
+	if cmd != nil || k.input.Value() != "" {
+		t.Fatalf("the paste was taken: %d characters", len(k.input.Value()))
+	}
+	v := strings.Join(strings.Fields(ansi.Strip(k.view(viewCtx{st: testStyles(), flow: words.FromEA, width: 78, height: 20}, true))), " ")
+	if !strings.Contains(v, "2 lines of a .env file, and none is PDP_API_KEY or DATABASE_URL") || !strings.Contains(v, "Nothing was sent") {
+		t.Errorf("no clear answer:\n%s", v)
 	}
 }
 

@@ -343,12 +343,24 @@ func summary(m model, err error) string {
 		if m.run == nil || !m.continued {
 			return "ppg: quit before the migration started; nothing was changed.\n"
 		}
-		b.WriteString("ppg: migration stopped; progress is saved.\n")
-		_, _ = fmt.Fprintf(&b, "  Run %s%s again to resume%s.\n", m.flow.Command, dirFlag(m.opts.Dir), resumeAt(m.flow, m.step))
+		switch {
+		case m.saved:
+			b.WriteString("ppg: migration stopped; progress is saved.\n")
+			_, _ = fmt.Fprintf(&b, "  Run %s%s again to resume%s.\n", m.flow.Command, dirFlag(m.opts.Dir), resumeAt(m.flow, m.step))
+		case m.restarted:
+			b.WriteString("ppg: migration stopped; nothing of the new start was saved.\n")
+			_, _ = fmt.Fprintf(&b, "  The folder keeps the earlier migration as it was: %s%s shows it.\n", m.flow.Command, dirFlag(m.opts.Dir))
+		default:
+			b.WriteString("ppg: migration stopped; nothing was saved yet.\n")
+			_, _ = fmt.Fprintf(&b, "  Run %s%s again to start from the beginning.\n", m.flow.Command, dirFlag(m.opts.Dir))
+		}
 	default:
 		f := m.flow.Explain(err)
 		if f.Step != "" {
-			_, _ = fmt.Fprintf(&b, "ppg: %s failed: %s\n", m.flow.Step(f.Step), f.Headline)
+			_, _ = fmt.Fprintf(&b, "ppg: %s: %s\n", m.flow.Failed(err), f.Headline)
+			for _, l := range m.fail.findings(m.flow) {
+				_, _ = fmt.Fprintf(&b, "  %s\n", l)
+			}
 			for _, l := range f.Tail[max(0, len(f.Tail)-10):] {
 				_, _ = fmt.Fprintf(&b, "  | %s\n", clean(l))
 			}

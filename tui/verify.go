@@ -181,7 +181,7 @@ func (v verifyModel) view(c viewCtx, running bool) string {
 	case v.failure != nil:
 		lower = append(lower, st.Error.Render(fmt.Sprintf("✗ The %s differs from the dump in %s.", c.flow.Target, plural(len(r.Mismatches), "place", "places"))))
 		if v.failure.Hint != "" {
-			lower = append(lower, wrap(capitalize(v.failure.Hint)+".", w, ""))
+			lower = append(lower, wrap(words.Capitalize(v.failure.Hint)+".", w, ""))
 		}
 	case len(r.Mismatches) == 0:
 		lower = append(lower, st.OK.Render("✓ Every table, sequence and object count matches."))
