@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
@@ -27,13 +28,25 @@ type confirmModel struct {
 	other string
 }
 
-func newConfirmModel(q migrate.Question) confirmModel {
-	return confirmModel{q: q, scroll: viewport.New(0, 0)}
+func newConfirmModel(q migrate.Question) *confirmModel {
+	return &confirmModel{q: q, scroll: viewport.New(0, 0)}
+}
+
+func (c *confirmModel) event(migrate.Event, viewCtx) {}
+
+func (c *confirmModel) setSize(v viewCtx) { c.layout(v) }
+
+// helpKeys are the keys that answer this question, and scroll it when it
+// is longer than the window.
+func (c *confirmModel) helpKeys(v viewCtx) help.KeyMap {
+	k := c.keys(v.keys.confirm)
+	k.Scroll.SetEnabled(c.overflows())
+	return k
 }
 
 // typing reports whether the question takes a typed "yes": its letters
 // are not keys then.
-func (c confirmModel) typing() bool {
+func (c *confirmModel) typing() bool {
 	return c.q.Kind == migrate.ConfirmNonEmptyTarget || c.q.Kind == migrate.ConfirmResetTarget
 }
 
@@ -46,12 +59,12 @@ func (c *confirmModel) layout(v viewCtx) {
 }
 
 // overflows reports whether the question is longer than the window.
-func (c confirmModel) overflows() bool {
+func (c *confirmModel) overflows() bool {
 	return !c.typing() && c.scroll.TotalLineCount() > c.scroll.Height+1
 }
 
 // keys returns the bindings that answer this question, with their help.
-func (c confirmModel) keys(k confirmKeys) confirmKeys {
+func (c *confirmModel) keys(k confirmKeys) confirmKeys {
 	switch c.q.Kind {
 	case migrate.ConfirmSource:
 		k.Yes.SetKeys("y", "enter")
@@ -83,28 +96,45 @@ func (c confirmModel) keys(k confirmKeys) confirmKeys {
 	return k
 }
 
-func (c confirmModel) update(msg tea.KeyMsg, k confirmKeys) (confirmModel, tea.Cmd) {
-	if c.overflows() {
-		var cmd tea.Cmd
-		c.scroll, cmd = c.scroll.Update(msg)
-		if cmd != nil {
-			return c, cmd
+func (c *confirmModel) update(msg tea.Msg, v viewCtx) tea.Cmd {
+	switch msg := msg.(type) {
+	case askMsg:
+		if msg.question != nil {
+			other := ""
+			if msg.question.Kind == migrate.ConfirmSource {
+				other = v.other
+			}
+			*c = *newConfirmModel(*msg.question)
+			c.other = other
+			c.layout(v)
 		}
+	case tea.KeyMsg:
+		return c.key(msg, c.keys(v.keys.confirm))
 	}
+	return nil
+}
+
+func (c *confirmModel) key(msg tea.KeyMsg, k confirmKeys) tea.Cmd {
+	if c.overflows() && (key.Matches(msg, c.scroll.KeyMap.Up, c.scroll.KeyMap.Down, c.scroll.KeyMap.PageUp,
+		c.scroll.KeyMap.PageDown, c.scroll.KeyMap.HalfPageUp, c.scroll.KeyMap.HalfPageDown)) {
+		c.scroll, _ = c.scroll.Update(msg)
+		return nil
+	}
+	kind := c.q.Kind
 	switch {
 	case key.Matches(msg, k.Yes):
-		return c, send(answerMsg{yes: true})
+		return send(answerMsg{kind: kind, yes: true})
 	case key.Matches(msg, k.No):
-		return c, send(answerMsg{yes: false})
+		return send(answerMsg{kind: kind, yes: false})
 	case key.Matches(msg, k.Submit):
 		if strings.EqualFold(strings.TrimSpace(c.typed), "yes") {
-			return c, send(answerMsg{yes: true})
+			return send(answerMsg{kind: kind, yes: true})
 		}
 		c.nudge = true
-		return c, nil
+		return nil
 	}
 	if !c.typing() {
-		return c, nil
+		return nil
 	}
 	switch msg.Type {
 	case tea.KeyBackspace:
@@ -117,12 +147,12 @@ func (c confirmModel) update(msg tea.KeyMsg, k confirmKeys) (confirmModel, tea.C
 		}
 	}
 	c.nudge = false
-	return c, nil
+	return nil
 }
 
 // view shows the question, or the window of it that fits with a line
 // that says it scrolls.
-func (c confirmModel) view(v viewCtx) string {
+func (c *confirmModel) view(v viewCtx) string {
 	content := c.content(v)
 	if c.typing() || height(content) <= v.height {
 		return content
@@ -142,7 +172,7 @@ func (c confirmModel) view(v viewCtx) string {
 }
 
 // content is everything the question says, before scrolling.
-func (c confirmModel) content(v viewCtx) string {
+func (c *confirmModel) content(v viewCtx) string {
 	st, w, flow := v.st, v.width, v.flow
 	var b strings.Builder
 	switch c.q.Kind {

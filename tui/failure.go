@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
 	"github.com/ppg-cli/ppg/migrate"
 	"github.com/ppg-cli/ppg/words"
 )
@@ -24,16 +28,40 @@ type failureModel struct {
 	restarted bool
 }
 
-// newFailureModel builds the failure of an engine error that came without
-// a StepFailed event.
-func newFailureModel(flow words.Flow, err error) failureModel {
-	return failureModel{f: flow.Explain(err), err: err, declined: errors.Is(err, migrate.ErrDeclined)}
+// update takes the engine's error when it came without a StepFailed
+// event (a run refused before any step), and closes the screen.
+func (m *failureModel) update(msg tea.Msg, c viewCtx) tea.Cmd {
+	switch msg := msg.(type) {
+	case engineDoneMsg:
+		if msg.err != nil && m.err == nil {
+			*m = failureModel{f: c.flow.Explain(msg.err), err: msg.err, declined: errors.Is(msg.err, migrate.ErrDeclined),
+				saved: c.saved, restarted: c.restarted}
+		}
+	case tea.KeyMsg:
+		if key.Matches(msg, c.keys.end.Quit) {
+			return send(quitMsg{})
+		}
+	}
+	return nil
 }
+
+// event takes a step's failure.
+func (m *failureModel) event(ev migrate.Event, c viewCtx) {
+	if ev.Kind != migrate.StepFailed || ev.Failure == nil {
+		return
+	}
+	*m = failureModel{f: c.flow.Explain(ev.Failure), err: ev.Failure, declined: errors.Is(ev.Failure.Err, migrate.ErrDeclined),
+		saved: c.saved, restarted: c.restarted}
+}
+
+func (m *failureModel) helpKeys(c viewCtx) help.KeyMap { return c.keys.end }
+
+func (m *failureModel) setSize(viewCtx) {}
 
 // hint is what to do next. An answer of no needs none. A migration that
 // saved nothing cannot resume: the step's "resume" hint gives way to its
 // cause's own.
-func (m failureModel) hint(flow words.Flow) string {
+func (m *failureModel) hint(flow words.Flow) string {
 	var se *migrate.StepError
 	switch {
 	case m.declined:
@@ -49,7 +77,7 @@ func (m failureModel) hint(flow words.Flow) string {
 
 // findings are the plan's items that are not fine, when the plan blocked
 // the migration: blocks first, then its questions (a swapped key).
-func (m failureModel) findings(flow words.Flow) []string {
+func (m *failureModel) findings(flow words.Flow) []string {
 	var pe *migrate.PlanError
 	if !errors.As(m.err, &pe) || pe.Plan == nil {
 		return nil
@@ -57,7 +85,7 @@ func (m failureModel) findings(flow words.Flow) []string {
 	return flow.PlanFindings(pe.Plan)
 }
 
-func (m failureModel) view(c viewCtx) string {
+func (m *failureModel) view(c viewCtx) string {
 	st, w, f := c.st, c.width, m.f
 	var head string
 	switch {

@@ -102,7 +102,7 @@ func TestGoldenStartOldDumps(t *testing.T) {
 	}
 	f := &fake{}
 	m := newTestModel(t, testOptions(dir, f, waitScript), nil, nil)
-	m.start.oldDumps = migrate.OldDumps(dir, "ppg-ea")
+	m.startScreen().oldDumps = migrate.OldDumps(dir, "ppg-ea")
 	h := start(t, m, 80, 24)
 	h.wait("Dumps in this folder")
 	fm := h.final()

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
@@ -82,6 +83,124 @@ func newKeyModel(side migrate.Side, state *migrate.State) keyModel {
 	return k
 }
 
+// keyScreen asks for the keys: one input a side, the side on show given
+// by the root (the one asked for, else the one being connected).
+type keyScreen struct {
+	ea, ga keyModel
+}
+
+func newKeyScreen(state *migrate.State) *keyScreen {
+	return &keyScreen{ea: newKeyModel(migrate.Source, state), ga: newKeyModel(migrate.Target, state)}
+}
+
+func (s *keyScreen) of(side migrate.Side) *keyModel {
+	if side == migrate.Target {
+		return &s.ga
+	}
+	return &s.ea
+}
+
+func (s *keyScreen) update(msg tea.Msg, c viewCtx) tea.Cmd {
+	switch msg := msg.(type) {
+	case askMsg:
+		if msg.question == nil {
+			var f *words.Failure
+			if msg.problem != nil {
+				x := c.flow.Explain(msg.problem)
+				f = &x
+			}
+			s.of(msg.side).asked(f, msg.early)
+		}
+	case keyLaterMsg:
+		if c.ask != nil {
+			s.of(c.ask.side).setStatus("You will paste it when it is needed, after the dump.")
+		}
+	case answerMsg:
+		s.answered(msg, c)
+	case startOverMsg:
+		s.startOver(msg.old)
+	case tea.KeyMsg:
+		if c.ask == nil || c.ask.question != nil {
+			return nil
+		}
+		keys := c.keys.input
+		keys.Later.SetEnabled(c.ask.early)
+		k := s.of(c.ask.side)
+		var cmd tea.Cmd
+		*k, cmd = k.update(msg, keys, c.flow)
+		return cmd
+	}
+	return nil
+}
+
+// answered says what the engine does after an answer, while no key is
+// asked.
+func (s *keyScreen) answered(a answerMsg, c viewCtx) {
+	switch {
+	case a.kind == migrate.ConfirmSource && a.yes:
+		s.ea.setStatus("Starting the dump…")
+	case (a.kind == migrate.ConfirmNonEmptyTarget || a.kind == migrate.ConfirmResetTarget) && a.yes:
+		s.ga.setStatus("Starting the restore…")
+	case a.kind == migrate.ConfirmRedump, a.kind == migrate.ConfirmSourceChanged:
+		// Either answer goes on.
+	case !a.yes:
+		s.of(c.side).setStatus("Stopping…")
+	}
+}
+
+// startOver forgets the keys of the migration old (nil when its record
+// could not be read) that the user started over: any database will do
+// now, and the target it used is named so that another one is noticed.
+func (s *keyScreen) startOver(old *migrate.State) {
+	s.ea.started, s.ga.started = "", ""
+	if old == nil {
+		return
+	}
+	switch {
+	case old.Target != nil:
+		s.ga.previous = old.Target.Display
+	case old.Previous != nil:
+		s.ga.previous = old.Previous.Display
+	}
+}
+
+// event shows the connect steps' summaries and notes.
+func (s *keyScreen) event(ev migrate.Event, c viewCtx) {
+	var k *keyModel
+	switch ev.Step {
+	case migrate.StepConnectSource:
+		k = &s.ea
+	case migrate.StepConnectTarget:
+		k = &s.ga
+	default:
+		return
+	}
+	switch ev.Kind {
+	case migrate.StepFinished:
+		sum := ev.Summary
+		if sum == nil {
+			sum = &migrate.Summary{}
+		}
+		k.connected(c.flow.Summary(ev.Step, sum))
+	case migrate.Info, migrate.Warning:
+		k.setNote(noticeText(ev, c.flow))
+	}
+}
+
+func (s *keyScreen) view(c viewCtx) string { return s.of(c.side).view(c, c.ask != nil) }
+
+func (s *keyScreen) helpKeys(c viewCtx) help.KeyMap {
+	k := c.keys.input
+	k.Later.SetEnabled(c.ask != nil && c.ask.early)
+	if c.ask == nil {
+		k.Submit.SetEnabled(false)
+		k.Clear.SetEnabled(false)
+	}
+	return k
+}
+
+func (s *keyScreen) setSize(viewCtx) {}
+
 // asked readies the input for a new key; problem says why the last one was
 // refused (nil on the first ask).
 func (k *keyModel) asked(problem *words.Failure, early bool) {
@@ -133,7 +252,11 @@ func (k keyModel) update(msg tea.KeyMsg, keys inputKeys, flow words.Flow) (keyMo
 		if k.other {
 			k.status += " It is not the database of the migration you started over (" + k.previous + "): the new migration goes there."
 		}
-		return k, send(keyEnteredMsg{value: v})
+		entered := keyEnteredMsg{value: v}
+		if k.other {
+			entered.other = k.previous
+		}
+		return k, send(entered)
 	case key.Matches(msg, keys.Clear):
 		k.input.Reset()
 		k.from = ""

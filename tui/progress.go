@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/progress"
 	"github.com/charmbracelet/bubbles/viewport"
@@ -50,10 +51,73 @@ type progressModel struct {
 	dumpInfo *migrate.DumpInfo
 }
 
-func newProgressModel(step migrate.Step, st Styles) progressModel {
+func newProgressModel(step migrate.Step, st Styles) *progressModel {
 	bar := progress.New(progress.WithSolidFill(st.BarFull), progress.WithColorProfile(st.Profile))
 	bar.EmptyColor = st.BarEmpty
-	return progressModel{step: step, bar: bar, warnView: viewport.New(0, 0)}
+	return &progressModel{step: step, bar: bar, warnView: viewport.New(0, 0)}
+}
+
+// shows reports whether this screen shows step st: the dump's also shows
+// the check of the dump file.
+func (p *progressModel) shows(st migrate.Step) bool {
+	return st == p.step || p.step == migrate.StepDump && st == migrate.StepCheckArchive
+}
+
+// event keeps the dump's or the restore's events.
+func (p *progressModel) event(ev migrate.Event, c viewCtx) {
+	if !p.shows(ev.Step) {
+		return
+	}
+	archive := ev.Step == migrate.StepCheckArchive
+	switch ev.Kind {
+	case migrate.StepStarted:
+		if archive {
+			p.archiveStarted()
+		} else {
+			p.begin(ev)
+		}
+	case migrate.StepFinished:
+		sum := ev.Summary
+		if sum == nil {
+			sum = &migrate.Summary{}
+		}
+		text := c.flow.Summary(ev.Step, sum)
+		if archive {
+			p.archiveChecked(text)
+		} else {
+			p.end(ev.Time, text)
+			p.dumpInfo = sum.Dump
+		}
+	case migrate.Progress:
+		if ev.Progress != nil {
+			p.progress(ev)
+		}
+	case migrate.ToolLine:
+		p.toolLine(ev.Line)
+	case migrate.Warning:
+		p.warn(c.flow.Notice(ev.Notice))
+		p.setSize(c)
+	case migrate.Info:
+		p.setNote(c.flow.Notice(ev.Notice))
+	}
+}
+
+// logHeight is about the log's room, for scrolling (c's height counts the
+// help line).
+func logHeight(c viewCtx) int { return max(1, c.height-1-progressRows) }
+
+func (p *progressModel) setSize(c viewCtx) { p.fitWarnings(c.width, logHeight(c)) }
+
+// helpKeys scroll the log or the warnings, and toggle them.
+func (p *progressModel) helpKeys(c viewCtx) help.KeyMap {
+	k := c.keys.progress
+	k.Warnings.SetEnabled(p.warnCount() > 0)
+	if p.showWarn {
+		k.Warnings.SetHelp("w", "log")
+		k.Follow.SetEnabled(false)
+	}
+	k.Stop.SetEnabled(c.running)
+	return k
 }
 
 func (p *progressModel) begin(ev migrate.Event) {
@@ -128,36 +192,47 @@ func (p *progressModel) fitWarnings(w, h int) {
 	p.warnView.SetContent(b.String())
 }
 
-func (p *progressModel) update(msg tea.KeyMsg, k progressKeys, logH int) {
-	if key.Matches(msg, k.Warnings) {
+func (p *progressModel) update(msg tea.Msg, c viewCtx) tea.Cmd {
+	switch msg := msg.(type) {
+	case answerMsg:
+		if p.step == migrate.StepDump && msg.kind == migrate.ConfirmRedump && msg.yes {
+			p.again(c.now)
+		}
+	case tea.KeyMsg:
+		p.key(msg, c)
+		p.setSize(c)
+	}
+	return nil
+}
+
+// key toggles the warnings, or scrolls what shows with the viewport's
+// keys.
+func (p *progressModel) key(msg tea.KeyMsg, c viewCtx) {
+	k, scroll := p.helpKeys(c).(progressKeys), c.keys.scroll
+	switch {
+	case key.Matches(msg, k.Warnings):
 		p.showWarn = !p.showWarn
 		p.warnView.GotoTop()
-		return
-	}
-	if p.showWarn {
-		switch {
-		case key.Matches(msg, k.Up):
-			p.warnView.ScrollUp(1)
-		case key.Matches(msg, k.Down):
-			p.warnView.ScrollDown(1)
-		case key.Matches(msg, k.PageUp):
-			p.warnView.PageUp()
-		case key.Matches(msg, k.PageDown):
-			p.warnView.PageDown()
-		}
-		return
-	}
-	switch {
-	case key.Matches(msg, k.Up):
-		p.log.scroll(-1, logH)
-	case key.Matches(msg, k.Down):
-		p.log.scroll(1, logH)
-	case key.Matches(msg, k.PageUp):
-		p.log.scroll(-logH, logH)
-	case key.Matches(msg, k.PageDown):
-		p.log.scroll(logH, logH)
+	case p.showWarn:
+		p.warnView, _ = p.warnView.Update(msg)
 	case key.Matches(msg, k.Follow):
 		p.log.follow()
+	default:
+		h := logHeight(c)
+		switch {
+		case key.Matches(msg, scroll.Up):
+			p.log.scroll(-1, h)
+		case key.Matches(msg, scroll.Down):
+			p.log.scroll(1, h)
+		case key.Matches(msg, scroll.HalfPageUp):
+			p.log.scroll(-h/2, h)
+		case key.Matches(msg, scroll.HalfPageDown):
+			p.log.scroll(h/2, h)
+		case key.Matches(msg, scroll.PageUp):
+			p.log.scroll(-h, h)
+		case key.Matches(msg, scroll.PageDown):
+			p.log.scroll(h, h)
+		}
 	}
 }
 
@@ -191,8 +266,8 @@ func (p *progressModel) left(now time.Time) time.Duration {
 	return max(left, time.Second)
 }
 
-func (p *progressModel) view(c viewCtx, running bool) string {
-	st, w := c.st, c.width
+func (p *progressModel) view(c viewCtx) string {
+	st, w, running := c.st, c.width, c.running
 	tool, title := "pg_dump", "Dumping the "+c.flow.Source+" with pg_dump"
 	if p.step == migrate.StepRestore {
 		tool, title = "pg_restore", "Restoring into the "+c.flow.Target+" with pg_restore"
@@ -254,7 +329,7 @@ func (p *progressModel) view(c viewCtx, running bool) string {
 	if n := p.warnCount(); n > 0 {
 		// The latest warning gets two lines: the dump's says to stop
 		// the application's writes.
-		line := "! " + plural(n, "warning", "warnings")
+		line := "! " + words.Plural(int64(n), "warning", "warnings")
 		if len(p.warnings) > 0 {
 			line += ": " + p.warnings[len(p.warnings)-1]
 		}

@@ -86,7 +86,7 @@ func TestGoldenPlanBlocksSwappedKeys(t *testing.T) {
 	fm := h.final()
 	wantSaid(t, fm, []string{"✗ The plan blocks the migration", "the GA database is older", "the EA database holds no tables: is this the GA database's key?",
 		"Nothing was saved yet"}, []string{"Connect to the EA database failed"})
-	sum := summary(fm, fm.result)
+	sum := summary(fm, fm.mig.result)
 	if !strings.Contains(sum, "The plan blocks the migration") || !strings.Contains(sum, "is this the GA database's key?") {
 		t.Errorf("the summary after the wizard does not name the plan and its question:\n%s", sum)
 	}
