@@ -266,65 +266,62 @@ func (p *progressModel) left(now time.Time) time.Duration {
 	return max(left, time.Second)
 }
 
-func (p *progressModel) view(c viewCtx) string {
-	st, w, running := c.st, c.width, c.running
-	tool, title := "pg_dump", "Dumping the "+c.flow.Source+" with pg_dump"
+// tool is the tool of the step on show.
+func (p *progressModel) tool() string {
 	if p.step == migrate.StepRestore {
-		tool, title = "pg_restore", "Restoring into the "+c.flow.Target+" with pg_restore"
+		return "pg_restore"
 	}
-	var top []string
-	add := func(s string) { top = append(top, s) }
+	return "pg_dump"
+}
 
-	head := st.Heading.Render(title)
-	if running && p.finished == "" {
-		head = c.spin + " " + head
+func (p *progressModel) view(c viewCtx) string {
+	body := strings.Join(p.topLines(c), "\n")
+	room := c.height - height(body) - 2
+	if room < 1 {
+		return body
 	}
-	switch {
-	case p.attempt > 1:
-		head += st.Subtle.Render(fmt.Sprintf(" (try %d, where it stopped)", p.attempt))
-	case p.resumed && p.step == migrate.StepDump:
-		head += st.Subtle.Render(" (again, from the start)")
-	case p.resumed:
-		head += st.Subtle.Render(" (resumed)")
+	if p.showWarn {
+		return body + "\n\n" + p.warningsView(c, room)
 	}
-	add(head)
+	st := c.st
+	label := p.tool() + " output"
+	if p.log.back > 0 {
+		label += st.Subtle.Render(" (scrolled; end follows)")
+	} else if p.log.total > maxLogLines {
+		label += st.Subtle.Render(fmt.Sprintf(" (last %d of %s lines)", maxLogLines, formatCount(int64(p.log.total))))
+	}
+	return body + "\n\n" + st.LogTitle.Render(label) + "\n" + p.log.view(c.width, room, st)
+}
+
+// warningsView lists the warnings in room lines.
+func (p *progressModel) warningsView(c viewCtx, room int) string {
+	st := c.st
+	wv := p.warnView
+	wv.Height = max(1, min(room, wv.TotalLineCount()))
+	wv.SetYOffset(wv.YOffset) // within this height
+	label := fmt.Sprintf("Warnings (%d)", p.warnCount())
+	if n := p.warnCount() - len(p.warnings); n > 0 {
+		label += st.Subtle.Render(fmt.Sprintf(" (%d from earlier runs or older, not listed)", n))
+	}
+	return st.LogTitle.Render(label) + "\n" + trimLines(wv.View())
+}
+
+// topLines are the lines above the log: the title, the bar, the counts,
+// the times, the warnings, the notes and the results.
+func (p *progressModel) topLines(c viewCtx) []string {
+	st, w := c.st, c.width
+	top := []string{p.headView(c)}
 	if p.step == migrate.StepRestore {
-		add(p.phasesView(c))
+		top = append(top, p.phasesView(c))
 	}
 	bar := p.bar
 	bar.Width = w
-	add(bar.ViewAs(p.percent()))
-
-	pr := p.prog
-	counts := fmt.Sprintf("Tables %d of %d", pr.TablesDone, pr.TablesTotal)
-	switch {
-	case pr.Phase == migrate.PhasePostData && pr.EntriesTotal > 0:
-		counts = fmt.Sprintf("Indexes, constraints and the like: %d of %d", pr.EntriesDone, pr.EntriesTotal)
-	case pr.Phase == migrate.PhaseAnalyze:
-		counts = fmt.Sprintf("Statistics (ANALYZE): %d of %d tables", pr.TablesDone, pr.TablesTotal)
-	case pr.BytesTotal > 0:
-		counts += fmt.Sprintf(" · %s of %s of table data", words.Bytes(pr.BytesDone), words.Bytes(pr.BytesTotal))
-	}
-	if !p.hasProg {
-		counts = st.Subtle.Render("Waiting for " + tool + "…")
-	}
-	add(counts)
-	if pr.Current != "" && p.finished == "" {
-		add("Now: " + st.Value.Render(pr.Current))
+	top = append(top, bar.ViewAs(p.percent()), p.countsView(c))
+	if pr := p.prog; pr.Current != "" && p.finished == "" {
+		top = append(top, "Now: "+st.Value.Render(pr.Current))
 	}
 	if !p.started.IsZero() {
-		end := c.now
-		if !p.ended.IsZero() {
-			end = p.ended
-		}
-		times := "Elapsed " + words.Duration(end.Sub(p.started))
-		if sp := p.pace.Speed(); sp > 0 && p.finished == "" && (pr.Phase == migrate.PhaseDump || pr.Phase == migrate.PhaseData) {
-			times += " · " + words.Speed(sp)
-		}
-		if left := p.left(c.now); left > 0 {
-			times += " · about " + words.Duration(left) + " left"
-		}
-		add(st.Subtle.Render(times))
+		top = append(top, st.Subtle.Render(p.timesView(c)))
 	}
 	if n := p.warnCount(); n > 0 {
 		// The latest warning gets two lines: the dump's says to stop
@@ -338,50 +335,82 @@ func (p *progressModel) view(c viewCtx) string {
 			lines[1] = fitWidth(lines[1]+" "+lines[2], w)
 			lines = lines[:2]
 		}
-		add(paint(st.Warning, strings.Join(lines, "\n")))
+		top = append(top, paint(st.Warning, strings.Join(lines, "\n")))
 	}
 	if p.note != "" {
-		add(st.Subtle.Render(fitWidth(p.note, w)))
+		top = append(top, st.Subtle.Render(fitWidth(p.note, w)))
 	}
 	if p.finished != "" {
 		verb := "Dump written: "
 		if p.step == migrate.StepRestore {
 			verb = "Restored: "
 		}
-		add(mark(st.OK.Render("✓"), verb+p.finished, w))
+		top = append(top, mark(st.OK.Render("✓"), verb+p.finished, w))
 	}
 	switch {
 	case p.checking:
-		add(c.spin + " Checking the dump file…")
+		top = append(top, c.spin+" Checking the dump file…")
 	case p.checked != "":
-		add(mark(st.OK.Render("✓"), "Dump file checked: "+p.checked, w))
+		top = append(top, mark(st.OK.Render("✓"), "Dump file checked: "+p.checked, w))
 	}
+	return top
+}
 
-	body := strings.Join(top, "\n")
-	room := c.height - height(body) - 2
-	if room < 1 {
-		return body
+// headView is the screen's title, with the try or the resume.
+func (p *progressModel) headView(c viewCtx) string {
+	st := c.st
+	title := "Dumping the " + c.flow.Source + " with pg_dump"
+	if p.step == migrate.StepRestore {
+		title = "Restoring into the " + c.flow.Target + " with pg_restore"
 	}
-	var lower string
-	if p.showWarn {
-		wv := p.warnView
-		wv.Height = max(1, min(room, wv.TotalLineCount()))
-		wv.SetYOffset(wv.YOffset) // within this height
-		label := fmt.Sprintf("Warnings (%d)", p.warnCount())
-		if n := p.warnCount() - len(p.warnings); n > 0 {
-			label += st.Subtle.Render(fmt.Sprintf(" (%d from earlier runs or older, not listed)", n))
-		}
-		lower = st.LogTitle.Render(label) + "\n" + trimLines(wv.View())
-	} else {
-		label := tool + " output"
-		if p.log.back > 0 {
-			label += st.Subtle.Render(" (scrolled; end follows)")
-		} else if p.log.total > maxLogLines {
-			label += st.Subtle.Render(fmt.Sprintf(" (last %d of %s lines)", maxLogLines, formatCount(int64(p.log.total))))
-		}
-		lower = st.LogTitle.Render(label) + "\n" + p.log.view(w, room, st)
+	head := st.Heading.Render(title)
+	if c.running && p.finished == "" {
+		head = c.spin + " " + head
 	}
-	return body + "\n\n" + lower
+	switch {
+	case p.attempt > 1:
+		head += st.Subtle.Render(fmt.Sprintf(" (try %d, where it stopped)", p.attempt))
+	case p.resumed && p.step == migrate.StepDump:
+		head += st.Subtle.Render(" (again, from the start)")
+	case p.resumed:
+		head += st.Subtle.Render(" (resumed)")
+	}
+	return head
+}
+
+// countsView counts what is done of the phase.
+func (p *progressModel) countsView(c viewCtx) string {
+	pr := p.prog
+	if !p.hasProg {
+		return c.st.Subtle.Render("Waiting for " + p.tool() + "…")
+	}
+	counts := fmt.Sprintf("Tables %d of %d", pr.TablesDone, pr.TablesTotal)
+	switch {
+	case pr.Phase == migrate.PhasePostData && pr.EntriesTotal > 0:
+		counts = fmt.Sprintf("Indexes, constraints and the like: %d of %d", pr.EntriesDone, pr.EntriesTotal)
+	case pr.Phase == migrate.PhaseAnalyze:
+		counts = fmt.Sprintf("Statistics (ANALYZE): %d of %d tables", pr.TablesDone, pr.TablesTotal)
+	case pr.BytesTotal > 0:
+		counts += fmt.Sprintf(" · %s of %s of table data", words.Bytes(pr.BytesDone), words.Bytes(pr.BytesTotal))
+	}
+	return counts
+}
+
+// timesView is the time elapsed, the speed and the time left.
+func (p *progressModel) timesView(c viewCtx) string {
+	pr := p.prog
+	end := c.now
+	if !p.ended.IsZero() {
+		end = p.ended
+	}
+	times := "Elapsed " + words.Duration(end.Sub(p.started))
+	if sp := p.pace.Speed(); sp > 0 && p.finished == "" && (pr.Phase == migrate.PhaseDump || pr.Phase == migrate.PhaseData) {
+		times += " · " + words.Speed(sp)
+	}
+	if left := p.left(c.now); left > 0 {
+		times += " · about " + words.Duration(left) + " left"
+	}
+	return times
 }
 
 // phasesView marks the restore's sections: done, current, to come.

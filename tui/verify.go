@@ -148,9 +148,9 @@ func (v *verifyModel) update(msg tea.Msg, c viewCtx) tea.Cmd {
 }
 
 func (v *verifyModel) view(c viewCtx) string {
-	st, w, running := c.st, c.width, c.running
+	st, w := c.st, c.width
 	head := st.Heading.Render("Verifying the " + c.flow.Target)
-	if running && v.report == nil {
+	if c.running && v.report == nil {
 		head = c.spin + " " + head
 	}
 	if v.report == nil {
@@ -163,20 +163,59 @@ func (v *verifyModel) view(c viewCtx) string {
 		}
 		return s
 	}
-	r := v.report
-	tableDiffs, seqDiffs := 0, 0
+	bottom := strings.Join(append(v.countsView(c), v.verdictView(c)...), "\n")
+	return head + "\n" + v.tableView(c, c.height-4-height(bottom)-1) + "\n\n" + bottom
+}
+
+// tableView is the table of row counts in room rows, with its header.
+func (v *verifyModel) tableView(c viewCtx, room int) string {
+	st, w, r := c.st, c.width, v.report
+	tableDiffs := 0
 	for _, t := range r.Tables {
 		if t.Source != t.Target {
 			tableDiffs++
 		}
 	}
+	tables := fmt.Sprintf("Tables: %d checked, ", len(r.Tables))
+	if tableDiffs == 0 {
+		tables += "all match"
+	} else {
+		tables = st.Mismatch.Render(tables + words.Plural(int64(tableDiffs), "differs", "differ") + " (listed first)")
+	}
+	nameW := max(w-2-2*(countWidth+1), 12)
+	hdr := st.TableHd.Render(fmt.Sprintf("  %-*s %*s %*s", nameW, "Table", countWidth, c.flow.SourceShort+" rows", countWidth, c.flow.TargetShort+" rows"))
+	tv := v.table
+	tv.Height = max(min(room, len(r.Tables)), 1)
+	tv.SetYOffset(tv.YOffset) // within this height
+	if v.table.AtBottom() {
+		// Paged to the end with the layout's estimate of the room: show
+		// the last row whatever the room is now.
+		tv.GotoBottom()
+	}
+	rows := strings.Split(trimLines(tv.View()), "\n")
+	for i, l := range rows {
+		if strings.HasPrefix(l, "≠") {
+			rows[i] = st.Mismatch.Render(l)
+		}
+	}
+	more := ""
+	if len(r.Tables) > tv.Height {
+		first := min(tv.YOffset, len(r.Tables)-tv.Height) + 1
+		more = st.Subtle.Render(fmt.Sprintf(" · rows %d–%d", first, first+tv.Height-1))
+	}
+	return tables + more + "\n\n" + hdr + "\n" + strings.Join(rows, "\n")
+}
+
+// countsView compares the sequences and the objects.
+func (v *verifyModel) countsView(c viewCtx) []string {
+	st, w, r := c.st, c.width, v.report
+	var lower []string
+	seqDiffs := 0
 	for _, mm := range r.Mismatches {
 		if mm.Kind == "sequence" {
 			seqDiffs++
 		}
 	}
-
-	var lower []string
 	seq := fmt.Sprintf("Sequences: %d checked, ", r.Sequences)
 	if seqDiffs == 0 {
 		lower = append(lower, seq+"all match")
@@ -212,48 +251,21 @@ func (v *verifyModel) view(c viewCtx) string {
 	if !r.Snapshot {
 		lower = append(lower, paint(st.Warning, wrap("The "+c.flow.SourceShort+" counts were not taken in the dump's snapshot: a source written to meanwhile can differ.", w, "")))
 	}
-	lower = append(lower, "")
+	return lower
+}
+
+// verdictView says whether everything matches.
+func (v *verifyModel) verdictView(c viewCtx) []string {
+	st, r := c.st, v.report
 	switch {
 	case v.failure != nil:
-		lower = append(lower, st.Error.Render(fmt.Sprintf("✗ The %s differs from the dump in %s.", c.flow.Target, words.Plural(int64(len(r.Mismatches)), "place", "places"))))
+		out := []string{"", st.Error.Render(fmt.Sprintf("✗ The %s differs from the dump in %s.", c.flow.Target, words.Plural(int64(len(r.Mismatches)), "place", "places")))}
 		if v.failure.Hint != "" {
-			lower = append(lower, wrap(words.Capitalize(v.failure.Hint)+".", w, ""))
+			out = append(out, wrap(words.Capitalize(v.failure.Hint)+".", c.width, ""))
 		}
+		return out
 	case len(r.Mismatches) == 0:
-		lower = append(lower, st.OK.Render("✓ Every table, sequence and object count matches."))
-	default:
-		lower = append(lower, st.Error.Render(fmt.Sprintf("✗ %s.", words.Plural(int64(len(r.Mismatches)), "difference", "differences"))))
+		return []string{"", st.OK.Render("✓ Every table, sequence and object count matches.")}
 	}
-	bottom := strings.Join(lower, "\n")
-
-	tables := fmt.Sprintf("Tables: %d checked, ", len(r.Tables))
-	if tableDiffs == 0 {
-		tables += "all match"
-	} else {
-		tables = st.Mismatch.Render(tables + words.Plural(int64(tableDiffs), "differs", "differ") + " (listed first)")
-	}
-	nameW := max(w-2-2*(countWidth+1), 12)
-	hdr := st.TableHd.Render(fmt.Sprintf("  %-*s %*s %*s", nameW, "Table", countWidth, c.flow.SourceShort+" rows", countWidth, c.flow.TargetShort+" rows"))
-
-	room := c.height - 4 - height(bottom) - 1
-	tv := v.table
-	tv.Height = max(min(room, len(r.Tables)), 1)
-	tv.SetYOffset(tv.YOffset) // within this height
-	if v.table.AtBottom() {
-		// Paged to the end with the layout's estimate of the room: show
-		// the last row whatever the room is now.
-		tv.GotoBottom()
-	}
-	rows := strings.Split(trimLines(tv.View()), "\n")
-	for i, l := range rows {
-		if strings.HasPrefix(l, "≠") {
-			rows[i] = st.Mismatch.Render(l)
-		}
-	}
-	more := ""
-	if len(r.Tables) > tv.Height {
-		first := min(tv.YOffset, len(r.Tables)-tv.Height) + 1
-		more = st.Subtle.Render(fmt.Sprintf(" · rows %d–%d", first, first+tv.Height-1))
-	}
-	return head + "\n" + tables + more + "\n\n" + hdr + "\n" + strings.Join(rows, "\n") + "\n\n" + bottom
+	return []string{"", st.Error.Render(fmt.Sprintf("✗ %s.", words.Plural(int64(len(r.Mismatches)), "difference", "differences")))}
 }
