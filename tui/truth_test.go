@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
+
 	"github.com/ppg-cli/ppg/migrate"
 	"github.com/ppg-cli/ppg/pgtools"
 )
@@ -350,4 +352,39 @@ func TestGoldenSmallPlan(t *testing.T) {
 			t.Errorf("scrolling the plan at 60x15 never shows %q", want)
 		}
 	}
+}
+
+// Every screen of the table draws within 60x15 and names its keys, in
+// the state it starts in.
+func TestEveryScreenFitsAt60x15(t *testing.T) {
+	m := newTestModel(t, testOptions(t.TempDir(), &fake{}, waitScript), nil, nil)
+	m, _ = apply(t, m, tea.WindowSizeMsg{Width: 60, Height: 15})
+	m.mig.continued = true
+	for s := range screenCount {
+		if m.screens[s] == nil {
+			t.Fatalf("screen %d has no component", s)
+		}
+		m.screen = s
+		checkFits(t, m.View(), 60, 15)
+		if len(m.screens[s].helpKeys(m.screenCtx()).ShortHelp()) == 0 {
+			t.Errorf("screen %d names no keys", s)
+		}
+	}
+}
+
+// Enter on a finished migration shows its report: the done screen, with
+// the verdict the state file holds.
+func TestFinishedMigrationShowsItsReport(t *testing.T) {
+	m := resumedModel(t, migrate.StepDone)
+	m, _ = apply(t, m, keyMsg("enter"))
+	if !m.mig.continued || m.run == nil {
+		t.Fatal("enter did not start the run that shows the report")
+	}
+	st := stateAt(t, t.TempDir(), migrate.StepDone)
+	st.Verified = &migrate.VerifySummary{Tables: 30, Rows: 465_000, Sequences: 41}
+	m, _ = apply(t, m, batch(migrate.Event{Kind: migrate.Finished, Time: at(0)}), engineDoneMsg{}, stateMsg{st})
+	if m.screen != screenDone {
+		t.Fatalf("screen %d, want the done screen:\n%s", m.screen, plain(m))
+	}
+	wantSaid(t, m, []string{"✓ Migration complete and verified", "The dump"}, []string{"Continue"})
 }
