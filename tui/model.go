@@ -532,9 +532,9 @@ func (m model) headerView(c viewCtx) string {
 				n = i + 1
 			}
 		}
-		step = fmt.Sprintf("Step %d of %d · %s", n, len(all), m.stepTitle())
+		step = fmt.Sprintf("Step %d of %d · %s", n, len(all), m.stepTitle(false))
 		if lipgloss.Width(m.flow.Command)+2+lipgloss.Width(step) > c.width {
-			step = fmt.Sprintf("%d/%d · %s", n, len(all), m.stepTitle()) // a narrow window
+			step = fmt.Sprintf("%d/%d · %s", n, len(all), m.stepTitle(true)) // a narrow window
 		}
 	}
 	left := title
@@ -554,10 +554,13 @@ func (m model) headerView(c viewCtx) string {
 
 // stepTitle names what the step on show does now: connecting to the
 // source also takes the target's key early and shows the plan, which the
-// header names rather than the source's connection.
-func (m model) stepTitle() string {
+// header names rather than the source's connection. short leaves out
+// why, for a narrow window.
+func (m model) stepTitle(short bool) string {
 	if m.mig.step == migrate.StepConnectSource {
 		switch {
+		case m.screen == screenKey && m.keySide() == migrate.Target && short:
+			return m.flow.Step(migrate.StepConnectTarget)
 		case m.screen == screenKey && m.keySide() == migrate.Target:
 			return m.flow.Step(migrate.StepConnectTarget) + ", for the plan"
 		case m.screen == screenConfirm && m.confirmScreen().q.Kind == migrate.ConfirmSource:
