@@ -4,9 +4,11 @@ package e2e
 
 // The wizard says only what is true (issue 16), in a real terminal: at
 // 60x15 every screen fits, with its input and its way to scroll; Ctrl-C at
-// a key prompt of a fresh run says that nothing was saved, and nothing is.
+// a key prompt of a fresh run says that nothing was saved, and nothing is;
+// swapped keys name the plan, not the connection, and ask whether they were
+// swapped.
 //
-//	go test -tags e2e -count=1 -run 'TestWizardSmallTerminal|TestWizardStopAtKeyPromptSavesNothing' ./e2e/
+//	go test -tags e2e -count=1 -run 'TestWizardSmallTerminal|TestWizardStopAtKeyPromptSavesNothing|TestWizardSwappedKeysNamesThePlan' ./e2e/
 
 import (
 	"maps"
@@ -118,5 +120,41 @@ func TestWizardStopAtKeyPromptSavesNothing(t *testing.T) {
 			t.Errorf("after a stop at the %s key prompt the folder holds %v, want nothing", at, slices.Sorted(maps.Keys(files)))
 		}
 	}
+	w.checkSecrets()
+}
+
+// TestWizardSwappedKeysNamesThePlan: the GA key pasted as the EA key and
+// the EA key as the GA key connect fine; the plan refuses (the GA side is
+// older), and the screen names the plan and asks whether the keys were
+// swapped, as headless --dry-run does.
+func TestWizardSwappedKeysNamesThePlan(t *testing.T) {
+	m := newMigration(t)
+	m.source.exec(smallSchemaSQL)
+	w := newWizTerm(t)
+	w.secret(m.source.key, m.target.key)
+	dir := t.TempDir()
+	w.start(wizRun{Dir: dir, Env: m.toolEnv()})
+	w.waitFor(30*time.Second, wizBegin, "found pg_restore")
+	w.keys("Enter")
+	w.pasteKey(m.target.key)
+	w.waitFor(30*time.Second, wizGAPrompt, wizLater)
+	w.pasteKey(m.source.key)
+	s := w.waitSettled(30*time.Second, "✗ The plan blocks the migration", "q/enter quit")
+	for _, want := range []string{"the GA database is older", "the EA database holds no tables: is this the GA database's key?", "Nothing was saved yet"} {
+		if !wizHas(s, want) {
+			t.Errorf("the failure screen of swapped keys does not say %q:\n%s", want, wizFrame(s))
+		}
+	}
+	if wizHas(s, "Connect to the EA database failed") {
+		t.Errorf("the failure screen blames the connection, which worked:\n%s", wizFrame(s))
+	}
+	w.keys("q")
+	if code := w.exitStatus(20 * time.Second); code == 0 {
+		t.Error("exit status 0 after the plan refused")
+	}
+	if h := w.history(); !wizHas(h, "ppg: The plan blocks the migration", "is this the GA database's key?") {
+		t.Errorf("the terminal does not keep what the plan said:\n%s", wizFrame(h))
+	}
+	wizNoFiles(t, dir, "the plan refused")
 	w.checkSecrets()
 }
