@@ -14,7 +14,9 @@ package e2e
 //	                                                 was sent", and the gateway saw no request)
 //	GA key pasted as the EA key (PG 17, no tables)   migrate TestPlanAsksWhetherTheKeysWereSwapped, tui golden
 //	                                                 TestGoldenSourceLooksLikeTarget, TestWizardInputs (the real
-//	                                                 GA database: "is this the GA database's key?")
+//	                                                 GA database: "is this the GA database's key?"); both keys
+//	                                                 swapped: tui golden TestGoldenPlanBlocksSwappedKeys,
+//	                                                 TestWizardSwappedKeysNamesThePlan (issue 16)
 //	EA key pasted as the GA key                      TestWizardWrongKeyThenRightKey, migrate TestTargetKeyRules
 //	EA postgres:// URL pasted as the GA key          TestWizardInputs (refused, asked again; the wizard goes on)
 //	Esc on the "not empty" dialog                    TestWizardInputs (another key is asked), tui
