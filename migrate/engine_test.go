@@ -618,9 +618,9 @@ func (k *orderedKeys) Key(ctx context.Context, side Side, problem error) (string
 	return k.keys.Key(ctx, side, problem)
 }
 
-// A run resumed at the restore asks for both keys before any work: the
-// target's, then the source's (the verify step reads its write counters),
-// and no key later.
+// A run resumed at the restore asks for both keys before any work, in the
+// order a new migration asks them: the source's (the verify step reads its
+// write counters), then the target's; and no key later.
 func TestResumeAsksEveryKeyAtTheStart(t *testing.T) {
 	w, dir := newWorld(t), t.TempDir()
 	w.fail = func(cmd string) error {
@@ -640,7 +640,7 @@ func TestResumeAsksEveryKeyAtTheStart(t *testing.T) {
 	if _, err := run(t, w, dir, k); err != nil {
 		t.Fatalf("resumed Run = %v", err)
 	}
-	want := []string{fmt.Sprintf("target after %d sections", before), fmt.Sprintf("source after %d sections", before)}
+	want := []string{fmt.Sprintf("source after %d sections", before), fmt.Sprintf("target after %d sections", before)}
 	if !slices.Equal(k.asked, want) {
 		t.Errorf("keys asked %q, want %q", k.asked, want)
 	}
