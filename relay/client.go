@@ -1,0 +1,156 @@
+package relay
+
+import (
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// serveClient reads the client's messages until it leaves. Simple queries
+// and function calls are answered in order, from the cache or the server.
+// Any message of the extended protocol turns the session transparent: the
+// rest is copied both ways, since its answers are not framed per message
+// (a Flush, for one, expects answers before any ReadyForQuery).
+func (s *session) serveClient() error {
+	defer close(s.items)
+	for {
+		m, err := s.be.Receive()
+		if err != nil {
+			return errClientGone
+		}
+		if s.transparent {
+			if err := s.writeServer(m); err != nil {
+				return err
+			}
+			continue
+		}
+		switch m := m.(type) {
+		case *pgproto3.Query:
+			s.r.queries.Add(1)
+			err = s.query(m.String)
+		case *pgproto3.FunctionCall:
+			err = s.forward(m)
+		case *pgproto3.CopyData, *pgproto3.CopyDone, *pgproto3.CopyFail:
+			err = s.writeServer(m) // answered in the group of the COPY's query
+		case *pgproto3.Terminate:
+			s.terminated.Store(true)
+			_ = s.writeServer(m)
+			return errClientGone
+		default:
+			s.transparent = true
+			g := &group{kind: endless, out: make(chan []byte, 4)}
+			s.groups.push(g)
+			if err = s.writeServer(m); err == nil {
+				err = s.enqueue(item{g: g})
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// enqueue hands an item to the pump, unless the session ends.
+func (s *session) enqueue(it item) error {
+	select {
+	case s.items <- it:
+		return nil
+	case <-s.ctx.Done():
+		return errClientGone
+	}
+}
+
+// forward sends m to the server and queues its answer for the client.
+func (s *session) forward(m pgproto3.FrontendMessage) error {
+	g := &group{kind: forward, out: make(chan []byte, 4)}
+	s.groups.push(g)
+	s.outstanding.Add(1)
+	if err := s.writeServer(m); err != nil {
+		return err
+	}
+	return s.enqueue(item{g: g})
+}
+
+// query answers one simple query: from the cache if it was prefetched and
+// kept; by starting a prefetch if it is the first of its kind; else from
+// the server.
+func (s *session) query(q string) error {
+	if e := s.cache.take(q); e != nil {
+		select {
+		case <-e.done:
+		case <-s.ctx.Done():
+			return errClientGone
+		}
+		s.cache.release(e)
+		if e.ok {
+			s.r.hits.Add(1)
+			return s.enqueue(item{data: e.data, status: e.status})
+		}
+		s.r.misses.Add(1)
+		return s.forward(&pgproto3.Query{String: q})
+	}
+	for _, t := range s.tpls {
+		key, ok := t.match(q)
+		if !ok {
+			continue
+		}
+		// Only inside pg_dump's transaction, with nothing in flight: the
+		// savepoint needs a transaction block, and the prefetch must see
+		// pg_dump's snapshot.
+		if !s.triggered[t.name] && s.outstanding.Load() == 0 && byte(s.status.Load()) == 'T' {
+			s.triggered[t.name] = true
+			return s.prefetch(t, key, q)
+		}
+		s.r.misses.Add(1)
+		break
+	}
+	return s.forward(&pgproto3.Query{String: q})
+}
+
+// prefetch forwards the trigger query q, then in the same write a
+// savepoint and the template's catalog query for the keys; once the keys
+// are known, it pipelines pg_dump's exact query for every other object,
+// each followed by ROLLBACK TO SAVEPOINT, so that an error in one cannot
+// abort pg_dump's transaction, then releases the savepoint. It waits one
+// round trip (for the keys), which overlaps the trigger's own.
+func (s *session) prefetch(t *template, key, q string) error {
+	trigger := &group{kind: forward, out: make(chan []byte, 4)}
+	list := &group{kind: collect, keys: make(chan []string, 1)}
+	s.groups.push(trigger, &group{kind: discard}, list, &group{kind: discard})
+	s.outstanding.Add(1)
+	err := s.writeServer(&pgproto3.Query{String: q}, &pgproto3.Query{String: "SAVEPOINT " + savepoint},
+		&pgproto3.Query{String: t.list}, &pgproto3.Query{String: "ROLLBACK TO SAVEPOINT " + savepoint})
+	if err != nil {
+		return err
+	}
+	if err := s.enqueue(item{g: trigger}); err != nil {
+		return err
+	}
+	var keys []string
+	select {
+	case keys = <-list.keys:
+	case <-s.ctx.Done():
+		return errClientGone
+	}
+	rollback := &pgproto3.Query{String: "ROLLBACK TO SAVEPOINT " + savepoint}
+	var groups []*group
+	var msgs []pgproto3.FrontendMessage
+	for _, k := range keys {
+		text := t.render(k)
+		if k == key {
+			continue
+		}
+		e := s.cache.add(text)
+		if e == nil {
+			continue
+		}
+		groups = append(groups, &group{kind: fill, entry: e}, &group{kind: discard})
+		msgs = append(msgs, &pgproto3.Query{String: text}, rollback)
+	}
+	n := len(groups) / 2
+	s.r.prefetched.Add(int64(n))
+	done := func() { s.r.emit(Event{Kind: PrefetchDone, Template: t.name, Objects: n}) }
+	groups = append(groups, &group{kind: discard, onDone: done})
+	msgs = append(msgs, &pgproto3.Query{String: "RELEASE SAVEPOINT " + savepoint})
+	s.groups.push(groups...)
+	s.r.emit(Event{Kind: PrefetchStarted, Template: t.name, Objects: n})
+	return s.writeServer(msgs...)
+}

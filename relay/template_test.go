@@ -1,0 +1,141 @@
+package relay
+
+import (
+	"strings"
+	"testing"
+)
+
+// pg_dump 17's per-object queries as counted with log_statement = all.
+var dump17Queries = map[string]string{
+	"SELECT pg_catalog.pg_get_viewdef('16400'::pg_catalog.oid) AS viewdef":                                                                                     "viewdef",
+	"SELECT format_type(seqtypid, NULL), seqstart, seqincrement, seqmax, seqmin, seqcache, seqcycle FROM pg_catalog.pg_sequence WHERE seqrelid = '16407'::oid": "sequence",
+	"SELECT last_value, is_called FROM a.s1":                             "last_value",
+	`SELECT last_value, is_called FROM "Mixed Case"."Seq ""quoted"""`:    "last_value",
+	"EXECUTE dumpFunc('16409')":                                          "dumpFunc",
+	"EXECUTE dumpAgg('16411')":                                           "dumpAgg",
+	"EXECUTE dumpOpr('16413')":                                           "dumpOpr",
+	"EXECUTE dumpTableAttach('16418')":                                   "dumpTableAttach",
+	"SELECT pg_get_partkeydef('16415')":                                  "partkeydef",
+	"SELECT pg_catalog.pg_get_ruledef('16428'::pg_catalog.oid)":          "ruledef",
+	"SELECT pg_catalog.pg_get_statisticsobjdef('16429'::pg_catalog.oid)": "statisticsobjdef",
+	"EXECUTE dumpEnumType('16432')":                                      "dumpEnumType",
+	"EXECUTE dumpDomain('16438')":                                        "dumpDomain",
+	"EXECUTE dumpCompositeType('16442')":                                 "dumpCompositeType",
+	"EXECUTE dumpRangeType('16446')":                                     "dumpRangeType",
+}
+
+func matchAny(ts []*template, q string) (string, string, bool) {
+	for _, t := range ts {
+		if key, ok := t.match(q); ok {
+			return t.name, key, true
+		}
+	}
+	return "", "", false
+}
+
+func TestTemplatesRecognisePgDump17(t *testing.T) {
+	ts := templatesFor(17)
+	for q, want := range dump17Queries {
+		name, key, ok := matchAny(ts, q)
+		if !ok || name != want {
+			t.Errorf("%q: matched %q (%v), want %q", q, name, ok, want)
+			continue
+		}
+		if got := templateNamed(ts, name).render(key); got != q {
+			t.Errorf("%q: renders back as %q", q, got)
+		}
+	}
+}
+
+func templateNamed(ts []*template, name string) *template {
+	for _, t := range ts {
+		if t.name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+func TestTemplatesLeaveOtherQueriesAlone(t *testing.T) {
+	ts := templatesFor(17)
+	for _, q := range []string{
+		"SELECT pg_catalog.pg_get_viewdef('16400'::pg_catalog.oid) AS viewdef ",
+		"SELECT pg_catalog.pg_get_viewdef('0'::pg_catalog.oid) AS viewdef",
+		"SELECT pg_catalog.pg_get_viewdef('16400' || '1'::pg_catalog.oid) AS viewdef",
+		"select pg_catalog.pg_get_viewdef('16400'::pg_catalog.oid) AS viewdef",
+		"EXECUTE dumpFunc('16409'); DROP TABLE x; --')",
+		"EXECUTE dumpFunc('')",
+		"SELECT last_value, is_called FROM a.s1; DELETE FROM t",
+		"SELECT last_value, is_called FROM s1",
+		"SELECT last_value, is_called FROM a.s1 WHERE false",
+		"PREPARE dumpFunc(pg_catalog.oid) AS",
+		"COPY a.t (id, x, y) TO stdout;",
+		"BEGIN",
+	} {
+		if name, _, ok := matchAny(ts, q); ok {
+			t.Errorf("%q was taken for a %s query", q, name)
+		}
+	}
+}
+
+func TestTemplatesPinnedPerVersion(t *testing.T) {
+	if len(Templates(16)) != 0 || len(Templates(19)) != 0 {
+		t.Error("templates for a pg_dump the relay was not written for")
+	}
+	seq := dump17Queries
+	for q, name := range seq {
+		if name != "sequence" {
+			continue
+		}
+		if got, _, ok := matchAny(templatesFor(18), q); ok {
+			t.Errorf("pg_dump 18 batches sequence parameters, yet %q matched %s", q, got)
+		}
+	}
+	if len(Templates(18)) != len(Templates(17))-1 {
+		t.Errorf("templates: 17 %v, 18 %v", Templates(17), Templates(18))
+	}
+}
+
+// The catalog queries run with search_path empty and must name every
+// catalog with pg_catalog; each lists one column.
+func TestListQueriesQualifyTheCatalog(t *testing.T) {
+	for _, tpl := range templatesFor(17) {
+		q := tpl.list
+		if !strings.HasPrefix(q, "SELECT ") || !strings.Contains(q, " ORDER BY ") {
+			t.Errorf("%s: %q", tpl.name, q)
+		}
+		for _, word := range strings.Fields(strings.NewReplacer("(", " ", ")", " ", ",", " ").Replace(q)) {
+			if strings.HasPrefix(word, "pg_") && !strings.HasPrefix(word, "pg_catalog.") {
+				t.Errorf("%s: %q is not qualified in %q", tpl.name, word, q)
+			}
+		}
+		if strings.Contains(q, "%s") {
+			t.Errorf("%s: unfilled placeholder in %q", tpl.name, q)
+		}
+	}
+}
+
+// FuzzTemplateMatch: whatever the query, a match renders back to exactly
+// the query, and its key is a plain OID or a qualified name.
+func FuzzTemplateMatch(f *testing.F) {
+	for q := range dump17Queries {
+		f.Add(q)
+	}
+	f.Add(`SELECT last_value, is_called FROM "a"".b".c`)
+	f.Add(`SELECT last_value, is_called FROM "a"."b"; SELECT 1 FROM "c"."d"`)
+	ts := templatesFor(17)
+	f.Fuzz(func(t *testing.T, q string) {
+		for _, tpl := range ts {
+			key, ok := tpl.match(q)
+			if !ok {
+				continue
+			}
+			if tpl.render(key) != q {
+				t.Fatalf("%s: %q renders back as %q", tpl.name, q, tpl.render(key))
+			}
+			if strings.ContainsAny(key, ";\x00") && !strings.HasPrefix(key, `"`) {
+				t.Fatalf("%s: key %q", tpl.name, key)
+			}
+		}
+	})
+}
