@@ -10,6 +10,7 @@ type entry struct {
 	data   []byte        // the encoded messages, when ok
 	status byte          // the ReadyForQuery status, when ok
 	ok     bool          // usable: complete, no error, within the budget
+	gen    uint64        // the cache's generation when added
 }
 
 // cache holds prefetched responses by exact query text, within a byte
@@ -21,6 +22,7 @@ type cache struct {
 	budget  int64
 	bytes   int64
 	peak    int64
+	gen     uint64 // bumped by clear
 }
 
 func newCache(budget int64) *cache {
@@ -34,7 +36,7 @@ func (c *cache) add(q string) *entry {
 	if _, dup := c.entries[q]; dup {
 		return nil
 	}
-	e := &entry{done: make(chan struct{})}
+	e := &entry{done: make(chan struct{}), gen: c.gen}
 	c.entries[q] = e
 	return e
 }
@@ -44,7 +46,7 @@ func (c *cache) add(q string) *entry {
 // e holds the data.
 func (c *cache) resolve(e *entry, data []byte, status byte, ok bool) bool {
 	c.mu.Lock()
-	if ok && c.bytes+int64(len(data)) > c.budget {
+	if ok && (e.gen != c.gen || c.bytes+int64(len(data)) > c.budget) {
 		ok = false
 	}
 	if ok {
@@ -71,7 +73,19 @@ func (c *cache) take(q string) *entry {
 func (c *cache) release(e *entry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.bytes -= int64(len(e.data))
+	if e.gen == c.gen {
+		c.bytes -= int64(len(e.data))
+	}
+}
+
+// clear drops every entry: they belong to a transaction that ended.
+// Entries still in flight resolve as not kept.
+func (c *cache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries = make(map[string]*entry)
+	c.bytes = 0
+	c.gen++
 }
 
 // size is the bytes held now and at the most.

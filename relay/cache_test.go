@@ -62,3 +62,24 @@ func TestCacheTakePending(t *testing.T) {
 		t.Fatalf("size %d peak %d", now, peak)
 	}
 }
+
+// Entries of an ended transaction are dropped, and those in flight are not
+// kept when they arrive.
+func TestCacheClear(t *testing.T) {
+	c := newCache(100)
+	done, pending := c.add("done"), c.add("pending")
+	c.resolve(done, []byte("abc"), 'T', true)
+	c.clear()
+	if c.take("done") != nil || c.take("pending") != nil {
+		t.Fatal("entries survived clear")
+	}
+	if c.resolve(pending, []byte("xyz"), 'T', true) {
+		t.Fatal("an entry of the old transaction was kept")
+	}
+	if now, _ := c.size(); now != 0 {
+		t.Fatalf("size %d after clear", now)
+	}
+	if e := c.add("done"); e == nil {
+		t.Fatal("the same query cannot be prefetched in the new transaction")
+	}
+}

@@ -70,9 +70,17 @@ func (s *session) forward(m pgproto3.FrontendMessage) error {
 }
 
 // query answers one simple query: from the cache if it was prefetched and
-// kept; by starting a prefetch if it is the first of its kind; else from
-// the server.
+// kept in this transaction; by starting a prefetch if it is the first of
+// its kind in this transaction; else from the server. The cache serves
+// only a client whose answers are all in (pg_dump waits for each), inside
+// the transaction block the entries were fetched in.
 func (s *session) query(q string) error {
+	if gen := s.txEnds.Load(); gen != s.cacheGen {
+		s.cache.clear()
+		s.cacheGen = gen
+		clear(s.triggered)
+	}
+	settled := s.outstanding.Load() == 0 && byte(s.status.Load()) == 'T'
 	if e := s.cache.take(q); e != nil {
 		select {
 		case <-e.done:
@@ -80,7 +88,7 @@ func (s *session) query(q string) error {
 			return errClientGone
 		}
 		s.cache.release(e)
-		if e.ok {
+		if e.ok && settled {
 			s.r.hits.Add(1)
 			return s.enqueue(item{data: e.data, status: e.status})
 		}
@@ -92,10 +100,9 @@ func (s *session) query(q string) error {
 		if !ok {
 			continue
 		}
-		// Only inside pg_dump's transaction, with nothing in flight: the
-		// savepoint needs a transaction block, and the prefetch must see
-		// pg_dump's snapshot.
-		if !s.triggered[t.name] && s.outstanding.Load() == 0 && byte(s.status.Load()) == 'T' {
+		// The savepoint needs a transaction block, and the prefetch must
+		// see the client's snapshot.
+		if !s.triggered[t.name] && settled {
 			s.triggered[t.name] = true
 			return s.prefetch(t, key, q)
 		}

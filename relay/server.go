@@ -59,6 +59,9 @@ func (s *session) readForward(g *group) error {
 		rfq, end := m.(*pgproto3.ReadyForQuery)
 		if end {
 			s.status.Store(uint32(rfq.TxStatus))
+			if rfq.TxStatus != 'T' {
+				s.txEnds.Add(1)
+			}
 		}
 		end = end && g.kind == forward
 		if end {

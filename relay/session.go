@@ -56,6 +56,11 @@ type session struct {
 	outstanding atomic.Int64
 	status      atomic.Uint32
 	terminated  atomic.Bool
+	// txEnds counts forwarded answers that left the client outside a
+	// healthy transaction block: prefetched answers belong to the
+	// transaction they were fetched in, and are dropped when it ends.
+	txEnds   atomic.Uint64
+	cacheGen uint64
 
 	triggered   map[string]bool
 	transparent bool
