@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -181,6 +182,9 @@ func (s *session) authenticate() (bool, error) {
 		if err != nil {
 			return false, upstream("read", err)
 		}
+		if sasl, ok := m.(*pgproto3.AuthenticationSASL); ok {
+			sasl.AuthMechanisms = withoutChannelBinding(sasl.AuthMechanisms)
+		}
 		s.be.Send(m)
 		if err := s.be.Flush(); err != nil {
 			return false, nil
@@ -216,6 +220,21 @@ func (s *session) authenticate() (bool, error) {
 			return false, err
 		}
 	}
+}
+
+// withoutChannelBinding drops the SASL mechanisms that bind to the TLS
+// channel (SCRAM-SHA-256-PLUS): the server's channel is the relay's, not
+// the client's, and libpq refuses a -PLUS offer over a plain connection as
+// a downgrade. The client then uses SCRAM-SHA-256, saying it has no
+// channel binding, which the server accepts.
+func withoutChannelBinding(mechs []string) []string {
+	var keep []string
+	for _, m := range mechs {
+		if !strings.HasSuffix(m, "-PLUS") {
+			keep = append(keep, m)
+		}
+	}
+	return keep
 }
 
 // relayCancel passes a cancel request to the server on a new connection:
