@@ -73,7 +73,7 @@ type relayBed struct {
 	snapshot string
 }
 
-func newRelayBed(t *testing.T, tables int) *relayBed {
+func newRelayBed(t testing.TB, tables int) *relayBed {
 	t.Helper()
 	need(t, "PPG_CLIENT_BIN")
 	s := startServer(t, 17)
@@ -85,7 +85,7 @@ func newRelayBed(t *testing.T, tables int) *relayBed {
 
 // holdSnapshot exports a snapshot from a transaction that stays open until
 // the end of the test, so that several dumps see the same database.
-func holdSnapshot(t *testing.T, d *database) string {
+func holdSnapshot(t testing.TB, d *database) string {
 	t.Helper()
 	ctx := context.Background()
 	conn := d.connect()
@@ -127,7 +127,7 @@ func startRelay(t *testing.T, upstream string, cfg relay.Config) *relay.Relay {
 
 // delayed starts a delay proxy of latency each way in front of the server
 // and returns a credential-free URL of it.
-func delayed(t *testing.T, s *pgserver.Server, latency time.Duration) (*gateway.DelayProxy, string) {
+func delayed(t testing.TB, s *pgserver.Server, latency time.Duration) (*gateway.DelayProxy, string) {
 	t.Helper()
 	p, err := gateway.StartDelayProxy(net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), latency)
 	if err != nil {
@@ -141,7 +141,7 @@ func delayed(t *testing.T, s *pgserver.Server, latency time.Duration) (*gateway.
 // the server's superuser, with its password in the environment, and
 // returns the archive's path, the time it took and its error with the
 // tail of its output.
-func pgDump(t *testing.T, b *relayBed, addr string, timeout time.Duration) (string, time.Duration, error) {
+func pgDump(t testing.TB, b *relayBed, addr string, timeout time.Duration) (string, time.Duration, error) {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(addr)
 	file := filepath.Join(t.TempDir(), "dump")
@@ -164,7 +164,7 @@ func (b *relayBed) direct() string {
 }
 
 // mustDump is pgDump that fails the test on error.
-func mustDump(t *testing.T, b *relayBed, addr string) (string, time.Duration) {
+func mustDump(t testing.TB, b *relayBed, addr string) (string, time.Duration) {
 	t.Helper()
 	file, d, err := pgDump(t, b, addr, 10*time.Minute)
 	if err != nil {
@@ -177,7 +177,7 @@ func mustDump(t *testing.T, b *relayBed, addr string) (string, time.Duration) {
 // between any two runs of pg_restore on one archive are left out: the
 // header of -l (archive time, name), and the random keys of the plain
 // script's \restrict and \unrestrict lines.
-func restoreOutput(t *testing.T, archive string, args ...string) string {
+func restoreOutput(t testing.TB, archive string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(clientTool(t, "pg_restore"), append(args, archive)...).Output()
 	if err != nil {
@@ -195,7 +195,7 @@ func restoreOutput(t *testing.T, archive string, args ...string) string {
 
 // sameArchive compares two archives' tables of contents and their whole
 // content as a plain script.
-func sameArchive(t *testing.T, want, got string) {
+func sameArchive(t testing.TB, want, got string) {
 	t.Helper()
 	for _, args := range [][]string{{"-l"}, {"-f", "-"}} {
 		w, g := restoreOutput(t, want, args...), restoreOutput(t, got, args...)
