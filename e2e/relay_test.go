@@ -231,10 +231,11 @@ func TestRelayArchiveIdentity(t *testing.T) {
 
 	st := r.Stats()
 	t.Logf("through the relay at 25 ms: %.1f s; %+v", took.Seconds(), st)
-	// 610 views and materialized views, 681 sequences twice, 40 functions,
-	// 10 aggregates: each kind's first query passes through.
-	if st.Hits < 1900 {
-		t.Errorf("the relay answered %d queries from its cache, want at least 1900: %+v", st.Hits, st)
+	// 610 views and materialized views, 641 sequences twice, 603 tables'
+	// data, 40 functions, 10 aggregates...: each kind's first query passes
+	// through.
+	if st.Hits < 2500 {
+		t.Errorf("the relay answered %d queries from its cache, want at least 2500: %+v", st.Hits, st)
 	}
 	if err := r.Err(); err != nil {
 		t.Errorf("relay: %v", err)

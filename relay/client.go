@@ -71,14 +71,16 @@ func (s *session) forward(m pgproto3.FrontendMessage) error {
 
 // query answers one simple query: from the cache if it was prefetched and
 // kept in this transaction; by starting a prefetch if it is the first of
-// its kind in this transaction; else from the server. The cache serves
-// only a client whose answers are all in (pg_dump waits for each), inside
-// the transaction block the entries were fetched in.
+// its kind in this transaction, or one whose object is still to be
+// prefetched; else from the server. The cache serves only a client whose
+// answers are all in (pg_dump waits for each), inside the transaction
+// block the entries were fetched in.
 func (s *session) query(q string) error {
 	if gen := s.txEnds.Load(); gen != s.cacheGen {
 		s.cache.clear()
 		s.cacheGen = gen
 		clear(s.triggered)
+		clear(s.remaining)
 	}
 	settled := s.outstanding.Load() == 0 && byte(s.status.Load()) == 'T'
 	if e := s.cache.take(q); e != nil {
@@ -102,9 +104,12 @@ func (s *session) query(q string) error {
 		}
 		// The savepoint needs a transaction block, and the prefetch must
 		// see the client's snapshot.
-		if !s.triggered[t.name] && settled {
+		switch {
+		case settled && !s.triggered[t.name]:
 			s.triggered[t.name] = true
-			return s.prefetch(t, key, q)
+			return s.prefetch(t, key, q, nil)
+		case settled && len(s.remaining[t.name]) > 0:
+			return s.prefetch(t, key, q, s.remaining[t.name])
 		}
 		s.r.misses.Add(1)
 		break
@@ -112,39 +117,50 @@ func (s *session) query(q string) error {
 	return s.forward(&pgproto3.Query{String: q})
 }
 
-// prefetch forwards the trigger query q, then in the same write a
-// savepoint and the template's catalog query for the keys; once the keys
-// are known, it pipelines pg_dump's exact query for every other object,
-// each followed by ROLLBACK TO SAVEPOINT, so that an error in one cannot
-// abort pg_dump's transaction, then releases the savepoint. It waits one
-// round trip (for the keys), which overlaps the trigger's own.
-func (s *session) prefetch(t *template, key, q string) error {
+// prefetch forwards the trigger query q and, in the same write, a
+// savepoint and (without keys yet) the template's catalog query for the
+// keys. Once the keys are known (one round trip, which overlaps the
+// trigger's own), it pipelines pg_dump's exact query for the next chunk of
+// objects, each followed by ROLLBACK TO SAVEPOINT so that an error in one
+// cannot abort pg_dump's transaction, then releases the savepoint.
+func (s *session) prefetch(t *template, key, q string, keys []keyed) error {
 	trigger := &group{kind: forward, out: make(chan []byte, 4)}
-	list := &group{kind: collect, keys: make(chan []string, 1)}
-	s.groups.push(trigger, &group{kind: discard}, list, &group{kind: discard})
+	groups := []*group{trigger, {kind: discard}}
+	msgs := []pgproto3.FrontendMessage{&pgproto3.Query{String: q}, &pgproto3.Query{String: "SAVEPOINT " + savepoint}}
+	var list *group
+	if keys == nil {
+		list = &group{kind: collect, keys: make(chan []keyed, 1)}
+		groups = append(groups, list, &group{kind: discard})
+		msgs = append(msgs, &pgproto3.Query{String: t.list}, &pgproto3.Query{String: "ROLLBACK TO SAVEPOINT " + savepoint})
+	}
+	s.groups.push(groups...)
 	s.outstanding.Add(1)
-	err := s.writeServer(&pgproto3.Query{String: q}, &pgproto3.Query{String: "SAVEPOINT " + savepoint},
-		&pgproto3.Query{String: t.list}, &pgproto3.Query{String: "ROLLBACK TO SAVEPOINT " + savepoint})
-	if err != nil {
+	if err := s.writeServer(msgs...); err != nil {
 		return err
 	}
 	if err := s.enqueue(item{g: trigger}); err != nil {
 		return err
 	}
-	var keys []string
-	select {
-	case keys = <-list.keys:
-	case <-s.ctx.Done():
-		return errClientGone
+	if list != nil {
+		select {
+		case keys = <-list.keys:
+		case <-s.ctx.Done():
+			return errClientGone
+		}
 	}
+	chunk, rest := nextChunk(keys, key, s.r.cfg.CacheBytes/2)
+	s.remaining[t.name] = rest
+	return s.sendBatch(t, chunk)
+}
+
+// sendBatch pipelines the template's query for each key, then releases
+// the savepoint.
+func (s *session) sendBatch(t *template, keys []string) error {
 	rollback := &pgproto3.Query{String: "ROLLBACK TO SAVEPOINT " + savepoint}
-	var groups []*group
-	var msgs []pgproto3.FrontendMessage
+	groups := make([]*group, 0, 2*len(keys)+1)
+	msgs := make([]pgproto3.FrontendMessage, 0, 2*len(keys)+1)
 	for _, k := range keys {
 		text := t.render(k)
-		if k == key {
-			continue
-		}
 		e := s.cache.add(text)
 		if e == nil {
 			continue
@@ -160,4 +176,36 @@ func (s *session) prefetch(t *template, key, q string) error {
 	s.groups.push(groups...)
 	s.r.emit(Event{Kind: PrefetchStarted, Template: t.name, Objects: n})
 	return s.writeServer(msgs...)
+}
+
+// nextChunk picks the keys to prefetch after asked (which is being
+// fetched): those after it in the list, then those before, as long as their
+// estimated sizes add up to at most limit (an object larger than limit
+// alone is never prefetched). rest is what was not picked, in order.
+func nextChunk(keys []keyed, asked string, limit int64) (chunk []string, rest []keyed) {
+	start := 0
+	for i, k := range keys {
+		if k.key == asked {
+			start = i + 1
+			break
+		}
+	}
+	picked := make([]bool, len(keys))
+	var sum int64
+	for j := range keys {
+		i := (start + j) % len(keys)
+		k := keys[i]
+		if k.key == asked || k.size > limit || sum+k.size > limit {
+			continue
+		}
+		sum += k.size
+		picked[i] = true
+		chunk = append(chunk, k.key)
+	}
+	for i, k := range keys {
+		if !picked[i] && k.key != asked && k.size <= limit {
+			rest = append(rest, k)
+		}
+	}
+	return chunk, rest
 }

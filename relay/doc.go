@@ -6,7 +6,8 @@
 // and last_value per sequence, EXECUTE dumpFunc / dumpAgg / dumpOpr /
 // dumpTableAttach / dumpBaseType ... per function, aggregate, operator,
 // partition, type, and pg_get_ruledef, pg_get_statisticsobjdef,
-// pg_get_partkeydef. Across a 50 ms round trip, 2,000 objects cost 100 s.
+// pg_get_partkeydef, and a COPY per table. Across a 50 ms round trip,
+// 2,000 objects cost 100 s.
 //
 // # What a connection goes through
 //
@@ -40,9 +41,13 @@
 // SAVEPOINT. When the keys arrive it pipelines pg_dump's exact query text
 // for every object, each followed by ROLLBACK TO SAVEPOINT, so a failing
 // query cannot abort pg_dump's transaction, and then RELEASE SAVEPOINT. The
-// answers fill the cache as they come; an error, a COPY, or an answer past
+// answers fill the cache as they come; an error, or an answer past
 // the byte budget ([Config.CacheBytes]) is not kept, and pg_dump's own query
-// then passes through. A miss costs a round trip, never correctness; the
+// then passes through. Where the catalog query estimates each answer's size
+// (a table's size for its COPY), objects are prefetched in chunks of at most
+// half the budget, starting after the one asked; the next query of that
+// kind not in the cache starts the next chunk; a table larger than that is
+// never prefetched. A miss costs a round trip, never correctness; the
 // archive is the one plain pg_dump writes of the same snapshot.
 //
 // Ordering is the protocol's: the client gets exactly the answers to what

@@ -1,6 +1,8 @@
 package relay
 
 import (
+	"strconv"
+
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
@@ -81,9 +83,10 @@ func (s *session) readForward(g *group) error {
 	}
 }
 
-// readFill reads a prefetched query's answer into its cache entry. An
-// error, a COPY or an answer over the budget is not kept: pg_dump's own
-// query then passes through and meets the server's answer itself.
+// readFill reads a prefetched query's answer into its cache entry (a
+// COPY TO's data included). An error or an answer over the budget is not
+// kept: pg_dump's own query then passes through and meets the server's
+// answer itself.
 func (s *session) readFill(g *group) error {
 	var buf []byte
 	keep := true
@@ -98,7 +101,7 @@ func (s *session) readFill(g *group) error {
 				s.r.dropped.Add(1)
 			}
 			return nil
-		case *pgproto3.ErrorResponse, *pgproto3.CopyInResponse, *pgproto3.CopyOutResponse, *pgproto3.CopyBothResponse:
+		case *pgproto3.ErrorResponse, *pgproto3.CopyInResponse, *pgproto3.CopyBothResponse:
 			keep = false
 		}
 		if keep {
@@ -112,10 +115,10 @@ func (s *session) readFill(g *group) error {
 	}
 }
 
-// readCollect gathers the first column of each row of a catalog query;
-// none if the query failed.
+// readCollect gathers the keys (first column) and estimates (second, if
+// any) of each row of a catalog query; none if the query failed.
 func (s *session) readCollect(g *group) error {
-	var keys []string
+	var keys []keyed
 	failed := false
 	for {
 		m, err := s.receive()
@@ -125,7 +128,11 @@ func (s *session) readCollect(g *group) error {
 		switch m := m.(type) {
 		case *pgproto3.DataRow:
 			if len(m.Values) > 0 && m.Values[0] != nil {
-				keys = append(keys, string(m.Values[0]))
+				k := keyed{key: string(m.Values[0])}
+				if len(m.Values) > 1 {
+					k.size, _ = strconv.ParseInt(string(m.Values[1]), 10, 64)
+				}
+				keys = append(keys, k)
 			}
 		case *pgproto3.ErrorResponse:
 			failed = true

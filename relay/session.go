@@ -63,7 +63,10 @@ type session struct {
 	txEnds   atomic.Uint64
 	cacheGen uint64
 
+	// triggered marks the templates prefetched in this transaction;
+	// remaining holds, per template, the keys not prefetched yet.
 	triggered   map[string]bool
+	remaining   map[string][]keyed
 	transparent bool
 	wbuf        []byte
 }
@@ -74,6 +77,13 @@ type item struct {
 	g      *group
 	data   []byte
 	status byte
+}
+
+// keyed is an object's key and the estimated size of its answer (0 when
+// unknown).
+type keyed struct {
+	key  string
+	size int64
 }
 
 type groupKind int
@@ -90,10 +100,10 @@ const (
 // ReadyForQuery, and where it goes.
 type group struct {
 	kind   groupKind
-	out    chan []byte   // forward, endless
-	entry  *entry        // fill
-	keys   chan []string // collect
-	onDone func()        // discard
+	out    chan []byte  // forward, endless
+	entry  *entry       // fill
+	keys   chan []keyed // collect
+	onDone func()       // discard
 }
 
 func newSession(r *Relay, c net.Conn) *session {
@@ -103,6 +113,7 @@ func newSession(r *Relay, c net.Conn) *session {
 		cache: newCache(r.cfg.CacheBytes), tpls: templatesFor(r.cfg.DumpMajor),
 		ctx: ctx, cancel: cancel, items: make(chan item, 64),
 		groups: fifo{wake: make(chan struct{}, 1)}, triggered: make(map[string]bool),
+		remaining: make(map[string][]keyed),
 	}
 }
 

@@ -18,9 +18,10 @@ type template struct {
 	prefix, suffix string
 	// key is the pattern a key must match: an OID, or a qualified name.
 	key *regexp.Regexp
-	// list is a catalog query whose first column is the keys. It runs in
-	// pg_dump's transaction with search_path empty, so it names everything
-	// with pg_catalog.
+	// list is a catalog query whose first column is the keys, and whose
+	// second, if any, estimates each answer's bytes. It runs in pg_dump's
+	// transaction with search_path empty, so it names everything with
+	// pg_catalog.
 	list string
 }
 
@@ -46,6 +47,8 @@ var (
 	oidKey = regexp.MustCompile(`^[1-9][0-9]{0,9}$`)
 	// qualifiedKey is a schema-qualified name as fmtQualifiedId prints it:
 	// plain identifiers or double-quoted ones (quotes doubled inside).
+	// copyKey is a table and its column list as pg_dump's COPY names them.
+	copyKey      = regexp.MustCompile(`^(?s).+$`)
 	qualifiedKey = regexp.MustCompile(`^(?:[a-z_][a-z0-9_$]*|"(?:[^"]|"")+")\.(?:[a-z_][a-z0-9_$]*|"(?:[^"]|"")+")$`)
 )
 
@@ -102,11 +105,22 @@ func types(typtype string) string {
 	return listQuery("c.oid", typeFrom, classType, "c.oid", where, "n.nspname, c.typname")
 }
 
+// copyList lists the tables whose data pg_dump copies, as dumpTableData_copy
+// names them: the qualified name, a space, and fmtCopyColumnList's list of
+// the columns neither dropped nor generated (nothing when there are none),
+// with the table's size on disk (TOAST included) as the estimate.
+var copyList = listQuery(`pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||)
+	pg_catalog.quote_ident(c.relname) OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) COALESCE(
+	(SELECT '(' OPERATOR(pg_catalog.||) pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) OPERATOR(pg_catalog.||) ')'
+	FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''), ''),
+	pg_catalog.pg_table_size(c.oid)`, relFrom, classRel, "c.oid", "c.relkind = 'r'", "n.nspname, c.relname")
+
 // templates17 are pg_dump 17's per-object queries (pg_dump.c of
 // REL_17_STABLE: createViewAsClause, dumpSequence, dumpSequenceData,
 // dumpFunc, dumpAgg, dumpOpr, dumpTableAttach, dumpRule,
 // dumpStatisticsExt, dumpTableSchema, dumpBaseType, dumpEnumType,
-// dumpDomain, dumpCompositeType, dumpRangeType), as counted with
+// dumpDomain, dumpCompositeType, dumpRangeType, and dumpTableData_copy's
+// COPY of each table's data), as counted with
 // log_statement = all. The EXECUTE ones run statements pg_dump PREPAREs
 // before its first EXECUTE, which is what triggers their prefetch.
 func templates17() []*template {
@@ -132,6 +146,7 @@ func templates17() []*template {
 		{name: "statisticsobjdef", prefix: "SELECT pg_catalog.pg_get_statisticsobjdef('", suffix: "'::pg_catalog.oid)", key: oidKey,
 			list: listQuery("c.oid", "pg_catalog.pg_statistic_ext c JOIN pg_catalog.pg_namespace n ON n.oid = c.stxnamespace",
 				classStat, "c.oid", "true", "n.nspname, c.stxname")},
+		{name: "copy", prefix: "COPY ", suffix: " TO stdout;", key: copyKey, list: copyList},
 		{name: "dumpBaseType", prefix: "EXECUTE dumpBaseType('", suffix: "')", key: oidKey, list: types("b")},
 		{name: "dumpEnumType", prefix: "EXECUTE dumpEnumType('", suffix: "')", key: oidKey, list: types("e")},
 		{name: "dumpDomain", prefix: "EXECUTE dumpDomain('", suffix: "')", key: oidKey, list: types("d")},

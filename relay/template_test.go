@@ -21,6 +21,8 @@ var dump17Queries = map[string]string{
 	"EXECUTE dumpEnumType('16432')":                                      "dumpEnumType",
 	"EXECUTE dumpDomain('16438')":                                        "dumpDomain",
 	"EXECUTE dumpCompositeType('16442')":                                 "dumpCompositeType",
+	"COPY a.t (id, x, y) TO stdout;":                                     "copy",
+	"COPY a.empty  TO stdout;":                                           "copy",
 	"EXECUTE dumpRangeType('16446')":                                     "dumpRangeType",
 }
 
@@ -69,7 +71,8 @@ func TestTemplatesLeaveOtherQueriesAlone(t *testing.T) {
 		"SELECT last_value, is_called FROM s1",
 		"SELECT last_value, is_called FROM a.s1 WHERE false",
 		"PREPARE dumpFunc(pg_catalog.oid) AS",
-		"COPY a.t (id, x, y) TO stdout;",
+		"COPY a.t (id, x, y) TO stdout",
+		"COPY a.t (id, x, y) FROM stdin;",
 		"BEGIN",
 	} {
 		if name, _, ok := matchAny(ts, q); ok {
@@ -138,4 +141,34 @@ func FuzzTemplateMatch(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestNextChunk(t *testing.T) {
+	keys := []keyed{{"a", 10}, {"b", 10}, {"c", 100}, {"d", 10}, {"e", 10}, {"f", 10}}
+	for _, tt := range []struct {
+		asked    string
+		limit    int64
+		want     string
+		wantRest string
+	}{
+		// After the asked key, wrapping around; the big one never.
+		{"b", 30, "d e f", "a"},
+		{"e", 30, "f a b", "d"},
+		{"zz", 1000, "a b c d e f", ""},
+		{"c", 25, "d e", "a b f"},
+	} {
+		chunk, rest := nextChunk(keys, tt.asked, tt.limit)
+		var names []string
+		for _, k := range rest {
+			names = append(names, k.key)
+		}
+		if got, gotRest := strings.Join(chunk, " "), strings.Join(names, " "); got != tt.want || gotRest != tt.wantRest {
+			t.Errorf("asked %s, limit %d: chunk %q rest %q; want %q and %q", tt.asked, tt.limit, got, gotRest, tt.want, tt.wantRest)
+		}
+	}
+	// Sizes unknown (0): everything in one chunk.
+	chunk, rest := nextChunk([]keyed{{"1", 0}, {"2", 0}, {"3", 0}}, "2", 8)
+	if strings.Join(chunk, " ") != "3 1" || len(rest) != 0 {
+		t.Errorf("chunk %q rest %v", chunk, rest)
+	}
 }
