@@ -121,8 +121,8 @@ func (s *session) query(q string) error {
 // savepoint and (without keys yet) the template's catalog query for the
 // keys. Once the keys are known (one round trip, which overlaps the
 // trigger's own), it pipelines pg_dump's exact query for the next chunk of
-// objects, each followed by ROLLBACK TO SAVEPOINT so that an error in one
-// cannot abort pg_dump's transaction, then releases the savepoint.
+// objects, inside the savepoint so that an error cannot abort pg_dump's
+// transaction.
 func (s *session) prefetch(t *template, key, q string, keys []keyed) error {
 	trigger := &group{kind: forward, out: make(chan []byte, 4)}
 	groups := []*group{trigger, {kind: discard}}
@@ -153,26 +153,30 @@ func (s *session) prefetch(t *template, key, q string, keys []keyed) error {
 	return s.sendBatch(t, chunk)
 }
 
-// sendBatch pipelines the template's query for each key, then releases
-// the savepoint.
+// sendBatch pipelines the template's query for each key, then rolls back
+// to the savepoint and releases it. One savepoint covers the batch, not
+// one per query: Prisma Postgres bills every statement, and an error in
+// one (then "current transaction is aborted" for the rest) only makes
+// those queries pass through when pg_dump asks; pg_dump asking the failing
+// one meets the same error itself.
 func (s *session) sendBatch(t *template, keys []string) error {
-	rollback := &pgproto3.Query{String: "ROLLBACK TO SAVEPOINT " + savepoint}
-	groups := make([]*group, 0, 2*len(keys)+1)
-	msgs := make([]pgproto3.FrontendMessage, 0, 2*len(keys)+1)
+	groups := make([]*group, 0, len(keys)+2)
+	msgs := make([]pgproto3.FrontendMessage, 0, len(keys)+2)
 	for _, k := range keys {
 		text := t.render(k)
 		e := s.cache.add(text)
 		if e == nil {
 			continue
 		}
-		groups = append(groups, &group{kind: fill, entry: e}, &group{kind: discard})
-		msgs = append(msgs, &pgproto3.Query{String: text}, rollback)
+		groups = append(groups, &group{kind: fill, entry: e})
+		msgs = append(msgs, &pgproto3.Query{String: text})
 	}
-	n := len(groups) / 2
+	n := len(groups)
 	s.r.prefetched.Add(int64(n))
 	done := func() { s.r.emit(Event{Kind: PrefetchDone, Template: t.name, Objects: n}) }
-	groups = append(groups, &group{kind: discard, onDone: done})
-	msgs = append(msgs, &pgproto3.Query{String: "RELEASE SAVEPOINT " + savepoint})
+	groups = append(groups, &group{kind: discard}, &group{kind: discard, onDone: done})
+	msgs = append(msgs, &pgproto3.Query{String: "ROLLBACK TO SAVEPOINT " + savepoint},
+		&pgproto3.Query{String: "RELEASE SAVEPOINT " + savepoint})
 	s.groups.push(groups...)
 	s.r.emit(Event{Kind: PrefetchStarted, Template: t.name, Objects: n})
 	return s.writeServer(msgs...)

@@ -39,8 +39,10 @@
 // listing every object of that kind (in pg_dump's transaction, hence its
 // snapshot, ordered by schema and name as pg_dump asks), and ROLLBACK TO
 // SAVEPOINT. When the keys arrive it pipelines pg_dump's exact query text
-// for every object, each followed by ROLLBACK TO SAVEPOINT, so a failing
-// query cannot abort pg_dump's transaction, and then RELEASE SAVEPOINT. The
+// for every object, then ROLLBACK TO SAVEPOINT and RELEASE SAVEPOINT, so a
+// failing query cannot abort pg_dump's transaction. (One savepoint per
+// batch, not per query: Prisma Postgres bills each statement, and after an
+// error the rest of the batch merely passes through.) The
 // answers fill the cache as they come; an error, or an answer past
 // the byte budget ([Config.CacheBytes]) is not kept, and pg_dump's own query
 // then passes through. Where the catalog query estimates each answer's size
