@@ -148,7 +148,7 @@ func (s *session) prefetch(t *template, key, q string, keys []keyed) error {
 			return errClientGone
 		}
 	}
-	chunk, rest := nextChunk(keys, key, s.r.cfg.CacheBytes/2)
+	chunk, rest := nextChunk(keys, key, s.r.cfg.CacheBytes/2, maxChunk)
 	s.remaining[t.name] = rest
 	return s.sendBatch(t, chunk)
 }
@@ -182,11 +182,16 @@ func (s *session) sendBatch(t *template, keys []string) error {
 	return s.writeServer(msgs...)
 }
 
-// nextChunk picks the keys to prefetch after asked (which is being
+// maxChunk bounds the objects of one batch: what a batch holds in flight
+// (its messages, its pending entries) stays a few megabytes however many
+// objects the database has.
+const maxChunk = 5000
+
+// nextChunk picks at most n keys to prefetch after asked (which is being
 // fetched): those after it in the list, then those before, as long as their
 // estimated sizes add up to at most limit (an object larger than limit
 // alone is never prefetched). rest is what was not picked, in order.
-func nextChunk(keys []keyed, asked string, limit int64) (chunk []string, rest []keyed) {
+func nextChunk(keys []keyed, asked string, limit int64, n int) (chunk []string, rest []keyed) {
 	start := 0
 	for i, k := range keys {
 		if k.key == asked {
@@ -199,7 +204,7 @@ func nextChunk(keys []keyed, asked string, limit int64) (chunk []string, rest []
 	for j := range keys {
 		i := (start + j) % len(keys)
 		k := keys[i]
-		if k.key == asked || k.size > limit || sum+k.size > limit {
+		if k.key == asked || k.size > limit || sum+k.size > limit || len(chunk) == n {
 			continue
 		}
 		sum += k.size

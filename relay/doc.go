@@ -45,11 +45,11 @@
 // error the rest of the batch merely passes through.) The
 // answers fill the cache as they come; an error, or an answer past
 // the byte budget ([Config.CacheBytes]) is not kept, and pg_dump's own query
-// then passes through. Where the catalog query estimates each answer's size
-// (a table's size for its COPY), objects are prefetched in chunks of at most
-// half the budget, starting after the one asked; the next query of that
-// kind not in the cache starts the next chunk; a table larger than that is
-// never prefetched. A miss costs a round trip, never correctness; the
+// then passes through. Objects are prefetched in chunks of at most 5,000,
+// and where the catalog query estimates each answer's size (a table's size
+// for its COPY), of at most half the budget, starting after the one asked;
+// the next query of that kind not in the cache starts the next chunk; a
+// table larger than half the budget is never prefetched. A miss costs a round trip, never correctness; the
 // archive is the one plain pg_dump writes of the same snapshot.
 //
 // Ordering is the protocol's: the client gets exactly the answers to what

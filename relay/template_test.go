@@ -157,7 +157,7 @@ func TestNextChunk(t *testing.T) {
 		{"zz", 1000, "a b c d e f", ""},
 		{"c", 25, "d e", "a b f"},
 	} {
-		chunk, rest := nextChunk(keys, tt.asked, tt.limit)
+		chunk, rest := nextChunk(keys, tt.asked, tt.limit, 10)
 		var names []string
 		for _, k := range rest {
 			names = append(names, k.key)
@@ -167,8 +167,13 @@ func TestNextChunk(t *testing.T) {
 		}
 	}
 	// Sizes unknown (0): everything in one chunk.
-	chunk, rest := nextChunk([]keyed{{"1", 0}, {"2", 0}, {"3", 0}}, "2", 8)
+	chunk, rest := nextChunk([]keyed{{"1", 0}, {"2", 0}, {"3", 0}}, "2", 8, 10)
 	if strings.Join(chunk, " ") != "3 1" || len(rest) != 0 {
+		t.Errorf("chunk %q rest %v", chunk, rest)
+	}
+	// At most n objects a chunk.
+	chunk, rest = nextChunk([]keyed{{"1", 0}, {"2", 0}, {"3", 0}, {"4", 0}}, "1", 8, 2)
+	if strings.Join(chunk, " ") != "2 3" || len(rest) != 1 || rest[0].key != "4" {
 		t.Errorf("chunk %q rest %v", chunk, rest)
 	}
 }
