@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ppg-cli/ppg/e2e/gateway"
 	"github.com/ppg-cli/ppg/e2e/pgserver"
@@ -437,4 +438,83 @@ func TestRelayLinkCutDuringPrefetch(t *testing.T) {
 	// The retry: the same relay, a healed link.
 	retried, _ := mustDump(t, b, r.Addr().String())
 	sameArchive(t, plain, retried)
+}
+
+// TestRelayExtendedProtocolAndCancel: a client of the extended protocol
+// (pgx's default) is relayed transparently, after a prefetch on the same
+// connection; and a cancel request through the relay reaches the server.
+func TestRelayExtendedProtocolAndCancel(t *testing.T) {
+	b := newRelayBed(t, 20)
+	r := startRelay(t, "postgres://"+b.direct()+"/postgres?sslmode=disable", relay.Config{})
+	ctx := context.Background()
+	url := fmt.Sprintf("postgres://%s:%s@%s/postgres?sslmode=disable", b.server.User, b.server.Password, r.Addr())
+	conn, err := pgx.Connect(ctx, url+"&default_query_exec_mode=simple_protocol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	var oids []uint32
+	rows, err := conn.Query(ctx, "SELECT c.oid FROM pg_class c WHERE c.relkind = 'v' AND c.relnamespace::regnamespace::text LIKE 'app%' ORDER BY c.relname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var oid uint32
+		if err := rows.Scan(&oid); err != nil {
+			t.Fatal(err)
+		}
+		oids = append(oids, oid)
+	}
+	if err := rows.Err(); err != nil || len(oids) < 3 {
+		t.Fatalf("views: %v %v", oids, err)
+	}
+	want := map[uint32]string{}
+	for _, oid := range oids {
+		want[oid] = b.db.value("SELECT pg_get_viewdef($1::oid)", oid)
+	}
+	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ"); err != nil {
+		t.Fatal(err)
+	}
+	var def string
+	q := fmt.Sprintf("SELECT pg_catalog.pg_get_viewdef('%d'::pg_catalog.oid) AS viewdef", oids[0])
+	if err := conn.QueryRow(ctx, q).Scan(&def); err != nil || def != want[oids[0]] {
+		t.Fatalf("the prefetch's trigger: %q, %v", def, err)
+	}
+	// The extended protocol from here on: parameters, prepared statements.
+	for _, oid := range oids[1:] {
+		if err := conn.QueryRow(ctx, "SELECT pg_get_viewdef($1::oid)", pgx.QueryExecModeCacheStatement, oid).Scan(&def); err != nil || def != want[oid] {
+			t.Fatalf("view %d through the extended protocol: %q, %v", oid, def, err)
+		}
+	}
+	if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if st := r.Stats(); st.Prefetched < int64(len(oids)-1) {
+		t.Errorf("stats %+v: the trigger started no prefetch of the other views", st)
+	}
+
+	// A cancel request, sent to the relay as psql or pg_dump sends one.
+	done := make(chan error, 1)
+	go func() {
+		_, err := conn.Exec(ctx, "SELECT pg_sleep(60)")
+		done <- err
+	}()
+	waitFor(t, 30*time.Second, "the sleep to start", func() bool {
+		return b.db.value("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'") == "1"
+	})
+	if err := conn.PgConn().CancelRequest(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "57014" {
+			t.Fatalf("the cancelled query ended with %v, want 57014 query_canceled", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the cancel request did not reach the server")
+	}
+	if err := r.Err(); err != nil {
+		t.Errorf("relay: %v", err)
+	}
 }
