@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"net"
 	"strconv"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -164,7 +165,7 @@ func (s *session) readDiscard(g *group) error {
 
 // pump writes the client's answers in the order it asked for them.
 func (s *session) pump() error {
-	var rfq []byte
+	rfq := []byte{'Z', 0, 0, 0, 5, 0}
 	for {
 		var it item
 		var ok bool
@@ -177,13 +178,11 @@ func (s *session) pump() error {
 			return errClientGone
 		}
 		if it.g == nil {
-			rfq = append(rfq[:0], it.data...)
-			rfq = append(rfq, 'Z', 0, 0, 0, 5, it.status)
-			if _, err := s.client.Write(rfq); err != nil {
+			// The cached messages, then a ReadyForQuery, in one writev.
+			rfq[5] = it.status
+			bufs := net.Buffers{it.data, rfq}
+			if _, err := bufs.WriteTo(s.client); err != nil {
 				return errClientGone
-			}
-			if cap(rfq) > 1<<20 {
-				rfq = nil
 			}
 			continue
 		}
