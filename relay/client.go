@@ -79,6 +79,7 @@ func (s *session) query(q string) error {
 	if gen := s.txEnds.Load(); gen != s.cacheGen {
 		s.cache.clear()
 		s.cacheGen = gen
+		s.lists = nil
 		clear(s.triggered)
 		clear(s.remaining)
 	}
@@ -107,7 +108,7 @@ func (s *session) query(q string) error {
 		switch {
 		case settled && !s.triggered[t.name]:
 			s.triggered[t.name] = true
-			return s.prefetch(t, key, q, nil)
+			return s.prefetch(t, key, q, s.lists[t.name])
 		case settled && len(s.remaining[t.name]) > 0:
 			return s.prefetch(t, key, q, s.remaining[t.name])
 		}
@@ -118,20 +119,25 @@ func (s *session) query(q string) error {
 }
 
 // prefetch forwards the trigger query q and, in the same write, a
-// savepoint and (without keys yet) the template's catalog query for the
-// keys. Once the keys are known (one round trip, which overlaps the
-// trigger's own), it pipelines pg_dump's exact query for the next chunk of
-// objects, inside the savepoint so that an error cannot abort pg_dump's
-// transaction.
+// savepoint and, at the first prefetch of a transaction, every template's
+// catalog query for its keys, each followed by ROLLBACK TO SAVEPOINT so
+// one failing leaves the others. Once the keys are known (one round trip,
+// which overlaps the trigger's own, and only once a transaction), it
+// pipelines pg_dump's exact query for the next chunk of objects, inside the
+// savepoint so that an error cannot abort pg_dump's transaction.
 func (s *session) prefetch(t *template, key, q string, keys []keyed) error {
 	trigger := &group{kind: forward, out: make(chan []byte, 4)}
 	groups := []*group{trigger, {kind: discard}}
 	msgs := []pgproto3.FrontendMessage{&pgproto3.Query{String: q}, &pgproto3.Query{String: "SAVEPOINT " + savepoint}}
-	var list *group
-	if keys == nil {
-		list = &group{kind: collect, keys: make(chan []keyed, 1)}
-		groups = append(groups, list, &group{kind: discard})
-		msgs = append(msgs, &pgproto3.Query{String: t.list}, &pgproto3.Query{String: "ROLLBACK TO SAVEPOINT " + savepoint})
+	var lists []*group
+	if s.lists == nil {
+		rollback := &pgproto3.Query{String: "ROLLBACK TO SAVEPOINT " + savepoint}
+		for _, lt := range s.tpls {
+			g := &group{kind: collect, keys: make(chan []keyed, 1)}
+			lists = append(lists, g)
+			groups = append(groups, g, &group{kind: discard})
+			msgs = append(msgs, &pgproto3.Query{String: lt.list}, rollback)
+		}
 	}
 	s.groups.push(groups...)
 	s.outstanding.Add(1)
@@ -141,12 +147,16 @@ func (s *session) prefetch(t *template, key, q string, keys []keyed) error {
 	if err := s.enqueue(item{g: trigger}); err != nil {
 		return err
 	}
-	if list != nil {
-		select {
-		case keys = <-list.keys:
-		case <-s.ctx.Done():
-			return errClientGone
+	if lists != nil {
+		s.lists = make(map[string][]keyed, len(lists))
+		for i, g := range lists {
+			select {
+			case s.lists[s.tpls[i].name] = <-g.keys:
+			case <-s.ctx.Done():
+				return errClientGone
+			}
 		}
+		keys = s.lists[t.name]
 	}
 	chunk, rest := nextChunk(keys, key, s.r.cfg.CacheBytes/2, maxChunk)
 	s.remaining[t.name] = rest

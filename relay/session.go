@@ -63,8 +63,11 @@ type session struct {
 	txEnds   atomic.Uint64
 	cacheGen uint64
 
-	// triggered marks the templates prefetched in this transaction;
-	// remaining holds, per template, the keys not prefetched yet.
+	// lists holds every template's keys, fetched together at the first
+	// prefetch of a transaction (nil until then); triggered marks the
+	// templates prefetched since; remaining holds, per template, the keys
+	// not prefetched yet.
+	lists       map[string][]keyed
 	triggered   map[string]bool
 	remaining   map[string][]keyed
 	transparent bool
