@@ -33,24 +33,34 @@
 //
 // Templates of pg_dump's per-object queries are pinned per pg_dump major
 // version ([Config.DumpMajor], which the caller knows from pg_dump
-// --version: the startup message does not say). The first query matching a
-// template, inside a transaction with nothing in flight, is forwarded, and
-// behind it, in the same write, the relay sends SAVEPOINT, a catalog query
-// listing every object of that kind (in pg_dump's transaction, hence its
-// snapshot, ordered by schema and name as pg_dump asks), and ROLLBACK TO
+// --version: the startup message does not say). pg_dump 17's were counted
+// with log_statement = all; pg_dump 18's are 17's less the sequence
+// parameters, which 18 reads in one query (read from its source; no
+// pg_dump 18 was at hand to count them).
+//
+// The first query matching a template, inside a transaction with nothing
+// in flight, is forwarded, and behind it, in the same write, the relay
+// sends SAVEPOINT and, once a transaction, every template's catalog query
+// listing its objects (in pg_dump's transaction, hence its snapshot,
+// ordered by schema and name as pg_dump asks), each followed by ROLLBACK TO
 // SAVEPOINT. When the keys arrive it pipelines pg_dump's exact query text
-// for every object, then ROLLBACK TO SAVEPOINT and RELEASE SAVEPOINT, so a
-// failing query cannot abort pg_dump's transaction. (One savepoint per
-// batch, not per query: Prisma Postgres bills each statement, and after an
-// error the rest of the batch merely passes through.) The
-// answers fill the cache as they come; an error, or an answer past
-// the byte budget ([Config.CacheBytes]) is not kept, and pg_dump's own query
-// then passes through. Objects are prefetched in chunks of at most 5,000,
-// and where the catalog query estimates each answer's size (a table's size
-// for its COPY), of at most half the budget, starting after the one asked;
-// the next query of that kind not in the cache starts the next chunk; a
-// table larger than half the budget is never prefetched. A miss costs a round trip, never correctness; the
-// archive is the one plain pg_dump writes of the same snapshot.
+// for the objects of that kind, then ROLLBACK TO SAVEPOINT and RELEASE
+// SAVEPOINT, so a failing query cannot abort pg_dump's transaction. (One
+// savepoint per batch, not per query: Prisma Postgres bills each
+// statement, and after an error the rest of the batch merely passes
+// through.) A later kind's first query goes out with its batch.
+//
+// The answers fill the cache as they come; an error, or an answer past the
+// byte budget ([Config.CacheBytes], per connection) is not kept, and
+// pg_dump's own query then passes through. Objects are prefetched in
+// chunks of at most 5,000 and, where the catalog query estimates each
+// answer's size (a table's size for its COPY), of at most half the budget,
+// starting after the one asked; the next query of that kind not in the
+// cache starts the next chunk; a table larger than half the budget is
+// never prefetched. A miss costs a round trip, never correctness: the
+// archive is the one plain pg_dump writes of the same snapshot. Answers
+// belong to the transaction they were fetched in, and are dropped when it
+// ends.
 //
 // Ordering is the protocol's: the client gets exactly the answers to what
 // it sent, in order. One goroutine writes to the server and queues, for
@@ -77,7 +87,8 @@
 //
 // and runs pg_dump with host=privateDir port=5432 sslmode=disable, the
 // source's user and database, and its password in PGPASSWORD as today. For
-// a source behind the tunnel, Dial is the tunnel's dial of one WebSocket.
+// a source behind the tunnel, Dial opens one WebSocket to the gateway (the
+// tunnel package would export that dial; today it only listens).
 // After pg_dump exits, a non-nil r.Err() that is an *UpstreamError marks
 // the dump step retryable; Stats feed the debug log.
 package relay
