@@ -264,3 +264,31 @@ func TestRelayTLSUpstream(t *testing.T) {
 		}
 	})
 }
+
+// TestRelayUnixSocket: the relay listens on a Unix socket in a private
+// folder, as the dump step would run it, and psql reaches the server
+// through it with host=FOLDER port=5432.
+func TestRelayUnixSocket(t *testing.T) {
+	s := startServer(t, 17)
+	dial, err := relay.DialURL("postgres://" + net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) + "/postgres?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "ppg-relay-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	r, err := relay.Listen("unix", filepath.Join(dir, ".s.PGSQL.5432"), relay.Config{Dial: dial, DumpMajor: 17})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("the socket's folder: %v %v, want mode 0700", fi.Mode(), err)
+	}
+	out, err := psqlURL(t, fmt.Sprintf("postgres://%s:%s@/postgres?host=%s&port=5432", s.User, s.Password, dir), "SELECT 'through the socket'")
+	if err != nil || !strings.HasPrefix(out, "through the socket\n") {
+		t.Fatalf("psql through the relay's socket: %v\n%s", err, out)
+	}
+}
