@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -32,8 +33,8 @@ import (
 
 // relayExtraSQL adds what manyObjectsSQL lacks and pg_dump asks about one
 // by one: functions, aggregates, operators, a partitioned table, rules,
-// extended statistics, standalone types, materialized views, sequences
-// that are not identities, and names that need quoting.
+// extended statistics, standalone types (a base type too), materialized
+// views, sequences that are not identities, and names that need quoting.
 const relayExtraSQL = `
 CREATE SCHEMA extra; CREATE SCHEMA "Mixed Case";
 DO $$ BEGIN
@@ -54,6 +55,10 @@ END $$;
 CREATE OPERATOR extra.### (LEFTARG = int, RIGHTARG = int, FUNCTION = extra.f1);
 CREATE OPERATOR extra.@@@ (LEFTARG = int, RIGHTARG = int, FUNCTION = extra.f2);
 CREATE TYPE extra.r1 AS RANGE (subtype = int8);
+CREATE TYPE extra.b1;
+CREATE FUNCTION extra.b1_in(cstring) RETURNS extra.b1 LANGUAGE internal IMMUTABLE STRICT AS 'int4in';
+CREATE FUNCTION extra.b1_out(extra.b1) RETURNS cstring LANGUAGE internal IMMUTABLE STRICT AS 'int4out';
+CREATE TYPE extra.b1 (INPUT = extra.b1_in, OUTPUT = extra.b1_out, LIKE = int4);
 CREATE TABLE extra.p (k int, v text) PARTITION BY RANGE (k);
 CREATE TABLE extra.p1 PARTITION OF extra.p FOR VALUES FROM (0) TO (10);
 CREATE TABLE extra.p2 PARTITION OF extra.p FOR VALUES FROM (10) TO (20);
@@ -237,6 +242,11 @@ func TestRelayArchiveIdentity(t *testing.T) {
 	// through.
 	if st.Hits < 2500 {
 		t.Errorf("the relay answered %d queries from its cache, want at least 2500: %+v", st.Hits, st)
+	}
+	// What it fetched and pg_dump never asked for: a few routines pg_dump
+	// leaves to their types (a range type's constructors), no more.
+	if st.Prefetched > st.Hits+20 {
+		t.Errorf("the relay prefetched %d answers for %d hits: %+v", st.Prefetched, st.Hits, st)
 	}
 	if err := r.Err(); err != nil {
 		t.Errorf("relay: %v", err)
@@ -517,4 +527,46 @@ func TestRelayExtendedProtocolAndCancel(t *testing.T) {
 	if err := r.Err(); err != nil {
 		t.Errorf("relay: %v", err)
 	}
+}
+
+// TestRelayTemplatesMatchPgDump: every template of the relay for pg_dump
+// 17 matches a statement the installed pg_dump sends, as the server logs
+// them with log_statement = all: a pg_dump whose queries drifted would
+// only lose the prefetch, and this says so.
+func TestRelayTemplatesMatchPgDump(t *testing.T) {
+	need(t, "PPG_CLIENT_BIN")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := pgserver.Start(ctx, pgserver.Options{Version: 17, Settings: map[string]string{
+		"log_statement": "all", "logging_collector": "on", "log_directory": "log", "log_filename": "statements.log"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop() })
+	b := &relayBed{server: s, db: &database{t: t, server: s, name: "postgres", url: s.URL("postgres")}}
+	b.db.exec(manyObjectsSQL(20), relayExtraSQL)
+	b.snapshot = holdSnapshot(t, b.db)
+	mustDump(t, b, b.direct())
+	logged, err := os.ReadFile(filepath.Join(s.DataDir, "log", "statements.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var statements []string
+	for _, line := range strings.Split(string(logged), "\n") {
+		if _, stmt, ok := strings.Cut(line, "LOG:  statement: "); ok {
+			statements = append(statements, stmt)
+		}
+	}
+	dumpMatches := map[string]int{}
+	for _, stmt := range statements {
+		for _, name := range relay.Match(17, stmt) {
+			dumpMatches[name]++
+		}
+	}
+	for _, name := range relay.Templates(17) {
+		if dumpMatches[name] == 0 {
+			t.Errorf("no statement of pg_dump matches the relay's %q template", name)
+		}
+	}
+	t.Logf("%d statements logged; matches per template: %v", len(statements), dumpMatches)
 }

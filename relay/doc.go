@@ -69,6 +69,10 @@
 // client's answers in the order it asked. A message of the extended
 // protocol makes the rest of the session a plain copy.
 //
+// The relay is for one pg_dump connection, as ppg's dump step runs it
+// (--format=custom). Under -Fd -j N each worker's connection would
+// prefetch the data of tables other workers copy: correct, but wasteful.
+//
 // # Failures
 //
 // A broken server link closes the client's connection at once (pg_dump

@@ -95,10 +95,15 @@ func functions(kinds string) string {
 	return listQuery("c.oid", procFrom, classProc, "c.oid", "c.prokind IN ("+kinds+")", "n.nspname, c.proname, c.oid")
 }
 
-// types lists the OIDs of types of the given typtype, composite types only
-// for standalone ones (a table's row type is dumped with the table).
+// types lists the OIDs of types of the given typtype: no array types, and
+// composite types only standalone ones (a table's row type is dumped with
+// the table).
 func types(typtype string) string {
 	where := "c.typtype = '" + typtype + "'"
+	if typtype == "b" {
+		// An array type is dumped with its element type, never alone.
+		where += " AND NOT (c.typelem <> 0 AND c.typlen = -1)"
+	}
 	if typtype == "c" {
 		where += " AND (SELECT r.relkind FROM pg_catalog.pg_class r WHERE r.oid = c.typrelid) = 'c'"
 	}
@@ -108,12 +113,15 @@ func types(typtype string) string {
 // copyList lists the tables whose data pg_dump copies, as dumpTableData_copy
 // names them: the qualified name, a space, and fmtCopyColumnList's list of
 // the columns neither dropped nor generated (nothing when there are none),
-// with the table's size on disk (TOAST included) as the estimate.
+// with the table's size on disk as the estimate: its main fork and its
+// TOAST table (not its free space and visibility maps, which a small table
+// has whole pages of).
 var copyList = listQuery(`pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||)
 	pg_catalog.quote_ident(c.relname) OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) COALESCE(
 	(SELECT '(' OPERATOR(pg_catalog.||) pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) OPERATOR(pg_catalog.||) ')'
 	FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''), ''),
-	pg_catalog.pg_table_size(c.oid)`, relFrom, classRel, "c.oid", "c.relkind = 'r'", "n.nspname, c.relname")
+	pg_catalog.pg_relation_size(c.oid) OPERATOR(pg_catalog.+) COALESCE(pg_catalog.pg_total_relation_size(NULLIF(c.reltoastrelid, 0)), 0)`,
+	relFrom, classRel, "c.oid", "c.relkind = 'r'", "n.nspname, c.relname")
 
 // templates17 are pg_dump 17's per-object queries (pg_dump.c of
 // REL_17_STABLE: createViewAsClause, dumpSequence, dumpSequenceData,
@@ -174,6 +182,18 @@ func Templates(dumpMajor int) []string {
 	var names []string
 	for _, t := range templatesFor(dumpMajor) {
 		names = append(names, t.name)
+	}
+	return names
+}
+
+// Match returns the names of the templates for pg_dump dumpMajor that
+// recognise the query q (at most one, in practice).
+func Match(dumpMajor int, q string) []string {
+	var names []string
+	for _, t := range templatesFor(dumpMajor) {
+		if _, ok := t.match(q); ok {
+			names = append(names, t.name)
+		}
 	}
 	return names
 }
