@@ -95,7 +95,7 @@ const (
 	forward groupKind = iota // to the client, up to ReadyForQuery
 	endless                  // to the client, for the rest of the session
 	fill                     // into a cache entry
-	collect                  // the first column of each row: keys
+	collect                  // keys and their estimates, from rows
 	discard                  // dropped (savepoint handling)
 )
 
@@ -121,15 +121,16 @@ func newSession(r *Relay, c net.Conn) *session {
 }
 
 // run serves the connection to its end and returns its failure, nil for a
-// clean end (the client left, or the server ended the session itself).
+// clean end (the client left). The session's end closes both connections,
+// which unblocks every goroutine.
 func (s *session) run() error {
-	stop := context.AfterFunc(s.ctx, func() {
-		_ = s.client.Close()
+	stop := context.AfterFunc(s.ctx, func() { _ = s.client.Close() })
+	defer stop()
+	defer func() {
 		if s.server != nil {
 			_ = s.server.Close()
 		}
-	})
-	defer stop()
+	}()
 	defer s.cancel(errClientGone)
 	defer func() {
 		_, peak := s.cache.size()
@@ -180,6 +181,7 @@ func (s *session) startup() (ok bool, err error) {
 		return false, upstream("connect", err)
 	}
 	s.server = server
+	context.AfterFunc(s.ctx, func() { _ = server.Close() })
 	s.fe = pgproto3.NewFrontend(server, server)
 	if err := s.writeServer(startup); err != nil {
 		return false, err
