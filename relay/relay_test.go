@@ -107,13 +107,13 @@ func answer(be *pgproto3.Backend, q string, status byte, oids []string) byte {
 			be.Send(&pgproto3.DataRow{Values: [][]byte{[]byte(oid)}})
 		}
 		be.Send(&pgproto3.CommandComplete{CommandTag: []byte("SELECT 3")})
-	case strings.HasPrefix(q, "SELECT pg_catalog.pg_get_viewdef('"):
-		row("def of " + q[len("SELECT pg_catalog.pg_get_viewdef('"):][:3])
 	case q == "SELECT fail" || q == viewdef("666"):
 		be.Send(&pgproto3.ErrorResponse{Severity: "ERROR", Code: "XX000", Message: "fails"})
 		if status == 'T' {
 			status = 'E'
 		}
+	case strings.HasPrefix(q, "SELECT pg_catalog.pg_get_viewdef('"):
+		row("def of " + q[len("SELECT pg_catalog.pg_get_viewdef('"):][:3])
 	default:
 		row("answer to " + q)
 	}
@@ -144,10 +144,9 @@ func exec(t *testing.T, conn *pgconn.PgConn, q string) string {
 	return string(res[0].Rows[0][0])
 }
 
-func TestRelayPrefetchesInTheTransaction(t *testing.T) {
-	srv := startFakeServer(t)
-	var mu sync.Mutex
-	var events []Event
+// relayTo starts a relay in front of srv and connects a client to it.
+func relayTo(t *testing.T, srv *fakeServer, mu *sync.Mutex, events *[]Event) (*Relay, *pgconn.PgConn) {
+	t.Helper()
 	r, err := Listen("tcp", "127.0.0.1:0", Config{
 		Dial: func(ctx context.Context) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "tcp", srv.ln.Addr().String())
@@ -155,20 +154,54 @@ func TestRelayPrefetchesInTheTransaction(t *testing.T) {
 		DumpMajor: 17,
 		Observe: func(ev Event) {
 			mu.Lock()
-			events = append(events, ev)
+			*events = append(*events, ev)
 			mu.Unlock()
 		},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = r.Close() }()
+	t.Cleanup(func() { _ = r.Close() })
 	ctx := context.Background()
 	conn, err := pgconn.Connect(ctx, "postgres://x@"+r.Addr().String()+"/db?sslmode=prefer")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = conn.Close(ctx) }()
+	t.Cleanup(func() { _ = conn.Close(ctx) })
+	return r, conn
+}
+
+// An error in a prefetched query does not reach the client's transaction:
+// the rest of the batch is not kept and passes through when asked, and the
+// failing query, when the client asks it, fails for the client alone.
+func TestRelayBatchErrorPassesThrough(t *testing.T) {
+	srv := startFakeServer(t)
+	srv.oids = []string{"101", "666", "102", "103"}
+	var mu sync.Mutex
+	var events []Event
+	r, conn := relayTo(t, srv, &mu, &events)
+	for _, s := range []struct{ q, want string }{
+		{"BEGIN", "BEGIN"},
+		{viewdef("101"), "def of 101"},
+		{viewdef("102"), "def of 102"},
+		{viewdef("103"), "def of 103"},
+		{"SELECT still", "answer to SELECT still"},
+		{viewdef("666"), "error XX000"},
+	} {
+		if got := exec(t, conn, s.q); got != s.want {
+			t.Fatalf("%s: got %q, want %q", s.q, got, s.want)
+		}
+	}
+	if st := r.Stats(); st.Hits != 0 || st.Dropped != 3 || st.Misses != 3 {
+		t.Errorf("stats %+v: want 3 dropped and 3 misses, no hits", st)
+	}
+}
+
+func TestRelayPrefetchesInTheTransaction(t *testing.T) {
+	srv := startFakeServer(t)
+	var mu sync.Mutex
+	var events []Event
+	r, conn := relayTo(t, srv, &mu, &events)
 
 	// Outside a transaction nothing is prefetched.
 	if got := exec(t, conn, viewdef("101")); got != "def of 101" {
@@ -285,5 +318,32 @@ func TestRelayServerGoneIsUpstreamError(t *testing.T) {
 	var up *UpstreamError
 	if !errors.As(r.Err(), &up) || !up.Retryable() {
 		t.Fatalf("relay error %v, want an UpstreamError", r.Err())
+	}
+}
+
+// Close cuts the sessions under way and returns once they ended.
+func TestRelayCloseCutsSessions(t *testing.T) {
+	srv := startFakeServer(t)
+	var mu sync.Mutex
+	var events []Event
+	r, conn := relayTo(t, srv, &mu, &events)
+	exec(t, conn, "BEGIN")
+	closed := make(chan error, 1)
+	go func() { closed <- r.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatalf("close: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return within 10 s")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := conn.Exec(ctx, "SELECT 1").ReadAll(); err == nil || ctx.Err() != nil {
+		t.Fatalf("a query after Close: %v (context: %v)", err, ctx.Err())
+	}
+	if err := r.Err(); err != nil {
+		t.Errorf("a session cut by Close reported %v", err)
 	}
 }
