@@ -246,6 +246,20 @@ func TestRelayTLSUpstream(t *testing.T) {
 		})
 	}
 
+	// verify-ca checks the chain, not the name: an address the certificate
+	// does not name passes, without SNI (none is sent to an address).
+	t.Run("verify-ca to an address", func(t *testing.T) {
+		before := len(proxy.serverNames())
+		r := startRelay(t, "postgres://127.0.0.1:"+port+"/postgres?sslmode=verify-ca&sslrootcert="+pki.caFile, relay.Config{})
+		out, err := psqlURL(t, fmt.Sprintf("postgres://%s:%s@%s/postgres", s.User, s.Password, r.Addr()), sql)
+		if err != nil || !strings.HasPrefix(out, "t|TLSv1.3\n") {
+			t.Fatalf("psql through a verify-ca relay: %v\n%s", err, out)
+		}
+		if names := proxy.serverNames()[before:]; len(names) != 1 || names[0] != "" {
+			t.Errorf("server names sent to an IP address: %q, want none", names)
+		}
+	})
+
 	t.Run("verify-full against the wrong name", func(t *testing.T) {
 		before := len(proxy.serverNames())
 		r := startRelay(t, "postgres://127.0.0.1:"+port+"/postgres?sslmode=verify-full&sslrootcert="+pki.caFile, relay.Config{})
