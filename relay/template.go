@@ -45,10 +45,11 @@ func (t *template) match(q string) (string, bool) {
 var (
 	// oidKey is how pg_dump prints an OID with %u.
 	oidKey = regexp.MustCompile(`^[1-9][0-9]{0,9}$`)
+	// copyKey is a table and its column list as pg_dump's COPY names them:
+	// no statement separator or NUL outside double quotes.
+	copyKey = regexp.MustCompile(`^(?:[^;"\x00]|"(?:[^"\x00]|"")*")+$`)
 	// qualifiedKey is a schema-qualified name as fmtQualifiedId prints it:
 	// plain identifiers or double-quoted ones (quotes doubled inside).
-	// copyKey is a table and its column list as pg_dump's COPY names them.
-	copyKey      = regexp.MustCompile(`^(?s).+$`)
 	qualifiedKey = regexp.MustCompile(`^(?:[a-z_][a-z0-9_$]*|"(?:[^"]|"")+")\.(?:[a-z_][a-z0-9_$]*|"(?:[^"]|"")+")$`)
 )
 
