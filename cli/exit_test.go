@@ -99,12 +99,11 @@ func TestExecute(t *testing.T) {
 
 func TestExitPrintsOnce(t *testing.T) {
 	var errOut bytes.Buffer
-	a := &app{flow: words.FromEA, stderr: &errOut}
 	se := &migrate.StepError{Step: migrate.StepDump, Err: errors.New("pg_dump failed"), Cause: "pg_dump failed", Resumable: true}
-	if got := a.exit(reported{se}); got != words.StatusFailure || errOut.Len() != 0 {
+	if got := exit(&errOut, words.FromEA, reported{se}); got != words.StatusFailure || errOut.Len() != 0 {
 		t.Errorf("a reported error: status %d, stderr %q; want 1 and nothing printed", got, errOut.String())
 	}
-	if got := a.exit(se); got != words.StatusFailure || strings.Count(errOut.String(), "\n") != 1 ||
+	if got := exit(&errOut, words.FromEA, se); got != words.StatusFailure || strings.Count(errOut.String(), "\n") != 1 ||
 		!strings.Contains(errOut.String(), "Dump the EA database failed (details above); next: run ppg migrate-from-ea again") {
 		t.Errorf("status %d, stderr %q", got, errOut.String())
 	}

@@ -4,18 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/ppg-cli/ppg/migrate"
-	"github.com/ppg-cli/ppg/pgtools"
 	"github.com/ppg-cli/ppg/tui"
 	"github.com/ppg-cli/ppg/tunnel"
 	"github.com/ppg-cli/ppg/words"
@@ -109,7 +105,11 @@ user of the machine, so ppg refuses it).`,
   ppg migrate --non-interactive --from env:NEON_URL --to file:./target.url --dry-run`,
 }
 
-type migrateFlags struct {
+// migrateOptions are one migration command's flags and dependencies.
+type migrateOptions struct {
+	deps
+	cmd command
+
 	nonInteractive bool
 	json           bool
 	dryRun         bool
@@ -138,12 +138,11 @@ the plan found what would fail); 6 verification found differences; 7 another
 migration is running in this folder; 8 the source was written to after the
 dump (--on-source-change); 130 stopped (Ctrl-C).`
 
-func (a *app) migrateCmd() *cobra.Command { return a.migrationCmd(fromEA) }
-
-func (a *app) migrateAnyCmd() *cobra.Command { return a.migrationCmd(anyPostgres) }
-
-func (a *app) migrationCmd(c command) *cobra.Command {
-	f := migrateFlags{keyFiles: map[migrate.Side]*string{migrate.Source: new(string), migrate.Target: new(string)}}
+// newMigrateCmd is the command c (migrate or migrate-from-ea). runF, if
+// set, runs instead of the migration, with the options the flags set:
+// tests use it to check the flags.
+func newMigrateCmd(d deps, c command, runF func(context.Context, *migrateOptions) error) *cobra.Command {
+	opts := &migrateOptions{deps: d, cmd: c, keyFiles: map[migrate.Side]*string{migrate.Source: new(string), migrate.Target: new(string)}}
 	cmd := &cobra.Command{
 		Use:     c.use,
 		Short:   c.short,
@@ -151,143 +150,97 @@ func (a *app) migrationCmd(c command) *cobra.Command {
 		Example: c.example,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a.flow = c.flow
-			if !f.nonInteractive {
-				if f.dryRun || f.json {
+			if !opts.nonInteractive {
+				if opts.dryRun || opts.json {
 					return words.UsageError{Err: errors.New("--dry-run and --json go with --non-interactive")}
 				}
-				if !term.IsTerminal(int(os.Stdin.Fd())) || !term.IsTerminal(int(os.Stdout.Fd())) {
+				if !opts.io.isTerminal() {
 					return words.UsageError{Err: fmt.Errorf("no terminal to run the interactive wizard in: use --non-interactive, with the keys in %s and %s",
 						c.env[migrate.Source], c.env[migrate.Target])}
 				}
-				return a.runWizard(cmd.Context(), c, f)
 			}
-			return a.runHeadless(cmd.Context(), cmd.OutOrStdout(), c, f)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			if !opts.nonInteractive {
+				return runWizard(cmd.Context(), opts)
+			}
+			return runHeadless(cmd.Context(), opts)
 		},
 	}
-	fl := cmd.Flags()
-	fl.BoolVar(&f.nonInteractive, "non-interactive", false, "run without the wizard: keys from the environment or files, progress as lines")
-	fl.BoolVar(&f.json, "json", false, "with --non-interactive: print events as JSON, one object a line")
-	fl.BoolVar(&f.dryRun, "dry-run", false, "with --non-interactive: check both databases, print the plan, and stop before the dump (writes nothing)")
-	fl.StringVar(&f.dir, "dir", ".", "working folder for the state file and the dump")
-	fl.StringVar(&f.pgBin, "pg-bin", "", "folder holding pg_dump and pg_restore (default: $PPG_PG_BIN, PATH, usual install places)")
-	fl.IntVar(&f.jobs, "jobs", 0, "parallel restore jobs (default 4, fewer when the target's connections are short)")
-	fl.BoolVar(&f.restart, "restart", false, "discard the recorded progress and start over (the old dump file is kept)")
-	fl.BoolVar(&f.allowNonEmpty, "allow-non-empty-target", false, "restore into a target that already holds objects")
-	fl.BoolVar(&f.resetTarget, "reset-target", false, "with --restart: empty the target that the migration started over had restored into (drops its schemas and large objects)")
-	fl.StringVar(&f.onChange, "on-source-change", "fail", "with --non-interactive, when the source was written to after the dump: fail (exit 8), redump (dump and restore again), or keep (keep the migration as of the dump)")
-	fl.StringVar(&f.verify, "verify", "counts", "what to compare: counts (exact row counts, sequences, objects, large objects), or content too (a hash of every row and large object on both sides: reads all the data twice more; use it when the data must be proven byte for byte)")
-	fl.IntVar(&f.retries, "retries", 3, "how many times a step that lost its connection or stalled is tried again, each resuming where it stopped (0: none)")
-	fl.StringVar(&f.acceptDown, "accept-downgrade", "", "for a PostgreSQL 18 source going into 17: temporal-keys accepts temporal keys as exclusion constraints and leaves temporal foreign keys out")
-	fl.StringVar(&f.stall, "stall-timeout", "2m", "stop a tool that moves no data for this long, call the connection stalled, and retry")
-	for _, side := range []migrate.Side{migrate.Source, migrate.Target} {
-		fl.StringVar(f.keyFiles[side], c.fileFlag[side], "", fmt.Sprintf("read the %s key or URL from this file instead of $%s", c.flow.Side(side), c.env[side]))
-	}
-	if c.fromTo {
-		fl.StringVar(&f.from, "from", "", "the source: env:NAME, file:PATH, or a URL without a password")
-		fl.StringVar(&f.to, "to", "", "the target: env:NAME, file:PATH, or a URL without a password")
-	}
+	opts.addFlags(cmd)
 	return cmd
 }
 
-// engineConfig is the engine's configuration for the flags.
-func (a *app) engineConfig(dir, pgBin string, jobs int) migrate.Config {
-	if pgBin == "" {
-		pgBin = os.Getenv(envPGBin)
+func (o *migrateOptions) addFlags(cmd *cobra.Command) {
+	c := o.cmd
+	fl := cmd.Flags()
+	fl.BoolVar(&o.nonInteractive, "non-interactive", false, "run without the wizard: keys from the environment or files, progress as lines")
+	fl.BoolVar(&o.json, "json", false, "with --non-interactive: print events as JSON, one object a line")
+	fl.BoolVar(&o.dryRun, "dry-run", false, "with --non-interactive: check both databases, print the plan, and stop before the dump (writes nothing)")
+	fl.StringVar(&o.dir, "dir", ".", "working folder for the state file and the dump")
+	fl.StringVar(&o.pgBin, "pg-bin", "", "folder holding pg_dump and pg_restore (default: $PPG_PG_BIN, PATH, usual install places)")
+	fl.IntVar(&o.jobs, "jobs", 0, "parallel restore jobs (default 4, fewer when the target's connections are short)")
+	fl.BoolVar(&o.restart, "restart", false, "discard the recorded progress and start over (the old dump file is kept)")
+	fl.BoolVar(&o.allowNonEmpty, "allow-non-empty-target", false, "restore into a target that already holds objects")
+	fl.BoolVar(&o.resetTarget, "reset-target", false, "with --restart: empty the target that the migration started over had restored into (drops its schemas and large objects)")
+	fl.StringVar(&o.onChange, "on-source-change", "fail", "with --non-interactive, when the source was written to after the dump's snapshot (during the dump or later): fail (exit 8), redump (dump, and restore, again), or keep (keep the migration as of the snapshot)")
+	fl.StringVar(&o.verify, "verify", "counts", "what to compare: counts (exact row counts, sequences, objects, large objects), or content too (a hash of every row and large object on both sides: reads all the data twice more; use it when the data must be proven byte for byte)")
+	fl.IntVar(&o.retries, "retries", 3, "how many times a step that lost its connection or stalled is tried again, each resuming where it stopped (0: none)")
+	fl.StringVar(&o.acceptDown, "accept-downgrade", "", "for a PostgreSQL 18 source going into 17: temporal-keys accepts temporal keys as exclusion constraints and leaves temporal foreign keys out")
+	fl.StringVar(&o.stall, "stall-timeout", "2m", "stop a tool that moves no data for this long, call the connection stalled, and retry")
+	for _, side := range []migrate.Side{migrate.Source, migrate.Target} {
+		fl.StringVar(o.keyFiles[side], c.fileFlag[side], "", fmt.Sprintf("read the %s key or URL from this file instead of $%s", c.flow.Side(side), c.env[side]))
 	}
-	return migrate.Config{
-		Dir:    dir,
-		Finder: pgtools.Finder{Dir: pgBin},
-		Tunnel: tunnel.Config{UserAgent: a.build.userAgent()},
-		Jobs:   jobs,
+	if c.fromTo {
+		fl.StringVar(&o.from, "from", "", "the source: env:NAME, file:PATH, or a URL without a password")
+		fl.StringVar(&o.to, "to", "", "the target: env:NAME, file:PATH, or a URL without a password")
 	}
 }
 
-func (a *app) migrationConfig(c command, f migrateFlags) (migrate.Config, error) {
-	cfg := a.engineConfig(f.dir, f.pgBin, f.jobs)
-	cfg.DumpPrefix, cfg.SourceNewestMajor = c.dumpPrefix, c.sourceNewest
-	cfg.Restart, cfg.AllowNonEmptyTarget, cfg.ResetTarget = f.restart, f.allowNonEmpty, f.resetTarget
-	stall, err := parseDuration(f.stall)
+// config is the engine's configuration for the flags, or a usage error.
+func (o *migrateOptions) config() (migrate.Config, error) {
+	cfg := o.engineConfig(o.dir, o.pgBin, o.jobs)
+	cfg.DumpPrefix, cfg.SourceNewestMajor = o.cmd.dumpPrefix, o.cmd.sourceNewest
+	cfg.Restart, cfg.AllowNonEmptyTarget, cfg.ResetTarget = o.restart, o.allowNonEmpty, o.resetTarget
+	stall, err := parseDuration(o.stall)
 	if err != nil {
-		return cfg, words.UsageError{Err: fmt.Errorf("--stall-timeout %q: %v", f.stall, err)}
+		return cfg, words.UsageError{Err: fmt.Errorf("--stall-timeout %q: %v", o.stall, err)}
 	}
 	cfg.StallTimeout = stall
 	switch {
-	case f.retries < 0:
-		return cfg, words.UsageError{Err: fmt.Errorf("--retries %d: use 0 or more", f.retries)}
-	case f.retries == 0:
+	case o.retries < 0:
+		return cfg, words.UsageError{Err: fmt.Errorf("--retries %d: use 0 or more", o.retries)}
+	case o.retries == 0:
 		cfg.Retries = -1
 	default:
-		cfg.Retries = f.retries
+		cfg.Retries = o.retries
 	}
-	switch f.acceptDown {
+	switch o.acceptDown {
 	case "":
 	case "temporal-keys":
 		cfg.AcceptTemporalKeys = true
 	default:
-		return cfg, words.UsageError{Err: fmt.Errorf("--accept-downgrade %q: use temporal-keys", f.acceptDown)}
+		return cfg, words.UsageError{Err: fmt.Errorf("--accept-downgrade %q: use temporal-keys", o.acceptDown)}
 	}
-	switch f.verify {
+	switch o.verify {
 	case "counts":
 	case "content":
 		cfg.VerifyContent = true
 	default:
-		return cfg, words.UsageError{Err: fmt.Errorf("--verify %q: use counts or content", f.verify)}
+		return cfg, words.UsageError{Err: fmt.Errorf("--verify %q: use counts or content", o.verify)}
 	}
 	return cfg, nil
 }
 
-// runWizard runs the interactive wizard in the terminal.
-func (a *app) runWizard(ctx context.Context, c command, f migrateFlags) error {
-	cfg, err := a.migrationConfig(c, f)
+// headlessConfig is config, with --on-source-change, which only headless
+// runs read (the wizard asks).
+func (o *migrateOptions) headlessConfig() (migrate.Config, error) {
+	cfg, err := o.config()
 	if err != nil {
-		return err
+		return cfg, err
 	}
-	v, _, _ := a.build.resolve()
-	err = tui.Run(ctx, tui.Options{
-		Dir:        f.dir,
-		Flow:       a.flow,
-		DumpPrefix: c.dumpPrefix,
-		Version:    v,
-		Restart:    f.restart,
-		NewEngine: func(restart bool, p migrate.Prompter) *migrate.Engine {
-			cfg := cfg
-			cfg.Restart = restart
-			return migrate.New(cfg, p)
-		},
-	})
-	if err == nil || errors.Is(err, context.Canceled) {
-		return err
-	}
-	// The wizard's summary said it all when it ended.
-	return reported{err}
-}
-
-func (a *app) runHeadless(ctx context.Context, out io.Writer, c command, f migrateFlags) error {
-	p := &headlessPrompter{env: c.env, flags: map[migrate.Side]string{}, files: map[migrate.Side]string{}, values: map[migrate.Side]keySource{}}
-	for side, flag := range c.fileFlag {
-		p.flags[side] = "--" + flag
-		p.files[side] = *f.keyFiles[side]
-	}
-	for side, spec := range map[migrate.Side]string{migrate.Source: f.from, migrate.Target: f.to} {
-		if spec == "" {
-			continue
-		}
-		ks, err := parseKeySource(spec)
-		if err != nil {
-			flag := "--from"
-			if side == migrate.Target {
-				flag = "--to"
-			}
-			return words.UsageError{Err: fmt.Errorf("%s: %v", flag, err)}
-		}
-		p.values[side] = ks
-	}
-	cfg, err := a.migrationConfig(c, f)
-	if err != nil {
-		return err
-	}
-	switch f.onChange {
+	switch o.onChange {
 	case "fail":
 		cfg.OnSourceChange = migrate.ChangeFail
 	case "redump":
@@ -295,20 +248,78 @@ func (a *app) runHeadless(ctx context.Context, out io.Writer, c command, f migra
 	case "keep":
 		cfg.OnSourceChange = migrate.ChangeKeep
 	default:
-		return words.UsageError{Err: fmt.Errorf("--on-source-change %q: use fail, redump or keep", f.onChange)}
+		return cfg, words.UsageError{Err: fmt.Errorf("--on-source-change %q: use fail, redump or keep", o.onChange)}
 	}
-	eng := migrate.New(cfg, p)
-	rep := newReporter(out, f.json, a.flow)
-	if f.dryRun {
-		plan, err := eng.Preflight(ctx)
+	return cfg, nil
+}
+
+// prompter is the headless prompter for the key flags and variables.
+func (o *migrateOptions) prompter() (*headlessPrompter, error) {
+	c := o.cmd
+	p := &headlessPrompter{env: c.env, flags: map[migrate.Side]string{}, files: map[migrate.Side]string{},
+		values: map[migrate.Side]keySource{}, getenv: o.getenv}
+	for side, flag := range c.fileFlag {
+		p.flags[side] = "--" + flag
+		p.files[side] = *o.keyFiles[side]
+	}
+	for _, s := range []struct {
+		side       migrate.Side
+		flag, spec string
+	}{{migrate.Source, "--from", o.from}, {migrate.Target, "--to", o.to}} {
+		if s.spec == "" {
+			continue
+		}
+		ks, err := parseKeySource(s.spec)
 		if err != nil {
-			return err
+			return nil, words.UsageError{Err: fmt.Errorf("%s: %v", s.flag, err)}
 		}
-		rep.plan(plan)
-		if plan.Blocked() {
-			return reported{&migrate.PlanError{Plan: plan}}
-		}
+		p.values[s.side] = ks
+	}
+	return p, nil
+}
+
+// runWizard runs the interactive wizard in the terminal.
+func runWizard(ctx context.Context, o *migrateOptions) error {
+	cfg, err := o.config()
+	if err != nil {
+		return err
+	}
+	v, _, _ := o.build.resolve()
+	err = o.wizard(ctx, tui.Options{
+		Dir:        o.dir,
+		Flow:       o.cmd.flow,
+		DumpPrefix: o.cmd.dumpPrefix,
+		Version:    v,
+		Restart:    o.restart,
+		NewEngine: func(restart bool, p migrate.Prompter) *migrate.Engine {
+			cfg := cfg
+			cfg.Restart = restart
+			return migrate.New(cfg, p)
+		},
+	})
+	if err == nil {
 		return nil
+	}
+	// The wizard's summary said it all when it ended, a stop included.
+	return reported{err}
+}
+
+// runHeadless runs the migration (or, with --dry-run, its plan) without
+// the wizard, printing its events as lines or JSON.
+func runHeadless(ctx context.Context, o *migrateOptions) error {
+	p, err := o.prompter()
+	if err != nil {
+		return err
+	}
+	cfg, err := o.headlessConfig()
+	if err != nil {
+		return err
+	}
+	eng := o.newEngine(cfg, p)
+	rep := newReporter(o.io.out, o.json, o.cmd.flow)
+	rep.now = o.now
+	if o.dryRun {
+		return dryRun(ctx, eng, rep)
 	}
 	var verified *migrate.VerifySummary
 	err = eng.Run(ctx, func(ev migrate.Event) {
@@ -317,24 +328,38 @@ func (a *app) runHeadless(ctx context.Context, out io.Writer, c command, f migra
 		}
 		rep.event(ev)
 	})
-	dir, _ := filepath.Abs(f.dir)
+	dir, _ := filepath.Abs(o.dir)
 	if err == nil {
 		if verified == nil {
 			// Verified by an earlier run: the state file has the verdict.
-			if s, serr := migrate.ReadState(f.dir); serr == nil && s != nil {
+			if s, serr := migrate.ReadState(o.dir); serr == nil && s != nil {
 				verified = s.Verified
 			}
 		}
-		cwd, _ := os.Getwd()
+		cwd, _ := o.getwd()
 		env, _ := migrate.CheckEnvFile(cwd)
 		rep.done(dir, verified, env)
 		return nil
 	}
-	if errors.Is(err, context.Canceled) && !f.json {
+	if errors.Is(err, context.Canceled) && !o.json {
 		rep.printf("\nStopped. The progress is saved in %s: run %s again there to resume.\n",
-			filepath.Join(dir, migrate.StateFileName), a.flow.Command)
+			filepath.Join(dir, migrate.StateFileName), o.cmd.flow.Command)
+		return reported{err}
 	}
 	return err
+}
+
+// dryRun prints the plan; a plan that blocks is a failure, reported.
+func dryRun(ctx context.Context, eng engine, rep *reporter) error {
+	plan, err := eng.Preflight(ctx)
+	if err != nil {
+		return err
+	}
+	rep.plan(plan)
+	if plan.Blocked() {
+		return reported{&migrate.PlanError{Plan: plan}}
+	}
+	return nil
 }
 
 // hasPassword reports whether a connection URL carries a password.

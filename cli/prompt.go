@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/ppg-cli/ppg/migrate"
-	"github.com/ppg-cli/ppg/tunnel"
 	"github.com/ppg-cli/ppg/words"
 )
 
@@ -20,6 +19,7 @@ type headlessPrompter struct {
 	flags  map[migrate.Side]string    // the key-file flags' names, for messages
 	files  map[migrate.Side]string    // key files given by flag
 	values map[migrate.Side]keySource // --from and --to
+	getenv func(string) string
 }
 
 // lookup returns the key for side and where it came from; "" when none is
@@ -35,7 +35,7 @@ func (p *headlessPrompter) lookup(side migrate.Side) (value, from string, err er
 	if ks, ok := p.values[side]; ok {
 		switch {
 		case ks.env != "":
-			return os.Getenv(ks.env), ks.env, nil
+			return p.getenv(ks.env), ks.env, nil
 		case ks.file != "":
 			return read(ks.file)
 		}
@@ -44,7 +44,7 @@ func (p *headlessPrompter) lookup(side migrate.Side) (value, from string, err er
 	if path := p.files[side]; path != "" {
 		return read(path)
 	}
-	return os.Getenv(p.env[side]), p.env[side], nil
+	return p.getenv(p.env[side]), p.env[side], nil
 }
 
 func (p *headlessPrompter) Key(_ context.Context, side migrate.Side, problem error) (string, error) {
@@ -71,10 +71,25 @@ func (p *headlessPrompter) EarlyKey(ctx context.Context, side migrate.Side, prob
 }
 
 func (p *headlessPrompter) Confirm(_ context.Context, q migrate.Question) (bool, error) {
-	// Headless runs go on with the source they were given; everything
-	// else needs an explicit flag, which the engine reads itself.
-	return q.Kind == migrate.ConfirmSource, nil
+	switch q.Kind {
+	case migrate.ConfirmSource:
+		// Headless runs go on with the source they were given.
+		return true, nil
+	case migrate.ConfirmRedump, migrate.ConfirmSourceChanged:
+		// Writes after the snapshot are --on-source-change's to decide,
+		// which the engine reads itself: an answer made up here would be
+		// a choice nobody made.
+		return false, errNoOneToAsk
+	default:
+		// Everything else needs an explicit flag, which the engine reads
+		// itself.
+		return false, nil
+	}
 }
+
+// errNoOneToAsk is a question only --on-source-change answers, asked of a
+// run that cannot ask.
+var errNoOneToAsk = errors.New("the source was written to after the dump's snapshot and there is no one to ask: set --on-source-change")
 
 // credentialPrompter answers the engine with one credential, once: the
 // one-shot commands have nobody to ask again.
@@ -93,28 +108,4 @@ func (p credentialPrompter) Key(_ context.Context, side migrate.Side, problem er
 
 func (p credentialPrompter) Confirm(_ context.Context, q migrate.Question) (bool, error) {
 	return q.Kind == migrate.ConfirmSource || (q.Kind == migrate.ConfirmNonEmptyTarget && p.allowNonEmpty), nil
-}
-
-// keyFrom reads the credential of the one-shot commands: a key file if
-// given, else PDP_API_KEY then DATABASE_URL from the environment or ./.env.
-func keyFrom(file string) (raw, from string, err error) {
-	if file != "" {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			return "", "", fmt.Errorf("read the key file: %w", err)
-		}
-		return string(data), file, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", "", err
-	}
-	cred, from, err := tunnel.LoadKey(os.LookupEnv, dir)
-	if err != nil {
-		return "", "", err
-	}
-	if cred.Direct() {
-		return cred.URL, from, nil
-	}
-	return cred.APIKey, from, nil
 }

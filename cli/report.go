@@ -39,8 +39,7 @@ type reporter struct {
 	now      func() time.Time
 	lastProg time.Time
 	lastPh   migrate.Phase
-	pace     words.Pace // of the running dump or restore phase
-	lastLine string     // the progress line printed last
+	lastLine string // the progress line printed last
 	finished *migrate.Summary
 	err      error // the first write error
 }
@@ -68,41 +67,9 @@ func (r *reporter) event(ev migrate.Event) {
 	ts := ev.Time.Format("15:04:05")
 	switch ev.Kind {
 	case migrate.StepStarted:
-		verb := "started"
-		switch {
-		case ev.Attempt > 1:
-			verb = fmt.Sprintf("try %d, where it stopped", ev.Attempt)
-		case ev.Resumed && ev.Step == migrate.StepDump:
-			verb = "started again (a dump always starts from the beginning)"
-		case ev.Resumed:
-			verb = "resumed"
-		}
-		r.pace.Reset(ev.Time, 0)
-		r.lastPh = 0
-		r.printf("%s %s: %s\n", ts, r.flow.Step(ev.Step), verb)
+		r.started(ts, ev)
 	case migrate.Progress:
-		p := ev.Progress
-		if p.Phase != r.lastPh && p.Phase != migrate.PhaseDump {
-			r.pace.Reset(ev.Time, p.BytesDone)
-		}
-		r.pace.Add(ev.Time, p.BytesDone)
-		// At most one progress line a second, plus each phase change and
-		// each phase's end; never the same line twice.
-		line := progressLine(p)
-		end := p.TablesDone == p.TablesTotal && p.TablesTotal > 0 && p.Phase != migrate.PhasePostData ||
-			p.Phase == migrate.PhasePostData && p.EntriesDone == p.EntriesTotal
-		if now := r.now(); line != r.lastLine && (now.Sub(r.lastProg) >= time.Second || p.Phase != r.lastPh || end) {
-			r.lastProg, r.lastPh, r.lastLine = now, p.Phase, line
-			if p.Phase == migrate.PhaseDump || p.Phase == migrate.PhaseData {
-				if sp := r.pace.Speed(); sp > 0 {
-					line += ", " + words.Speed(sp)
-				}
-				if left, ok := r.pace.Left(ev.Time, p.BytesTotal); ok {
-					line += ", about " + words.Duration(left) + " left"
-				}
-			}
-			r.printf("%s   %s\n", ts, line)
-		}
+		r.progress(ts, ev.Progress)
 	case migrate.Warning:
 		r.printf("%s   warning: %s\n", ts, r.message(ev))
 	case migrate.Info:
@@ -115,16 +82,62 @@ func (r *reporter) event(ev migrate.Event) {
 			r.printPlan(ev.Summary.Plan)
 		}
 	case migrate.StepFailed:
-		f := r.flow.Explain(ev.Failure)
-		r.printf("%s %s: FAILED: %s\n", ts, f.What, f.Headline)
-		if len(f.Tail) > 0 {
-			r.printf("  last lines of the tool's output:\n")
-			for _, l := range f.Tail[max(0, len(f.Tail)-10):] {
-				r.printf("    %s\n", l)
-			}
-		}
-		r.printf("  next: %s\n", f.Hint)
+		r.failed(ts, ev.Failure)
+	case migrate.ToolLine, migrate.Finished, migrate.PlanReport:
+		// The tools' own lines are for --json readers; the end and the
+		// plan are printed by done and plan.
 	}
+}
+
+// started prints a step's start, and how it starts: again, resumed.
+func (r *reporter) started(ts string, ev migrate.Event) {
+	verb := "started"
+	switch {
+	case ev.Attempt > 1:
+		verb = fmt.Sprintf("try %d, where it stopped", ev.Attempt)
+	case ev.Resumed && ev.Step == migrate.StepDump:
+		verb = "started again (a dump always starts from the beginning)"
+	case ev.Resumed:
+		verb = "resumed"
+	}
+	r.lastPh = 0
+	r.printf("%s %s: %s\n", ts, r.flow.Step(ev.Step), verb)
+}
+
+// progress prints at most one progress line a second, plus each phase
+// change and each phase's end; never the same line twice.
+func (r *reporter) progress(ts string, p *migrate.ProgressInfo) {
+	line := progressLine(p)
+	end := p.TablesDone == p.TablesTotal && p.TablesTotal > 0 && p.Phase != migrate.PhasePostData ||
+		p.Phase == migrate.PhasePostData && p.EntriesDone == p.EntriesTotal
+	now := r.now()
+	if line == r.lastLine || now.Sub(r.lastProg) < time.Second && p.Phase == r.lastPh && !end {
+		return
+	}
+	r.lastProg, r.lastPh, r.lastLine = now, p.Phase, line
+	if p.Phase == migrate.PhaseDump || p.Phase == migrate.PhaseData {
+		if p.BytesPerSecond > 0 {
+			line += ", " + words.Speed(p.BytesPerSecond)
+		}
+		if p.SecondsLeft > 0 {
+			line += ", about " + words.Duration(time.Duration(p.SecondsLeft)*time.Second) + " left"
+		}
+	}
+	r.printf("%s   %s\n", ts, line)
+}
+
+// failed prints a step's failure: the headline, the tool's last lines and
+// what to do next.
+func (r *reporter) failed(ts string, err error) {
+	f := r.flow.Explain(err)
+	r.printf("%s %s: FAILED: %s\n", ts, f.What, f.Headline)
+	if len(f.Tail) > 0 {
+		r.printf("  last lines of the tool's output:\n")
+		for _, l := range f.Tail[max(0, len(f.Tail)-10):] {
+			r.printf("    %s\n", l)
+		}
+	}
+	r.printf("  next: %s\n", f.Hint)
 }
 
 // message is the event's sentence, "" for events that have none.

@@ -3,6 +3,15 @@
 // reporter that prints the engine's events as lines or JSON), and the map
 // from every error to its exit status (through words.Explain). It starts
 // the wizard (tui) when migrate-from-ea runs in a terminal.
+//
+// Each command is built the way cli/cli builds its own: newXCmd(deps,
+// runF) binds the flags to an options struct that also holds the
+// command's dependencies (deps: streams, terminal check, environment,
+// working folder, clock, engine and wizard constructors), and RunE calls
+// runF with the options when a test gives one, else the command's run
+// function. Only processDeps reads the process's state, so every command
+// runs in tests with fakes, and the flow whose words explain a failure is
+// the command that ran.
 package cli
 
 import (
@@ -38,24 +47,26 @@ func Main(b Build) int {
 // Execute runs ppg with args and returns the exit status; the final
 // message of a failure goes to stderr.
 func Execute(ctx context.Context, b Build, args []string, stdout, stderr io.Writer) int {
-	a := &app{build: b, flow: words.FromEA, stderr: stderr}
-	root := a.rootCmd()
+	return execute(ctx, processDeps(b, stdout, stderr), args)
+}
+
+// execute runs ppg with args and d's streams and dependencies, and returns
+// the exit status.
+func execute(ctx context.Context, d deps, args []string) int {
+	root, flows := rootCmd(d)
 	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	root.SetIn(d.io.in)
+	root.SetOut(d.io.out)
+	root.SetErr(d.io.errOut)
+	ran, err := root.ExecuteContextC(ctx)
 	if err != nil && ctx.Err() != nil {
 		err = errors.Join(context.Canceled, err)
 	}
-	return a.exit(err)
-}
-
-// app is one run of the command line: the command that ran sets the flow
-// whose words its errors are explained with.
-type app struct {
-	build  Build
-	flow   words.Flow
-	stderr io.Writer
+	flow, ok := flows[ran]
+	if !ok {
+		flow = words.FromEA
+	}
+	return exit(d.io.errOut, flow, err)
 }
 
 // reported marks an error whose front end has already told the user all
@@ -65,29 +76,32 @@ type reported struct{ err error }
 func (r reported) Error() string { return r.err.Error() }
 func (r reported) Unwrap() error { return r.err }
 
-// exit prints the final line of a failure, once, and returns the status.
-func (a *app) exit(err error) int {
+// exit prints the final line of a failure, once, in the words of the
+// command's flow, and returns the status.
+func exit(stderr io.Writer, flow words.Flow, err error) int {
 	if err == nil {
 		return words.StatusOK
 	}
-	f := a.flow.Explain(err)
+	f := flow.Explain(err)
 	var r reported
 	switch {
-	case f.Status == words.StatusStopped:
-		_, _ = fmt.Fprintln(a.stderr, "ppg: stopped")
 	case errors.As(err, &r):
+	case f.Status == words.StatusStopped:
+		_, _ = fmt.Fprintln(stderr, "ppg: stopped")
 	case f.Step != "":
 		// The step's failure was reported in full already.
-		_, _ = fmt.Fprintf(a.stderr, "ppg: %s failed (details above); next: %s\n", f.What, f.Hint)
+		_, _ = fmt.Fprintf(stderr, "ppg: %s failed (details above); next: %s\n", f.What, f.Hint)
 	case f.Hint != "":
-		_, _ = fmt.Fprintf(a.stderr, "ppg: %s\nnext: %s\n", f.Headline, f.Hint)
+		_, _ = fmt.Fprintf(stderr, "ppg: %s\nnext: %s\n", f.Headline, f.Hint)
 	default:
-		_, _ = fmt.Fprintf(a.stderr, "ppg: %s\n", f.Headline)
+		_, _ = fmt.Fprintf(stderr, "ppg: %s\n", f.Headline)
 	}
 	return f.Status
 }
 
-func (a *app) rootCmd() *cobra.Command {
+// rootCmd is ppg with its commands, and the flow whose words explain each
+// command's errors (the root's and version's are migrate-from-ea's).
+func rootCmd(d deps) (*cobra.Command, map[*cobra.Command]words.Flow) {
 	root := &cobra.Command{
 		Use:   "ppg",
 		Short: "Move a Prisma Postgres database from Early Access to General Availability",
@@ -106,8 +120,22 @@ client can reach an Early Access database.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return words.UsageError{Err: err} })
-	root.AddCommand(a.migrateCmd(), a.migrateAnyCmd(), a.tunnelCmd(), a.backupCmd(), a.restoreCmd(), a.versionCmd())
-	return root
+	flows := map[*cobra.Command]words.Flow{}
+	for _, c := range []struct {
+		cmd  *cobra.Command
+		flow words.Flow
+	}{
+		{newMigrateCmd(d, fromEA, nil), fromEA.flow},
+		{newMigrateCmd(d, anyPostgres, nil), anyPostgres.flow},
+		{newTunnelCmd(d, nil), words.Tunnel},
+		{newBackupCmd(d, nil), words.Backup},
+		{newRestoreCmd(d, nil), words.Restore},
+		{newVersionCmd(d, nil), words.FromEA},
+	} {
+		root.AddCommand(c.cmd)
+		flows[c.cmd] = c.flow
+	}
+	return root, flows
 }
 
 func noArgs(cmd *cobra.Command, args []string) error {

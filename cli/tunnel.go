@@ -1,10 +1,10 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -15,10 +15,17 @@ import (
 	"github.com/ppg-cli/ppg/words"
 )
 
-func (a *app) tunnelCmd() *cobra.Command {
-	var host string
-	var port int
-	var noLocalTLS bool
+// tunnelOptions are ppg tunnel's flags and dependencies.
+type tunnelOptions struct {
+	deps
+	host       string
+	port       int
+	noLocalTLS bool
+}
+
+// newTunnelCmd is ppg tunnel; runF, if set, runs instead of the tunnel.
+func newTunnelCmd(d deps, runF func(context.Context, *tunnelOptions) error) *cobra.Command {
+	opts := &tunnelOptions{deps: d}
 	cmd := &cobra.Command{
 		Use:   "tunnel",
 		Short: "Open a local tunnel to an Early Access database",
@@ -44,27 +51,30 @@ SSL request with "no" instead, as a server without SSL does.`,
   pg_dump -h 127.0.0.1 -p 5433 -d postgres -Fc -f db.dump`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if port < 0 || port > 65535 {
-				return words.UsageError{Err: fmt.Errorf("--port %d is not a port number (0 to 65535; 0 picks a free one)", port)}
+			if opts.port < 0 || opts.port > 65535 {
+				return words.UsageError{Err: fmt.Errorf("--port %d is not a port number (0 to 65535; 0 picks a free one)", opts.port)}
 			}
-			a.flow = words.Tunnel
-			return a.runTunnel(cmd, host, port, noLocalTLS)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runTunnel(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on")
-	cmd.Flags().IntVar(&port, "port", 0, "port to listen on (0: a free one)")
-	cmd.Flags().BoolVar(&noLocalTLS, "no-local-tls", false, "refuse SSL from local clients (sslmode=require then fails)")
+	cmd.Flags().StringVar(&opts.host, "host", "127.0.0.1", "address to listen on")
+	cmd.Flags().IntVar(&opts.port, "port", 0, "port to listen on (0: a free one)")
+	cmd.Flags().BoolVar(&opts.noLocalTLS, "no-local-tls", false, "refuse SSL from local clients (sslmode=require then fails)")
 	return cmd
 }
 
-func (a *app) runTunnel(cmd *cobra.Command, host string, port int, noLocalTLS bool) error {
-	ctx := cmd.Context()
-	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	dir, err := os.Getwd()
+// runTunnel checks the key with the gateway, then carries local
+// connections until ctx is done.
+func runTunnel(ctx context.Context, o *tunnelOptions) error {
+	errOut := o.io.errOut
+	dir, err := o.getwd()
 	if err != nil {
 		return err
 	}
-	cred, source, err := tunnel.LoadKey(os.LookupEnv, dir)
+	cred, source, err := tunnel.LoadKey(o.lookupEnv, dir)
 	if err != nil {
 		return err
 	}
@@ -73,10 +83,11 @@ func (a *app) runTunnel(cmd *cobra.Command, host string, port int, noLocalTLS bo
 	}
 	cfg := tunnel.Config{
 		Key:        cred.APIKey,
-		UserAgent:  a.build.userAgent(),
-		Address:    net.JoinHostPort(host, strconv.Itoa(port)),
+		Endpoint:   o.endpoint(),
+		UserAgent:  o.build.userAgent(),
+		Address:    net.JoinHostPort(o.host, strconv.Itoa(o.port)),
 		Logf:       timestamped(errOut),
-		NoLocalTLS: noLocalTLS,
+		NoLocalTLS: o.noLocalTLS,
 	}
 	// Refuse a wrong key now, rather than at the first client's connection.
 	if err := tunnel.Check(ctx, cfg); err != nil {
@@ -87,19 +98,33 @@ func (a *app) runTunnel(cmd *cobra.Command, host string, port int, noLocalTLS bo
 		return err
 	}
 	defer func() { _ = t.Close() }()
+	o.banner(t.Addr().(*net.TCPAddr), fmt.Sprintf("%s (%s)", source, cred))
 
-	addr := t.Addr().(*net.TCPAddr)
+	<-ctx.Done()
+	if n := t.Active(); n > 0 {
+		_, _ = fmt.Fprintf(errOut, "stopping: closing %d live connection(s)\n", n)
+	}
+	if err := t.Close(); err != nil {
+		return fmt.Errorf("stop the tunnel: %w", err)
+	}
+	_, _ = fmt.Fprintln(errOut, "tunnel stopped")
+	return nil
+}
+
+// banner says where the tunnel listens for the database of key, and how
+// to connect; a warning goes first when the address is not loopback.
+func (o *tunnelOptions) banner(addr *net.TCPAddr, key string) {
 	// Show the address as asked for: Go reports 0.0.0.0 as [::].
-	shown := net.JoinHostPort(host, strconv.Itoa(addr.Port))
+	shown := net.JoinHostPort(o.host, strconv.Itoa(addr.Port))
 	if ip := addr.IP; !ip.IsLoopback() {
-		_, _ = fmt.Fprintf(errOut, "warning: listening on %s: anyone who can reach this address reaches the database, without a password\n", shown)
+		_, _ = fmt.Fprintf(o.io.errOut, "warning: listening on %s: anyone who can reach this address reaches the database, without a password\n", shown)
 	}
 	h, p := addr.IP.String(), addr.Port
 	if addr.IP.IsUnspecified() {
 		h = "127.0.0.1"
 	}
 	url := "postgresql://postgres@" + net.JoinHostPort(h, strconv.Itoa(p)) + "/postgres"
-	_, _ = fmt.Fprintf(out, `ppg tunnel: the database of %s (%s)
+	_, _ = fmt.Fprintf(o.io.out, `ppg tunnel: the database of %s
 Listening on %s via %s
 
 Connect with any Postgres client:
@@ -112,17 +137,7 @@ Connect with any Postgres client:
 
 %s
 Press Ctrl-C to stop.
-`, source, cred, shown, endpointHost(), h, p, url, sslNote(noLocalTLS))
-
-	<-ctx.Done()
-	if n := t.Active(); n > 0 {
-		_, _ = fmt.Fprintf(errOut, "stopping: closing %d live connection(s)\n", n)
-	}
-	if err := t.Close(); err != nil {
-		return fmt.Errorf("stop the tunnel: %w", err)
-	}
-	_, _ = fmt.Fprintln(errOut, "tunnel stopped")
-	return nil
+`, key, shown, o.endpointHost(), h, p, url, sslNote(o.noLocalTLS))
 }
 
 // sslNote is the banner's word on sslmode.
@@ -136,11 +151,20 @@ default) and disable all work; verify-ca and verify-full cannot, as the
 tunnel's local certificate is self-signed.`
 }
 
-// endpointHost names the gateway without its path, for the banner.
-func endpointHost() string {
-	e := tunnel.EndpointFromEnv()
+// endpoint is the gateway's URL: $PPG_WS_URL, else Prisma's.
+func (o *tunnelOptions) endpoint() string {
+	if v := o.getenv(tunnel.EndpointEnv); v != "" {
+		return v
+	}
+	return tunnel.DefaultEndpoint
+}
+
+// endpointHost names the gateway, and the variable that chose it, for the
+// banner.
+func (o *tunnelOptions) endpointHost() string {
+	e := o.endpoint()
 	if e != tunnel.DefaultEndpoint {
-		return e + " (PPG_WS_URL)"
+		return e + " (" + tunnel.EndpointEnv + ")"
 	}
 	return e
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -8,14 +9,25 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func (a *app) versionCmd() *cobra.Command {
+// versionOptions are ppg version's dependencies: it has no flags.
+type versionOptions struct {
+	deps
+}
+
+// newVersionCmd is ppg version; runF, if set, runs instead.
+func newVersionCmd(d deps, runF func(context.Context, *versionOptions) error) *cobra.Command {
+	opts := &versionOptions{deps: d}
 	return &cobra.Command{
 		Use:     "version",
 		Short:   "Print ppg's version",
 		Example: `  ppg version`,
 		Args:    noArgs,
-		Run: func(cmd *cobra.Command, _ []string) {
-			_, _ = fmt.Fprintln(cmd.OutOrStdout(), a.build.line())
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			_, _ = fmt.Fprintln(opts.io.out, opts.build.line())
+			return nil
 		},
 	}
 }

@@ -14,7 +14,9 @@ package e2e
 //	                                                 was sent", and the gateway saw no request)
 //	GA key pasted as the EA key (PG 17, no tables)   migrate TestPlanAsksWhetherTheKeysWereSwapped, tui golden
 //	                                                 TestGoldenSourceLooksLikeTarget, TestWizardInputs (the real
-//	                                                 GA database: "is this the GA database's key?")
+//	                                                 GA database: "is this the GA database's key?"); both keys
+//	                                                 swapped: tui golden TestGoldenPlanBlocksSwappedKeys,
+//	                                                 TestWizardSwappedKeysNamesThePlan (issue 16)
 //	EA key pasted as the GA key                      TestWizardWrongKeyThenRightKey, migrate TestTargetKeyRules
 //	EA postgres:// URL pasted as the GA key          TestWizardInputs (refused, asked again; the wizard goes on)
 //	Esc on the "not empty" dialog                    TestWizardInputs (another key is asked), tui
@@ -24,7 +26,8 @@ package e2e
 //	                                                 words TestExplainNamesThePartThatFailed, cli TestExitStatuses
 //	"1 rows were inserted"                           cli TestReporterPlain/TestReporterJSON ("1 row was inserted")
 //	only pg_dump 15: a tick taken back, advice twice TestWizardInputs/pg_dump_15 (start screen: "found pg_dump 15",
-//	                                                 no tick; the advice once on screen and once after quitting),
+//	                                                 no tick; the advice once on screen and once after quitting;
+//	                                                 "Check pg_dump and pg_restore failed", issue 16),
 //	                                                 TestMigrateToolsMissingOrTooOld (headless), cli
 //	                                                 TestExitPrintsOnce, tui golden TestGoldenStartFresh
 //	resume screen keeps the tools' tick              tui golden TestGoldenStartResume ("checked again when you
@@ -200,6 +203,9 @@ func TestWizardInputs(t *testing.T) {
 		w.keys("Enter")
 		w.pasteKey(m.source.key)
 		s = w.waitSettled(30*time.Second, "pg_dump 16 or newer", "q/enter quit")
+		if !wizHas(s, "✗ Check pg_dump and pg_restore failed") || wizHas(s, "Connect to the EA database failed") {
+			t.Errorf("the failure screen does not name the tools check as what failed:\n%s", wizFrame(s))
+		}
 		if n := strings.Count(wizFlat(s), "apt install"); n != 1 {
 			t.Errorf("the failure screen gives the install advice %d times, want once:\n%s", n, wizFrame(s))
 		}

@@ -6,66 +6,51 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ppg-cli/ppg/pgdb"
 	"github.com/ppg-cli/ppg/pgtools"
 )
 
 // A source on PostgreSQL 18 may go into a 17 target (Prisma Postgres),
 // one major version down, when every construct that 17 cannot hold is
 // either translated or absent. The plan reads the source's catalog for
-// them before anything is dumped (compat_catalog.go): each kind is
+// them before anything is dumped (pgdb/compat.go): each kind is
 // translated (the restore rewrites pg_restore's SQL with
 // pgtools.Translate, or leaves an entry out and keeps its statement in the
 // skipped-statements file) or blocks, naming the objects. The same check
 // reports tables with row security when the target's role bypasses it.
 
-// CompatKind is one kind of construct the check looks for.
-type CompatKind string
+// CompatKind is one kind of construct the check looks for (see
+// pgdb.CompatKind).
+type CompatKind = pgdb.CompatKind
 
-// Constructs of PostgreSQL 18 that 17 cannot hold as they are.
+// CompatObject is one object of the source that the check found (see
+// pgdb.CompatObject).
+type CompatObject = pgdb.CompatObject
+
+// Constructs of PostgreSQL 18 that 17 cannot hold as they are (see pgdb).
 const (
-	// CompatVirtualColumn: a virtual generated column; becomes stored.
-	CompatVirtualColumn CompatKind = "virtual_column"
-	// CompatNotNullNoInherit: NOT NULL NO INHERIT; becomes a plain NOT
-	// NULL, or blocks when the table has inheritance children (17's NOT
-	// NULL would reach them).
-	CompatNotNullNoInherit CompatKind = "not_null_no_inherit"
-	// CompatNotNullNotValid: a NOT VALID NOT NULL; becomes a NOT VALID
-	// CHECK (column IS NOT NULL) of the same name.
-	CompatNotNullNotValid CompatKind = "not_null_not_valid"
-	// CompatNotNullNamed: a NOT NULL constraint with a name of its own;
-	// 17 keeps the NOT NULL, not the name.
-	CompatNotNullNamed CompatKind = "not_null_named"
-	// CompatNotEnforced: a NOT ENFORCED CHECK or foreign key; it checks
-	// nothing, and 17 has no such form: left out, its statement kept in
-	// the skipped-statements file.
-	CompatNotEnforced CompatKind = "not_enforced"
-	// CompatTemporalKey: a PRIMARY KEY or UNIQUE constraint WITHOUT
-	// OVERLAPS; blocks, unless Config.AcceptTemporalKeys: then the
-	// exclusion constraint that refuses the same rows.
-	CompatTemporalKey CompatKind = "temporal_key"
-	// CompatTemporalForeignKey: a foreign key with PERIOD; blocks, unless
-	// Config.AcceptTemporalKeys: then left out (kept in the
-	// skipped-statements file).
-	CompatTemporalForeignKey CompatKind = "temporal_foreign_key"
-	// CompatNewFunction: an object using a function new in 18 (Detail);
-	// blocks.
-	CompatNewFunction CompatKind = "new_function"
-	// CompatUnicodeFast: an object using the PG_UNICODE_FAST collation
-	// (Detail: the collation's name); blocks.
-	CompatUnicodeFast CompatKind = "unicode_fast"
-	// CompatReturningOldNew: a function or rule using OLD or NEW in
-	// RETURNING; blocks.
-	CompatReturningOldNew CompatKind = "returning_old_new"
-	// CompatNotValidPartitionedFK: a NOT VALID foreign key on a
-	// partitioned table, which 17 refuses; blocks.
-	CompatNotValidPartitionedFK CompatKind = "not_valid_partitioned_fk"
-	// CompatDatabaseCollation: the source database's default collation is
-	// PG_UNICODE_FAST (Detail); text without a collation of its own takes
-	// the target's default (pg_dump does not carry a database's default).
-	CompatDatabaseCollation CompatKind = "database_collation"
-	// CompatRowSecurity: a table with row security (any version).
-	CompatRowSecurity CompatKind = "row_security"
+	CompatVirtualColumn         = pgdb.CompatVirtualColumn
+	CompatNotNullNoInherit      = pgdb.CompatNotNullNoInherit
+	CompatNotNullNotValid       = pgdb.CompatNotNullNotValid
+	CompatNotNullNamed          = pgdb.CompatNotNullNamed
+	CompatNotEnforced           = pgdb.CompatNotEnforced
+	CompatTemporalKey           = pgdb.CompatTemporalKey
+	CompatTemporalForeignKey    = pgdb.CompatTemporalForeignKey
+	CompatNewFunction           = pgdb.CompatNewFunction
+	CompatUnicodeFast           = pgdb.CompatUnicodeFast
+	CompatReturningOldNew       = pgdb.CompatReturningOldNew
+	CompatNotValidPartitionedFK = pgdb.CompatNotValidPartitionedFK
+	CompatDatabaseCollation     = pgdb.CompatDatabaseCollation
+	CompatRowSecurity           = pgdb.CompatRowSecurity
 )
+
+// compatReader is a DB that can read the facts of the 18-into-17 check
+// and of the target's own rules; the adapter (pgdb.DB) is one. A DB
+// without it (the engine's fakes) has nothing to report.
+type compatReader interface {
+	CompatFacts(ctx context.Context) ([]CompatObject, error)
+	BypassesRowSecurity(ctx context.Context) (bool, error)
+}
 
 // CheckCompat returns the plan item code of a kind: "compat_" and the kind.
 func CheckCompat(k CompatKind) CheckCode { return CheckCode("compat_" + string(k)) }
@@ -107,32 +92,63 @@ func (e *Engine) compatBlocks(o CompatObject) bool {
 		return !e.cfg.AcceptTemporalKeys
 	case CompatNotNullNoInherit:
 		return o.Detail == "children"
+	case CompatVirtualColumn, CompatNotNullNotValid, CompatNotNullNamed, CompatNotEnforced, CompatDatabaseCollation, CompatRowSecurity:
+		return false
 	}
 	return false
 }
 
-// planCompat adds the 18-into-17 items and the row-security item to p.
-// smajor is the source's major version, tmajor the target's (0: not known
-// yet; the items then warn, and connect-target checks again).
-func (e *Engine) planCompat(ctx context.Context, src, dst *Endpoint, p *Plan, smajor, tmajor int) error {
+// checkCompat is the plan's check of a PostgreSQL 18 source going into 17
+// and of the target's own rules: it adds the 18-into-17 items and the
+// row-security item to p. While the target is not known (f.targetKnown
+// false) the items that would block warn, and connect-target checks
+// again.
+func (e *Engine) checkCompat(ctx context.Context, src, dst *Endpoint, f *planFacts, p *Plan) error {
 	sr, ok := src.DB.(compatReader)
 	if !ok {
 		return nil
 	}
+	smajor, tmajor := f.source.Major(), f.target.Major()
 	objs, err := sr.CompatFacts(ctx)
 	if err != nil {
 		return fmt.Errorf("read the source's catalog for what PostgreSQL %d cannot hold: %w", smajor-1, err)
 	}
-	down := pgtools.Translates(smajor, tmajor) || tmajor == 0 && pgtools.Translates(smajor, smajor-1)
 	var rls []string
+	for _, o := range objs {
+		if o.Kind == CompatRowSecurity {
+			rls = append(rls, o.Object)
+		}
+	}
+	if pgtools.Translates(smajor, tmajor) || tmajor == 0 && pgtools.Translates(smajor, smajor-1) {
+		e.compatItems(objs, p, smajor, tmajor)
+	}
+	if len(rls) == 0 {
+		return nil
+	}
+	if dst == nil {
+		// Checked against the target's role when it is known (see
+		// checkTargetRules).
+		p.Items = append(p.Items, CheckItem{Code: CheckRowSecurity, Verdict: VerdictOK, Names: rls})
+		return nil
+	}
+	bypass, err := bypassesRowSecurity(ctx, dst)
+	if err != nil {
+		return err
+	}
+	if bypass {
+		p.Items = append(p.Items, CheckItem{Code: CheckRowSecurity, Verdict: VerdictWarn, Names: rls})
+	}
+	return nil
+}
+
+// compatItems adds to p one item a kind of the objects 17 cannot hold
+// (row security aside), and the objects the translation leaves out to
+// p.Skip. tmajor is 0 while the target is not known.
+func (e *Engine) compatItems(objs []CompatObject, p *Plan, smajor, tmajor int) {
 	items := map[CompatKind]*CheckItem{}
 	var order []CompatKind
 	for _, o := range objs {
 		if o.Kind == CompatRowSecurity {
-			rls = append(rls, o.Object)
-			continue
-		}
-		if !down {
 			continue
 		}
 		it := items[o.Kind]
@@ -165,23 +181,6 @@ func (e *Engine) planCompat(ctx context.Context, src, dst *Endpoint, p *Plan, sm
 		}
 		p.Items = append(p.Items, it)
 	}
-	if len(rls) == 0 {
-		return nil
-	}
-	if dst == nil {
-		// Checked against the target's role when it is known (see
-		// checkTargetRules).
-		p.Items = append(p.Items, CheckItem{Code: CheckRowSecurity, Verdict: VerdictOK, Names: rls})
-		return nil
-	}
-	bypass, err := bypassesRowSecurity(ctx, dst)
-	if err != nil {
-		return err
-	}
-	if bypass {
-		p.Items = append(p.Items, CheckItem{Code: CheckRowSecurity, Verdict: VerdictWarn, Names: rls})
-	}
-	return nil
 }
 
 // bypassesRowSecurity reports whether the target's role bypasses row
@@ -279,6 +278,9 @@ func compatDelta(p *Plan) map[string]int64 {
 			d["constraints"] += int64(len(it.Names))
 		case CompatNotEnforced, CompatTemporalForeignKey:
 			d["constraints"] -= int64(len(it.Names))
+		case CompatVirtualColumn, CompatNotNullNoInherit, CompatNotNullNamed, CompatTemporalKey, CompatNewFunction,
+			CompatUnicodeFast, CompatReturningOldNew, CompatNotValidPartitionedFK, CompatDatabaseCollation, CompatRowSecurity:
+			// The same number of objects, in another form (or none handled).
 		}
 	}
 	return d
@@ -299,7 +301,7 @@ func (e *Engine) explainTranslated(rep *VerifyReport) {
 		}
 		rep.Objects[i].Translated = delta
 		if oc.Target == oc.Source+delta {
-			rep.Mismatches = slices.DeleteFunc(rep.Mismatches, func(m Mismatch) bool { return m.Kind == oc.Kind && m.Name == "" })
+			rep.Mismatches = slices.DeleteFunc(rep.Mismatches, func(m Mismatch) bool { return m.Kind == MismatchObjects && m.Object == oc.Kind })
 		}
 	}
 }

@@ -44,7 +44,7 @@ func planWith(t *testing.T, cfg Config, objs []CompatObject, bypass bool, smajor
 		dst = &Endpoint{DB: compatDB{bypass: bypass}}
 	}
 	p := &Plan{TargetKnown: targetKnown}
-	if err := e.planCompat(context.Background(), src, dst, p, smajor, tmajor); err != nil {
+	if err := e.checkCompat(context.Background(), src, dst, &planFacts{source: ServerInfo{VersionNum: smajor * 10000}, target: ServerInfo{VersionNum: tmajor * 10000}, targetKnown: targetKnown}, p); err != nil {
 		t.Fatal(err)
 	}
 	return e, p
@@ -189,7 +189,7 @@ func TestExplainTranslated(t *testing.T) {
 	e.state.Plan = p
 	rep := &VerifyReport{
 		Objects:    []ObjectCheck{{Kind: "constraints", Source: 10, Target: 9}, {Kind: "indexes", Source: 3, Target: 3}},
-		Mismatches: []Mismatch{{Kind: "constraints", Source: 10, Target: 9}},
+		Mismatches: []Mismatch{{Kind: MismatchObjects, Object: "constraints", Source: 10, Target: 9}},
 	}
 	e.explainTranslated(rep)
 	if len(rep.Mismatches) != 0 || rep.Objects[0].Translated != -1 {
@@ -198,7 +198,7 @@ func TestExplainTranslated(t *testing.T) {
 	// One more missing than the translation explains stays a mismatch.
 	rep = &VerifyReport{
 		Objects:    []ObjectCheck{{Kind: "constraints", Source: 10, Target: 8}},
-		Mismatches: []Mismatch{{Kind: "constraints", Source: 10, Target: 8}},
+		Mismatches: []Mismatch{{Kind: MismatchObjects, Object: "constraints", Source: 10, Target: 8}},
 	}
 	e.explainTranslated(rep)
 	if len(rep.Mismatches) != 1 || rep.Objects[0].Translated != -1 {

@@ -9,6 +9,15 @@ import (
 	"github.com/ppg-cli/ppg/tunnel"
 )
 
+// serverReader is the role of a side's database that connecting reads:
+// what the server is, and what it holds.
+type serverReader interface {
+	// ServerInfo reads the version, size, identity and emptiness.
+	ServerInfo(ctx context.Context) (ServerInfo, error)
+	// Tables lists the tables whose rows pg_dump copies.
+	Tables(ctx context.Context) ([]Table, error)
+}
+
 func (e *Engine) checkTools(ctx context.Context) (*Summary, error) {
 	if err := e.ensureTools(ctx); err != nil {
 		return nil, err
@@ -261,29 +270,29 @@ func (e *Engine) ensureSource(ctx context.Context) (*Endpoint, error) {
 
 // keysAhead asks, at the first step of a resumed run, for the keys that
 // later steps need, so that the user gives them all at the start and the
-// rest of the run needs no one: the target's first when the run resumes at
-// the restore, then the source's, whose write counters the verify step
-// reads. The source's key is checked (it opens the database) and kept for
-// this run; its connection is closed until a step needs it.
+// rest of the run needs no one: the source's first, as a new migration
+// asks them (its write counters are read by the verify step), then the
+// target's when the run resumes at the restore. The source's key is
+// checked (it opens the database) and kept for this run; its connection
+// is closed until a step needs it.
 func (e *Engine) keysAhead(ctx context.Context, st Step) error {
-	if st == StepRestore {
-		if _, err := e.ensureTarget(ctx); err != nil {
-			return err
-		}
-	}
 	switch st {
 	case StepCheckArchive, StepConnectTarget, StepRestore:
 	default:
 		return nil // the step asks for what it needs itself
 	}
-	if _, ok := e.creds[Source]; ok || e.state.Source == nil || e.state.Step(StepConnectSource).Status != Done {
-		return nil
+	if _, ok := e.creds[Source]; !ok && e.state.Source != nil && e.state.Step(StepConnectSource).Status == Done {
+		ep, err := e.openSide(ctx, Source)
+		if err != nil {
+			return err
+		}
+		ep.Close()
 	}
-	ep, err := e.openSide(ctx, Source)
-	if err != nil {
-		return err
+	if st == StepRestore {
+		if _, err := e.ensureTarget(ctx); err != nil {
+			return err
+		}
 	}
-	ep.Close()
 	return nil
 }
 

@@ -1,25 +1,51 @@
-// Package migrate moves a database from a Prisma Postgres EA database to a
-// GA database, step by step, and resumes where it stopped. It knows nothing
-// of the terminal: it reports through [Event]s and asks through a
-// [Prompter]; the wizard (package tui) and the headless runner are its faces.
+// Package migrate moves a PostgreSQL database into another, step by step,
+// and resumes where it stopped: a Prisma Postgres Early Access database
+// into a GA one (ppg migrate-from-ea), any PostgreSQL into Prisma Postgres
+// (ppg migrate), and the one-shot backup and restore of a dump file
+// (Engine.Backup, Engine.RestoreFile). It knows nothing of the terminal:
+// it reports facts through [Event]s and asks through a [Prompter]; the
+// wizard (package tui) and the headless and JSON runner (package cli) are
+// its faces, and package words gives the facts their sentences.
 //
 // The steps ([Steps]) are check tools, connect source, dump, check archive,
-// connect target, restore and verify. Each writes its outcome to the state
-// file (ppg-migration.json in the working folder) before the next starts:
-// atomically, under a lock, without secrets (a key is kept only as a salted
-// hash, to notice a different key on resume). Running again continues from
-// the first step not done, after checking the world against the file: a dump
-// that is missing or whose checksum changed is dumped again.
+// connect target, restore and verify. Before the dump, a [Plan] checks the
+// source against the target (versions, emptiness, disk space, extensions,
+// roles, event triggers, connections); --dry-run stops there. Each step
+// writes its outcome to the state file (ppg-migration.json in the working
+// folder) before the next starts: atomically, under a lock, without secrets
+// (a key is kept only as a salted hash, to notice a different key on
+// resume). Running again continues from the first step not done, after
+// checking the world against the file: a dump that is missing or whose
+// checksum changed is dumped again. A step that fails on a connection that
+// broke or stalled is retried.
 //
 // The dump shares its snapshot with a transaction of ppg's that counts every
 // table's rows, reads the sequences and counts the objects; the result, the
 // [Manifest], is what verify compares the target with, so verifying never
 // needs the source again. The restore runs section by section (schema, data,
-// indexes and constraints) and resumes inside a section: tables whose row
-// count already matches are not loaded again, and indexes, constraints and
-// triggers that exist are not created again.
+// indexes and constraints, then ANALYZE) and resumes inside a section:
+// tables whose row count already matches are not loaded again, and indexes,
+// constraints and triggers that exist are not created again. The schema,
+// the post-data and the small tables' data are pipelined: pg_restore writes
+// their SQL and ppg sends it over sessions of its own, many statements to a
+// round trip; the rest goes through pg_restore.
 //
-// Databases are reached through a private tunnel (package tunnel) when the
-// user gives an API key, or directly for a postgres:// URL; pg_dump and
-// pg_restore are found, chosen and run by package pgtools.
+// The engine reaches the outside world through small interfaces: pg_dump
+// and pg_restore through [Tools] and [Finder] (package pgtools), each side's
+// database through an [Opener] and the roles of its [DB], each declared
+// beside the code that uses it (serverReader, factsReader, writesCounter,
+// snapshotter, activityWatcher, sessionOpener, targetResetter, analyzer,
+// targetCounter). The real database is package pgdb, the only one that
+// imports pgx; the engine's tests fake the roles, and a scripted session
+// stands in for the pipelined restore. Databases are reached through a
+// private tunnel (package tunnel) when the user gives an API key, or
+// directly for a postgres:// URL.
+//
+// Two subsystems are to come, each a package of its own below this one
+// that knows nothing of the terminal: live/, the logical-replication
+// stream of a live migration (slot, decode, apply, position, cutover), and
+// relay/, a Postgres protocol relay between pg_dump and the server (TLS
+// upstream, prefetch). The engine will drive them as steps, as it drives
+// pg_dump: it turns what they report into events and records in the state
+// file what must survive a restart.
 package migrate

@@ -14,6 +14,45 @@ import (
 	"github.com/ppg-cli/ppg/pgtools"
 )
 
+// snapshotter is the role of the source's database that the dump step
+// takes its snapshot from.
+type snapshotter interface {
+	// Snapshot begins a read-only repeatable-read transaction and, if
+	// export, exports its snapshot for pg_dump to share.
+	Snapshot(ctx context.Context, export bool) (Snapshot, error)
+}
+
+// Snapshot is a read-only transaction whose snapshot pg_dump shares, so
+// that ppg's counts match the dump exactly.
+type Snapshot interface {
+	// ID is the exported snapshot's id; "" when it could not be exported
+	// (then Why says why).
+	ID() string
+	Why() string
+	// Writes is the source's write counter when the snapshot was taken.
+	Writes() int64
+	// Tables lists the tables, as the snapshot sees them.
+	Tables(ctx context.Context) ([]Table, error)
+	// Manifest counts rows, sequences and objects in the snapshot, and
+	// with content hashes the rows and large objects too. It may run
+	// while pg_dump runs.
+	Manifest(ctx context.Context, tables []Table, content bool) (*Manifest, error)
+	// Commit ends the transaction.
+	Commit(ctx context.Context) error
+	// Close rolls back a transaction not committed.
+	Close()
+}
+
+// writesCounter is the role of the source's database that tells whether
+// it was written to: during the dump, and since.
+type writesCounter interface {
+	// Writes returns the database's count of rows written (see
+	// ServerInfo.Writes).
+	Writes(ctx context.Context) (int64, error)
+	// TableWrites returns each table's write counter, by qualified name.
+	TableWrites(ctx context.Context) (map[string]int64, error)
+}
+
 // DumpFileName is the dump's file name for the migration s, whose dumps are
 // named with prefix: "ppg-ea" gives ppg-ea-20261202-104233-ID.dump, so that
 // the dumps of a migration started over are told apart by their date.
@@ -106,20 +145,19 @@ func (e *Engine) dump(ctx context.Context) (*Summary, error) {
 // written to meanwhile and the user chose to dump again).
 func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPath string) (dump *DumpInfo, redo bool, err error) {
 	partial := final + ".partial"
-	// The dump holds the whole database: create it readable by its owner
-	// only; pg_dump truncates and keeps the mode.
-	f, err := os.OpenFile(partial, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return nil, false, fmt.Errorf("create the dump file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, false, fmt.Errorf("create the dump file: %w", err)
-	}
-	if err := os.Chmod(partial, 0o600); err != nil {
+	if err := createPrivate(partial); err != nil {
 		return nil, false, fmt.Errorf("create the dump file: %w", err)
 	}
 	defer func() { _ = os.Remove(partial) }() // after a successful rename this is a no-op
 
+	// The moment and the write counters are read just before the
+	// snapshot: a write committed meanwhile counts as after it, never the
+	// other way round.
+	snapAt := e.cfg.Now()
+	base, err := src.DB.TableWrites(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("read the source's statistics: %w", err)
+	}
 	snap, err := src.DB.Snapshot(ctx, !e.noSnapshot)
 	if err != nil {
 		return nil, false, err
@@ -134,18 +172,69 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 	}
 
 	// Count rows in the snapshot while pg_dump copies them.
-	type counted struct {
-		m   *Manifest
-		err error
-	}
-	countDone := make(chan counted, 1)
 	countCtx, stopCount := context.WithCancel(ctx)
 	defer stopCount()
-	go func() {
-		m, err := snap.Manifest(countCtx, tables, e.cfg.VerifyContent)
-		countDone <- counted{m, err}
-	}()
+	counted := countInSnapshot(countCtx, snap, tables, e.cfg.VerifyContent)
+	if runErr := e.runDump(ctx, src, snap, tables, partial); runErr != nil {
+		stopCount()
+		<-counted
+		return e.dumpFailed(ctx, src, snap, runErr)
+	}
+	c := <-counted
+	if c.err != nil {
+		return nil, false, fmt.Errorf("count rows in the dump's snapshot: %w", c.err)
+	}
+	if err := snap.Commit(ctx); err != nil {
+		return nil, false, fmt.Errorf("end the snapshot transaction: %w", err)
+	}
+	m := c.m
+	m.Snapshot = snap.ID() != ""
+	m.TakenAt, m.Writes = snapAt, base
+	if err := e.keepDump(partial, final, manifestPath, m, snap.Writes(), snapAt); err != nil {
+		return nil, false, err
+	}
+	// Writes after the snapshot are not in the dump: the rule decides
+	// now, before anything is restored.
+	if redo, err := e.afterDump(ctx, src, base); err != nil || redo {
+		return nil, redo, err
+	}
+	return e.state.Dump, false, nil
+}
 
+// createPrivate creates (or empties) the file at path, readable by its
+// owner only: the dump holds the whole database, and pg_dump truncates it
+// and keeps the mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o600)
+}
+
+// counted is the manifest counted in the dump's snapshot.
+type counted struct {
+	m   *Manifest
+	err error
+}
+
+// countInSnapshot counts rows (and with content, hashes them) in snap
+// while pg_dump runs; the channel receives the one result.
+func countInSnapshot(ctx context.Context, snap Snapshot, tables []Table, content bool) <-chan counted {
+	done := make(chan counted, 1)
+	go func() {
+		m, err := snap.Manifest(ctx, tables, content)
+		done <- counted{m, err}
+	}()
+	return done
+}
+
+// runDump runs pg_dump into partial in snap's snapshot, sending its lines
+// and progress.
+func (e *Engine) runDump(ctx context.Context, src *Endpoint, snap Snapshot, tables []Table, partial string) error {
 	progress := newDumpProgress(tables)
 	args := []string{"--format=custom", "--verbose", "--no-publications", "--no-subscriptions", "--file=" + partial}
 	if snap.ID() != "" {
@@ -165,7 +254,7 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 		}
 		return fi.Size()
 	}
-	runErr := e.watch(ctx, src.DB.Watcher, conn.AppName, "pg_dump", onActivity, written, func(ctx context.Context, touch func()) error {
+	return e.watch(ctx, src.DB.Watcher, conn.AppName, "pg_dump", onActivity, written, func(ctx context.Context, touch func()) error {
 		return e.tools.Run(ctx, pgtools.Cmd{
 			Tool: e.pick.Dump,
 			Args: args,
@@ -181,78 +270,52 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 			},
 		})
 	})
-	if runErr != nil {
-		stopCount()
-		<-countDone
-		if snap.ID() != "" && snapshotRefused(runErr) && ctx.Err() == nil {
-			// A pooler between ppg and the server can hand pg_dump a
-			// session of another server process, where the snapshot does
-			// not exist: dump again without sharing it.
-			e.noSnapshot = true
-			e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeSnapshotRefused}})
-			return nil, true, nil
-		}
-		if lost := connectionLost(nil, runErr); lost != nil {
-			lost.Side, lost.Tunnel = Source, src.Conn.Tunnel
-			return nil, false, lost
-		}
-		if full := diskFull(runErr, e.cfg.Dir); full != nil {
-			return nil, false, full
-		}
-		return nil, false, fmt.Errorf("pg_dump failed: %w", runErr)
-	}
-	c := <-countDone
-	if c.err != nil {
-		return nil, false, fmt.Errorf("count rows in the dump's snapshot: %w", c.err)
-	}
-	if err := snap.Commit(ctx); err != nil {
-		return nil, false, fmt.Errorf("end the snapshot transaction: %w", err)
-	}
-	m := c.m
-	m.Snapshot = snap.ID() != ""
-	m.TakenAt = e.cfg.Now()
+}
 
+// dumpFailed classifies pg_dump's failure; redo when the dump can run
+// again without sharing the snapshot.
+func (e *Engine) dumpFailed(ctx context.Context, src *Endpoint, snap Snapshot, runErr error) (dump *DumpInfo, redo bool, err error) {
+	if snap.ID() != "" && snapshotRefused(runErr) && ctx.Err() == nil {
+		// A pooler between ppg and the server can hand pg_dump a
+		// session of another server process, where the snapshot does
+		// not exist: dump again without sharing it.
+		e.noSnapshot = true
+		e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeSnapshotRefused}})
+		return nil, true, nil
+	}
+	if lost := connectionLost(nil, runErr); lost != nil {
+		lost.Side, lost.Tunnel = Source, src.Conn.Tunnel
+		return nil, false, lost
+	}
+	if full := diskFull(runErr, e.cfg.Dir); full != nil {
+		return nil, false, full
+	}
+	return nil, false, fmt.Errorf("pg_dump failed: %w", runErr)
+}
+
+// keepDump renames the finished dump into place, writes its manifest m
+// beside it, and records both in the state.
+func (e *Engine) keepDump(partial, final, manifestPath string, m *Manifest, writes int64, snapAt time.Time) error {
 	if err := os.Rename(partial, final); err != nil {
-		return nil, false, fmt.Errorf("rename the dump file: %w", err)
+		return fmt.Errorf("rename the dump file: %w", err)
 	}
 	syncDir(filepath.Dir(final))
 	size, sum, err := fileSHA256(final)
 	if err != nil {
-		return nil, false, fmt.Errorf("checksum the dump file: %w", err)
+		return fmt.Errorf("checksum the dump file: %w", err)
 	}
 	msum, err := writeManifest(manifestPath, m)
 	if err != nil {
-		return nil, false, err
+		return err
 	}
 	e.state.Dump = &DumpInfo{
-		Path: final, Size: size, SHA256: sum, FinishedAt: e.cfg.Now(),
+		Path: final, Size: size, SHA256: sum, FinishedAt: e.cfg.Now(), SnapshotAt: snapAt,
 		ToolVersion: e.pick.Dump.Version.String(), Snapshot: m.Snapshot,
-		ManifestPath: manifestPath, ManifestSHA256: msum, Writes: snap.Writes(),
+		ManifestPath: manifestPath, ManifestSHA256: msum, Writes: writes,
 		Tables: len(m.Tables), Rows: m.TotalRows(),
 	}
 	e.manifest = m
-
-	// The tables' write counters now: writes from here on are the ones
-	// the verify step must not find (those during the dump are reported
-	// just below).
-	if tw, err := src.DB.TableWrites(ctx); err == nil {
-		e.state.Dump.WritesAtEnd = tw
-	}
-	// Writes after the snapshot are not in the dump: say so, and offer to
-	// dump again.
-	if now, err := src.DB.Writes(ctx); err == nil && now > snap.Writes() {
-		n := now - snap.Writes()
-		e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeSourceWritten, Count: n}})
-		again, err := e.ask.Confirm(ctx, Question{Kind: ConfirmRedump, Writes: n})
-		if err != nil {
-			return nil, false, err
-		}
-		if again {
-			return nil, true, nil
-		}
-		e.state.Dump.WritesDuring = n
-	}
-	return e.state.Dump, false, nil
+	return nil
 }
 
 // dumpProgress turns pg_dump's "dumping contents of table" lines into

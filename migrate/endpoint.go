@@ -2,15 +2,12 @@ package migrate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-
+	"github.com/ppg-cli/ppg/pgdb"
 	"github.com/ppg-cli/ppg/pgtools"
 	"github.com/ppg-cli/ppg/tunnel"
 )
@@ -75,19 +72,19 @@ type opener struct{ tcfg tunnel.Config }
 func (o opener) Open(ctx context.Context, side Side, cred tunnel.Credential) (*Endpoint, error) {
 	var conn pgtools.Conn
 	var tun *tunnel.Tunnel
-	var pgxConfig *pgx.ConnConfig
+	var cfg *pgdb.Config
 	var err error
 	if cred.Direct() {
-		pgxConfig, err = pgx.ParseConfig(cred.URL)
-		if err != nil {
-			return nil, &ConnectError{Side: side, Err: errors.New("the URL is not a valid connection URL")}
+		if cfg, err = pgdb.ParseURL(cred.URL); err != nil {
+			return nil, &ConnectError{Side: side, Err: err}
 		}
+		p := cfg.Params()
 		conn = pgtools.Conn{
-			Host:     pgxConfig.Host,
-			Port:     strconv.Itoa(int(pgxConfig.Port)),
-			User:     pgxConfig.User,
-			Database: pgxConfig.Database,
-			Password: pgxConfig.Password,
+			Host:     p.Host,
+			Port:     strconv.Itoa(int(p.Port)),
+			User:     p.User,
+			Database: p.Database,
+			Password: p.Password,
 			SSLMode:  sslMode(cred.URL),
 		}
 	} else {
@@ -106,31 +103,20 @@ func (o opener) Open(ctx context.Context, side Side, cred tunnel.Credential) (*E
 		// The gateway accepts any user name and no password, and the
 		// database is always "postgres".
 		conn = pgtools.Conn{Host: tun.Host(), Port: strconv.Itoa(tun.Port()), User: "postgres", Database: "postgres", Tunnel: true}
-		pgxConfig, err = pgx.ParseConfig(fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable", tun.Host(), tun.Port()))
-		if err != nil {
+		if cfg, err = pgdb.TunnelConfig(tun.Host(), tun.Port()); err != nil {
 			_ = tun.Close()
 			return nil, &ConnectError{Side: side, Err: err}
 		}
 	}
-	pgxConfig.RuntimeParams["application_name"] = "ppg"
-	if pgxConfig.ConnectTimeout == 0 {
-		// A link that hangs without closing must fail the connection,
-		// not hang the run.
-		pgxConfig.ConnectTimeout = connectTimeout
-	}
-	db, err := pgx.ConnectConfig(ctx, pgxConfig)
+	db, err := pgdb.Connect(ctx, cfg, "ppg", connectTimeout)
 	if err != nil {
 		if tun != nil {
 			_ = tun.Close()
 		}
-		var pe *pgconn.PgError
-		auth := errors.As(err, &pe) && (pe.Code == "28P01" || pe.Code == "28000")
-		return nil, &ConnectError{Side: side, Err: err, Auth: auth}
+		return nil, &ConnectError{Side: side, Err: err, Auth: pgdb.AuthFailed(err)}
 	}
 	return NewEndpoint(cred, conn, NewDB(db), func() {
-		ctx, cancel := endCtx()
-		defer cancel()
-		_ = db.Close(ctx)
+		db.Close()
 		if tun != nil {
 			_ = tun.Close()
 		}

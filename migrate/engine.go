@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/ppg-cli/ppg/pgtools"
@@ -49,7 +50,9 @@ const (
 	// names make the restore fail.)
 	ConfirmNonEmptyTarget
 	// ConfirmRedump: Writes rows were written to the source during the
-	// dump; dump again?
+	// dump, after its snapshot of DumpedAt (to the tables Changed, when
+	// the statistics name them); dump again (yes), or keep this dump
+	// (no)?
 	ConfirmRedump
 	// ConfirmSourceChanged: the tables Changed were written to after the
 	// dump of DumpedAt; dump and restore again (yes), or keep the
@@ -153,14 +156,17 @@ const defaultRetries = 3
 // Engine runs a migration step by step, records each step in the state
 // file, and resumes from it. It reports through events and never prints.
 type Engine struct {
-	cfg   Config
-	ask   Prompter
-	emit  func(Event)
-	state *State
-	tools Tools
-	open  Opener
-	pick  pgtools.Toolset
-	found []pgtools.Tool
+	cfg  Config
+	ask  Prompter
+	emit func(Event)
+	// emitMu makes emit's calls one at a time: the tool's lines, the
+	// watcher's polls and parallel pipelined sessions all send events.
+	emitMu sync.Mutex
+	state  *State
+	tools  Tools
+	open   Opener
+	pick   pgtools.Toolset
+	found  []pgtools.Tool
 
 	src, dst *Endpoint
 	// creds are the credentials that opened each side in this run, so that
@@ -171,6 +177,11 @@ type Engine struct {
 	noSnapshot bool
 	// fresh is set for a new migration not written to its state file yet.
 	fresh bool
+	// redumps counts the dumps made again in this run because the source
+	// was written to after a snapshot (see maxRedumps).
+	redumps int
+	// pace sets the speed and time left of Progress events.
+	pace pacer
 }
 
 // New returns an engine for cfg that asks through p.
@@ -211,7 +222,8 @@ func New(cfg Config, p Prompter) *Engine {
 // Run runs the migration from the first step not done to the end. It holds
 // the folder's lock meanwhile. It returns nil only when the target is
 // verified; a failed step returns a *StepError, a cancelled ctx
-// context.Canceled (with the state saved for a resume).
+// context.Canceled (with the state saved for a resume). emit is called
+// one event at a time, from the engine's goroutines.
 func (e *Engine) Run(ctx context.Context, emit func(Event)) (err error) {
 	e.emit = emit
 	if err := os.MkdirAll(e.cfg.Dir, 0o700); err != nil {
@@ -237,46 +249,12 @@ func (e *Engine) Run(ctx context.Context, emit func(Event)) (err error) {
 	first := true
 	for st := e.state.Next(); st != StepDone; st = e.state.Next() {
 		rec := e.state.Step(st)
-		resumed := rec.Attempts > 0
-		rec.Status, rec.StartedAt, rec.Error = Running, e.cfg.Now(), ""
-		rec.Attempts++
-		if err := e.save(); err != nil {
+		summary, stepErr, err := e.attempt(ctx, st, rec, first)
+		first = false
+		if err != nil {
 			return err
 		}
-		e.send(Event{Kind: StepStarted, Step: st, Resumed: resumed})
-		var (
-			summary *Summary
-			err     error
-		)
-		if first {
-			first = false
-			err = e.keysAhead(ctx, st)
-		}
-		if err == nil {
-			summary, err = e.runStep(ctx, st)
-		}
-		for try := 1; err != nil && ctx.Err() == nil && transient(err) && try <= e.cfg.Retries; try++ {
-			e.send(Event{Kind: Warning, Step: st, Notice: &Notice{Code: NoticeRetrying, Count: int64(try), Of: int64(e.cfg.Retries), Cause: err.Error(), Err: err}})
-			// The connections may be dead: open them again (with the
-			// keys of this run) when the step needs them.
-			e.src.Close()
-			e.dst.Close()
-			e.src, e.dst = nil, nil
-			select {
-			case <-ctx.Done():
-			case <-time.After(e.cfg.Backoff(try)):
-			}
-			if ctx.Err() != nil {
-				break
-			}
-			rec.Attempts++
-			if err := e.save(); err != nil {
-				return err
-			}
-			e.send(Event{Kind: StepStarted, Step: st, Resumed: true, Attempt: try + 1})
-			summary, err = e.runStep(ctx, st)
-		}
-		if errors.Is(err, errRedump) {
+		if errors.Is(stepErr, errRedump) {
 			// The source changed after the dump and the user chose to
 			// dump again: the restore then empties the target first.
 			rec.Status = Pending
@@ -288,8 +266,8 @@ func (e *Engine) Run(ctx context.Context, emit func(Event)) (err error) {
 			e.send(Event{Kind: Info, Step: st, Notice: &Notice{Code: NoticeRedumping}})
 			continue
 		}
-		if err != nil {
-			return e.fail(ctx, st, err)
+		if stepErr != nil {
+			return e.fail(ctx, st, stepErr)
 		}
 		rec.Status, rec.FinishedAt = Done, e.cfg.Now()
 		if err := e.save(); err != nil {
@@ -299,6 +277,48 @@ func (e *Engine) Run(ctx context.Context, emit func(Event)) (err error) {
 	}
 	e.send(Event{Kind: Finished, Summary: &Summary{Verified: e.state.Verified}})
 	return nil
+}
+
+// attempt runs step st, recorded in rec: once, then again after each
+// transient failure, up to the retries. first asks for the keys the
+// rest of the run needs before the step starts. stepErr is the step's
+// failure; err a failure to save the state, which ends the run.
+func (e *Engine) attempt(ctx context.Context, st Step, rec *StepState, first bool) (summary *Summary, stepErr, err error) {
+	resumed := rec.Attempts > 0
+	rec.Status, rec.StartedAt, rec.Error = Running, e.cfg.Now(), ""
+	rec.Attempts++
+	if err := e.save(); err != nil {
+		return nil, nil, err
+	}
+	e.send(Event{Kind: StepStarted, Step: st, Resumed: resumed})
+	if first {
+		stepErr = e.keysAhead(ctx, st)
+	}
+	if stepErr == nil {
+		summary, stepErr = e.runStep(ctx, st)
+	}
+	for try := 1; stepErr != nil && ctx.Err() == nil && transient(stepErr) && try <= e.cfg.Retries; try++ {
+		e.send(Event{Kind: Warning, Step: st, Notice: &Notice{Code: NoticeRetrying, Count: int64(try), Of: int64(e.cfg.Retries), Cause: stepErr.Error(), Err: stepErr}})
+		// The connections may be dead: open them again (with the
+		// keys of this run) when the step needs them.
+		e.src.Close()
+		e.dst.Close()
+		e.src, e.dst = nil, nil
+		select {
+		case <-ctx.Done():
+		case <-time.After(e.cfg.Backoff(try)):
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		rec.Attempts++
+		if err := e.save(); err != nil {
+			return nil, nil, err
+		}
+		e.send(Event{Kind: StepStarted, Step: st, Resumed: true, Attempt: try + 1})
+		summary, stepErr = e.runStep(ctx, st)
+	}
+	return summary, stepErr, nil
 }
 
 func (e *Engine) runStep(ctx context.Context, st Step) (*Summary, error) {
@@ -355,6 +375,7 @@ func (e *Engine) load() error {
 		}
 		old := s
 		s = NewState(e.cfg.Now())
+		s.Flow = e.cfg.DumpPrefix
 		// A target that the earlier migration found empty and restored
 		// into may be emptied again (after a typed confirmation): its
 		// objects are that migration's.
@@ -370,6 +391,10 @@ func (e *Engine) load() error {
 		e.fresh = true
 		return nil
 	}
+	if err := CheckFlow(s, e.cfg.Dir, e.cfg.DumpPrefix); err != nil {
+		return err
+	}
+	s.Flow = e.cfg.DumpPrefix // recorded from now on in older state files
 	e.state = s
 	e.relocate()
 	// Once the restore is done the dump is no longer read (verify compares
@@ -444,7 +469,10 @@ func (e *Engine) send(ev Event) {
 	if ev.Time.IsZero() {
 		ev.Time = e.cfg.Now()
 	}
+	e.pace.observe(&ev)
 	if e.emit != nil {
+		e.emitMu.Lock()
+		defer e.emitMu.Unlock()
 		e.emit(ev)
 	}
 }
@@ -453,10 +481,10 @@ func (e *Engine) send(ev Event) {
 func (e *Engine) path(name string) string { return filepath.Join(e.cfg.Dir, name) }
 
 // transient reports whether err may go away by itself: a connection that
-// broke or stalled. A refused key, a refused target or a verification
-// mismatch never does.
+// broke or stalled, or Prisma's gateway answering 5xx (gatewayDown). A
+// refused key, a refused target or a verification mismatch never does.
 func transient(err error) bool {
 	var lost *ConnectionLostError
 	var stall *StalledError
-	return errors.As(err, &lost) || errors.As(err, &stall)
+	return errors.As(err, &lost) || errors.As(err, &stall) || gatewayDown(err)
 }

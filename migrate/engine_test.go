@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ppg-cli/ppg/pgdb"
 	"github.com/ppg-cli/ppg/pgtools"
 	"github.com/ppg-cli/ppg/tunnel"
 )
@@ -66,6 +68,18 @@ type world struct {
 	// extensions and policies are the source's, for the plan.
 	extensions []string
 	policies   []PolicyRoles
+	// noScript makes pg_restore --file=- write nothing, so that each
+	// section goes through pg_restore itself, as when its script is not
+	// in the form ppg sends.
+	noScript bool
+	// refuse, if set, decides whether the target refuses a pipelined
+	// statement (its error), before it is applied.
+	refuse func(st Statement) error
+	// sessions are the pipelined sessions opened on the target.
+	sessions []*scriptedSession
+	// broken maps the index of a session (in the order opened) to the
+	// statements it answers before its connection is lost.
+	broken map[int]int
 }
 
 func newWorld(t *testing.T) *world {
@@ -119,7 +133,8 @@ func (w *world) Run(ctx context.Context, c pgtools.Cmd) error {
 			return err
 		}
 	}
-	if name == w.hang {
+	// Without scripts, the hang is pg_restore's own, not its script's.
+	if name == w.hang && !(w.noScript && slices.Contains(c.Args, "--file=-")) {
 		<-ctx.Done()
 		return &pgtools.ExitError{Tool: c.Tool.Name, Canceled: true, Code: -1}
 	}
@@ -142,6 +157,12 @@ func (w *world) Run(ctx context.Context, c pgtools.Cmd) error {
 	case "pg_restore":
 		w.restores = append(w.restores, section)
 		ids := w.listIDs(c.Args)
+		if slices.Contains(c.Args, "--file=-") {
+			if w.noScript {
+				return nil
+			}
+			return w.writeScript(c.Stdout, section, ids)
+		}
 		switch section {
 		case sectionPreData:
 			w.schema = true
@@ -157,7 +178,7 @@ func (w *world) Run(ctx context.Context, c pgtools.Cmd) error {
 		case sectionPostData:
 			for _, t := range w.tables {
 				if ids[w.indexID(t)] {
-					w.objects[postDataKey("INDEX", t.Schema, t.Name+"_idx")] = true
+					w.objects[pgdb.PostDataKey("INDEX", t.Schema, t.Name+"_idx")] = true
 				}
 			}
 		}
@@ -185,6 +206,65 @@ func (w *world) listIDs(args []string) map[int]bool {
 		}
 	}
 	return ids
+}
+
+// writeScript writes the SQL of a section's listed entries as pg_restore
+// --verbose --file=- does: a preamble, then each entry under its header.
+func (w *world) writeScript(out io.Writer, section string, ids map[int]bool) error {
+	var b strings.Builder
+	b.WriteString("SET statement_timeout = 0;\nSET client_encoding = 'UTF8';\n\n")
+	entry := func(id int, deps, name, sql string) {
+		fmt.Fprintf(&b, "--\n-- TOC entry %d (class 1259 OID %d)\n", id, 16000+id)
+		if deps != "" {
+			fmt.Fprintf(&b, "-- Dependencies: %s\n", deps)
+		}
+		fmt.Fprintf(&b, "-- %s; Schema: public; Owner: -\n--\n\n%s\n\n", name, sql)
+	}
+	for i, t := range w.tables {
+		switch {
+		case section == sectionPreData && ids[10+i]:
+			entry(10+i, "", "Name: "+t.Name+"; Type: TABLE", fmt.Sprintf("CREATE TABLE %s (id integer);", t.QualifiedName()))
+		case section == sectionData && ids[w.dataID(t)]:
+			rows := strings.Repeat("1\n", int(w.rows[t.QualifiedName()]))
+			entry(w.dataID(t), "", "Data for Name: "+t.Name+"; Type: TABLE DATA", fmt.Sprintf("COPY %s (id) FROM stdin;\n%s\\.", t.QualifiedName(), rows))
+		case section == sectionPostData && ids[w.indexID(t)]:
+			entry(w.indexID(t), fmt.Sprint(10+i), "Name: "+t.Name+"_idx; Type: INDEX", fmt.Sprintf("CREATE INDEX %s_idx ON %s (id);", t.Name, t.QualifiedName()))
+		}
+	}
+	_, err := io.WriteString(out, b.String())
+	return err
+}
+
+// apply runs a pipelined statement on the fake target.
+func (w *world) apply(st Statement) error {
+	if w.refuse != nil {
+		if err := w.refuse(st); err != nil {
+			return err
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var schema, name, table string
+	switch {
+	case strings.HasPrefix(st.SQL, "SET "):
+	case strings.HasPrefix(st.SQL, "CREATE TABLE "):
+		w.schema = true
+	case strings.HasPrefix(st.SQL, "COPY "):
+		if _, err := fmt.Sscanf(st.SQL, "COPY %s", &table); err != nil {
+			return err
+		}
+		w.loaded[table] = int64(strings.Count(string(st.Copy), "\n"))
+	case strings.HasPrefix(st.SQL, "CREATE INDEX "):
+		if _, err := fmt.Sscanf(st.SQL, "CREATE INDEX %s ON %s", &name, &table); err != nil {
+			return err
+		}
+		schema, _, _ = strings.Cut(table, ".")
+		w.objects[pgdb.PostDataKey("INDEX", schema, name)] = true
+	default:
+		w.t.Errorf("the fake target got %q", st.SQL)
+		return serverError("42601", "syntax error")
+	}
+	return nil
 }
 
 func (w *world) dataID(t Table) int  { return 100 + slices.Index(w.tables, t) }
@@ -276,10 +356,10 @@ func (d *fakeDB) Objects(context.Context) (ObjectCounts, error) {
 func (d *fakeDB) PostDataObjects(context.Context) (map[string]bool, error) {
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
-	return maps(d.w.objects), nil
+	return copySet(d.w.objects), nil
 }
 
-func maps(m map[string]bool) map[string]bool {
+func copySet(m map[string]bool) map[string]bool {
 	out := map[string]bool{}
 	for k, v := range m {
 		out[k] = v
@@ -305,8 +385,17 @@ func (d *fakeDB) Close() {}
 
 func (d *fakeDB) Watcher(context.Context) (Watcher, error) { return nil, errors.New("no watcher") }
 
-// Session: the fake's restores go through pg_restore (the fake tools).
-func (d *fakeDB) Session(context.Context, string) (Session, error) { return nil, errNoSessions }
+// Session gives a scripted session whose statements the world applies.
+func (d *fakeDB) Session(context.Context, string) (Session, error) {
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	s := &scriptedSession{t: d.w.t, answer: d.w.apply}
+	if n, ok := d.w.broken[len(d.w.sessions)]; ok {
+		s.broken = &n
+	}
+	d.w.sessions = append(d.w.sessions, s)
+	return s, nil
+}
 
 func (d *fakeDB) ContentHashes(context.Context, []Table) (map[string]string, string, error) {
 	return nil, "", nil
@@ -320,8 +409,9 @@ func (d *fakeDB) TargetFacts(context.Context) (TargetFacts, error) {
 	return TargetFacts{Available: []string{"plpgsql", "pgcrypto"}, Roles: []string{"postgres"}, FreeConnections: 20}, nil
 }
 
-func (d *fakeDB) LargeObjects(context.Context) ([]uint32, error)     { return nil, nil }
-func (d *fakeDB) UnlinkLargeObjects(context.Context, []uint32) error { return nil }
+func (d *fakeDB) Partitions(context.Context) ([]Table, map[string]bool, error) { return nil, nil, nil }
+func (d *fakeDB) LargeObjects(context.Context) ([]uint32, error)               { return nil, nil }
+func (d *fakeDB) UnlinkLargeObjects(context.Context, []uint32) error           { return nil }
 func (d *fakeDB) Analyze(_ context.Context, tables []Table) error {
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
@@ -528,9 +618,9 @@ func (k *orderedKeys) Key(ctx context.Context, side Side, problem error) (string
 	return k.keys.Key(ctx, side, problem)
 }
 
-// A run resumed at the restore asks for both keys before any work: the
-// target's, then the source's (the verify step reads its write counters),
-// and no key later.
+// A run resumed at the restore asks for both keys before any work, in the
+// order a new migration asks them: the source's (the verify step reads its
+// write counters), then the target's; and no key later.
 func TestResumeAsksEveryKeyAtTheStart(t *testing.T) {
 	w, dir := newWorld(t), t.TempDir()
 	w.fail = func(cmd string) error {
@@ -550,7 +640,7 @@ func TestResumeAsksEveryKeyAtTheStart(t *testing.T) {
 	if _, err := run(t, w, dir, k); err != nil {
 		t.Fatalf("resumed Run = %v", err)
 	}
-	want := []string{fmt.Sprintf("target after %d sections", before), fmt.Sprintf("source after %d sections", before)}
+	want := []string{fmt.Sprintf("source after %d sections", before), fmt.Sprintf("target after %d sections", before)}
 	if !slices.Equal(k.asked, want) {
 		t.Errorf("keys asked %q, want %q", k.asked, want)
 	}
@@ -854,6 +944,7 @@ func TestSourceChangedAfterTheDumpKept(t *testing.T) {
 func TestStallIsDetected(t *testing.T) {
 	w, dir := newWorld(t), t.TempDir()
 	w.hang = "pg_restore data"
+	w.noScript = true // pg_restore loads the data itself
 	e := w.engine(dir, bothKeys())
 	e.cfg.StallTimeout, e.cfg.Retries = 200*time.Millisecond, -1
 	start := time.Now()

@@ -160,6 +160,13 @@ type ProgressInfo struct {
 	// constraints and the like).
 	EntriesDone  int `json:"entries_done,omitempty"`
 	EntriesTotal int `json:"entries_total,omitempty"`
+	// BytesPerSecond is the speed of the dump or of the data phase over
+	// the last ten seconds; 0 when it is not known yet.
+	BytesPerSecond float64 `json:"bytes_per_second,omitempty"`
+	// SecondsLeft estimates the time to go in the dump or the data phase,
+	// at the phase's average speed; 0 until that is steady (10% of the
+	// bytes and 5 seconds in).
+	SecondsLeft int64 `json:"seconds_left,omitempty"`
 }
 
 // NoticeCode names what a Notice reports. The front ends choose the words.
@@ -182,13 +189,18 @@ const (
 	// dumps again without it.
 	NoticeSnapshotRefused NoticeCode = "snapshot_refused"
 	// NoticeSourceWritten: Count rows were written to the source during the
-	// dump.
+	// dump, after its snapshot, to the tables Names (Err is the
+	// *SourceChangedError the late-write rule then decides on).
 	NoticeSourceWritten NoticeCode = "source_written"
+	// NoticeDumpingAgain: the source was written to during the dump, and
+	// the choice was to dump again (before anything is restored).
+	NoticeDumpingAgain NoticeCode = "dumping_again"
 	// NoticeHarmlessError: pg_restore reported an error (Cause) known to
 	// be harmless (Harmless says why).
 	NoticeHarmlessError NoticeCode = "harmless_error"
-	// NoticeRestoreNote: a note of pgtools on restoring this archive into
-	// this server (Cause).
+	// NoticeRestoreNote: what to expect from restoring this archive into
+	// this server (Note), with pg_restore's major version in Count and the
+	// target's in Of.
 	NoticeRestoreNote NoticeCode = "restore_note"
 	// NoticeTargetReset: an interrupted schema restore is undone (the
 	// target was empty before it).
@@ -235,6 +247,41 @@ const (
 	NoticeSlowConnect NoticeCode = "slow_connect"
 )
 
+// NoticeCodes lists every notice code, for the front ends' tests: each
+// must have its words.
+func NoticeCodes() []NoticeCode {
+	return []NoticeCode{
+		NoticeStartingOver, NoticeDumpChanged, NoticeWritesNotMigrated, NoticeNoSharedSnapshot,
+		NoticeSnapshotRefused, NoticeSourceWritten, NoticeHarmlessError, NoticeRestoreNote,
+		NoticeTargetReset, NoticeDataResumed, NoticeTablesEmptied, NoticePostDataResumed,
+		NoticeNoManifest, NoticeLargeObjectsReloaded, NoticeSourceChanged, NoticeChangesUnknown,
+		NoticeRedumping, NoticeLowDiskSpace, NoticeRetrying, NoticeDeadlockRetry,
+		NoticeNoPipeline, NoticeSlowConnect, NoticeDumpingAgain, NoticeRowSecurityBypassed,
+	}
+}
+
+// MismatchKind says what a Mismatch compares.
+type MismatchKind string
+
+// Kinds of mismatches.
+const (
+	// MismatchTable: the row counts of table Name differ.
+	MismatchTable MismatchKind = "table"
+	// MismatchSequence: the values of sequence Name differ.
+	MismatchSequence MismatchKind = "sequence"
+	// MismatchObjects: the counts of objects of kind Object ("indexes",
+	// see ObjectKinds) differ.
+	MismatchObjects MismatchKind = "objects"
+	// MismatchLargeObjects: the counts of large objects differ.
+	MismatchLargeObjects MismatchKind = "large objects"
+	// MismatchTableContent: the content hashes of table Name differ
+	// (--verify=content); Source is its row count, Target -1.
+	MismatchTableContent MismatchKind = "table content"
+	// MismatchLargeObjectContent: the content hashes of the large objects
+	// differ; Source is their count, Target -1.
+	MismatchLargeObjectContent MismatchKind = "large object content"
+)
+
 // Notice is a fact of an Info or Warning event.
 type Notice struct {
 	Code NoticeCode `json:"code"`
@@ -248,6 +295,8 @@ type Notice struct {
 	Cause string `json:"cause,omitempty"`
 	// Harmless says why an error is harmless.
 	Harmless HarmlessReason `json:"harmless,omitempty"`
+	// Note is what to expect from the restore, for NoticeRestoreNote.
+	Note pgtools.TargetNote `json:"note,omitempty"`
 	// Side is the database the notice is about, when it is one.
 	Side Side `json:"side,omitempty"`
 	// Err is a typed error the notice is about, for the front end to

@@ -25,10 +25,10 @@ type Manifest struct {
 	Objects   ObjectCounts     `json:"objects"`
 	// LargeObjects are the OIDs of the large objects, as runs.
 	LargeObjects []OIDRange `json:"large_objects,omitempty"`
-	// Writes are each table's write counter (see tableWrites) when the
+	// Writes are each table's write counter (see pgdb.DB.TableWrites) when the
 	// snapshot was taken, to tell later which tables changed since.
 	Writes map[string]int64 `json:"table_writes,omitempty"`
-	// Content holds each table's content hash (see contentHashes), and
+	// Content holds each table's content hash (see pgdb.DB.ContentHashes), and
 	// LargeObjectsContent the large objects', with --verify=content.
 	Content             map[string]string `json:"content,omitempty"`
 	LargeObjectsContent string            `json:"large_objects_content,omitempty"`
@@ -98,4 +98,48 @@ func fileSHA256(path string) (int64, string, error) {
 		return 0, "", err
 	}
 	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// OIDRange is a run of consecutive OIDs, First to Last included.
+type OIDRange struct {
+	First uint32 `json:"first"`
+	Last  uint32 `json:"last"`
+}
+
+// oidRanges compresses sorted OIDs into runs: large objects made by one
+// program usually have consecutive OIDs, so a million of them take a few
+// lines of the manifest.
+func oidRanges(oids []uint32) []OIDRange {
+	var out []OIDRange
+	for _, o := range oids {
+		if n := len(out); n > 0 && out[n-1].Last+1 == o {
+			out[n-1].Last = o
+			continue
+		}
+		out = append(out, OIDRange{First: o, Last: o})
+	}
+	return out
+}
+
+// oidsIn returns the OIDs of oids that lie in ranges.
+func oidsIn(oids []uint32, ranges []OIDRange) []uint32 {
+	var out []uint32
+	for _, o := range oids {
+		for _, r := range ranges {
+			if o >= r.First && o <= r.Last {
+				out = append(out, o)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// countOIDs is the number of OIDs ranges hold.
+func countOIDs(ranges []OIDRange) int64 {
+	var n int64
+	for _, r := range ranges {
+		n += int64(r.Last-r.First) + 1
+	}
+	return n
 }

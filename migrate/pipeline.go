@@ -10,7 +10,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/ppg-cli/ppg/pgdb"
 	"github.com/ppg-cli/ppg/pgtools"
 )
 
@@ -23,32 +23,30 @@ import (
 // is that entry's alone, and the round trips grow with the pipeline's
 // window, not with the entries.
 
+// sessionOpener is the role of the target's database that the pipelined
+// restore sends through.
+type sessionOpener interface {
+	// Session opens another connection, named app, for pipelined
+	// statements.
+	Session(ctx context.Context, app string) (Session, error)
+}
+
 // Session is a connection of the engine's own for pipelined statements;
-// DB.Session opens one with an application name, and the caller closes it.
+// sessionOpener.Session opens one with an application name, and the caller
+// closes it. *pgdb.Session is the real one.
 type Session interface {
 	// Pipeline sends stmts in order, each as its own simple query,
 	// without waiting for the answers, and calls done in order as each
-	// is answered: err is the server's *pgconn.PgError for that
-	// statement, or nil. It returns an error when the connection fails or
+	// is answered: err is the server's error for that statement (see
+	// pgdb.ServerError), or nil. It returns an error when the connection fails or
 	// ctx ends.
 	Pipeline(ctx context.Context, stmts []Statement, done func(i int, err error)) error
 	Close()
 }
 
-// Statement is one simple query of a pipeline: SQL, and for a
-// COPY ... FROM STDIN the rows it reads, in COPY's text format.
-type Statement struct {
-	SQL  string
-	Copy []byte
-}
-
-// errNoPipeline means a section is restored by pg_restore itself: the
-// DB gives no sessions, or pg_restore's script is not in the expected
-// form.
+// errNoPipeline means a section is restored by pg_restore itself:
+// pg_restore's script is not in the form ppg sends.
 var errNoPipeline = errors.New("the section cannot be pipelined")
-
-// errNoSessions is a DB without sessions of its own (the engine's fakes).
-var errNoSessions = fmt.Errorf("%w: no sessions", errNoPipeline)
 
 // scripted is one entry of a section to send: the TOC entry, and its SQL
 // from pg_restore's script.
@@ -113,9 +111,6 @@ func (r *restorer) pipelined(ctx context.Context, sec string, entries []pgtools.
 	app := "ppg-restore-" + e.state.ID
 	first, err := r.dst.DB.Session(ctx, app)
 	if err != nil {
-		if errors.Is(err, errNoPipeline) {
-			return err
-		}
 		return r.lost(err)
 	}
 	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state) + "." + sec + ".list")
@@ -142,12 +137,8 @@ func (r *restorer) pipelined(ctx context.Context, sec string, entries []pgtools.
 	}()
 	err = e.watch(ctx, r.dst.DB.Watcher, app, "ppg", nil, nil, func(ctx context.Context, touch func()) error {
 		p.touch = touch
-		for len(p.sessions) < jobs {
-			ss, err := r.dst.DB.Session(ctx, app)
-			if err != nil {
-				return r.lost(err)
-			}
-			p.sessions = append(p.sessions, ss)
+		if err := p.open(ctx, app, jobs); err != nil {
+			return err
 		}
 		return p.run(ctx, items)
 	})
@@ -176,12 +167,96 @@ const (
 // pipelinedData loads the small tables and sequence values of a data
 // section's entries, and returns the entries left for pg_restore, with an
 // *EntriesError if the target refused some of the entries sent. On
-// errNoPipeline (the DB gives no sessions, or a batch's script is not in
-// the expected form) the entries not yet sent are left for pg_restore
-// too, with the error.
+// errNoPipeline (a batch's script is not in the expected form) the
+// entries not yet sent are left for pg_restore too, with the error.
 func (r *restorer) pipelinedData(ctx context.Context, entries []pgtools.Entry) ([]pgtools.Entry, error) {
-	var rest []pgtools.Entry
-	var batches [][]pgtools.Entry
+	batches, rest := r.smallBatches(entries)
+	if len(batches) == 0 {
+		return entries, nil
+	}
+	unsent := func(from int) []pgtools.Entry {
+		out := slices.Clone(rest)
+		for _, b := range batches[from:] {
+			out = append(out, b...)
+		}
+		return out
+	}
+	e := r.e
+	app := "ppg-restore-" + e.state.ID
+	first, err := r.dst.DB.Session(ctx, app)
+	if err != nil {
+		return nil, r.lost(err)
+	}
+	p := &pipeline{r: r, sec: sectionData, sessions: []Session{first}}
+	defer func() {
+		for _, ss := range p.sessions {
+			ss.Close()
+		}
+	}()
+	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state) + "." + sectionData + ".list")
+	defer func() { _ = os.Remove(list) }()
+	var left []pgtools.Entry
+	err = e.watch(ctx, r.dst.DB.Watcher, app, "ppg", nil, nil, func(ctx context.Context, touch func()) error {
+		p.touch = touch
+		for k, batch := range batches {
+			if scripted, err := p.sendBatch(ctx, app, list, batch, k == 0); err != nil {
+				if !scripted {
+					left = unsent(k)
+				}
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return left, err
+	}
+	// Entries the target refused fail the section, after the rest.
+	return rest, p.verdict()
+}
+
+// sendBatch has pg_restore write the SQL of one batch of a data section
+// (through the list file list) and sends it; the first batch sets the
+// sessions up. scripted is false when the batch's SQL could not be
+// written: the batch is then left for pg_restore.
+func (p *pipeline) sendBatch(ctx context.Context, app, list string, batch []pgtools.Entry, first bool) (scripted bool, err error) {
+	r := p.r
+	if err := writeList(list, batch); err != nil {
+		return true, err
+	}
+	s, items, err := r.script(ctx, sectionData, list)
+	if err != nil {
+		return false, err
+	}
+	p.touch()
+	if first {
+		p.preamble = s.Preamble
+		if err := p.open(ctx, app, max(r.info.Jobs, 1)); err != nil {
+			return true, err
+		}
+		if err := p.start(ctx); err != nil {
+			return true, err
+		}
+	}
+	return true, p.sendAll(ctx, items)
+}
+
+// open opens sessions named app until the pipeline has n.
+func (p *pipeline) open(ctx context.Context, app string, n int) error {
+	for len(p.sessions) < n {
+		ss, err := p.r.dst.DB.Session(ctx, app)
+		if err != nil {
+			return p.r.lost(err)
+		}
+		p.sessions = append(p.sessions, ss)
+	}
+	return nil
+}
+
+// smallBatches picks the entries ppg sends itself (small tables'
+// data, sequence values, large objects' metadata) in batches of at most
+// dataBatch bytes of tables, and returns the rest, for pg_restore.
+func (r *restorer) smallBatches(entries []pgtools.Entry) (batches [][]pgtools.Entry, rest []pgtools.Entry) {
 	var cur []pgtools.Entry
 	var size int64
 	for _, en := range entries {
@@ -199,77 +274,13 @@ func (r *restorer) pipelinedData(ctx context.Context, entries []pgtools.Entry) (
 	if len(cur) > 0 {
 		batches = append(batches, cur)
 	}
-	if len(batches) == 0 {
-		return entries, nil
-	}
-	unsent := func(from int) []pgtools.Entry {
-		out := slices.Clone(rest)
-		for _, b := range batches[from:] {
-			out = append(out, b...)
-		}
-		return out
-	}
-	e := r.e
-	app := "ppg-restore-" + e.state.ID
-	first, err := r.dst.DB.Session(ctx, app)
-	if err != nil {
-		if errors.Is(err, errNoPipeline) {
-			return entries, err
-		}
-		return nil, r.lost(err)
-	}
-	p := &pipeline{r: r, sec: sectionData, sessions: []Session{first}}
-	defer func() {
-		for _, ss := range p.sessions {
-			ss.Close()
-		}
-	}()
-	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state) + "." + sectionData + ".list")
-	defer func() { _ = os.Remove(list) }()
-	var left []pgtools.Entry
-	err = e.watch(ctx, r.dst.DB.Watcher, app, "ppg", nil, nil, func(ctx context.Context, touch func()) error {
-		p.touch = touch
-		for k, batch := range batches {
-			if err := writeList(list, batch); err != nil {
-				return err
-			}
-			s, items, err := r.script(ctx, sectionData, list)
-			if err != nil {
-				left = unsent(k)
-				return err
-			}
-			touch()
-			if k == 0 {
-				p.preamble = s.Preamble
-				for len(p.sessions) < max(r.info.Jobs, 1) {
-					ss, err := r.dst.DB.Session(ctx, app)
-					if err != nil {
-						return r.lost(err)
-					}
-					p.sessions = append(p.sessions, ss)
-				}
-				if err := p.start(ctx); err != nil {
-					return err
-				}
-			}
-			if err := p.sendAll(ctx, items); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return left, err
-	}
-	// Entries the target refused fail the section, after the rest.
-	return rest, p.verdict()
+	return batches, rest
 }
 
 // lost turns a failed connection of the engine's own into the error the
 // front ends explain, and that resumes.
 func (r *restorer) lost(err error) error {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) || errors.Is(err, context.Canceled) {
+	if _, _, ok := pgdb.ServerError(err); ok || errors.Is(err, context.Canceled) {
 		return err
 	}
 	return &ConnectionLostError{Tool: "ppg", Side: Target, Tunnel: r.dst.Conn.Tunnel, Cause: err.Error()}
@@ -476,8 +487,7 @@ func (p *pipeline) answered(it scripted, err error) {
 		r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(p.sec)})
 		return
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "40P01" {
+	if code, _, _ := pgdb.ServerError(err); code == "40P01" {
 		p.mu.Lock()
 		p.deadlocked = append(p.deadlocked, it)
 		p.mu.Unlock()
@@ -551,10 +561,11 @@ func (e *EntriesError) Error() string {
 	return fmt.Sprintf("restore (%s): the target refused %d of its entries: %s", e.Section, len(e.Failures), strings.Join(first(e.Failures, 5), "; "))
 }
 
+// errorText is the server's message for a statement, or the error's
+// text.
 func errorText(err error) string {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Message
+	if _, msg, ok := pgdb.ServerError(err); ok {
+		return msg
 	}
 	return err.Error()
 }

@@ -130,34 +130,12 @@ const SkippedFileName = "ppg-skipped.sql"
 
 // Facts the plan reads from each side.
 
-// SourceFacts is what the plan needs of the source.
-type SourceFacts struct {
-	Extensions    []string
-	Policies      []PolicyRoles
-	EventTriggers []string
-	Publications  []string
-	Subscriptions []string
-	LargeObjects  int64
-}
-
-// PolicyRoles is a row-level-security policy and the roles it is for.
-type PolicyRoles struct {
-	Schema, Table, Name string
-	Roles               []string
-}
-
-// TargetFacts is what the plan needs of the target.
-type TargetFacts struct {
-	// Available lists the extensions the target offers.
-	Available []string
-	// Roles lists the target's roles.
-	Roles []string
-	// Superuser is set when the target's user is a superuser.
-	Superuser bool
-	// FreeConnections is how many more connections the target takes (the
-	// lowest of the server's, the database's and the role's limits), -1
-	// when unknown.
-	FreeConnections int
+// factsReader is the role of a side's database that the plan reads.
+type factsReader interface {
+	// SourceFacts reads what the plan checks of a source.
+	SourceFacts(ctx context.Context) (SourceFacts, error)
+	// TargetFacts reads what the plan checks of a target.
+	TargetFacts(ctx context.Context) (TargetFacts, error)
 }
 
 // Preflight opens both sides (asking for their keys), returns the plan and
@@ -186,67 +164,119 @@ func (e *Engine) Preflight(ctx context.Context) (*Plan, error) {
 	return e.plan(ctx, src, dst, true)
 }
 
+// planFacts is what the plan's checks read: the source's, and the
+// target's when it is known.
+type planFacts struct {
+	source      ServerInfo
+	sourceFacts SourceFacts
+	tables      []Table
+	// data is the tables' size on the source.
+	data int64
+	// targetKnown is set when target and targetFacts were read.
+	targetKnown bool
+	target      ServerInfo
+	targetFacts TargetFacts
+}
+
+// readPlanFacts reads the facts of src and, if not nil, dst.
+func readPlanFacts(ctx context.Context, src, dst *Endpoint) (*planFacts, error) {
+	f := &planFacts{targetKnown: dst != nil}
+	var err error
+	if f.source, err = src.DB.ServerInfo(ctx); err != nil {
+		return nil, err
+	}
+	if f.sourceFacts, err = src.DB.SourceFacts(ctx); err != nil {
+		return nil, fmt.Errorf("read the source's extensions, policies and triggers: %w", err)
+	}
+	if f.tables, err = src.DB.Tables(ctx); err != nil {
+		return nil, err
+	}
+	for _, t := range f.tables {
+		f.data += t.Bytes
+	}
+	if dst != nil {
+		if f.target, err = dst.DB.ServerInfo(ctx); err != nil {
+			return nil, err
+		}
+		if f.targetFacts, err = dst.DB.TargetFacts(ctx); err != nil {
+			return nil, fmt.Errorf("read the target's extensions, roles and limits: %w", err)
+		}
+	}
+	return f, nil
+}
+
 // plan checks the source against the target (dst may be nil: not known
 // yet). strict blocks a target that is not empty (unless allowed); else a
 // migration asks about it when it connects to the target.
 func (e *Engine) plan(ctx context.Context, src, dst *Endpoint, strict bool) (*Plan, error) {
-	p := &Plan{TargetKnown: dst != nil, Jobs: e.cfg.Jobs}
-	sinfo, err := src.DB.ServerInfo(ctx)
+	f, err := readPlanFacts(ctx, src, dst)
 	if err != nil {
 		return nil, err
 	}
-	sf, err := src.DB.SourceFacts(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read the source's extensions, policies and triggers: %w", err)
+	p := &Plan{TargetKnown: f.targetKnown, Jobs: e.cfg.Jobs}
+	p.Items = append(p.Items, e.checkVersions(f)...)
+	if f.targetKnown {
+		p.Items = append(p.Items, e.checkSameAndEmpty(f, strict)...)
 	}
-	tables, err := src.DB.Tables(ctx)
-	if err != nil {
+	p.Items = append(p.Items, e.checkDiskSpace(f))
+	if f.targetKnown {
+		p.Items = append(p.Items, checkExtensions(f), e.checkRoles(f, p))
+		if it, ok := e.checkEventTriggers(f, p); ok {
+			p.Items = append(p.Items, it)
+		}
+		if it, ok := e.checkConnections(f, p); ok {
+			p.Items = append(p.Items, it)
+		}
+	}
+	if err := e.checkCompat(ctx, src, dst, f, p); err != nil {
 		return nil, err
 	}
-	var data int64
-	for _, t := range tables {
-		data += t.Bytes
+	sf := f.sourceFacts
+	if names := append(append([]string(nil), sf.Publications...), sf.Subscriptions...); len(names) > 0 {
+		p.Items = append(p.Items, CheckItem{Code: CheckPublications, Verdict: VerdictHandled, Names: names})
 	}
-	add := func(it CheckItem) { p.Items = append(p.Items, it) }
-
-	var tinfo ServerInfo
-	var tf TargetFacts
-	if dst != nil {
-		if tinfo, err = dst.DB.ServerInfo(ctx); err != nil {
-			return nil, err
-		}
-		if tf, err = dst.DB.TargetFacts(ctx); err != nil {
-			return nil, fmt.Errorf("read the target's extensions, roles and limits: %w", err)
-		}
+	if sf.LargeObjects > 0 {
+		p.Items = append(p.Items, CheckItem{Code: CheckLargeObjects, Verdict: VerdictOK, Count: sf.LargeObjects})
 	}
+	return p, nil
+}
 
-	// Versions, and keys that look swapped.
-	v := CheckItem{Code: CheckVersions, Verdict: VerdictOK, Source: sinfo.VersionNum, Target: tinfo.VersionNum}
-	if dst != nil && pgtools.CheckDowngrade(sinfo.Major(), tinfo.Major()) != nil {
+// checkVersions blocks a target older than the source, and warns of keys
+// that look swapped.
+func (e *Engine) checkVersions(f *planFacts) []CheckItem {
+	v := CheckItem{Code: CheckVersions, Verdict: VerdictOK, Source: f.source.VersionNum, Target: f.target.VersionNum}
+	if f.targetKnown && pgtools.CheckDowngrade(f.source.Major(), f.target.Major()) != nil {
 		v.Verdict = VerdictBlocks
 	}
-	add(v)
-	if len(tables) == 0 || e.cfg.SourceNewestMajor > 0 && sinfo.Major() > e.cfg.SourceNewestMajor {
-		add(CheckItem{Code: CheckSwapped, Verdict: VerdictWarn, Source: sinfo.VersionNum, Target: tinfo.VersionNum, Count: int64(len(tables))})
+	items := []CheckItem{v}
+	if len(f.tables) == 0 || e.cfg.SourceNewestMajor > 0 && f.source.Major() > e.cfg.SourceNewestMajor {
+		items = append(items, CheckItem{Code: CheckSwapped, Verdict: VerdictWarn, Source: f.source.VersionNum, Target: f.target.VersionNum, Count: int64(len(f.tables))})
 	}
+	return items
+}
 
-	if dst != nil {
-		if tinfo.SystemID != "" && tinfo.SystemID == sinfo.SystemID && tinfo.DatabaseOID == sinfo.DatabaseOID {
-			add(CheckItem{Code: CheckSameDatabase, Verdict: VerdictBlocks})
-		}
-		te := CheckItem{Code: CheckTargetEmpty, Verdict: VerdictOK, Count: tinfo.UserObjects, Names: tinfo.UserSchemas}
-		if tinfo.UserObjects > 0 || len(tinfo.UserSchemas) > 0 {
-			te.Verdict = VerdictWarn
-			if strict && !e.cfg.AllowNonEmptyTarget {
-				te.Verdict = VerdictBlocks
-			}
-		}
-		add(te)
+// checkSameAndEmpty blocks a target that is the source itself, and warns
+// of (or, strict, blocks) a target that is not empty.
+func (e *Engine) checkSameAndEmpty(f *planFacts, strict bool) []CheckItem {
+	var items []CheckItem
+	if f.target.SystemID != "" && f.target.SystemID == f.source.SystemID && f.target.DatabaseOID == f.source.DatabaseOID {
+		items = append(items, CheckItem{Code: CheckSameDatabase, Verdict: VerdictBlocks})
 	}
+	te := CheckItem{Code: CheckTargetEmpty, Verdict: VerdictOK, Count: f.target.UserObjects, Names: f.target.UserSchemas}
+	if f.target.UserObjects > 0 || len(f.target.UserSchemas) > 0 {
+		te.Verdict = VerdictWarn
+		if strict && !e.cfg.AllowNonEmptyTarget {
+			te.Verdict = VerdictBlocks
+		}
+	}
+	return append(items, te)
+}
 
-	// Free disk.
+// checkDiskSpace weighs the working folder's free space against the
+// dump's estimate.
+func (e *Engine) checkDiskSpace(f *planFacts) CheckItem {
 	free := CheckItem{Code: CheckDiskSpace, Verdict: VerdictOK, Path: e.cfg.Dir}
-	est, warn, serr := checkFreeSpace(e.cfg.Dir, data, 0)
+	est, warn, serr := checkFreeSpace(e.cfg.Dir, f.data, 0)
 	free.Count, free.Of = est.Free, est.Estimate
 	var ds *DiskSpaceError
 	switch {
@@ -255,84 +285,89 @@ func (e *Engine) plan(ctx context.Context, src, dst *Endpoint, strict bool) (*Pl
 	case warn:
 		free.Verdict = VerdictWarn
 	}
-	add(free)
+	return free
+}
 
-	if dst != nil {
-		// Extensions the target does not offer.
-		var missing []string
-		for _, x := range sf.Extensions {
-			if x != "plpgsql" && !slices.Contains(tf.Available, x) {
-				missing = append(missing, x)
-			}
-		}
-		ext := CheckItem{Code: CheckExtensions, Verdict: VerdictOK, Names: missing}
-		if len(missing) > 0 {
-			ext.Verdict = VerdictBlocks
-		}
-		add(ext)
-
-		// Policies for roles the target lacks: restore the rest, and
-		// write those to the skipped file. Never widen access.
-		roles := CheckItem{Code: CheckRoles, Verdict: VerdictOK, Path: e.path(SkippedFileName)}
-		for _, pol := range sf.Policies {
-			var lacks []string
-			for _, r := range pol.Roles {
-				if r != "public" && !slices.Contains(tf.Roles, r) {
-					lacks = append(lacks, r)
-				}
-			}
-			if len(lacks) == 0 {
-				continue
-			}
-			roles.Names = append(roles.Names, pol.Schema+"."+pol.Table+" "+pol.Name)
-			for _, r := range lacks {
-				if !slices.Contains(roles.Roles, r) {
-					roles.Roles = append(roles.Roles, r)
-				}
-			}
-			p.Skip = append(p.Skip, SkippedObject{Desc: "POLICY", Schema: pol.Schema, Name: pol.Table + " " + pol.Name, Roles: lacks})
-		}
-		if len(roles.Names) > 0 {
-			roles.Verdict = VerdictHandled
-		}
-		add(roles)
-
-		if len(sf.EventTriggers) > 0 {
-			et := CheckItem{Code: CheckEventTriggers, Verdict: VerdictOK, Names: sf.EventTriggers, Path: e.path(SkippedFileName)}
-			if !tf.Superuser {
-				et.Verdict = VerdictHandled
-				for _, n := range sf.EventTriggers {
-					p.Skip = append(p.Skip, SkippedObject{Desc: "EVENT TRIGGER", Name: n, Superuser: true})
-				}
-			}
-			add(et)
-		}
-
-		// Connections: the restore's jobs, the engine's own connection
-		// and its watcher must fit.
-		if tf.FreeConnections >= 0 {
-			c := CheckItem{Code: CheckConnections, Verdict: VerdictOK, Count: int64(tf.FreeConnections), Of: int64(e.cfg.Jobs)}
-			if room := tf.FreeConnections - 3; room < e.cfg.Jobs {
-				p.Jobs = max(room, 1)
-				c.Of = int64(p.Jobs)
-				c.Verdict = VerdictHandled
-				if tf.FreeConnections < 3 {
-					c.Verdict = VerdictBlocks
-				}
-			}
-			add(c)
+// checkExtensions blocks source extensions the target does not offer.
+func checkExtensions(f *planFacts) CheckItem {
+	var missing []string
+	for _, x := range f.sourceFacts.Extensions {
+		if x != "plpgsql" && !slices.Contains(f.targetFacts.Available, x) {
+			missing = append(missing, x)
 		}
 	}
-	if err := e.planCompat(ctx, src, dst, p, sinfo.Major(), tinfo.Major()); err != nil {
-		return nil, err
+	ext := CheckItem{Code: CheckExtensions, Verdict: VerdictOK, Names: missing}
+	if len(missing) > 0 {
+		ext.Verdict = VerdictBlocks
 	}
-	if names := append(append([]string(nil), sf.Publications...), sf.Subscriptions...); len(names) > 0 {
-		add(CheckItem{Code: CheckPublications, Verdict: VerdictHandled, Names: names})
+	return ext
+}
+
+// checkRoles finds the policies for roles the target lacks: the rest is
+// restored, and those are added to p.Skip, for the skipped file. Never
+// widen access.
+func (e *Engine) checkRoles(f *planFacts, p *Plan) CheckItem {
+	roles := CheckItem{Code: CheckRoles, Verdict: VerdictOK, Path: e.path(SkippedFileName)}
+	for _, pol := range f.sourceFacts.Policies {
+		var lacks []string
+		for _, r := range pol.Roles {
+			if r != "public" && !slices.Contains(f.targetFacts.Roles, r) {
+				lacks = append(lacks, r)
+			}
+		}
+		if len(lacks) == 0 {
+			continue
+		}
+		roles.Names = append(roles.Names, pol.Schema+"."+pol.Table+" "+pol.Name)
+		for _, r := range lacks {
+			if !slices.Contains(roles.Roles, r) {
+				roles.Roles = append(roles.Roles, r)
+			}
+		}
+		p.Skip = append(p.Skip, SkippedObject{Desc: "POLICY", Schema: pol.Schema, Name: pol.Table + " " + pol.Name, Roles: lacks})
 	}
-	if sf.LargeObjects > 0 {
-		add(CheckItem{Code: CheckLargeObjects, Verdict: VerdictOK, Count: sf.LargeObjects})
+	if len(roles.Names) > 0 {
+		roles.Verdict = VerdictHandled
 	}
-	return p, nil
+	return roles
+}
+
+// checkEventTriggers skips the source's event triggers (adding them to
+// p.Skip) unless the target's user is a superuser; ok is false when the
+// source has none.
+func (e *Engine) checkEventTriggers(f *planFacts, p *Plan) (CheckItem, bool) {
+	sf := f.sourceFacts
+	if len(sf.EventTriggers) == 0 {
+		return CheckItem{}, false
+	}
+	et := CheckItem{Code: CheckEventTriggers, Verdict: VerdictOK, Names: sf.EventTriggers, Path: e.path(SkippedFileName)}
+	if !f.targetFacts.Superuser {
+		et.Verdict = VerdictHandled
+		for _, n := range sf.EventTriggers {
+			p.Skip = append(p.Skip, SkippedObject{Desc: "EVENT TRIGGER", Name: n, Superuser: true})
+		}
+	}
+	return et, true
+}
+
+// checkConnections fits the restore's jobs, the engine's own connection
+// and its watcher into the target's free connections, lowering p.Jobs;
+// ok is false when they are unknown.
+func (e *Engine) checkConnections(f *planFacts, p *Plan) (CheckItem, bool) {
+	free := f.targetFacts.FreeConnections
+	if free < 0 {
+		return CheckItem{}, false
+	}
+	c := CheckItem{Code: CheckConnections, Verdict: VerdictOK, Count: int64(free), Of: int64(e.cfg.Jobs)}
+	if room := free - 3; room < e.cfg.Jobs {
+		p.Jobs = max(room, 1)
+		c.Of = int64(p.Jobs)
+		c.Verdict = VerdictHandled
+		if free < 3 {
+			c.Verdict = VerdictBlocks
+		}
+	}
+	return c, true
 }
 
 // openSourceAndTools finds the tools, opens the source (asking for its key)

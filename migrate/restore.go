@@ -10,8 +10,41 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ppg-cli/ppg/pgdb"
 	"github.com/ppg-cli/ppg/pgtools"
 )
+
+// targetResetter is the role of the target's database that resuming a
+// restore needs: finding what an interrupted run left, and emptying it.
+type targetResetter interface {
+	// DropUserSchemas drops every user schema, and creates an empty
+	// public schema again.
+	DropUserSchemas(ctx context.Context) error
+	// LargeObjects returns the OIDs of the large objects, in order.
+	LargeObjects(ctx context.Context) ([]uint32, error)
+	// UnlinkLargeObjects removes the large objects of oids that exist.
+	UnlinkLargeObjects(ctx context.Context, oids []uint32) error
+	// CountRows returns the exact row count of each table, by qualified
+	// name.
+	CountRows(ctx context.Context, tables []Table) (map[string]int64, error)
+	// Truncate empties one table.
+	Truncate(ctx context.Context, t Table) error
+	// PostDataObjects returns the keys (see pgdb.PostDataKey) of the
+	// post-data objects that exist.
+	PostDataObjects(ctx context.Context) (map[string]bool, error)
+}
+
+// analyzer is the role of the target's database that gathers the
+// planner's statistics after the restore.
+type analyzer interface {
+	// Analyze gathers the planner's statistics of tables.
+	Analyze(ctx context.Context, tables []Table) error
+	// Partitions lists the partitioned tables that are no partition
+	// themselves (roots), and every partition below them, by qualified
+	// name. ANALYZE of a root gathers the statistics of the whole tree
+	// and of each partition in it.
+	Partitions(ctx context.Context) (roots []Table, partitions map[string]bool, err error)
+}
 
 // Restore sections, in order, with the phase that reports each. The last
 // is not pg_restore's: ANALYZE, so that the target's planner has
@@ -115,7 +148,7 @@ func (e *Engine) restore(ctx context.Context) (*Summary, error) {
 		return nil, err
 	}
 	for _, n := range notes {
-		e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeRestoreNote, Cause: n}})
+		e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeRestoreNote, Note: n, Count: int64(tool.Version.Major), Of: int64(target)}})
 	}
 	jobs := e.cfg.Jobs
 	if p := e.state.Plan; p != nil && p.Jobs > 0 {
@@ -204,18 +237,37 @@ func (r *restorer) writeSkipped(ctx context.Context, sec string, skip []pgtools.
 	return nil
 }
 
-// analyze runs ANALYZE on the restored tables, a batch at a time, with
-// progress: a restored database has no statistics, and its first queries
-// would be planned blind.
+// analyze runs ANALYZE on the restored tables, partitioned tables and
+// materialized views, a batch at a time, with progress: a restored
+// database has no statistics, and its first queries would be planned
+// blind. A partitioned table is analyzed from its root, which gathers the
+// statistics of the whole tree (that queries on it are planned with, and
+// autovacuum never gathers) and of each partition, so partitions are not
+// analyzed twice. It runs after the post-data section, which refreshes
+// the materialized views (pg_dump puts their data there): analyzed
+// before, they would have none. A materialized view without data (WITH NO
+// DATA) has no data entry and is left alone: ANALYZE would find nothing.
 func (r *restorer) analyze(ctx context.Context) error {
-	tables := make([]Table, 0, len(r.manifest.Tables))
+	roots, partitions, err := r.dst.DB.Partitions(ctx)
+	if err != nil {
+		return fmt.Errorf("analyze the restored tables: %w", err)
+	}
+	tables := make([]Table, 0, len(r.manifest.Tables)+len(roots))
 	for _, t := range r.manifest.Tables {
-		tables = append(tables, t.Table)
+		if !partitions[t.QualifiedName()] {
+			tables = append(tables, t.Table)
+		}
+	}
+	tables = append(tables, roots...)
+	for _, en := range r.toc.Entries {
+		if en.Desc == "MATERIALIZED VIEW DATA" {
+			tables = append(tables, Table{Schema: en.Schema, Name: en.Name})
+		}
 	}
 	p := &ProgressInfo{Phase: PhaseAnalyze, TablesTotal: len(tables)}
 	r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: p})
-	for start := 0; start < len(tables); start += analyzeBatch {
-		batch := tables[start:min(start+analyzeBatch, len(tables))]
+	for start := 0; start < len(tables); start += pgdb.AnalyzeBatch {
+		batch := tables[start:min(start+pgdb.AnalyzeBatch, len(tables))]
 		next := *p
 		next.Current = batch[0].QualifiedName()
 		r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: &next})
@@ -229,34 +281,46 @@ func (r *restorer) analyze(ctx context.Context) error {
 	return nil
 }
 
-// section restores one section, resuming where an earlier run stopped.
+// section restores one section, resuming where an earlier run stopped:
+// what ppg can pipeline itself first, the rest with pg_restore.
 func (r *restorer) section(ctx context.Context, sec string) error {
+	entries, err := r.sectionEntries(ctx, sec)
+	if err != nil || len(entries) == 0 {
+		return err
+	}
+	rest, refused, err := r.pipelineSection(ctx, sec, entries)
+	if err != nil || len(rest) == 0 {
+		return err
+	}
+	if err := r.restoreWithTool(ctx, sec, rest); err != nil {
+		return err
+	}
+	return refusedErr(refused)
+}
+
+// sectionEntries marks sec started and returns the entries it has left
+// to restore: after an interrupted run, the target is reset (schema) or
+// what is there already is left out (data, post-data). It sends the
+// section's first progress.
+func (r *restorer) sectionEntries(ctx context.Context, sec string) ([]pgtools.Entry, error) {
 	e := r.e
 	started := slices.Contains(r.info.StartedSections, sec)
 	r.info.markStarted(sec)
 	if err := e.save(); err != nil {
-		return err
+		return nil, err
 	}
 	entries := r.entries(sec)
-	switch sec {
-	case sectionPreData:
-		if started {
-			if err := r.resetTarget(ctx); err != nil {
-				return err
-			}
-		}
-	case sectionData:
-		var err error
-		if entries, err = r.remainingData(ctx, entries, started); err != nil {
-			return err
-		}
-	case sectionPostData:
-		if started {
-			var err error
-			if entries, err = r.missingPostData(ctx, entries); err != nil {
-				return err
-			}
-		}
+	var err error
+	switch {
+	case sec == sectionPreData && started:
+		err = r.resetTarget(ctx)
+	case sec == sectionData:
+		entries, err = r.remainingData(ctx, entries, started)
+	case sec == sectionPostData && started:
+		entries, err = r.missingPostData(ctx, entries)
+	}
+	if err != nil {
+		return nil, err
 	}
 	r.resumed = started
 	if sec == sectionPostData {
@@ -264,7 +328,7 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 		entries, skip = r.skipping(entries)
 		if len(skip) > 0 && r.info.SkippedFile == "" {
 			if err := r.writeSkipped(ctx, sec, skip); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
@@ -274,46 +338,51 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 		r.mu.Unlock()
 	}
 	e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sec)})
-	if len(entries) == 0 {
-		return nil
-	}
-	// refused is the small tables the target refused: the large ones are
-	// loaded all the same, and then the section fails naming them.
-	var refused *EntriesError
+	return entries, nil
+}
+
+// pipelineSection sends what it can of the section's entries itself, and
+// returns the rest, for pg_restore. refused is the small tables the
+// target refused: the large ones are loaded all the same, and then the
+// section fails naming them.
+func (r *restorer) pipelineSection(ctx context.Context, sec string, entries []pgtools.Entry) (rest []pgtools.Entry, refused *EntriesError, err error) {
+	e := r.e
 	if sec == sectionData {
 		rest, err := r.pipelinedData(ctx, entries)
 		switch {
 		case errors.Is(err, errNoPipeline):
-			if !errors.Is(err, errNoSessions) {
-				e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
-			}
+			e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
 		case errors.As(err, &refused):
 		case err != nil:
-			return err
+			return nil, nil, err
 		}
-		if entries = rest; len(entries) == 0 {
-			return refusedErr(refused)
+		if len(rest) == 0 {
+			return nil, nil, refusedErr(refused)
 		}
+		return rest, refused, nil
 	}
-	if sec != sectionData {
-		err := r.pipelined(ctx, sec, entries)
-		if !errors.Is(err, errNoPipeline) {
-			if err == nil {
-				r.mu.Lock()
-				r.entriesDone = r.entriesTotal
-				r.mu.Unlock()
-			}
-			return err
+	err = r.pipelined(ctx, sec, entries)
+	if !errors.Is(err, errNoPipeline) {
+		if err == nil {
+			r.mu.Lock()
+			r.entriesDone = r.entriesTotal
+			r.mu.Unlock()
 		}
-		// pg_restore restores the section itself, a statement a round
-		// trip.
-		if !errors.Is(err, errNoSessions) {
-			e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
-		}
-		if err := r.untranslatable(sec, err); err != nil {
-			return err
-		}
+		return nil, nil, err
 	}
+	// pg_restore restores the section itself, a statement a round trip.
+	e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
+	if err := r.untranslatable(sec, err); err != nil {
+		return nil, nil, err
+	}
+	return entries, nil, nil
+}
+
+// restoreWithTool restores entries of sec with pg_restore, in parallel
+// jobs but for the schema, and restores serially what parallel post-data
+// jobs rolled back in a deadlock.
+func (r *restorer) restoreWithTool(ctx context.Context, sec string, entries []pgtools.Entry) error {
+	e := r.e
 	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state) + "." + sec + ".list")
 	if err := writeList(list, entries); err != nil {
 		return err
@@ -332,10 +401,7 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 	}
 	args = append(args, r.archive)
 	err := r.run(ctx, sec, args)
-	if err == nil {
-		return refusedErr(refused)
-	}
-	for try := 1; try <= postDataRetries && sec == sectionPostData && errors.Is(err, errDeadlock) && ctx.Err() == nil; try++ {
+	for try := 1; try <= postDataRetries && err != nil && sec == sectionPostData && errors.Is(err, errDeadlock) && ctx.Err() == nil; try++ {
 		// The entries that deadlocked were rolled back; what the other
 		// jobs made stays. Restore what is missing, serially.
 		r.e.send(Event{Kind: Warning, Step: StepRestore, Notice: &Notice{Code: NoticeDeadlockRetry, Count: int64(try), Of: postDataRetries}})
@@ -694,7 +760,7 @@ func (r *restorer) missingPostData(ctx context.Context, entries []pgtools.Entry)
 		if desc == "FK CONSTRAINT" || desc == "CHECK CONSTRAINT" {
 			desc = "CONSTRAINT"
 		}
-		if existing[postDataKey(desc, en.Schema, en.Name)] {
+		if existing[pgdb.PostDataKey(desc, en.Schema, en.Name)] {
 			skipped++
 			continue
 		}

@@ -25,7 +25,8 @@ type Tools interface {
 }
 
 // Opener opens one side's database for a migration. The real one,
-// NewOpener, starts a private tunnel for an API key and connects with pgx.
+// NewOpener, starts a private tunnel for an API key and connects through
+// package pgdb.
 type Opener interface {
 	// Open checks the credential and connects; its errors are
 	// *ConnectError. The caller closes the Endpoint.
@@ -58,74 +59,21 @@ func (ep *Endpoint) Close() {
 	}
 }
 
-// DB is what the engine asks of a database. The real one runs catalog
-// queries over pgx (see pgdb.go).
+// DB is what the engine asks of one side's database: the roles below,
+// each declared beside the code that uses it, so that each part of the
+// engine says what it needs and a function that takes a role (as
+// compareTarget takes a targetCounter) can be tested with a fake of that
+// role alone. The real one is the adapter, package pgdb (see NewDB).
 type DB interface {
-	// ServerInfo reads the version, size, identity and emptiness.
-	ServerInfo(ctx context.Context) (ServerInfo, error)
-	// Tables lists the tables whose rows pg_dump copies.
-	Tables(ctx context.Context) ([]Table, error)
-	// Writes returns the database's count of rows written (see
-	// ServerInfo.Writes).
-	Writes(ctx context.Context) (int64, error)
-	// TableWrites returns each table's write counter, by qualified name.
-	TableWrites(ctx context.Context) (map[string]int64, error)
-	// Snapshot begins a read-only repeatable-read transaction and, if
-	// export, exports its snapshot for pg_dump to share.
-	Snapshot(ctx context.Context, export bool) (Snapshot, error)
-	// CountRows returns the exact row count of each table, by qualified
-	// name.
-	CountRows(ctx context.Context, tables []Table) (map[string]int64, error)
-	// Sequences returns each used sequence's last value by qualified name.
-	Sequences(ctx context.Context) (map[string]int64, error)
-	// Objects counts the user's objects by kind (see ObjectKinds).
-	Objects(ctx context.Context) (ObjectCounts, error)
-	// PostDataObjects returns the keys (see postDataKey) of the indexes,
-	// constraints and triggers that exist.
-	PostDataObjects(ctx context.Context) (map[string]bool, error)
-	// Truncate empties one table.
-	Truncate(ctx context.Context, t Table) error
-	// DropUserSchemas drops every user schema, and creates an empty
-	// public schema again.
-	DropUserSchemas(ctx context.Context) error
-	// LargeObjects returns the OIDs of the large objects, in order.
-	LargeObjects(ctx context.Context) ([]uint32, error)
-	// UnlinkLargeObjects removes the large objects of oids that exist.
-	UnlinkLargeObjects(ctx context.Context, oids []uint32) error
-	// Analyze gathers the planner's statistics of tables.
-	Analyze(ctx context.Context, tables []Table) error
-	// ContentHashes hashes each table's rows and the large objects (see
-	// contentHashes), in a transaction of its own.
-	ContentHashes(ctx context.Context, tables []Table) (map[string]string, string, error)
-	// Watcher opens a second connection to follow a tool's sessions.
-	Watcher(ctx context.Context) (Watcher, error)
-	// Session opens another connection, named app, for pipelined
-	// statements (see Session); errNoSessions when the DB has none.
-	Session(ctx context.Context, app string) (Session, error)
-	// SourceFacts and TargetFacts read what the plan checks.
-	SourceFacts(ctx context.Context) (SourceFacts, error)
-	TargetFacts(ctx context.Context) (TargetFacts, error)
+	serverReader    // connect.go: version, size, emptiness, tables
+	factsReader     // plan.go: what the plan checks
+	writesCounter   // dump.go: writes during and after the dump
+	snapshotter     // dump.go: the dump's shared snapshot
+	activityWatcher // watch.go: a tool's sessions, seen from the server
+	sessionOpener   // pipeline.go: sessions for pipelined statements
+	targetResetter  // restore.go: emptying what an interrupted restore left
+	analyzer        // restore.go: the planner's statistics
+	targetCounter   // verify.go: counts and hashes to compare
 	// Close ends the connection.
-	Close()
-}
-
-// Snapshot is a read-only transaction whose snapshot pg_dump shares, so
-// that ppg's counts match the dump exactly.
-type Snapshot interface {
-	// ID is the exported snapshot's id; "" when it could not be exported
-	// (then Why says why).
-	ID() string
-	Why() string
-	// Writes is the source's write counter when the snapshot was taken.
-	Writes() int64
-	// Tables lists the tables, as the snapshot sees them.
-	Tables(ctx context.Context) ([]Table, error)
-	// Manifest counts rows, sequences and objects in the snapshot, and
-	// with content hashes the rows and large objects too. It may run
-	// while pg_dump runs.
-	Manifest(ctx context.Context, tables []Table, content bool) (*Manifest, error)
-	// Commit ends the transaction.
-	Commit(ctx context.Context) error
-	// Close rolls back a transaction not committed.
 	Close()
 }

@@ -75,6 +75,10 @@ type DumpInfo struct {
 	Size       int64     `json:"size_bytes"`
 	SHA256     string    `json:"sha256"`
 	FinishedAt time.Time `json:"finished_at"`
+	// SnapshotAt is when the dump's snapshot was taken (read just before
+	// it): the target holds the source as of this moment, the cutover's.
+	// Zero in state files of earlier versions.
+	SnapshotAt time.Time `json:"snapshot_at,omitzero"`
 	// ToolVersion is pg_dump's version, e.g. "17.11".
 	ToolVersion string `json:"pg_dump_version"`
 	// Snapshot is true when the row counts were taken in pg_dump's snapshot.
@@ -98,8 +102,11 @@ type DumpInfo struct {
 	// KeptChanges lists the tables written to after the dump that the user
 	// chose to leave out (kept the migration as of the dump).
 	KeptChanges []string `json:"kept_changes,omitempty"`
-	// WritesAtEnd are the tables' write counters when the dump ended: a
-	// table whose counter grew since was written to after the dump.
+	// WritesAtEnd are the tables' write counters when the user chose to
+	// keep the migration as it was despite writes after the snapshot (in
+	// state files of earlier versions: when the dump ended). Later checks
+	// look for writes after them; without them, after the snapshot's
+	// (Manifest.Writes).
 	WritesAtEnd map[string]int64 `json:"table_writes_at_end,omitempty"`
 }
 
@@ -143,6 +150,14 @@ type State struct {
 	// from, when that one restored into a target it found empty.
 	Previous *PreviousTarget `json:"previous_target,omitempty"`
 	Notes    []string        `json:"notes,omitempty"`
+	// SourceChanges are the choices made about writes to the source after
+	// a snapshot (see ChangeDecision), in order.
+	SourceChanges []ChangeDecision `json:"source_changes,omitempty"`
+	// Flow names the command flow that started the migration, by its dump
+	// prefix (Config.DumpPrefix): a folder of one flow is not resumed by
+	// the other. Empty in state files of earlier versions (see
+	// Engine.checkFlow).
+	Flow string `json:"flow,omitempty"`
 }
 
 // PreviousTarget identifies the target of a migration started over.
@@ -159,13 +174,16 @@ type VerifySummary struct {
 	Rows       int64     `json:"rows"`
 	Sequences  int       `json:"sequences,omitempty"`
 	Mismatches []string  `json:"mismatches,omitempty"`
-	// DumpedAt is when the dump was taken: writes to the source after it
-	// are not in the target.
+	// DumpedAt is the moment of the dump's snapshot: writes to the source
+	// after it are not in the target.
 	DumpedAt time.Time `json:"dumped_at,omitzero"`
 	// WritesDuring and KeptChanges repeat the dump's (see DumpInfo): what
 	// the user chose to leave out.
 	WritesDuring int64    `json:"writes_during_dump,omitempty"`
 	KeptChanges  []string `json:"kept_changes,omitempty"`
+	// SourceChanges repeat the state's: the choices made about writes
+	// after a snapshot, asked or configured.
+	SourceChanges []ChangeDecision `json:"source_changes,omitempty"`
 	// LargeObjects is the number of large objects compared.
 	LargeObjects int64 `json:"large_objects,omitempty"`
 	// TargetVersion is the target's server_version_num.
@@ -230,6 +248,10 @@ func (s *State) Next() Step {
 // of ppg's format.
 var ErrStateVersion = errors.New("unsupported state file version")
 
+// ErrStateDamaged is returned for a state file that cannot be read as one:
+// not JSON, or its records contradict each other.
+var ErrStateDamaged = errors.New("damaged state file")
+
 // ReadState reads the state file in dir. A missing file is (nil, nil).
 func ReadState(dir string) (*State, error) {
 	path := filepath.Join(dir, StateFileName)
@@ -253,29 +275,29 @@ func DecodeState(data []byte) (*State, error) {
 		Version int `json:"version"`
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, fmt.Errorf("not a ppg state file (%v)", err)
+		return nil, fmt.Errorf("%w: not a ppg state file (%v)", ErrStateDamaged, err)
 	}
 	if probe.Version != stateVersion {
-		return nil, fmt.Errorf("%w %d (this ppg reads version %d): use the ppg that started this migration, or start over with --restart", ErrStateVersion, probe.Version, stateVersion)
+		return nil, fmt.Errorf("%w %d (this ppg reads version %d)", ErrStateVersion, probe.Version, stateVersion)
 	}
 	var s State
 	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("damaged state file (%v): start over with --restart", err)
+		return nil, fmt.Errorf("%w (%v)", ErrStateDamaged, err)
 	}
 	if s.Salt == "" || s.Steps == nil {
-		return nil, errors.New("damaged state file (no salt or steps): start over with --restart")
+		return nil, fmt.Errorf("%w (no salt or steps)", ErrStateDamaged)
 	}
 	for st, rec := range s.Steps {
 		if !knownStep(st) {
-			return nil, fmt.Errorf("damaged state file (unknown step %q): start over with --restart", st)
+			return nil, fmt.Errorf("%w (unknown step %q)", ErrStateDamaged, st)
 		}
 		if rec == nil {
-			return nil, fmt.Errorf("damaged state file (empty record for step %q): start over with --restart", st)
+			return nil, fmt.Errorf("%w (empty record for step %q)", ErrStateDamaged, st)
 		}
 		switch rec.Status {
 		case Pending, Running, Done, Failed:
 		default:
-			return nil, fmt.Errorf("damaged state file (step %q has status %q): start over with --restart", st, rec.Status)
+			return nil, fmt.Errorf("%w (step %q has status %q)", ErrStateDamaged, st, rec.Status)
 		}
 	}
 	// A step is done only if every step before it is: otherwise the file
@@ -284,7 +306,7 @@ func DecodeState(data []byte) (*State, error) {
 	for _, st := range steps {
 		done := s.Step(st).Status == Done
 		if done && seenNotDone {
-			return nil, fmt.Errorf("damaged state file (step %q is done but an earlier one is not): start over with --restart", st)
+			return nil, fmt.Errorf("%w (step %q is done but an earlier one is not)", ErrStateDamaged, st)
 		}
 		seenNotDone = seenNotDone || !done
 	}

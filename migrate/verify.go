@@ -6,19 +6,43 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/ppg-cli/ppg/pgdb"
 )
+
+// targetCounter is the role of the target's database that the verify
+// step reads: what the restore left there, to compare with the manifest.
+type targetCounter interface {
+	// CountRows returns the exact row count of each table, by qualified
+	// name.
+	CountRows(ctx context.Context, tables []Table) (map[string]int64, error)
+	// Sequences returns each used sequence's last value by qualified name.
+	Sequences(ctx context.Context) (map[string]int64, error)
+	// Objects counts the user's objects by kind (see pgdb.ObjectKinds).
+	Objects(ctx context.Context) (ObjectCounts, error)
+	// LargeObjects returns the OIDs of the large objects, in order.
+	LargeObjects(ctx context.Context) ([]uint32, error)
+	// ContentHashes hashes each table's rows and the large objects, in a
+	// transaction of its own.
+	ContentHashes(ctx context.Context, tables []Table) (map[string]string, string, error)
+}
 
 // Mismatch is one difference the verify step found.
 type Mismatch struct {
-	// Kind is "table", "sequence" or an object kind ("indexes").
-	Kind string `json:"kind"`
+	Kind MismatchKind `json:"kind"`
+	// Name is the table or sequence, for the kinds that name one.
 	Name string `json:"name,omitempty"`
+	// Object is the kind of objects counted, for MismatchObjects.
+	Object string `json:"object,omitempty"`
 	// Source and Target are the values on each side; -1 is missing.
 	Source int64 `json:"source"`
 	Target int64 `json:"target"`
 }
 
 func (m Mismatch) String() string {
+	if m.Kind == MismatchObjects {
+		return fmt.Sprintf("%s: %d on the source, %d on the target", m.Object, m.Source, m.Target)
+	}
 	if m.Name == "" {
 		return fmt.Sprintf("%s: %d on the source, %d on the target", m.Kind, m.Source, m.Target)
 	}
@@ -85,44 +109,9 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 	for i, t := range m.Tables {
 		tables[i] = t.Table
 	}
-	have := make(map[string]int64, len(tables))
-	for start := 0; start < len(tables) || start == 0; start += countBatch {
-		e.send(Event{Kind: Progress, Step: StepVerify, Progress: &ProgressInfo{Phase: PhaseVerify, TablesDone: start, TablesTotal: len(tables)}})
-		batch := tables[start:min(start+countBatch, len(tables))]
-		counts, err := dst.DB.CountRows(ctx, batch)
-		if err != nil {
-			return nil, fmt.Errorf("count rows in the target: %w", err)
-		}
-		for k, v := range counts {
-			have[k] = v
-		}
-		if len(tables) == 0 {
-			break
-		}
-	}
-	seqs, err := dst.DB.Sequences(ctx)
+	rep, err := e.compareTarget(ctx, dst.DB, m, tables)
 	if err != nil {
 		return nil, err
-	}
-	objs, err := dst.DB.Objects(ctx)
-	if err != nil {
-		return nil, err
-	}
-	los, err := dst.DB.LargeObjects(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rep := compare(m, have, seqs, objs, e.state.Target != nil && e.state.Target.ConfirmedNonEmpty)
-	compareLargeObjects(rep, m, los)
-	e.explainTranslated(rep)
-	if m.Content != nil {
-		start := e.cfg.Now()
-		hashes, lo, err := dst.DB.ContentHashes(ctx, tables)
-		if err != nil {
-			return nil, err
-		}
-		compareContent(rep, m, hashes, lo)
-		rep.ContentSeconds = e.cfg.Now().Sub(start).Seconds()
 	}
 	e.send(Event{Kind: Report, Step: StepVerify, Report: rep})
 	v := &VerifySummary{At: e.cfg.Now(), Tables: len(rep.Tables), Rows: m.TotalRows(), Sequences: rep.Sequences,
@@ -139,8 +128,9 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 		return nil, err
 	}
 	if d := e.state.Dump; d != nil {
-		v.DumpedAt, v.WritesDuring, v.KeptChanges = d.FinishedAt, d.WritesDuring, d.KeptChanges
+		v.DumpedAt, v.WritesDuring, v.KeptChanges = e.snapshotAt(), d.WritesDuring, d.KeptChanges
 	}
+	v.SourceChanges = e.state.SourceChanges
 	if t := e.state.Target; t != nil {
 		v.TargetVersion = t.ServerVersion
 	}
@@ -152,6 +142,52 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 		return nil, err
 	}
 	return &Summary{Verified: v}, nil
+}
+
+// compareTarget reads the target's counts (and with the manifest's
+// content hashes, its own) and compares them with the manifest's.
+func (e *Engine) compareTarget(ctx context.Context, db targetCounter, m *Manifest, tables []Table) (*VerifyReport, error) {
+	have := make(map[string]int64, len(tables))
+	for start := 0; start < len(tables) || start == 0; start += pgdb.CountBatch {
+		e.send(Event{Kind: Progress, Step: StepVerify, Progress: &ProgressInfo{Phase: PhaseVerify, TablesDone: start, TablesTotal: len(tables)}})
+		batch := tables[start:min(start+pgdb.CountBatch, len(tables))]
+		counts, err := db.CountRows(ctx, batch)
+		if err != nil {
+			return nil, fmt.Errorf("count rows in the target: %w", err)
+		}
+		for k, v := range counts {
+			have[k] = v
+		}
+		if len(tables) == 0 {
+			break
+		}
+	}
+	seqs, err := db.Sequences(ctx)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := db.Objects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	los, err := db.LargeObjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep := compare(m, have, seqs, objs, e.state.Target != nil && e.state.Target.ConfirmedNonEmpty)
+	compareLargeObjects(rep, m, los)
+	e.explainTranslated(rep)
+	e.forgiveSequences(rep)
+	if m.Content != nil {
+		start := e.cfg.Now()
+		hashes, lo, err := db.ContentHashes(ctx, tables)
+		if err != nil {
+			return nil, err
+		}
+		compareContent(rep, m, hashes, lo)
+		rep.ContentSeconds = e.cfg.Now().Sub(start).Seconds()
+	}
+	return rep, nil
 }
 
 // compare checks the target's counts against the manifest. A target that
@@ -167,7 +203,7 @@ func compare(m *Manifest, rows map[string]int64, seqs map[string]int64, objs Obj
 		}
 		rep.Tables = append(rep.Tables, TableCheck{Name: qn, Source: t.Rows, Target: got})
 		if got != t.Rows {
-			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: "table", Name: qn, Source: t.Rows, Target: got})
+			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: MismatchTable, Name: qn, Source: t.Rows, Target: got})
 		}
 	}
 	names := make([]string, 0, len(m.Sequences))
@@ -183,15 +219,15 @@ func compare(m *Manifest, rows map[string]int64, seqs map[string]int64, objs Obj
 		}
 		rep.Sequences++
 		if got != want {
-			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: "sequence", Name: n, Source: want, Target: got})
+			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: MismatchSequence, Name: n, Source: want, Target: got})
 		}
 	}
-	for _, kind := range ObjectKinds() {
+	for _, kind := range pgdb.ObjectKinds() {
 		want, got := m.Objects[kind], objs[kind]
 		rep.Objects = append(rep.Objects, ObjectCheck{Kind: kind, Source: want, Target: got})
 		// The GA database may come with extensions of its own.
 		if got != want && !((kind == "extensions" || nonEmpty) && got > want) {
-			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: kind, Source: want, Target: got})
+			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: MismatchObjects, Object: kind, Source: want, Target: got})
 		}
 	}
 	return rep
@@ -204,11 +240,11 @@ func compareContent(rep *VerifyReport, m *Manifest, hashes map[string]string, lo
 	for _, t := range m.Tables {
 		qn := t.QualifiedName()
 		if want, got := m.Content[qn], hashes[qn]; want != got {
-			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: "table content", Name: qn, Source: t.Rows, Target: -1})
+			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: MismatchTableContent, Name: qn, Source: t.Rows, Target: -1})
 		}
 	}
 	if m.LargeObjectsContent != lo {
-		rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: "large object content", Source: countOIDs(m.LargeObjects), Target: -1})
+		rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: MismatchLargeObjectContent, Source: countOIDs(m.LargeObjects), Target: -1})
 	}
 }
 
@@ -219,7 +255,7 @@ func compareLargeObjects(rep *VerifyReport, m *Manifest, target []uint32) {
 	got := int64(len(oidsIn(target, m.LargeObjects)))
 	rep.LargeObjects = ObjectCheck{Kind: "large objects", Source: want, Target: got}
 	if got != want {
-		rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: "large objects", Source: want, Target: got})
+		rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: MismatchLargeObjects, Source: want, Target: got})
 	}
 }
 

@@ -1,9 +1,15 @@
 package migrate
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ppg-cli/ppg/pgdb"
 	"github.com/ppg-cli/ppg/pgtools"
 )
 
@@ -18,7 +24,7 @@ func TestCompare(t *testing.T) {
 		Objects:   ObjectCounts{"tables": 3, "indexes": 2, "extensions": 1},
 	}
 	objs := ObjectCounts{"tables": 3, "indexes": 2, "extensions": 2}
-	for _, k := range ObjectKinds() {
+	for _, k := range pgdb.ObjectKinds() {
 		if _, ok := m.Objects[k]; !ok {
 			m.Objects[k], objs[k] = 0, 0
 		}
@@ -113,5 +119,59 @@ func TestDumpProgressWeighsBySize(t *testing.T) {
 	}
 	if p.line(pgtools.Line{Kind: pgtools.KindOther}) {
 		t.Fatal("an unrelated line moved the progress")
+	}
+}
+
+// countsOnly is a fake of the verify step's role alone: the target's
+// counts, batch by batch.
+type countsOnly struct {
+	rows    map[string]int64
+	batches []int
+}
+
+func (c *countsOnly) CountRows(_ context.Context, tables []Table) (map[string]int64, error) {
+	c.batches = append(c.batches, len(tables))
+	out := map[string]int64{}
+	for _, t := range tables {
+		if n, ok := c.rows[t.QualifiedName()]; ok {
+			out[t.QualifiedName()] = n
+		}
+	}
+	return out, nil
+}
+func (c *countsOnly) Sequences(context.Context) (map[string]int64, error) { return nil, nil }
+func (c *countsOnly) Objects(context.Context) (ObjectCounts, error)       { return ObjectCounts{}, nil }
+func (c *countsOnly) LargeObjects(context.Context) ([]uint32, error)      { return []uint32{7}, nil }
+func (c *countsOnly) ContentHashes(context.Context, []Table) (map[string]string, string, error) {
+	return nil, "", errors.New("not asked without content hashes in the manifest")
+}
+
+func TestCompareTargetCountsInBatches(t *testing.T) {
+	m := &Manifest{Objects: ObjectCounts{}, LargeObjects: []OIDRange{{First: 7, Last: 8}}}
+	rows := map[string]int64{}
+	var tables []Table
+	for i := range pgdb.CountBatch + 1 {
+		tb := Table{Schema: "public", Name: fmt.Sprintf("t%03d", i)}
+		tables = append(tables, tb)
+		m.Tables = append(m.Tables, TableCount{Table: tb, Rows: 2})
+		rows[tb.QualifiedName()] = 2
+	}
+	rows["public.t000"] = 1 // one row lost
+	delete(rows, "public.t001")
+	db := &countsOnly{rows: rows}
+	e := &Engine{cfg: Config{Now: time.Now}, state: NewState(time.Now())}
+	rep, err := e.compareTarget(t.Context(), db, m, tables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(db.batches, []int{pgdb.CountBatch, 1}) {
+		t.Errorf("batches %v, want %d then 1", db.batches, pgdb.CountBatch)
+	}
+	var names []string
+	for _, mm := range rep.Mismatches {
+		names = append(names, string(mm.Kind)+" "+mm.Name)
+	}
+	if len(rep.Mismatches) != 3 || rep.LargeObjects.Source != 2 || rep.LargeObjects.Target != 1 {
+		t.Errorf("mismatches %q, large objects %+v; want t000, t001 and a large object", names, rep.LargeObjects)
 	}
 }

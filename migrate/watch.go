@@ -15,23 +15,15 @@ import (
 // that is busy: if neither the tool's output nor the server shows anything
 // moving for the stall timeout, the tool is stopped with a *StalledError.
 
-// SessionActivity is what one session of a tool is doing.
-type SessionActivity struct {
-	// Table is the table a COPY is running on ("public.orders"), if any.
-	Table string
-	// Tuples and Bytes are the COPY's progress so far.
-	Tuples, Bytes int64
-	// Working is set when the server is busy on the session's query (not
-	// waiting for the client).
-	Working bool
+// activityWatcher is the role of a side's database that follows a tool's
+// sessions from the server's side.
+type activityWatcher interface {
+	// Watcher opens a second connection to follow a tool's sessions.
+	Watcher(ctx context.Context) (Watcher, error)
 }
 
-// Activity is a snapshot of a tool's sessions.
-type Activity struct {
-	Sessions []SessionActivity
-}
-
-// Watcher reads a tool's sessions; DB.Watcher opens one.
+// Watcher reads a tool's sessions; activityWatcher.Watcher opens one, and
+// the caller closes it.
 type Watcher interface {
 	// Activity reads the sessions whose application_name is app.
 	Activity(ctx context.Context, app string) (Activity, error)
@@ -64,78 +56,107 @@ func (e *Engine) watch(ctx context.Context, open func(context.Context) (Watcher,
 	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-
-	var mu sync.Mutex
-	last := time.Now()
-	touch := func() {
-		mu.Lock()
-		last = time.Now()
-		mu.Unlock()
-	}
-	idle := func() time.Duration {
-		mu.Lock()
-		defer mu.Unlock()
-		return time.Since(last)
-	}
 	stalled := &StalledError{Tool: tool, After: stall}
+	p := &poller{open: open, app: app, onActivity: onActivity, written: written, stall: stall, last: time.Now()}
 
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		var w Watcher
-		if open != nil {
-			if ow, err := open(runCtx); err == nil {
-				w = ow
-				defer w.Close()
-			}
-		}
-		var prev Activity
-		var wrote int64
-		tick := time.NewTicker(min(pollEvery, stall/4))
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-runCtx.Done():
-				return
-			case <-tick.C:
-			}
-			if w != nil {
-				pctx, pcancel := context.WithTimeout(runCtx, min(pollTimeout, stall/2))
-				a, err := w.Activity(pctx, app)
-				pcancel()
-				if err == nil {
-					if moved(prev, a) {
-						touch()
-					}
-					prev = a
-					if onActivity != nil {
-						onActivity(a)
-					}
-				}
-			}
-			if written != nil {
-				if n := written(); n > wrote {
-					wrote = n
-					touch()
-				}
-			}
-			if idle() > stall {
-				cancel(stalled)
-				return
-			}
+		if p.follow(runCtx, done) {
+			cancel(stalled)
 		}
 	}()
-	err := run(runCtx, touch)
+	err := run(runCtx, p.touch)
 	close(done)
 	wg.Wait()
 	if errors.Is(context.Cause(runCtx), stalled) && ctx.Err() == nil {
 		return stalled
 	}
 	return err
+}
+
+// poller follows a tool's run: the server's view of its sessions, the
+// file it writes, and the time since either (or the caller's touch) last
+// moved.
+type poller struct {
+	open       func(context.Context) (Watcher, error)
+	app        string
+	onActivity func(Activity)
+	written    func() int64
+	stall      time.Duration
+
+	mu   sync.Mutex
+	last time.Time
+}
+
+// touch records that the tool moved.
+func (p *poller) touch() {
+	p.mu.Lock()
+	p.last = time.Now()
+	p.mu.Unlock()
+}
+
+func (p *poller) idle() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return time.Since(p.last)
+}
+
+// follow polls until done is closed or ctx ends, and reports whether it
+// stopped because nothing moved for the stall timeout.
+func (p *poller) follow(ctx context.Context, done <-chan struct{}) (stalled bool) {
+	var w Watcher
+	if p.open != nil {
+		if ow, err := p.open(ctx); err == nil {
+			w = ow
+			defer w.Close()
+		}
+	}
+	var prev Activity
+	var wrote int64
+	tick := time.NewTicker(min(pollEvery, p.stall/4))
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return false
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+		if w != nil {
+			prev = p.poll(ctx, w, prev)
+		}
+		if p.written != nil {
+			if n := p.written(); n > wrote {
+				wrote = n
+				p.touch()
+			}
+		}
+		if p.idle() > p.stall {
+			return true
+		}
+	}
+}
+
+// poll reads the tool's sessions once, and returns what it saw (prev when
+// the poll failed).
+func (p *poller) poll(ctx context.Context, w Watcher, prev Activity) Activity {
+	pctx, cancel := context.WithTimeout(ctx, min(pollTimeout, p.stall/2))
+	defer cancel()
+	a, err := w.Activity(pctx, p.app)
+	if err != nil {
+		return prev
+	}
+	if moved(prev, a) {
+		p.touch()
+	}
+	if p.onActivity != nil {
+		p.onActivity(a)
+	}
+	return a
 }
 
 // moved reports whether the tool did something between two polls: a COPY

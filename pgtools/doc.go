@@ -7,7 +7,8 @@
 //     explicit directory, PATH, the usual install locations) with their
 //     versions; [Choose] picks a pair that can dump the source server and
 //     read what that pg_dump writes, or returns a [*NotFoundError] that
-//     says how to install one.
+//     says what is missing and what was found (how to install the tools is
+//     for the front end to say).
 //  2. [Runner.Run] runs a tool: arguments and environment are built by
 //     code (never a shell string; the password only in PGPASSWORD),
 //     stderr is streamed line by line through a [Parser] into typed
@@ -20,7 +21,8 @@
 //     that are left. [ReadArchiveHeader] reads which pg_dump wrote an
 //     archive without running pg_restore; [CheckArchive] and
 //     [ChooseRestore] check pg_restore against it, and [CheckTarget] the
-//     target server.
+//     target server, returning typed notes ([TargetNote]) on what to
+//     expect there.
 //
 // The parsers were written against real output of pg_dump and pg_restore
 // 15 and 17, kept in testdata/ (see testdata/capture.go for how it was

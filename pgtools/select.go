@@ -26,7 +26,8 @@ type Toolset struct {
 }
 
 // NotFoundError reports that no tool fits. Its message says what is
-// needed, what was found, and how to install the tools on GOOS.
+// needed and what was found; how to install the tools on GOOS is package
+// words' to say.
 type NotFoundError struct {
 	// Tool is the tool that is missing: "pg_dump" or "pg_restore".
 	Tool string
@@ -37,11 +38,11 @@ type NotFoundError struct {
 	Reason string
 	// Found lists the tools that were found (all of them, both names).
 	Found []Tool
-	// GOOS selects the install instructions; Choose sets runtime.GOOS.
+	// GOOS is the system to install the tools on; Choose sets runtime.GOOS.
 	GOOS string
 }
 
-// Error says what is missing, what was found and how to get it.
+// Error says what is missing and what was found.
 func (e *NotFoundError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %d or newer not found", e.Tool, e.MinMajor)
@@ -61,35 +62,11 @@ func (e *NotFoundError) Error() string {
 			b.WriteString(" [--pg-bin]")
 		}
 	}
-	b.WriteString("; " + e.Hint())
 	return b.String()
 }
 
 // Is makes errors.Is(err, ErrNotFound) true.
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
-
-// Hint says how to install suitable tools on e.GOOS, and how to point ppg
-// at tools it did not find.
-func (e *NotFoundError) Hint() string {
-	major := max(e.MinMajor, RecommendedMajor)
-	var how string
-	switch e.GOOS {
-	case "darwin":
-		how = fmt.Sprintf("install them with Homebrew: brew install postgresql@%[1]d "+
-			"(Homebrew does not put it on PATH: its tools are in /opt/homebrew/opt/postgresql@%[1]d/bin, "+
-			"/usr/local/opt/postgresql@%[1]d/bin on Intel Macs), or install Postgres.app", major)
-	case "linux":
-		how = fmt.Sprintf("install them: on Debian or Ubuntu, sudo apt install postgresql-client-%[1]d "+
-			"(from the PostgreSQL apt repository, https://wiki.postgresql.org/wiki/Apt); "+
-			"on RHEL or Fedora, sudo dnf install postgresql%[1]d (from https://yum.postgresql.org)", major)
-	case "windows":
-		how = fmt.Sprintf(`install PostgreSQL %[1]d with the EDB installer (https://www.postgresql.org/download/windows/), `+
-			`which puts them in C:\Program Files\PostgreSQL\%[1]d\bin`, major)
-	default:
-		how = fmt.Sprintf("install the PostgreSQL %d client tools (https://www.postgresql.org/download/)", major)
-	}
-	return how + "; or point ppg at them with --pg-bin DIR or PPG_PG_BIN"
-}
 
 // Choose picks the tools for migrating a server of major version
 // sourceMajor (0: unknown) from found (Finder.Find's result):
@@ -218,23 +195,61 @@ func (e *DowngradeError) Error() string {
 	return fmt.Sprintf("cannot restore a dump of PostgreSQL %d into the older PostgreSQL %d", e.From, e.To)
 }
 
+// TargetNote is something to expect from restoring an archive into a
+// server older than pg_restore: a fact, for the front end to word.
+type TargetNote int
+
+// Notes of CheckTarget.
+const (
+	// NoteTransactionTimeout: pg_restore 17 or newer sets
+	// transaction_timeout, which servers before 17 do not know: expect the
+	// harmless error `unrecognized configuration parameter
+	// "transaction_timeout"` once per connection (with -j N, once for
+	// each worker too), counted in "errors ignored on restore".
+	NoteTransactionTimeout TargetNote = iota + 1
+)
+
+var targetNoteNames = map[TargetNote]string{NoteTransactionTimeout: "transaction_timeout"}
+
+func (n TargetNote) String() string {
+	if s, ok := targetNoteNames[n]; ok {
+		return s
+	}
+	return fmt.Sprintf("TargetNote(%d)", int(n))
+}
+
+// MarshalText writes the note's name ("transaction_timeout").
+func (n TargetNote) MarshalText() ([]byte, error) {
+	if _, ok := targetNoteNames[n]; !ok {
+		return nil, fmt.Errorf("unknown target note %d", int(n))
+	}
+	return []byte(n.String()), nil
+}
+
+// UnmarshalText reads a note's name.
+func (n *TargetNote) UnmarshalText(b []byte) error {
+	for note, name := range targetNoteNames {
+		if name == string(b) {
+			*n = note
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown target note %q", b)
+}
+
 // CheckTarget checks a restore with pg_restore of version restore of an
 // archive with header h into a server of major version target. It fails
 // with a *DowngradeError when the target is older than the dumped server
 // (except one Translates covers: the restore translates the dump for it),
-// and otherwise returns notes on what to expect, for the log: pg_restore
-// works against servers older than itself, but may provoke harmless
-// errors there (see HarmlessError).
-func CheckTarget(h ArchiveHeader, restore Version, target int) (notes []string, err error) {
+// and otherwise returns notes on what to expect: pg_restore works against
+// servers older than itself, but may provoke harmless errors there (see
+// HarmlessError).
+func CheckTarget(h ArchiveHeader, restore Version, target int) (notes []TargetNote, err error) {
 	if err := CheckDowngrade(h.DumpedFrom.Major, target); err != nil {
 		return nil, err
 	}
 	if restore.Major >= 17 && target > 0 && target < 17 {
-		notes = append(notes, fmt.Sprintf(
-			"pg_restore %d sets transaction_timeout, which PostgreSQL %d does not know: "+
-				"expect the harmless error \"unrecognized configuration parameter \\\"transaction_timeout\\\"\" "+
-				"once per connection (with -j N, once for each worker too), counted in \"errors ignored on restore\"",
-			restore.Major, target))
+		notes = append(notes, NoteTransactionTimeout)
 	}
 	return notes, nil
 }

@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// A source on 18 takes pg_dump 18 when it is there, and says to install 18
-// when only 17 is.
+// A source on 18 takes pg_dump 18 when it is there, and asks for 18 when
+// only 17 is (words says how to install it).
 func TestChooseFor18Source(t *testing.T) {
 	found := []Tool{
 		tool(t, "pg_dump 17.11 /opt/client17/bin"), tool(t, "pg_restore 17.11 /opt/client17/bin"),
@@ -21,12 +21,6 @@ func TestChooseFor18Source(t *testing.T) {
 	var nf *NotFoundError
 	if !errors.As(err, &nf) || nf.MinMajor != 18 || nf.Tool != "pg_dump" {
 		t.Fatalf("Choose for 18 with only 17 tools: %v", err)
-	}
-	for goos, want := range map[string]string{"linux": "postgresql-client-18", "darwin": "postgresql@18", "windows": `PostgreSQL\18\bin`} {
-		nf.GOOS = goos
-		if h := nf.Hint(); !strings.Contains(h, want) {
-			t.Errorf("hint on %s: %q, want it to name %s", goos, h, want)
-		}
 	}
 	if !strings.Contains(nf.Error(), "pg_dump 18 or newer not found (needed to dump a PostgreSQL 18 server)") {
 		t.Errorf("error: %v", nf)

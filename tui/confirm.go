@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ppg-cli/ppg/migrate"
@@ -18,23 +20,68 @@ type confirmModel struct {
 	q     migrate.Question
 	typed string // what was typed, for ConfirmNonEmptyTarget
 	nudge bool   // Enter without "yes"
+	// scroll shows a question longer than the window (the plan at
+	// 60x15), laid out for the body's size by layout.
+	scroll viewport.Model
+	// other names the target of the migration started over, when the
+	// target's key is another database's.
+	other string
 }
 
-func newConfirmModel(q migrate.Question) confirmModel { return confirmModel{q: q} }
+func newConfirmModel(q migrate.Question) *confirmModel {
+	return &confirmModel{q: q, scroll: viewport.New(0, 0)}
+}
+
+func (c *confirmModel) event(migrate.Event, viewCtx) {}
+
+func (c *confirmModel) setSize(v viewCtx) { c.layout(v) }
+
+// helpKeys are the keys that answer this question, and scroll it when it
+// is longer than the window.
+func (c *confirmModel) helpKeys(v viewCtx) help.KeyMap {
+	k := c.keys(v.keys.confirm)
+	k.Scroll.SetEnabled(c.overflows())
+	return k
+}
+
+// typing reports whether the question takes a typed "yes": its letters
+// are not keys then.
+func (c *confirmModel) typing() bool {
+	return c.q.Kind == migrate.ConfirmNonEmptyTarget || c.q.Kind == migrate.ConfirmResetTarget
+}
+
+// layout fills the scrolling content for the body's size (v's height
+// counts the help line); the root calls it when the question comes and
+// when the window changes.
+func (c *confirmModel) layout(v viewCtx) {
+	c.scroll.Width, c.scroll.Height = v.width, max(1, v.height-2)
+	c.scroll.SetContent(c.content(v))
+}
+
+// overflows reports whether the question is longer than the window.
+func (c *confirmModel) overflows() bool {
+	return !c.typing() && c.scroll.TotalLineCount() > c.scroll.Height+1
+}
 
 // keys returns the bindings that answer this question, with their help.
-func (c confirmModel) keys(k confirmKeys) confirmKeys {
+func (c *confirmModel) keys(k confirmKeys) confirmKeys {
 	switch c.q.Kind {
 	case migrate.ConfirmSource:
 		k.Yes.SetKeys("y", "enter")
 		k.Yes.SetHelp("y/enter", "dump it")
 		k.No.SetHelp("n/esc", "no")
 		k.Submit.SetEnabled(false)
-	case migrate.ConfirmNonEmptyTarget, migrate.ConfirmResetTarget:
+	case migrate.ConfirmNonEmptyTarget:
 		k.Yes.SetEnabled(false)
 		k.Submit.SetHelp("yes+enter", "restore into it")
 		k.No.SetKeys("esc")
 		k.No.SetHelp("esc", "refuse")
+	case migrate.ConfirmResetTarget:
+		// The box says "Type yes … to empty it": the help says the same.
+		k.Yes.SetEnabled(false)
+		k.Submit.SetHelp("yes+enter", "empty it")
+		k.No.SetKeys("esc")
+		k.No.SetHelp("esc", "keep it")
 	case migrate.ConfirmRedump:
 		k.Yes.SetHelp("y", "dump again")
 		k.No.SetHelp("n", "keep this dump")
@@ -49,21 +96,45 @@ func (c confirmModel) keys(k confirmKeys) confirmKeys {
 	return k
 }
 
-func (c confirmModel) update(msg tea.KeyMsg, k confirmKeys) (confirmModel, tea.Cmd) {
+func (c *confirmModel) update(msg tea.Msg, v viewCtx) tea.Cmd {
+	switch msg := msg.(type) {
+	case askMsg:
+		if msg.question != nil {
+			other := ""
+			if msg.question.Kind == migrate.ConfirmSource {
+				other = v.other
+			}
+			*c = *newConfirmModel(*msg.question)
+			c.other = other
+			c.layout(v)
+		}
+	case tea.KeyMsg:
+		return c.key(msg, c.keys(v.keys.confirm))
+	}
+	return nil
+}
+
+func (c *confirmModel) key(msg tea.KeyMsg, k confirmKeys) tea.Cmd {
+	if c.overflows() && (key.Matches(msg, c.scroll.KeyMap.Up, c.scroll.KeyMap.Down, c.scroll.KeyMap.PageUp,
+		c.scroll.KeyMap.PageDown, c.scroll.KeyMap.HalfPageUp, c.scroll.KeyMap.HalfPageDown)) {
+		c.scroll, _ = c.scroll.Update(msg)
+		return nil
+	}
+	kind := c.q.Kind
 	switch {
 	case key.Matches(msg, k.Yes):
-		return c, send(answerMsg{yes: true})
+		return send(answerMsg{kind: kind, yes: true})
 	case key.Matches(msg, k.No):
-		return c, send(answerMsg{yes: false})
+		return send(answerMsg{kind: kind, yes: false})
 	case key.Matches(msg, k.Submit):
 		if strings.EqualFold(strings.TrimSpace(c.typed), "yes") {
-			return c, send(answerMsg{yes: true})
+			return send(answerMsg{kind: kind, yes: true})
 		}
 		c.nudge = true
-		return c, nil
+		return nil
 	}
-	if c.q.Kind != migrate.ConfirmNonEmptyTarget && c.q.Kind != migrate.ConfirmResetTarget {
-		return c, nil
+	if !c.typing() {
+		return nil
 	}
 	switch msg.Type {
 	case tea.KeyBackspace:
@@ -76,93 +147,156 @@ func (c confirmModel) update(msg tea.KeyMsg, k confirmKeys) (confirmModel, tea.C
 		}
 	}
 	c.nudge = false
-	return c, nil
+	return nil
 }
 
-func (c confirmModel) view(v viewCtx) string {
-	st, w, flow := v.st, v.width, v.flow
-	var b strings.Builder
+// view shows the question, or the window of it that fits with a line
+// that says it scrolls.
+func (c *confirmModel) view(v viewCtx) string {
+	content := c.content(v)
+	if c.typing() || height(content) <= v.height {
+		return content
+	}
+	vp := c.scroll
+	vp.Width, vp.Height = v.width, max(1, v.height-1)
+	vp.SetContent(content)
+	vp.SetYOffset(vp.YOffset) // within this height
+	more := "↑/↓ to scroll, more below"
+	switch {
+	case vp.AtBottom():
+		more = "↑/↓ to scroll, more above"
+	case vp.YOffset > 0:
+		more = "↑/↓ to scroll, more above and below"
+	}
+	return trimLines(vp.View()) + "\n" + v.st.Subtle.Render(fitWidth(more, v.width))
+}
+
+// content is everything the question says, before scrolling.
+func (c *confirmModel) content(v viewCtx) string {
 	switch c.q.Kind {
 	case migrate.ConfirmSource:
-		b.WriteString(st.Heading.Render("Dump this "+flow.Source+"?") + "\n\n")
-		var details []string
-		if db := c.q.Source; db != nil {
-			details = append(details, db.Display, words.Source(db))
-		}
-		if ts := c.q.Tools; ts != nil {
-			details = append(details, fmt.Sprintf("Tools: %s, %s", ts.Dump, ts.Restore))
-		}
-		for i, d := range details {
-			style := st.Text
-			if i == 0 {
-				style = st.Value
-			}
-			b.WriteString(style.Render(wrap(d, w, "  ")) + "\n")
-		}
-		if p := c.q.Plan; p != nil {
-			b.WriteString("\n" + st.Heading.Render("Plan") + "\n")
-			for _, it := range p.Items {
-				if it.Verdict == migrate.VerdictOK && it.Code != migrate.CheckVersions && it.Code != migrate.CheckTargetEmpty {
-					continue // the checks that passed, but the main ones, go unsaid
-				}
-				mark := st.OK.Render(words.Mark(it.Verdict))
-				if it.Verdict == migrate.VerdictWarn || it.Verdict == migrate.VerdictHandled {
-					mark = st.Warning.Render(words.Mark(it.Verdict))
-				}
-				b.WriteString(mark + " " + strings.TrimPrefix(wrap(flow.PlanItem(it), w, "  "), "  ") + "\n")
-			}
-			if !p.TargetKnown {
-				b.WriteString(paint(st.Subtle, wrap("· The "+flow.Target+" is checked when you paste its key, after the dump.", w, "")) + "\n")
-			}
-		}
-		b.WriteString("\n" + paint(st.Subtle, wrap("The dump is written to this folder; the "+flow.SourceShort+" database is only read. "+
-			"Stop your application's writes to it until the migration is done: later writes are not migrated.", w, "")))
+		return c.sourceView(v)
 	case migrate.ConfirmNonEmptyTarget:
-		details := []string{fmt.Sprintf("The %s already holds %s (tables, types, functions).", flow.Target, words.Plural(c.q.Objects, "object", "objects"))}
-		if len(c.q.Schemas) > 0 {
-			details = append(details, "Schemas: "+strings.Join(c.q.Schemas, ", "))
-		}
-		details = append(details, "Restoring into it fails where names collide, and its data would mix with the "+flow.SourceShort+" data.")
-		var in strings.Builder
-		in.WriteString(st.Warning.Render("Restore into a "+flow.Target+" that is not empty?") + "\n\n")
-		for _, d := range details {
-			in.WriteString(wrap(d, w-4, "") + "\n")
-		}
-		in.WriteString("\n" + wrap("Type yes and press Enter to restore into it anyway. Esc refuses: nothing is changed.", w-4, "") + "\n")
-		in.WriteString(st.Prompt.Render("›") + " " + c.typed + "▏")
-		b.WriteString(st.AlertBox.Render(in.String()))
-		if c.nudge {
-			b.WriteString("\n" + st.Warning.Render("Type yes to go on, or press Esc to refuse."))
-		}
+		return c.nonEmptyView(v)
 	case migrate.ConfirmResetTarget:
-		var in strings.Builder
-		in.WriteString(st.Warning.Render("Empty the "+flow.Target+" and restore again?") + "\n\n")
-		in.WriteString(wrap(fmt.Sprintf("It holds %s that the migration you started over restored into it.", words.Plural(c.q.Objects, "object", "objects")), w-4, "") + "\n")
-		in.WriteString(wrap("Emptying it drops every schema in it and its large objects. Anything written to it since is lost.", w-4, "") + "\n")
-		in.WriteString("\n" + wrap("Type yes and press Enter to empty it. Esc keeps it: nothing is changed.", w-4, "") + "\n")
-		in.WriteString(st.Prompt.Render("›") + " " + c.typed + "▏")
-		b.WriteString(st.AlertBox.Render(in.String()))
-		if c.nudge {
-			b.WriteString("\n" + st.Warning.Render("Type yes to go on, or press Esc."))
-		}
+		return c.resetView(v)
 	case migrate.ConfirmRedump:
-		b.WriteString(paint(st.Warning, wrap("The "+flow.Source+" was written to during the dump. Dump again?", w, "")) + "\n\n")
-		details := []string{
-			words.Plural(c.q.Writes, "row was", "rows were") + " inserted, updated or deleted after the dump's snapshot; they are not in the dump.",
-			"Stop your application's writes first, or they will be missed again.",
-		}
-		for _, d := range details {
-			b.WriteString(wrap(d, w, "  ") + "\n")
-		}
-		b.WriteString("\n" + paint(st.Subtle, wrap("Dump again to include them, or keep this dump: the rows written meanwhile are then not migrated.", w, "")))
+		return c.redumpView(v)
 	case migrate.ConfirmSourceChanged:
-		b.WriteString(paint(st.Warning, wrap("The "+flow.Source+" was written to after the dump. Dump and restore again?", w, "")) + "\n\n")
-		b.WriteString(wrap(fmt.Sprintf("The dump was taken at %s. Since then %s changed: %s.", formatClock(c.q.DumpedAt, v.now),
-			words.Plural(int64(len(c.q.Changed)), "table", "tables"), strings.Join(firstNames(c.q.Changed, 8), ", ")), w, "  ") + "\n")
-		b.WriteString(wrap("The "+flow.Target+" matches the dump, so it lacks those writes.", w, "  ") + "\n")
-		b.WriteString("\n" + paint(st.Subtle, wrap("Stop your application's writes, then dump again (the "+flow.Target+
-			" is emptied and restored again), or keep the migration as of the dump: the later writes are then not migrated.", w, "")))
+		return c.changedView(v)
 	}
+	return ""
+}
+
+// sourceView asks whether to dump the source, with its plan.
+func (c *confirmModel) sourceView(v viewCtx) string {
+	st, w, flow := v.st, v.width, v.flow
+	var b strings.Builder
+	b.WriteString(st.Heading.Render("Dump this "+flow.Source+"?") + "\n\n")
+	var details []string
+	if db := c.q.Source; db != nil {
+		details = append(details, db.Display, words.Source(db))
+	}
+	if ts := c.q.Tools; ts != nil {
+		details = append(details, fmt.Sprintf("Tools: %s, %s", ts.Dump, ts.Restore))
+	}
+	for i, d := range details {
+		style := st.Text
+		if i == 0 {
+			style = st.Value
+		}
+		b.WriteString(style.Render(wrap(d, w, "  ")) + "\n")
+	}
+	if p := c.q.Plan; p != nil {
+		b.WriteString("\n" + st.Heading.Render("Plan") + "\n")
+		for _, it := range p.Items {
+			if it.Verdict == migrate.VerdictOK && it.Code != migrate.CheckVersions && it.Code != migrate.CheckTargetEmpty {
+				continue // the checks that passed, but the main ones, go unsaid
+			}
+			mark := st.OK.Render(words.Mark(it.Verdict))
+			if it.Verdict == migrate.VerdictWarn || it.Verdict == migrate.VerdictHandled {
+				mark = st.Warning.Render(words.Mark(it.Verdict))
+			}
+			b.WriteString(mark + " " + strings.TrimPrefix(wrap(flow.PlanItem(it), w, "  "), "  ") + "\n")
+		}
+		if c.other != "" {
+			b.WriteString(st.Warning.Render("!") + " " + strings.TrimPrefix(wrap("the "+flow.Target+" is not the one of the migration you started over ("+c.other+"): the new migration restores into it", w, "  "), "  ") + "\n")
+		}
+		if !p.TargetKnown {
+			b.WriteString(paint(st.Subtle, wrap("· The "+flow.Target+" is checked when you paste its key, after the dump.", w, "")) + "\n")
+		}
+	}
+	b.WriteString("\n" + paint(st.Subtle, wrap("The dump is written to this folder; the "+flow.SourceShort+" database is only read. "+
+		"Stop your application's writes to it until the migration is done: later writes are not migrated.", w, "")))
+	return b.String()
+}
+
+// nonEmptyView asks to type yes to restore into a target that is not empty.
+func (c *confirmModel) nonEmptyView(v viewCtx) string {
+	st, w, flow := v.st, v.width, v.flow
+	var b strings.Builder
+	details := []string{fmt.Sprintf("The %s already holds %s (tables, types, functions).", flow.Target, words.Plural(c.q.Objects, "object", "objects"))}
+	if len(c.q.Schemas) > 0 {
+		details = append(details, "Schemas: "+strings.Join(c.q.Schemas, ", "))
+	}
+	details = append(details, "Restoring into it fails where names collide, and its data would mix with the "+flow.SourceShort+" data.")
+	var in strings.Builder
+	in.WriteString(st.Warning.Render("Restore into a "+flow.Target+" that is not empty?") + "\n\n")
+	for _, d := range details {
+		in.WriteString(wrap(d, w-4, "") + "\n")
+	}
+	in.WriteString("\n" + wrap("Type yes and press Enter to restore into it anyway. Esc refuses: nothing is changed.", w-4, "") + "\n")
+	in.WriteString(st.Prompt.Render("›") + " " + c.typed + "▏")
+	b.WriteString(st.AlertBox.Render(in.String()))
+	if c.nudge {
+		b.WriteString("\n" + st.Warning.Render("Type yes to go on, or press Esc to refuse."))
+	}
+	return b.String()
+}
+
+// resetView asks to type yes to empty the target of the migration started over.
+func (c *confirmModel) resetView(v viewCtx) string {
+	st, w, flow := v.st, v.width, v.flow
+	var b strings.Builder
+	var in strings.Builder
+	in.WriteString(st.Warning.Render("Empty the "+flow.Target+" and restore again?") + "\n\n")
+	in.WriteString(wrap(fmt.Sprintf("It holds %s that the migration you started over restored into it.", words.Plural(c.q.Objects, "object", "objects")), w-4, "") + "\n")
+	in.WriteString(wrap("Emptying it drops every schema in it and its large objects. Anything written to it since is lost.", w-4, "") + "\n")
+	in.WriteString("\n" + wrap("Type yes and press Enter to empty it. Esc keeps it: nothing is changed.", w-4, "") + "\n")
+	in.WriteString(st.Prompt.Render("›") + " " + c.typed + "▏")
+	b.WriteString(st.AlertBox.Render(in.String()))
+	if c.nudge {
+		b.WriteString("\n" + st.Warning.Render("Type yes to go on, or press Esc."))
+	}
+	return b.String()
+}
+
+// redumpView asks whether to dump again after writes during the dump.
+func (c *confirmModel) redumpView(v viewCtx) string {
+	st, w, flow := v.st, v.width, v.flow
+	var b strings.Builder
+	b.WriteString(paint(st.Warning, wrap("The "+flow.Source+" was written to during the dump. Dump again?", w, "")) + "\n\n")
+	details := []string{
+		words.Plural(c.q.Writes, "row was", "rows were") + " inserted, updated or deleted after the dump's snapshot; they are not in the dump.",
+		"Stop your application's writes first, or they will be missed again.",
+	}
+	for _, d := range details {
+		b.WriteString(wrap(d, w, "  ") + "\n")
+	}
+	b.WriteString("\n" + paint(st.Subtle, wrap("Dump again to include them, or keep this dump: the rows written meanwhile are then not migrated.", w, "")))
+	return b.String()
+}
+
+// changedView asks whether to dump and restore again after writes after the dump.
+func (c *confirmModel) changedView(v viewCtx) string {
+	st, w, flow := v.st, v.width, v.flow
+	var b strings.Builder
+	b.WriteString(paint(st.Warning, wrap("The "+flow.Source+" was written to after the dump. Dump and restore again?", w, "")) + "\n\n")
+	b.WriteString(wrap(fmt.Sprintf("The dump was taken at %s. Since then %s changed: %s.", formatClock(c.q.DumpedAt, v.now),
+		words.Plural(int64(len(c.q.Changed)), "table", "tables"), strings.Join(firstNames(c.q.Changed, 8), ", ")), w, "  ") + "\n")
+	b.WriteString(wrap("The "+flow.Target+" matches the dump, so it lacks those writes.", w, "  ") + "\n")
+	b.WriteString("\n" + paint(st.Subtle, wrap("Stop your application's writes, then dump again (the "+flow.Target+
+		" is emptied and restored again), or keep the migration as of the dump: the later writes are then not migrated.", w, "")))
 	return b.String()
 }
 

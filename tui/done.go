@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
@@ -26,9 +27,29 @@ type doneModel struct {
 	width    int // the width the content was laid out for
 }
 
-func newDoneModel(verified string, summary *migrate.VerifySummary, report *migrate.VerifyReport, dump *migrate.DumpInfo) doneModel {
-	return doneModel{verified: verified, summary: summary, report: report, dump: dump, scroll: viewport.New(0, 0)}
+func newDoneModel() *doneModel { return &doneModel{scroll: viewport.New(0, 0)} }
+
+// event keeps what this run verified and dumped.
+func (d *doneModel) event(ev migrate.Event, c viewCtx) {
+	if ev.Kind == migrate.Report && ev.Step == migrate.StepVerify {
+		d.report, d.width = ev.Report, 0
+	}
+	if ev.Kind != migrate.StepFinished || ev.Summary == nil {
+		return
+	}
+	switch ev.Step {
+	case migrate.StepVerify:
+		d.verified, d.summary, d.width = c.flow.Summary(ev.Step, ev.Summary), ev.Summary.Verified, 0
+	case migrate.StepDump:
+		d.dump, d.width = ev.Summary.Dump, 0
+	default:
+		// The other steps' summaries are on their own screens.
+	}
 }
+
+func (d *doneModel) setSize(c viewCtx) { d.layout(c) }
+
+func (d *doneModel) helpKeys(c viewCtx) help.KeyMap { return c.keys.done }
 
 // setState records the state file read after the run.
 func (d *doneModel) setState(s *migrate.State) {
@@ -43,7 +64,7 @@ func (d *doneModel) setState(s *migrate.State) {
 func (d *doneModel) setEnv(env []migrate.EnvFinding) { d.env, d.width = env, 0 }
 
 // dumpLine describes the dump file kept.
-func (d doneModel) dumpLine() string {
+func (d *doneModel) dumpLine() string {
 	dm := d.dump
 	if d.state != nil && d.state.Dump != nil {
 		dm = d.state.Dump
@@ -58,20 +79,21 @@ func (d doneModel) dumpLine() string {
 	return fmt.Sprintf("%s (%s, sha256 %s)", dm.Path, words.Bytes(dm.Size), sum)
 }
 
-func (d doneModel) update(msg tea.KeyMsg, k doneKeys) (doneModel, tea.Cmd) {
-	switch {
-	case key.Matches(msg, k.Quit):
-		return d, send(quitMsg{})
-	case key.Matches(msg, k.Up):
-		d.scroll.ScrollUp(1)
-	case key.Matches(msg, k.Down):
-		d.scroll.ScrollDown(1)
-	case key.Matches(msg, k.PageUp):
-		d.scroll.PageUp()
-	case key.Matches(msg, k.PageDown):
-		d.scroll.PageDown()
+func (d *doneModel) update(msg tea.Msg, c viewCtx) tea.Cmd {
+	switch msg := msg.(type) {
+	case stateMsg:
+		d.setState(msg.state)
+		d.layout(c)
+	case envMsg:
+		d.setEnv(msg.env)
+		d.layout(c)
+	case tea.KeyMsg:
+		if key.Matches(msg, c.keys.done.Quit) {
+			return send(quitMsg{})
+		}
+		d.scroll, _ = d.scroll.Update(msg)
 	}
-	return d, nil
+	return nil
 }
 
 // layout fills the scrolling content for the body's size; the root calls
@@ -82,7 +104,7 @@ func (d *doneModel) layout(c viewCtx) {
 	d.scroll.SetContent(d.content(c))
 }
 
-func (d doneModel) view(c viewCtx) string {
+func (d *doneModel) view(c viewCtx) string {
 	head := c.st.OK.Render("✓ Migration complete and verified")
 	v := d.scroll
 	if d.width != c.width || v.Height != max(1, c.height-2) {
@@ -99,7 +121,7 @@ func (d doneModel) view(c viewCtx) string {
 }
 
 // content is everything the screen says, before scrolling.
-func (d doneModel) content(c viewCtx) string {
+func (d *doneModel) content(c viewCtx) string {
 	st, w, flow := c.st, c.width, c.flow
 	var b strings.Builder
 	b.WriteString(st.Heading.Render("What changed") + "\n")
@@ -107,6 +129,9 @@ func (d doneModel) content(c viewCtx) string {
 		b.WriteString(wrap("The "+flow.Target+" holds the "+flow.Source+"'s data: "+d.verified+".", w, "  ") + "\n")
 	} else {
 		b.WriteString(wrap("The "+flow.Target+" holds the "+flow.Source+"'s data, verified.", w, "  ") + "\n")
+	}
+	for _, l := range flow.SourceChoices(d.summary) {
+		b.WriteString(wrap(l, w, "  ") + "\n")
 	}
 	b.WriteString(wrap("The "+flow.Source+" was only read: it is unchanged.", w, "  ") + "\n\n")
 

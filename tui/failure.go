@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
 	"github.com/ppg-cli/ppg/migrate"
 	"github.com/ppg-cli/ppg/words"
 )
@@ -14,24 +18,81 @@ import (
 // file unreadable) has no step.
 type failureModel struct {
 	f        words.Failure
-	declined bool // the user answered no
+	err      error // what failed, for the part that failed and the plan
+	declined bool  // the user answered no
 	// saved is set when the folder holds a state file to resume from: a
 	// resumed migration, or one whose source was confirmed.
 	saved bool
+	// restarted is set after "start over" until the new migration is
+	// saved: the folder still holds the earlier one, as it was.
+	restarted bool
 }
 
-// newFailureModel builds the failure of an engine error that came without
-// a StepFailed event.
-func newFailureModel(flow words.Flow, err error) failureModel {
-	return failureModel{f: flow.Explain(err), declined: errors.Is(err, migrate.ErrDeclined)}
+// update takes the engine's error when it came without a StepFailed
+// event (a run refused before any step), and closes the screen.
+func (m *failureModel) update(msg tea.Msg, c viewCtx) tea.Cmd {
+	switch msg := msg.(type) {
+	case engineDoneMsg:
+		if msg.err != nil && m.err == nil {
+			*m = failureModel{f: c.flow.Explain(msg.err), err: msg.err, declined: errors.Is(msg.err, migrate.ErrDeclined),
+				saved: c.saved, restarted: c.restarted}
+		}
+	case tea.KeyMsg:
+		if key.Matches(msg, c.keys.end.Quit) {
+			return send(quitMsg{})
+		}
+	}
+	return nil
 }
 
-func (m failureModel) view(c viewCtx) string {
+// event takes a step's failure.
+func (m *failureModel) event(ev migrate.Event, c viewCtx) {
+	if ev.Kind != migrate.StepFailed || ev.Failure == nil {
+		return
+	}
+	*m = failureModel{f: c.flow.Explain(ev.Failure), err: ev.Failure, declined: errors.Is(ev.Failure.Err, migrate.ErrDeclined),
+		saved: c.saved, restarted: c.restarted}
+}
+
+func (m *failureModel) helpKeys(c viewCtx) help.KeyMap { return c.keys.end }
+
+func (m *failureModel) setSize(viewCtx) {}
+
+// hint is what to do next. An answer of no needs none. A migration that
+// saved nothing cannot resume: the step's "resume" hint gives way to its
+// cause's own.
+func (m *failureModel) hint(flow words.Flow) string {
+	var se *migrate.StepError
+	switch {
+	case m.declined:
+		return ""
+	case m.saved || !m.f.Resumable || !errors.As(m.err, &se):
+		return m.f.Hint
+	}
+	if h := flow.Explain(se.Err).Hint; h != "" {
+		return h
+	}
+	return "fix the cause, then run " + flow.Command + " again"
+}
+
+// findings are the plan's items that are not fine, when the plan blocked
+// the migration: blocks first, then its questions (a swapped key).
+func (m *failureModel) findings(flow words.Flow) []string {
+	var pe *migrate.PlanError
+	if !errors.As(m.err, &pe) || pe.Plan == nil {
+		return nil
+	}
+	return flow.PlanFindings(pe.Plan)
+}
+
+func (m *failureModel) view(c viewCtx) string {
 	st, w, f := c.st, c.width, m.f
 	var head string
 	switch {
 	case m.declined:
 		head = st.Warning.Render("Stopped at your request")
+	case f.Step != "" && m.err != nil:
+		head = st.Error.Render("✗ " + c.flow.Failed(m.err))
 	case f.Step != "":
 		head = st.Error.Render("✗ " + f.What + " failed")
 	default:
@@ -41,17 +102,22 @@ func (m failureModel) view(c viewCtx) string {
 	switch {
 	case m.declined:
 		errText = "You answered no: nothing was changed."
+	case len(m.findings(c.flow)) > 0:
+		errText = "The plan found:\n" + strings.Join(m.findings(c.flow), "\n")
 	case errText == "":
 		errText = "unknown error"
 	}
 	var bottom []string
-	if f.Hint != "" {
-		bottom = append(bottom, st.Heading.Render("What to do"), wrap(capitalize(f.Hint)+".", w, "  "))
+	if hint := m.hint(c.flow); hint != "" {
+		bottom = append(bottom, st.Heading.Render("What to do"), wrap(words.Capitalize(hint)+".", w, "  "))
 	}
 	switch {
 	case f.Step != "" && f.Resumable && m.saved:
 		bottom = append(bottom, paint(st.Subtle, wrap(fmt.Sprintf("Progress is saved: %s%s resumes from “%s”.",
 			c.flow.Command, dirFlag(c.dir), c.flow.Step(f.Step)), w, "  ")))
+	case f.Step != "" && m.restarted:
+		bottom = append(bottom, paint(st.Subtle, wrap(fmt.Sprintf("Nothing of the new start was saved: the folder keeps the earlier migration as it was, and %s%s shows it.",
+			c.flow.Command, dirFlag(c.dir)), w, "  ")))
 	case f.Step != "" && !m.declined:
 		bottom = append(bottom, paint(st.Subtle, wrap(fmt.Sprintf("Nothing was saved yet: %s%s starts again from the beginning.",
 			c.flow.Command, dirFlag(c.dir)), w, "  ")))

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -142,14 +141,6 @@ func paint(style lipgloss.Style, s string) string {
 		lines[i] = style.Render(l)
 	}
 	return strings.Join(lines, "\n")
-}
-
-// plural writes n with the singular or plural word: "1 place", "2 places".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // trimLines drops the blanks a viewport pads its lines with.

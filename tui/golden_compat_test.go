@@ -85,8 +85,8 @@ func TestGoldenMigrateDoneRowSecurity(t *testing.T) {
 	h.keys("enter")
 	h.wait("Verification: 30 tables")
 	fm := h.final()
-	if fm.result != nil || fm.screen != screenDone {
-		t.Fatalf("result %v, screen %d; want the done screen", fm.result, fm.screen)
+	if fm.mig.result != nil || fm.screen != screenDone {
+		t.Fatalf("result %v, screen %d; want the done screen", fm.mig.result, fm.screen)
 	}
 	view := strings.Join(strings.Fields(fm.View()), " ")
 	if !strings.Contains(view, "Row security of shop.orders was restored") || !strings.Contains(view, "will not restrict an application") {

@@ -86,8 +86,8 @@ func TestGoldenMigrateDone(t *testing.T) {
 	h.keys("enter")
 	h.wait("Verification: 30 tables")
 	fm := h.final()
-	if fm.result != nil || fm.screen != screenDone {
-		t.Fatalf("result %v, screen %d; want the done screen", fm.result, fm.screen)
+	if fm.mig.result != nil || fm.screen != screenDone {
+		t.Fatalf("result %v, screen %d; want the done screen", fm.mig.result, fm.screen)
 	}
 	goldenMigrate(t, fm)
 }

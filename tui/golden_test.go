@@ -234,8 +234,8 @@ func TestStopQuitsAfterEngine(t *testing.T) {
 	if !f.snapshot().canceled {
 		t.Error("the engine's ctx was not cancelled")
 	}
-	if !fm.exited || !errors.Is(fm.result, context.Canceled) {
-		t.Errorf("quit with exited=%v result=%v, want after the engine returned context.Canceled", fm.exited, fm.result)
+	if !fm.mig.exited || !errors.Is(fm.mig.result, context.Canceled) {
+		t.Errorf("quit with exited=%v result=%v, want after the engine returned context.Canceled", fm.mig.exited, fm.mig.result)
 	}
 }
 
@@ -296,8 +296,8 @@ func restoreScript(ctx context.Context, _ migrate.Prompter, emit func(migrate.Ev
 	for i := 0; i < 30; i++ {
 		emit(lineEv(st, fmt.Sprintf(`pg_restore: processing data for table "public.table_%03d"`, 80+i)))
 	}
-	emit(noticeEv(migrate.Warning, st, `extension "plpgsql" already exists: created by the GA database`, 2*time.Second))
-	emit(noticeEv(migrate.Warning, st, `schema "public" already exists: every database has it`, 2*time.Second))
+	emit(noticeEv(migrate.Warning, st, migrate.Notice{Code: migrate.NoticeHarmlessError, Cause: `extension "plpgsql" already exists`, Harmless: migrate.HarmlessResumed}, 2*time.Second))
+	emit(noticeEv(migrate.Warning, st, migrate.Notice{Code: migrate.NoticeHarmlessError, Cause: `schema "public" already exists`, Harmless: migrate.HarmlessPublicSchema}, 2*time.Second))
 	emit(progressEv(st, migrate.ProgressInfo{Phase: migrate.PhaseData, TablesDone: 150, TablesTotal: 230, BytesDone: 900_000_000, BytesTotal: 1_200_000_000, Current: "public.line_items", Warnings: 3}, 60*time.Second))
 	emit(lineEv(st, `pg_restore: processing data for table "public.line_items"`))
 	return waitCtx(ctx)
@@ -370,8 +370,8 @@ func TestGoldenVerifyMismatch(t *testing.T) {
 	h.wait("differs from the dump")
 	fm := h.final()
 	var se *migrate.StepError
-	if !errors.As(fm.result, &se) || se.Step != migrate.StepVerify {
-		t.Errorf("result %v, want the verify step's error", fm.result)
+	if !errors.As(fm.mig.result, &se) || se.Step != migrate.StepVerify {
+		t.Errorf("result %v, want the verify step's error", fm.mig.result)
 	}
 	golden(t, fm)
 }
@@ -389,8 +389,8 @@ func TestGoldenDone(t *testing.T) {
 	h.keys("enter")
 	h.wait("Verification: 30 tables")
 	fm := h.final()
-	if fm.result != nil || fm.screen != screenDone {
-		t.Fatalf("result %v, screen %d; want the done screen", fm.result, fm.screen)
+	if fm.mig.result != nil || fm.screen != screenDone {
+		t.Fatalf("result %v, screen %d; want the done screen", fm.mig.result, fm.screen)
 	}
 	golden(t, fm)
 }

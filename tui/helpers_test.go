@@ -76,7 +76,7 @@ func (f *fake) run(s script) func(ctx context.Context, restart bool, p migrate.P
 		f.runs++
 		f.restart = restart
 		f.mu.Unlock()
-		err := s(ctx, p, emit)
+		err := s(ctx, p, migrate.Paced(emit)) // the engine sets the pace
 		if ctx.Err() != nil {
 			f.mu.Lock()
 			f.canceled = true
@@ -227,10 +227,10 @@ func finishedEv(step migrate.Step, s *migrate.Summary, d time.Duration) migrate.
 	return e
 }
 
-// noticeEv is an Info or Warning event whose words are text.
-func noticeEv(kind migrate.EventKind, step migrate.Step, text string, d time.Duration) migrate.Event {
+// noticeEv is an Info or Warning event of notice n.
+func noticeEv(kind migrate.EventKind, step migrate.Step, n migrate.Notice, d time.Duration) migrate.Event {
 	e := ev(kind, step, d)
-	e.Notice = &migrate.Notice{Cause: text}
+	e.Notice = &n
 	return e
 }
 
@@ -288,7 +288,7 @@ func dumpLines(emit func(migrate.Event), from, n int) {
 // dumpMidway emits a dump that is 45% through.
 func dumpMidway(emit func(migrate.Event)) {
 	emit(started(migrate.StepDump, 0))
-	emit(noticeEv(migrate.Warning, migrate.StepDump, "writes to the EA database after the dump starts are not migrated: stop your application's writes (or put it in maintenance mode) until the migration is done", 0))
+	emit(noticeEv(migrate.Warning, migrate.StepDump, migrate.Notice{Code: migrate.NoticeWritesNotMigrated}, 0))
 	dumpLines(emit, 1, 40)
 	emit(progressEv(migrate.StepDump, migrate.ProgressInfo{Phase: migrate.PhaseDump, TablesDone: 104, TablesTotal: 230, BytesDone: 540_000_000, BytesTotal: 1_200_000_000, Current: "public.orders"}, 70*time.Second))
 	emit(lineEv(migrate.StepDump, `pg_dump: dumping contents of table "public.orders"`))

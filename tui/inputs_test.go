@@ -102,7 +102,7 @@ func TestGoldenStartOldDumps(t *testing.T) {
 	}
 	f := &fake{}
 	m := newTestModel(t, testOptions(dir, f, waitScript), nil, nil)
-	m.start.oldDumps = migrate.OldDumps(dir, "ppg-ea")
+	m.startScreen().oldDumps = migrate.OldDumps(dir, "ppg-ea")
 	h := start(t, m, 80, 24)
 	h.wait("Dumps in this folder")
 	fm := h.final()
@@ -132,6 +132,9 @@ func TestFailureSaysWhetherProgressIsSaved(t *testing.T) {
 			dir := t.TempDir()
 			run := func(ctx context.Context, _ migrate.Prompter, emit func(migrate.Event)) error {
 				checkTools(emit)
+				if c.step != migrate.StepConnectSource {
+					emit(finishedEv(migrate.StepConnectSource, &migrate.Summary{Database: testSource}, 0))
+				}
 				emit(started(c.step, 0))
 				fail, se := failedEv(c.step, errors.New("connection refused"), nil, time.Second)
 				emit(fail)

@@ -1,6 +1,9 @@
 package tui
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/viewport"
+)
 
 // keyMaps holds the bindings of every screen. Screens copy their map and
 // disable what does not apply at the moment, so that the help bar only
@@ -14,16 +17,16 @@ type keyMaps struct {
 	end      endKeys
 	done     doneKeys
 	stop     stopKeys
+	// scroll moves what scrolls (the log, the warnings, the tables, the
+	// plan): bubbles' viewport keys.
+	scroll viewport.KeyMap
 }
 
 func newKeyMaps() keyMaps {
 	stop := key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "stop"))
 	quitNow := key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
-	up := key.NewBinding(key.WithKeys("up", "k"))
-	down := key.NewBinding(key.WithKeys("down", "j"))
+	// Scroll and page only label the help bar: the viewport's keys move.
 	scroll := key.NewBinding(key.WithKeys("up", "down", "k", "j"), key.WithHelp("↑/↓", "scroll"))
-	pgUp := key.NewBinding(key.WithKeys("pgup", "b"))
-	pgDown := key.NewBinding(key.WithKeys("pgdown", "f", " "))
 	page := key.NewBinding(key.WithKeys("pgup", "pgdown"), key.WithHelp("pgup/pgdn", "page"))
 	return keyMaps{
 		start: startKeys{
@@ -44,16 +47,17 @@ func newKeyMaps() keyMaps {
 			Yes:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
 			No:     key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no")),
 			Submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm")),
+			Scroll: scroll,
 			Stop:   stop,
 		},
 		progress: progressKeys{
-			Up: up, Down: down, PageUp: pgUp, PageDown: pgDown, Scroll: scroll, Page: page,
+			Scroll: scroll, Page: page,
 			Follow:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end", "follow")),
 			Warnings: key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "warnings")),
 			Stop:     stop,
 		},
 		verify: verifyKeys{
-			Up: up, Down: down, PageUp: pgUp, PageDown: pgDown, Scroll: scroll, Page: page,
+			Scroll: scroll, Page: page,
 			Quit: key.NewBinding(key.WithKeys("q", "esc"), key.WithHelp("q", "quit")),
 			Stop: stop,
 		},
@@ -61,13 +65,14 @@ func newKeyMaps() keyMaps {
 			Quit: key.NewBinding(key.WithKeys("q", "esc", "enter"), key.WithHelp("q/enter", "quit")),
 		},
 		done: doneKeys{
-			Up: up, Down: down, PageUp: pgUp, PageDown: pgDown, Scroll: scroll, Page: page,
+			Scroll: scroll, Page: page,
 			Quit: key.NewBinding(key.WithKeys("q", "esc", "enter"), key.WithHelp("q/enter", "quit")),
 		},
 		stop: stopKeys{
 			Yes: key.NewBinding(key.WithKeys("y", "ctrl+c"), key.WithHelp("y", "stop")),
 			No:  key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "go on")),
 		},
+		scroll: viewport.DefaultKeyMap(),
 	}
 }
 
@@ -95,18 +100,17 @@ func (k inputKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHe
 // confirmKeys answer the engine's questions; which keys say yes depends on
 // the question (confirmModel.keys). Submit is Enter after typing "yes".
 type confirmKeys struct {
-	Yes, No, Submit, Stop key.Binding
+	Yes, No, Submit, Scroll, Stop key.Binding
 }
 
 func (k confirmKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Yes, k.Submit, k.No, k.Stop}
+	return []key.Binding{k.Yes, k.Submit, k.No, k.Scroll, k.Stop}
 }
 func (k confirmKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
 
-// progressKeys scroll the tool's log and toggle the warnings list. Scroll
-// and Page only label the help; Up, Down, PageUp and PageDown match.
+// progressKeys scroll the tool's log and toggle the warnings list.
 type progressKeys struct {
-	Up, Down, PageUp, PageDown, Scroll, Page, Follow, Warnings, Stop key.Binding
+	Scroll, Page, Follow, Warnings, Stop key.Binding
 }
 
 func (k progressKeys) ShortHelp() []key.Binding {
@@ -116,7 +120,7 @@ func (k progressKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.Shor
 
 // verifyKeys scroll the table of row counts.
 type verifyKeys struct {
-	Up, Down, PageUp, PageDown, Scroll, Page, Quit, Stop key.Binding
+	Scroll, Page, Quit, Stop key.Binding
 }
 
 func (k verifyKeys) ShortHelp() []key.Binding {
@@ -131,7 +135,7 @@ type endKeys struct {
 
 // doneKeys scroll and close the done screen.
 type doneKeys struct {
-	Up, Down, PageUp, PageDown, Scroll, Page, Quit key.Binding
+	Scroll, Page, Quit key.Binding
 }
 
 func (k doneKeys) ShortHelp() []key.Binding  { return []key.Binding{k.Scroll, k.Page, k.Quit} }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -54,48 +53,26 @@ type answer struct {
 
 // Messages from the screens to the root.
 type (
-	startMsg      struct{ restart bool } // start screen: go (or start over)
-	keyEnteredMsg struct{ value string } // key input: the pasted key
-	keyLaterMsg   struct{}               // key input: paste it later
-	answerMsg     struct{ yes bool }     // confirmation: the answer
-	quitMsg       struct{}               // start, done, failure: leave
+	startMsg struct{ restart bool } // start screen: go (or start over)
+	// keyEnteredMsg is the key pasted; other names the target of the
+	// migration started over when the key is another database's.
+	keyEnteredMsg struct{ value, other string }
+	keyLaterMsg   struct{} // key input: paste it later
+	// answerMsg answers the question of kind.
+	answerMsg struct {
+		kind migrate.QuestionKind
+		yes  bool
+	}
+	quitMsg struct{} // start, done, failure: leave
 )
 
 // send returns a Cmd that reports msg: a screen's way to end.
 func send(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
 
-// screen names what the body shows. The root model holds it and changes it
-// at each transition (see show and follow).
-type screen int
-
-const (
-	screenStart screen = iota
-	screenKey
-	screenConfirm
-	screenDump
-	screenRestore
-	screenVerify
-	screenDone
-	screenFailure
-)
-
-// viewCtx is what every screen's view needs: the styles, the words of the
-// flow, the room it has and the moment's spinner frame and time.
-type viewCtx struct {
-	st     Styles
-	flow   words.Flow
-	width  int
-	height int
-	spin   string
-	now    time.Time
-	dir    string // the working folder as given
-	absDir string // and made absolute, when Run could
-}
-
-// model is the root model: the window, the global keys, the engine's run,
-// the screen on show, and the screens, each owning its own fields. It is a
-// value; the runner it points to is shared by its copies.
-type model struct {
+// common is what the root shares with every screen through viewCtx: the
+// options, the words, the styles and keys, the help bar, the spinner and
+// the clock.
+type common struct {
 	ctx   context.Context // Run's: the engine's ctx derives from it
 	opts  Options
 	flow  words.Flow
@@ -105,31 +82,48 @@ type model struct {
 	spin  spinner.Model
 	clock func() time.Time
 	now   time.Time
+}
 
-	width, height int
-
-	screen    screen // what shows
-	run       *runner
+// journey is what the root knows of the migration: the engine's open
+// question, the step it is at and what the folder's state file holds.
+type journey struct {
 	exited    bool // the engine has returned result
 	result    error
 	ask       *askMsg      // the engine's open question
 	askedSide migrate.Side // the side whose key was asked for last
 	step      migrate.Step // the step running or last run
-	resumed   bool         // the folder held a state file at the start
 	// continued is set once the user has left the start screen.
 	continued bool
-	stopAsk   bool // "Stop the migration?" is shown
-	stopping  bool // the engine was told to stop
+	// saved is set while a state file holds this migration's progress:
+	// a resumed one, or one whose source was confirmed (the engine writes
+	// nothing before).
+	saved bool
+	// restarted is set after "start over" until the new migration is
+	// saved: the folder then still holds the earlier one, as it was.
+	restarted bool
+	// other names the target of the migration started over when the new
+	// target is another database.
+	other string
+}
 
-	start   startModel
-	keyEA   keyModel
-	keyGA   keyModel
-	confirm confirmModel
-	dump    progressModel
-	restore progressModel
-	verify  verifyModel
-	done    doneModel
-	fail    failureModel
+// stopQuestion is "Stop the migration?" after ctrl+c.
+type stopQuestion struct {
+	asking   bool // the question is shown
+	stopping bool // the engine was told to stop
+}
+
+// model is the root model: the window, the engine's run, the stop
+// question and the screen on show, with the table of screens, what they
+// share and what the root knows of the migration. It is a value; the
+// runner and the screens it points to are shared by its copies.
+type model struct {
+	common
+	width, height int
+	run           *runner
+	stop          stopQuestion
+	screen        screen // what shows
+	screens       [screenCount]component
+	mig           journey
 }
 
 // newModel returns the wizard for the folder whose state file read as
@@ -137,6 +131,8 @@ type model struct {
 // starts its engine at once, so the tools are checked while the user reads;
 // a recorded one waits for the user's choice.
 func newModel(ctx context.Context, opts Options, st Styles, state *migrate.State, stateErr error) model {
+	old := state
+	restarted := opts.Restart && (state != nil || stateErr != nil)
 	if opts.Restart {
 		state, stateErr = nil, nil // no summary: the user chose already
 	}
@@ -151,21 +147,19 @@ func newModel(ctx context.Context, opts Options, st Styles, state *migrate.State
 	h := help.New()
 	h.Styles = st.Help
 	m := model{
-		ctx: ctx, opts: opts, flow: flow, st: st, keys: newKeyMaps(), help: h, clock: clock, now: clock(),
-		spin:    spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(st.Spinner)),
+		common: common{ctx: ctx, opts: opts, flow: flow, st: st, keys: newKeyMaps(), help: h, clock: clock, now: clock(),
+			spin: spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(st.Spinner))},
 		width:   80,
 		height:  24,
 		screen:  screenStart,
-		resumed: state != nil,
-		start:   newStartModel(state, stateErr),
-		keyEA:   newKeyModel(migrate.Source, state),
-		keyGA:   newKeyModel(migrate.Target, state),
-		dump:    newProgressModel(migrate.StepDump, st),
-		restore: newProgressModel(migrate.StepRestore, st),
-		verify:  newVerifyModel(),
+		screens: newScreens(st, state, stateErr),
+		mig:     journey{saved: state != nil},
 	}
 	if state == nil && stateErr == nil {
 		m.run = newRunner(ctx)
+	}
+	if restarted {
+		m.startOver(old)
 	}
 	m.resize()
 	return m
@@ -184,7 +178,8 @@ func (m model) Init() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// Update routes a message to the root or the screen on show.
+// Update handles the window, the engine and the screens' results; keys go
+// to the stop question or the screen on show.
 func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m.now = m.clock()
 	switch msg := msg.(type) {
@@ -197,62 +192,80 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.spin, cmd = m.spin.Update(msg)
 		return m, cmd
 	case engineBatchMsg:
-		for _, it := range msg {
-			switch it := it.(type) {
-			case eventMsg:
-				m.event(it.ev)
-			case askMsg:
-				m.asked(it)
-			}
-		}
-		if m.run != nil {
-			return m, waitForEngine(m.run)
-		}
-		return m, nil
+		return m.engineBatch(msg)
 	case engineDoneMsg:
-		return m.engineDone(msg.err)
+		return m.engineDone(msg)
 	case parentDoneMsg:
 		if m.engineRunning() {
-			m.stopAsk, m.stopping = false, true
+			m.stop = stopQuestion{stopping: true}
 			return m, nil
 		}
 		return m, tea.Quit
-	case stateMsg:
-		m.done.setState(msg.state)
-		m.done.layout(m.bodyCtx())
+	case stateMsg, envMsg:
+		m.tell(msg)
 		return m, nil
-	case envMsg:
-		m.done.setEnv(msg.env)
-		m.done.layout(m.bodyCtx())
-		return m, nil
+	case tea.KeyMsg:
+		return m.key(msg)
+	}
+	return m.result(msg)
+}
+
+// result handles a screen's result.
+func (m model) result(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
 	case startMsg:
 		return m.begin(msg.restart)
 	case keyEnteredMsg:
-		m.keyEntered(msg.value)
-		return m, nil
+		if m.mig.ask != nil && m.mig.ask.question == nil {
+			m.mig.ask.reply <- answer{text: msg.value}
+			m.mig.ask = nil
+			if msg.other != "" {
+				m.mig.other = msg.other
+			}
+		}
 	case keyLaterMsg:
-		if m.ask != nil && m.ask.question == nil && m.ask.early {
-			m.ask.reply <- answer{later: true}
-			m.keyFor(m.ask.side).setStatus("You will paste it when it is needed, after the dump.")
-			m.ask = nil
+		if a := m.mig.ask; a != nil && a.question == nil && a.early {
+			a.reply <- answer{later: true}
+			m.tell(msg)
+			m.mig.ask = nil
 			m.follow()
 		}
-		return m, nil
 	case answerMsg:
-		m.answered(msg.yes)
-		return m, nil
+		if a := m.mig.ask; a != nil && a.question != nil {
+			a.reply <- answer{yes: msg.yes}
+			m.mig.ask = nil
+			m.tell(msg)
+			m.follow()
+		}
 	case quitMsg:
 		if m.engineRunning() {
 			return m.stopEngine()
 		}
 		return m, tea.Quit
-	case tea.KeyMsg:
-		return m.key(msg)
 	}
 	return m, nil
 }
 
-func (m model) engineRunning() bool { return m.run != nil && !m.exited }
+func (m model) engineRunning() bool { return m.run != nil && !m.mig.exited }
+
+// screenCtx is what the screens are handed, for the body's room (the help line
+// takes one row of it).
+func (m model) screenCtx() viewCtx {
+	return viewCtx{
+		st: m.st, flow: m.flow, keys: m.keys, width: m.bodyWidth(), height: m.bodyHeight() + 1, now: m.now,
+		dir: m.opts.Dir, absDir: m.opts.absDir,
+		running: m.engineRunning(), continued: m.mig.continued, ask: m.mig.ask, side: m.keySide(),
+		saved: m.mig.saved, restarted: m.mig.restarted, other: m.mig.other,
+	}
+}
+
+// tell hands msg to every screen.
+func (m model) tell(msg tea.Msg) {
+	c := m.screenCtx()
+	for _, s := range m.screens {
+		s.update(msg, c)
+	}
+}
 
 // show changes the screen, unless a final one (done, failure) shows, or
 // the user has not left the start screen yet.
@@ -260,7 +273,7 @@ func (m *model) show(s screen) {
 	if m.screen == screenDone || m.screen == screenFailure {
 		return
 	}
-	if !m.continued && s != screenDone && s != screenFailure {
+	if !m.mig.continued && s != screenDone && s != screenFailure {
 		return
 	}
 	m.screen = s
@@ -270,12 +283,12 @@ func (m *model) show(s screen) {
 // screen of the running step.
 func (m *model) follow() {
 	switch {
-	case m.ask != nil && m.ask.question != nil:
+	case m.mig.ask != nil && m.mig.ask.question != nil:
 		m.show(screenConfirm)
-	case m.ask != nil:
+	case m.mig.ask != nil:
 		m.show(screenKey)
 	default:
-		m.show(stepScreen(m.step))
+		m.show(stepScreen(m.mig.step))
 	}
 }
 
@@ -290,14 +303,19 @@ func stepScreen(st migrate.Step) screen {
 		return screenRestore
 	case migrate.StepVerify:
 		return screenVerify
+	default:
+		// The tools check runs before any step screen; done has none.
+		return screenStart
 	}
-	return screenStart
 }
 
 // begin leaves the start screen, starting the engine unless it runs.
 func (m model) begin(restart bool) (tea.Model, tea.Cmd) {
-	m.continued = true
-	m.start.leave()
+	m.mig.continued = true
+	if restart {
+		m.startOver(m.startScreen().state)
+	}
+	m.tell(startMsg{restart: restart})
 	m.follow()
 	if m.run != nil {
 		return m, nil
@@ -306,279 +324,146 @@ func (m model) begin(restart bool) (tea.Model, tea.Cmd) {
 	return m, tea.Batch(m.run.start(m.opts.runFunc(), restart), waitForEngine(m.run))
 }
 
+// startOver forgets the migration old that the user started over: its
+// progress is no longer this migration's (nothing is saved until the new
+// source is confirmed), and the screens learn of it.
+func (m *model) startOver(old *migrate.State) {
+	m.mig.saved, m.mig.restarted = false, true
+	m.tell(startOverMsg{old: old})
+}
+
 // stopEngine cancels the engine; the program quits when it has returned.
 func (m model) stopEngine() (tea.Model, tea.Cmd) {
-	m.stopAsk, m.stopping = false, true
+	m.stop = stopQuestion{stopping: true}
 	m.run.cancel()
 	return m, nil
 }
 
-func (m model) engineDone(err error) (tea.Model, tea.Cmd) {
-	m.exited, m.result = true, err
-	m.ask = nil
+func (m model) engineDone(msg engineDoneMsg) (tea.Model, tea.Cmd) {
+	err := msg.err
+	m.mig.exited, m.mig.result = true, err
+	m.mig.ask = nil
 	// A stop question still open has nothing left to stop: answering it
 	// yes would wait for an engine that has already returned.
-	m.stopAsk = false
-	if m.stopping || errors.Is(err, context.Canceled) {
+	m.stop.asking = false
+	if m.stop.stopping || errors.Is(err, context.Canceled) {
 		return m, tea.Quit
 	}
+	m.tell(msg)
 	if err == nil {
-		m.done = newDoneModel(m.verify.finished, m.verify.summary, m.verify.report, m.dump.dumpInfo)
-		m.done.layout(m.bodyCtx())
+		m.screens[screenDone].setSize(m.screenCtx())
 		m.show(screenDone)
 		return m, tea.Batch(readState(m.opts.Dir), readEnv())
 	}
-	if m.screen != screenFailure && !m.verify.failed() {
-		m.fail = newFailureModel(m.flow, err)
+	if m.screen != screenFailure && !m.verifyScreen().failed() {
 		m.show(screenFailure)
 	}
 	return m, nil
 }
 
-// event hands an engine event to the screen it concerns.
+// engineBatch takes the engine's events and questions, in order.
+func (m model) engineBatch(msg engineBatchMsg) (tea.Model, tea.Cmd) {
+	for _, it := range msg {
+		switch it := it.(type) {
+		case eventMsg:
+			m.event(it.ev)
+		case askMsg:
+			m.asked(it)
+		}
+	}
+	if m.run != nil {
+		return m, waitForEngine(m.run)
+	}
+	return m, nil
+}
+
+// event notes what an engine event says of the migration, hands it to
+// every screen, and shows the screen it concerns.
 func (m *model) event(ev migrate.Event) {
-	if (ev.Kind == migrate.Progress || ev.Kind == migrate.ToolLine) && m.ask == nil && m.screen == screenKey {
+	if (ev.Kind == migrate.Progress || ev.Kind == migrate.ToolLine) && m.mig.ask == nil && m.screen == screenKey {
 		// A resumed step asks for its key after it started: once the
 		// key is taken, its work shows on the step's own screen.
 		m.show(stepScreen(ev.Step))
 	}
-	switch ev.Kind {
-	case migrate.StepStarted:
-		m.step = ev.Step
-		switch ev.Step {
-		case migrate.StepDump:
-			m.dump.begin(ev)
-		case migrate.StepCheckArchive:
-			m.dump.archiveStarted()
-		case migrate.StepRestore:
-			m.restore.begin(ev)
-		case migrate.StepVerify:
-			m.verify.begin(ev)
-		}
-		if m.ask == nil {
-			m.show(stepScreen(ev.Step))
-		}
-	case migrate.StepFinished:
-		m.finished(ev)
-	case migrate.Progress:
-		if p := m.progressOf(ev.Step); p != nil && ev.Progress != nil {
-			p.progress(ev)
-		}
-		if ev.Step == migrate.StepVerify && ev.Progress != nil {
-			m.verify.progress(*ev.Progress)
-		}
-	case migrate.ToolLine:
-		if p := m.progressOf(ev.Step); p != nil {
-			p.toolLine(ev.Line)
-		}
-	case migrate.Warning:
-		text := m.flow.Notice(ev.Notice)
-		if p := m.progressOf(ev.Step); p != nil {
-			p.warn(text)
-			m.fitWarnings()
-			return
-		}
-		m.note(ev.Step, "! "+text)
-	case migrate.Info:
-		m.note(ev.Step, m.flow.Notice(ev.Notice))
-	case migrate.Report:
-		m.verify.setReport(ev.Report, m.bodyWidth(), m.bodyHeight())
-	case migrate.StepFailed:
-		f := m.flow.Explain(ev.Failure)
-		if ev.Step == migrate.StepVerify && m.verify.report != nil {
-			m.verify.fail(f)
-			m.show(screenVerify)
-			return
-		}
-		m.fail = failureModel{f: f, declined: errors.Is(ev.Failure.Err, migrate.ErrDeclined), saved: m.saved(ev.Step)}
+	switch {
+	case ev.Kind == migrate.StepStarted:
+		m.mig.step = ev.Step
+	case ev.Kind == migrate.StepFinished && ev.Step == migrate.StepConnectSource:
+		// The engine has written the state file.
+		m.mig.saved, m.mig.restarted = true, false
+	}
+	c := m.screenCtx()
+	for _, s := range m.screens {
+		s.event(ev, c)
+	}
+	switch {
+	case ev.Kind == migrate.StepStarted && m.mig.ask == nil:
+		m.show(stepScreen(ev.Step))
+	case ev.Kind == migrate.StepFailed && m.verifyScreen().failed():
+		m.show(screenVerify)
+	case ev.Kind == migrate.StepFailed:
 		m.show(screenFailure)
 	}
 }
 
-// saved reports whether a failure at step st leaves a state file to
-// resume from: the migration was resumed, or its source was confirmed
-// (connect-source is done) before st.
-func (m model) saved(st migrate.Step) bool {
-	if m.resumed {
-		return true
-	}
-	return slices.Index(migrate.Steps(), st) > slices.Index(migrate.Steps(), migrate.StepConnectSource)
-}
-
-// finished hands a step's summary to its screen.
-func (m *model) finished(ev migrate.Event) {
-	s := ev.Summary
-	if s == nil {
-		s = &migrate.Summary{}
-	}
-	text := m.flow.Summary(ev.Step, s)
-	switch ev.Step {
-	case migrate.StepCheckTools:
-		if s.Tools != nil {
-			m.start.toolsFound(*s.Tools)
-		}
-	case migrate.StepConnectSource:
-		m.keyEA.connected(text)
-	case migrate.StepDump:
-		m.dump.end(ev.Time, text)
-		m.dump.dumpInfo = s.Dump
-	case migrate.StepCheckArchive:
-		m.dump.archiveChecked(text)
-	case migrate.StepConnectTarget:
-		m.keyGA.connected(text)
-	case migrate.StepRestore:
-		m.restore.end(ev.Time, text)
-	case migrate.StepVerify:
-		m.verify.finish(text, s.Verified)
-	}
-}
-
-// note shows an Info or Warning text on the screen of step.
-func (m *model) note(st migrate.Step, text string) {
-	switch st {
-	case migrate.StepConnectSource:
-		m.keyEA.setNote(text)
-	case migrate.StepConnectTarget:
-		m.keyGA.setNote(text)
-	case migrate.StepVerify:
-		m.verify.setNote(text)
-	case migrate.StepDump, migrate.StepCheckArchive, migrate.StepRestore:
-		m.progressOf(st).setNote(text)
-	default:
-		m.start.addNote(text)
-	}
-}
-
-// progressOf returns the progress screen that shows step st, or nil.
-func (m *model) progressOf(st migrate.Step) *progressModel {
-	switch st {
-	case migrate.StepDump, migrate.StepCheckArchive:
-		return &m.dump
-	case migrate.StepRestore:
-		return &m.restore
-	}
-	return nil
-}
-
-func (m *model) keyFor(side migrate.Side) *keyModel {
-	if side == migrate.Target {
-		return &m.keyGA
-	}
-	return &m.keyEA
-}
-
+// asked takes a question of the engine to the screen that answers it.
 func (m *model) asked(a askMsg) {
-	m.ask = &a
+	m.mig.ask = &a
+	if a.question == nil {
+		m.mig.askedSide = a.side
+	}
+	m.tell(a)
 	if a.question != nil {
-		m.confirm = newConfirmModel(*a.question)
 		m.show(screenConfirm)
 		return
 	}
-	m.askedSide = a.side
-	var f *words.Failure
-	if a.problem != nil {
-		x := m.flow.Explain(a.problem)
-		f = &x
-	}
-	m.keyFor(a.side).asked(f, a.early)
 	m.show(screenKey)
-}
-
-func (m *model) keyEntered(v string) {
-	if m.ask == nil || m.ask.question != nil {
-		return
-	}
-	m.ask.reply <- answer{text: v}
-	m.ask = nil
-}
-
-func (m *model) answered(yes bool) {
-	if m.ask == nil || m.ask.question == nil {
-		return
-	}
-	kind := m.ask.question.Kind
-	m.ask.reply <- answer{yes: yes}
-	m.ask = nil
-	switch {
-	case kind == migrate.ConfirmSource && yes:
-		m.keyEA.setStatus("Starting the dump…")
-	case (kind == migrate.ConfirmNonEmptyTarget || kind == migrate.ConfirmResetTarget) && yes:
-		m.keyGA.setStatus("Starting the restore…")
-	case kind == migrate.ConfirmRedump && yes:
-		m.dump.again(m.now)
-	case kind == migrate.ConfirmRedump, kind == migrate.ConfirmSourceChanged:
-		// Either answer goes on.
-	case !yes:
-		m.keyFor(m.keySide()).setStatus("Stopping…")
-	}
-	m.follow()
 }
 
 // key handles a key press: the stop question first, then ctrl+c, then the
 // screen on show.
 func (m model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	if m.stopping {
+	if m.stop.stopping {
 		return m, nil
 	}
-	if m.stopAsk {
+	if m.stop.asking {
 		switch {
 		case key.Matches(msg, m.keys.stop.Yes):
 			return m.stopEngine()
 		case key.Matches(msg, m.keys.stop.No):
-			m.stopAsk = false
+			m.stop.asking = false
 		}
 		return m, nil
 	}
 	if msg.Type == tea.KeyCtrlC {
 		if m.engineRunning() {
-			m.stopAsk = true
+			m.stop.asking = true
 			return m, nil
 		}
 		return m, tea.Quit
 	}
-	var cmd tea.Cmd
-	switch m.screen {
-	case screenStart:
-		m.start, cmd = m.start.update(msg, m.startKeys())
-	case screenKey:
-		if m.ask != nil {
-			keys := m.keys.input
-			keys.Later.SetEnabled(m.ask.early)
-			km := m.keyFor(m.ask.side)
-			*km, cmd = km.update(msg, keys, m.flow)
-		}
-	case screenConfirm:
-		m.confirm, cmd = m.confirm.update(msg, m.confirm.keys(m.keys.confirm))
-	case screenDump:
-		m.dump.update(msg, m.progressKeys(&m.dump), m.logHeight())
-		m.fitWarnings()
-	case screenRestore:
-		m.restore.update(msg, m.progressKeys(&m.restore), m.logHeight())
-		m.fitWarnings()
-	case screenVerify:
-		m.verify, cmd = m.verify.update(msg, m.verifyKeys())
-	case screenDone:
-		m.done, cmd = m.done.update(msg, m.keys.done)
-	case screenFailure:
-		if key.Matches(msg, m.keys.end.Quit) {
-			cmd = send(quitMsg{})
-		}
-	}
-	return m, cmd
+	return m, m.screens[m.screen].update(msg, m.screenCtx())
 }
 
 // keySide is the side the key screen is about.
 func (m model) keySide() migrate.Side {
 	switch {
-	case m.ask != nil && m.ask.question == nil:
-		return m.ask.side
-	case m.step == migrate.StepConnectTarget:
+	case m.mig.ask != nil && m.mig.ask.question == nil:
+		return m.mig.ask.side
+	case m.mig.step == migrate.StepConnectTarget:
 		return migrate.Target
-	case m.askedSide != 0 && m.step != migrate.StepConnectSource:
-		return m.askedSide
+	case m.mig.askedSide != 0 && m.mig.step != migrate.StepConnectSource:
+		return m.mig.askedSide
 	}
 	return migrate.Source
 }
+
+// The screens the root reads facts from.
+
+func (m model) startScreen() *startModel     { return m.screens[screenStart].(*startModel) }
+func (m model) verifyScreen() *verifyModel   { return m.screens[screenVerify].(*verifyModel) }
+func (m model) doneScreen() *doneModel       { return m.screens[screenDone].(*doneModel) }
+func (m model) confirmScreen() *confirmModel { return m.screens[screenConfirm].(*confirmModel) }
 
 // Layout: a header line, a blank line, the body, a blank line, the footer;
 // one column of margin on each side.
@@ -597,97 +482,21 @@ func (m model) bodyWidth() int { return max(m.width, minWidth) - 2*margin }
 // takes more).
 func (m model) bodyHeight() int { return max(m.height, minHeight) - headerRows - footerRows }
 
-// logHeight is about the log's room on a progress screen, for scrolling.
-func (m model) logHeight() int { return max(1, m.bodyHeight()-progressRows) }
-
-// resize fits the sized components to the window.
+// resize fits the screens to the window.
 func (m *model) resize() {
 	m.help.Width = m.bodyWidth()
-	m.verify.layout(m.bodyWidth(), m.bodyHeight())
-	m.done.layout(m.bodyCtx())
-	m.fitWarnings()
-}
-
-// bodyCtx is the view context of the body, for the screens that lay out
-// their content ahead of View (the help line takes one row).
-func (m model) bodyCtx() viewCtx {
-	return viewCtx{st: m.st, flow: m.flow, width: m.bodyWidth(), height: m.bodyHeight() + 1, now: m.now, dir: m.opts.Dir, absDir: m.opts.absDir}
-}
-
-func (m *model) fitWarnings() {
-	m.dump.fitWarnings(m.bodyWidth(), m.logHeight())
-	m.restore.fitWarnings(m.bodyWidth(), m.logHeight())
-}
-
-// Key maps with what does not apply disabled.
-
-func (m model) startKeys() startKeys {
-	k := m.keys.start
-	s := m.start
-	asking := s.confirmRestart
-	choosing := !m.continued && !asking
-	k.Continue.SetEnabled(choosing && s.stateErr == nil)
-	k.Restart.SetEnabled(choosing && (s.state != nil || s.stateErr != nil))
-	k.Quit.SetEnabled(choosing)
-	k.Yes.SetEnabled(asking)
-	k.No.SetEnabled(asking)
-	if s.state == nil && s.stateErr == nil {
-		k.Continue.SetHelp("enter", "begin")
+	c := m.screenCtx()
+	for _, s := range m.screens {
+		s.setSize(c)
 	}
-	// ctrl+c works anyway; while choosing, q says it.
-	k.Stop.SetEnabled(m.continued && m.engineRunning())
-	return k
-}
-
-func (m model) progressKeys(p *progressModel) progressKeys {
-	k := m.keys.progress
-	k.Warnings.SetEnabled(p.warnCount() > 0)
-	if p.showWarn {
-		k.Warnings.SetHelp("w", "log")
-		k.Follow.SetEnabled(false)
-	}
-	k.Stop.SetEnabled(m.engineRunning())
-	return k
-}
-
-func (m model) verifyKeys() verifyKeys {
-	k := m.keys.verify
-	k.Quit.SetEnabled(!m.engineRunning())
-	k.Stop.SetEnabled(m.engineRunning())
-	return k
-}
-
-func (m model) helpKeys() help.KeyMap {
-	switch m.screen {
-	case screenStart:
-		return m.startKeys()
-	case screenKey:
-		k := m.keys.input
-		k.Later.SetEnabled(m.ask != nil && m.ask.early)
-		if m.ask == nil {
-			k.Submit.SetEnabled(false)
-			k.Clear.SetEnabled(false)
-		}
-		return k
-	case screenConfirm:
-		return m.confirm.keys(m.keys.confirm)
-	case screenDump:
-		return m.progressKeys(&m.dump)
-	case screenRestore:
-		return m.progressKeys(&m.restore)
-	case screenVerify:
-		return m.verifyKeys()
-	case screenDone:
-		return m.keys.done
-	}
-	return m.keys.end
 }
 
 // View draws the header, the screen on show and the help bar (or the stop
 // question).
 func (m model) View() string {
 	w := max(m.width, minWidth)
-	c := viewCtx{st: m.st, flow: m.flow, width: m.bodyWidth(), now: m.now, spin: m.spin.View(), dir: m.opts.Dir, absDir: m.opts.absDir}
+	c := m.screenCtx()
+	c.spin = m.spin.View()
 	h := max(m.height, minHeight)
 	header := m.headerView(c)
 	footer := m.footerView(c)
@@ -696,7 +505,7 @@ func (m model) View() string {
 		footer = m.compactFooter(c)
 	}
 	c.height = h - headerRows - 1 - height(footer)
-	body := fitHeight(fitWidth(m.bodyView(c), c.width), c.height)
+	body := fitHeight(fitWidth(m.screens[m.screen].view(c), c.width), c.height)
 	out := header + "\n\n" + body + "\n\n" + footer
 	pad := strings.Repeat(" ", margin)
 	lines := strings.Split(out, "\n")
@@ -715,17 +524,20 @@ func (m model) headerView(c viewCtx) string {
 	switch {
 	case m.screen == screenDone:
 		step = "Done"
-	case m.screen == screenStart && !m.continued:
+	case m.screen == screenStart && !m.mig.continued:
 		step = ""
-	case m.step != "":
+	case m.mig.step != "":
 		all := migrate.Steps()
 		n := 0
 		for i, s := range all {
-			if s == m.step {
+			if s == m.mig.step {
 				n = i + 1
 			}
 		}
-		step = fmt.Sprintf("Step %d of %d · %s", n, len(all), m.flow.Step(m.step))
+		step = fmt.Sprintf("Step %d of %d · %s", n, len(all), m.stepTitle(false))
+		if lipgloss.Width(m.flow.Command)+2+lipgloss.Width(step) > c.width {
+			step = fmt.Sprintf("%d/%d · %s", n, len(all), m.stepTitle(true)) // a narrow window
+		}
 	}
 	left := title
 	if step != "" {
@@ -742,41 +554,39 @@ func (m model) headerView(c viewCtx) string {
 	return left + strings.Repeat(" ", gap) + version
 }
 
+// stepTitle names what the step on show does now: connecting to the
+// source also takes the target's key early and shows the plan, which the
+// header names rather than the source's connection. short leaves out
+// why, for a narrow window.
+func (m model) stepTitle(short bool) string {
+	if m.mig.step == migrate.StepConnectSource {
+		switch {
+		case m.screen == screenKey && m.keySide() == migrate.Target && short:
+			return m.flow.Step(migrate.StepConnectTarget)
+		case m.screen == screenKey && m.keySide() == migrate.Target:
+			return m.flow.Step(migrate.StepConnectTarget) + ", for the plan"
+		case m.screen == screenConfirm && m.confirmScreen().q.Kind == migrate.ConfirmSource:
+			return "The plan"
+		}
+	}
+	return m.flow.Step(m.mig.step)
+}
+
 func (m model) footerView(c viewCtx) string {
 	switch {
-	case m.stopping:
+	case m.stop.stopping && m.mig.saved:
 		return c.spin + " " + c.st.Warning.Render("Stopping… the tool is stopped and the progress saved; this takes a few seconds.")
-	case m.stopAsk:
-		return stopView(c) + "\n" + m.help.View(m.keys.stop)
+	case m.stop.stopping:
+		return c.spin + " " + c.st.Warning.Render("Stopping…")
+	case m.stop.asking:
+		return stopView(c, m.mig.saved, m.mig.restarted) + "\n" + m.help.View(m.keys.stop)
 	}
-	return m.help.View(m.helpKeys())
+	return m.help.View(m.screens[m.screen].helpKeys(c))
 }
 
 func (m model) compactFooter(c viewCtx) string {
-	if m.stopAsk {
-		return c.st.Warning.Render("Stop? Progress is saved.") + " " + m.help.View(m.keys.stop)
+	if m.stop.asking {
+		return c.st.Warning.Render(stopShort(m.mig.saved)) + " " + m.help.View(m.keys.stop)
 	}
 	return fitHeight(m.footerView(c), 1)
-}
-
-func (m model) bodyView(c viewCtx) string {
-	switch m.screen {
-	case screenStart:
-		return m.start.view(c, m.continued)
-	case screenKey:
-		return m.keyFor(m.keySide()).view(c, m.ask != nil)
-	case screenConfirm:
-		return m.confirm.view(c)
-	case screenDump:
-		return m.dump.view(c, m.engineRunning())
-	case screenRestore:
-		return m.restore.view(c, m.engineRunning())
-	case screenVerify:
-		return m.verify.view(c, m.engineRunning())
-	case screenDone:
-		return m.done.view(c)
-	case screenFailure:
-		return m.fail.view(c)
-	}
-	return ""
 }

@@ -189,7 +189,7 @@ func TestFlowThroughTheScreens(t *testing.T) {
 		t.Fatalf("screen %d, want start", m.screen)
 	}
 	m, _ = apply(t, m, keyMsg("enter"))
-	if !m.continued || m.run == nil {
+	if !m.mig.continued || m.run == nil {
 		t.Fatal("Enter on a resume summary did not start the engine")
 	}
 	if v := plain(m); !strings.Contains(v, "Starting…") {
@@ -267,15 +267,15 @@ func TestFlowThroughTheScreens(t *testing.T) {
 func TestStartOver(t *testing.T) {
 	m := resumedModel(t, migrate.StepRestore)
 	m, _ = apply(t, m, keyMsg("s"))
-	if !m.start.confirmRestart || m.run != nil {
+	if !m.startScreen().confirmRestart || m.run != nil {
 		t.Fatal("s did not ask to confirm")
 	}
 	m, _ = apply(t, m, keyMsg("n"))
-	if m.start.confirmRestart || m.continued {
+	if m.startScreen().confirmRestart || m.mig.continued {
 		t.Fatal("n did not go back to the choices")
 	}
 	m, _ = apply(t, m, keyMsg("s"), keyMsg("y"))
-	if !m.continued || m.run == nil {
+	if !m.mig.continued || m.run == nil {
 		t.Fatal("y did not start over")
 	}
 }
@@ -284,7 +284,7 @@ func TestUnusableStateOffersStartOverOnly(t *testing.T) {
 	f := &fake{}
 	m := newTestModel(t, testOptions(t.TempDir(), f, waitScript), nil, migrate.ErrStateVersion)
 	m, _ = apply(t, m, keyMsg("enter"))
-	if m.continued {
+	if m.mig.continued {
 		t.Fatal("Enter continued a migration whose state cannot be read")
 	}
 	v := plain(m)
@@ -297,22 +297,22 @@ func TestCtrlCAsksWhileTheEngineRuns(t *testing.T) {
 	m := resumedModel(t, migrate.StepDump)
 	m, _ = apply(t, m, keyMsg("enter"), batch(started(migrate.StepDump, 0)))
 	m, _ = apply(t, m, keyMsg("ctrl+c"))
-	if !m.stopAsk || !strings.Contains(plain(m), "Stop the migration? Progress is saved") {
+	if !m.stop.asking || !strings.Contains(plain(m), "Stop the migration? Progress is saved") {
 		t.Fatalf("ctrl+c did not ask:\n%s", plain(m))
 	}
 	m, _ = apply(t, m, keyMsg("n"))
-	if m.stopAsk || m.stopping {
+	if m.stop.asking || m.stop.stopping {
 		t.Fatal("n did not go on")
 	}
 	m, _ = apply(t, m, keyMsg("ctrl+c"), keyMsg("y"))
-	if !m.stopping || m.run.ctx.Err() == nil {
+	if !m.stop.stopping || m.run.ctx.Err() == nil {
 		t.Fatal("y did not cancel the engine")
 	}
 	if v := plain(m); !strings.Contains(v, "Stopping…") {
 		t.Errorf("no stopping line:\n%s", v)
 	}
 	m, cmds := apply(t, m, keyMsg("q"), batch(lineEv(migrate.StepDump, "x")))
-	if isQuit(cmds[0]) || m.exited {
+	if isQuit(cmds[0]) || m.mig.exited {
 		t.Fatal("quit before the engine returned")
 	}
 	_, cmds = apply(t, m, engineDoneMsg{err: context.Canceled})
@@ -324,7 +324,7 @@ func TestCtrlCAsksWhileTheEngineRuns(t *testing.T) {
 func TestCtrlCTwiceStops(t *testing.T) {
 	m := resumedModel(t, migrate.StepDump)
 	m, _ = apply(t, m, keyMsg("enter"), keyMsg("ctrl+c"), keyMsg("ctrl+c"))
-	if !m.stopping {
+	if !m.stop.stopping {
 		t.Fatal("a second ctrl+c did not stop")
 	}
 }
@@ -343,7 +343,7 @@ func TestQuitOnFreshStartStopsTheEngine(t *testing.T) {
 	f := &fake{}
 	m := newTestModel(t, testOptions(t.TempDir(), f, waitScript), nil, nil)
 	m, cmds := apply(t, m, keyMsg("q"))
-	if isQuit(cmds[0]) || !m.stopping || m.run.ctx.Err() == nil {
+	if isQuit(cmds[0]) || !m.stop.stopping || m.run.ctx.Err() == nil {
 		t.Fatal("q must stop the running engine and wait for it")
 	}
 }
@@ -351,7 +351,7 @@ func TestQuitOnFreshStartStopsTheEngine(t *testing.T) {
 func TestSignalStops(t *testing.T) {
 	m := resumedModel(t, migrate.StepDump)
 	m, _ = apply(t, m, keyMsg("enter"), parentDoneMsg{})
-	if !m.stopping {
+	if !m.stop.stopping {
 		t.Fatal("the end of Run's ctx did not stop")
 	}
 }
@@ -401,8 +401,8 @@ func TestVerifyFailureKeepsTheTable(t *testing.T) {
 		t.Errorf("the mismatch is not listed first:\n%s", v)
 	}
 	m, _ = apply(t, m, keyMsg("down"), keyMsg("down"))
-	if m.verify.table.YOffset != 2 {
-		t.Errorf("offset %d after two downs", m.verify.table.YOffset)
+	if m.verifyScreen().table.YOffset != 2 {
+		t.Errorf("offset %d after two downs", m.verifyScreen().table.YOffset)
 	}
 	for range 10 {
 		m, _ = apply(t, m, keyMsg("pgdown"))
@@ -437,15 +437,15 @@ func TestLockedFolderFails(t *testing.T) {
 func TestWarningsToggle(t *testing.T) {
 	m := resumedModel(t, migrate.StepRestore)
 	m, _ = apply(t, m, keyMsg("enter"), batch(started(migrate.StepRestore, 0)))
-	if k := m.progressKeys(&m.restore); k.Warnings.Enabled() {
+	if k := m.screens[screenRestore].helpKeys(m.screenCtx()).(progressKeys); k.Warnings.Enabled() {
 		t.Error("w is offered without warnings")
 	}
-	m, _ = apply(t, m, batch(noticeEv(migrate.Warning, migrate.StepRestore, "harmless thing", 0)), keyMsg("w"))
-	if v := plain(m); !m.restore.showWarn || !strings.Contains(v, "Warnings (1)") || !strings.Contains(v, "! harmless thing") {
+	m, _ = apply(t, m, batch(noticeEv(migrate.Warning, migrate.StepRestore, migrate.Notice{Code: migrate.NoticeHarmlessError, Cause: "harmless thing", Harmless: migrate.HarmlessResumed}, 0)), keyMsg("w"))
+	if v := plain(m); !m.screens[screenRestore].(*progressModel).showWarn || !strings.Contains(v, "Warnings (1)") || !strings.Contains(v, "! harmless thing") {
 		t.Errorf("w did not show the warnings:\n%s", v)
 	}
 	m, _ = apply(t, m, keyMsg("w"))
-	if m.restore.showWarn {
+	if m.screens[screenRestore].(*progressModel).showWarn {
 		t.Error("w did not go back to the log")
 	}
 }
@@ -558,7 +558,7 @@ func TestFormat(t *testing.T) {
 		{formatClock(base, base.Add(24*time.Hour)), "Mar 14 10:30"},
 		{wrap("run ppg migrate-from-ea --restart now", 20, ""), "run ppg\nmigrate-from-ea\n--restart now"},
 		{wrap(strings.Repeat("x", 25), 10, "  "), "  xxxxxxxxxx\n  xxxxxxxxxx\n  xxxxx"},
-		{plural(1, "place", "places"), "1 place"},
+		{words.Plural(1, "place", "places"), "1 place"},
 		{dirFlag("."), ""},
 		{dirFlag("/a b"), ` --dir "/a b"`},
 	} {
@@ -667,8 +667,25 @@ func TestKeyInputTakesTheKeyLineOfAnEnvPaste(t *testing.T) {
 	k, _ = k.update(paste(env), keys, words.FromEA)
 	k, cmd := k.update(keyMsg("enter"), keys, words.FromEA)
 	got, ok := cmd().(keyEnteredMsg)
-	if !ok || got.value != `DATABASE_URL="prisma+postgres://accelerate.prisma-data.net/?api_key=abc"` {
-		t.Fatalf("entered %q, want the DATABASE_URL line", got.value)
+	if !ok || got.value != `prisma+postgres://accelerate.prisma-data.net/?api_key=abc` {
+		t.Fatalf("entered %q, want the DATABASE_URL line's value", got.value)
+	}
+}
+
+// A paste of .env lines none of which holds the key is refused, and says
+// so: it is never cut to its first line (issue 16).
+func TestKeyInputRefusesAnEnvPasteWithoutItsKey(t *testing.T) {
+	k := newKeyModel(migrate.Source, nil)
+	k.asked(nil, false)
+	keys := newKeyMaps().input
+	env := "DIRECT_URL=\"postgres://u:p@h/db\"\r\nSHADOW_DATABASE_URL=\"postgres://u:p@h/shadow\"\r\n"
+	k, cmd := k.update(paste(env), keys, words.FromEA)
+	if cmd != nil || k.input.Value() != "" {
+		t.Fatalf("the paste was taken: %d characters", len(k.input.Value()))
+	}
+	v := strings.Join(strings.Fields(ansi.Strip(k.view(viewCtx{st: testStyles(), flow: words.FromEA, width: 78, height: 20}, true))), " ")
+	if !strings.Contains(v, "2 lines of a .env file, and none is PDP_API_KEY or DATABASE_URL") || !strings.Contains(v, "Nothing was sent") {
+		t.Errorf("no clear answer:\n%s", v)
 	}
 }
 

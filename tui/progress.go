@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/progress"
 	"github.com/charmbracelet/bubbles/viewport"
@@ -30,10 +31,8 @@ type progressModel struct {
 	resumed bool
 	prog    migrate.ProgressInfo
 	hasProg bool
-	// pace follows the bytes for the speed and the time left; it starts
-	// again with each phase (a resumed restore starts part done).
-	pace    words.Pace
-	attempt int // the try of the step within the run, from 2 on a retry
+	progAt  time.Time // the latest progress, whose time left counts from then
+	attempt int       // the try of the step within the run, from 2 on a retry
 
 	log      logView
 	warnings []string // the latest maxWarnings
@@ -50,15 +49,79 @@ type progressModel struct {
 	dumpInfo *migrate.DumpInfo
 }
 
-func newProgressModel(step migrate.Step, st Styles) progressModel {
+func newProgressModel(step migrate.Step, st Styles) *progressModel {
 	bar := progress.New(progress.WithSolidFill(st.BarFull), progress.WithColorProfile(st.Profile))
 	bar.EmptyColor = st.BarEmpty
-	return progressModel{step: step, bar: bar, warnView: viewport.New(0, 0)}
+	return &progressModel{step: step, bar: bar, warnView: viewport.New(0, 0)}
+}
+
+// shows reports whether this screen shows step st: the dump's also shows
+// the check of the dump file.
+func (p *progressModel) shows(st migrate.Step) bool {
+	return st == p.step || p.step == migrate.StepDump && st == migrate.StepCheckArchive
+}
+
+// event keeps the dump's or the restore's events.
+func (p *progressModel) event(ev migrate.Event, c viewCtx) {
+	if !p.shows(ev.Step) {
+		return
+	}
+	archive := ev.Step == migrate.StepCheckArchive
+	switch ev.Kind {
+	case migrate.StepStarted:
+		if archive {
+			p.archiveStarted()
+		} else {
+			p.begin(ev)
+		}
+	case migrate.StepFinished:
+		sum := ev.Summary
+		if sum == nil {
+			sum = &migrate.Summary{}
+		}
+		text := c.flow.Summary(ev.Step, sum)
+		if archive {
+			p.archiveChecked(text)
+		} else {
+			p.end(ev.Time, text)
+			p.dumpInfo = sum.Dump
+		}
+	case migrate.Progress:
+		if ev.Progress != nil {
+			p.progress(ev)
+		}
+	case migrate.ToolLine:
+		p.toolLine(ev.Line)
+	case migrate.Warning:
+		p.warn(c.flow.Notice(ev.Notice))
+		p.setSize(c)
+	case migrate.Info:
+		p.setNote(c.flow.Notice(ev.Notice))
+	default:
+		// Failures and the end are the root's to route.
+	}
+}
+
+// logHeight is about the log's room, for scrolling (c's height counts the
+// help line).
+func logHeight(c viewCtx) int { return max(1, c.height-1-progressRows) }
+
+func (p *progressModel) setSize(c viewCtx) { p.fitWarnings(c.width, logHeight(c)) }
+
+// helpKeys scroll the log or the warnings, and toggle them.
+func (p *progressModel) helpKeys(c viewCtx) help.KeyMap {
+	k := c.keys.progress
+	k.Warnings.SetEnabled(p.warnCount() > 0)
+	if p.showWarn {
+		k.Warnings.SetHelp("w", "log")
+		k.Follow.SetEnabled(false)
+	}
+	k.Stop.SetEnabled(c.running)
+	return k
 }
 
 func (p *progressModel) begin(ev migrate.Event) {
 	p.started, p.resumed, p.attempt = ev.Time, ev.Resumed, ev.Attempt
-	p.pace.Reset(ev.Time, 0)
 	p.prog, p.finished, p.hasProg, p.ended = migrate.ProgressInfo{}, "", false, time.Time{}
 }
 
@@ -82,20 +145,12 @@ func (p *progressModel) toolLine(line string) {
 // again restarts the dump after "dump again".
 func (p *progressModel) again(now time.Time) {
 	p.started = now
-	p.pace.Reset(now, 0)
 	p.prog, p.hasProg, p.finished, p.ended = migrate.ProgressInfo{}, false, "", time.Time{}
 	p.note = "Dumping again, from the start…"
 }
 
 func (p *progressModel) progress(ev migrate.Event) {
-	next := *ev.Progress
-	if next.Phase != migrate.PhaseDump && (next.Phase != p.prog.Phase || !p.hasProg) {
-		// A restore's pace counts from its data phase, which may resume
-		// part done. (A dump starts from nothing when its step starts.)
-		p.pace.Reset(ev.Time, next.BytesDone)
-	}
-	p.pace.Add(ev.Time, next.BytesDone)
-	p.prog, p.hasProg = next, true
+	p.prog, p.hasProg, p.progAt = *ev.Progress, true, ev.Time
 }
 
 func (p *progressModel) warn(text string) {
@@ -128,36 +183,47 @@ func (p *progressModel) fitWarnings(w, h int) {
 	p.warnView.SetContent(b.String())
 }
 
-func (p *progressModel) update(msg tea.KeyMsg, k progressKeys, logH int) {
-	if key.Matches(msg, k.Warnings) {
+func (p *progressModel) update(msg tea.Msg, c viewCtx) tea.Cmd {
+	switch msg := msg.(type) {
+	case answerMsg:
+		if p.step == migrate.StepDump && msg.kind == migrate.ConfirmRedump && msg.yes {
+			p.again(c.now)
+		}
+	case tea.KeyMsg:
+		p.key(msg, c)
+		p.setSize(c)
+	}
+	return nil
+}
+
+// key toggles the warnings, or scrolls what shows with the viewport's
+// keys.
+func (p *progressModel) key(msg tea.KeyMsg, c viewCtx) {
+	k, scroll := p.helpKeys(c).(progressKeys), c.keys.scroll
+	switch {
+	case key.Matches(msg, k.Warnings):
 		p.showWarn = !p.showWarn
 		p.warnView.GotoTop()
-		return
-	}
-	if p.showWarn {
-		switch {
-		case key.Matches(msg, k.Up):
-			p.warnView.ScrollUp(1)
-		case key.Matches(msg, k.Down):
-			p.warnView.ScrollDown(1)
-		case key.Matches(msg, k.PageUp):
-			p.warnView.PageUp()
-		case key.Matches(msg, k.PageDown):
-			p.warnView.PageDown()
-		}
-		return
-	}
-	switch {
-	case key.Matches(msg, k.Up):
-		p.log.scroll(-1, logH)
-	case key.Matches(msg, k.Down):
-		p.log.scroll(1, logH)
-	case key.Matches(msg, k.PageUp):
-		p.log.scroll(-logH, logH)
-	case key.Matches(msg, k.PageDown):
-		p.log.scroll(logH, logH)
+	case p.showWarn:
+		p.warnView, _ = p.warnView.Update(msg)
 	case key.Matches(msg, k.Follow):
 		p.log.follow()
+	default:
+		h := logHeight(c)
+		switch {
+		case key.Matches(msg, scroll.Up):
+			p.log.scroll(-1, h)
+		case key.Matches(msg, scroll.Down):
+			p.log.scroll(1, h)
+		case key.Matches(msg, scroll.HalfPageUp):
+			p.log.scroll(-h/2, h)
+		case key.Matches(msg, scroll.HalfPageDown):
+			p.log.scroll(h/2, h)
+		case key.Matches(msg, scroll.PageUp):
+			p.log.scroll(-h, h)
+		case key.Matches(msg, scroll.PageDown):
+			p.log.scroll(h, h)
+		}
 	}
 }
 
@@ -184,24 +250,113 @@ func (p *progressModel) left(now time.Time) time.Duration {
 	if p.finished != "" || p.prog.Phase != migrate.PhaseDump && p.prog.Phase != migrate.PhaseData {
 		return 0
 	}
-	left, ok := p.pace.Left(now, p.prog.BytesTotal)
-	if !ok {
+	if p.prog.SecondsLeft <= 0 {
 		return 0
 	}
+	// The engine's estimate was for its event's time.
+	left := time.Duration(p.prog.SecondsLeft)*time.Second - now.Sub(p.progAt)
 	return max(left, time.Second)
 }
 
-func (p *progressModel) view(c viewCtx, running bool) string {
-	st, w := c.st, c.width
-	tool, title := "pg_dump", "Dumping the "+c.flow.Source+" with pg_dump"
+// tool is the tool of the step on show.
+func (p *progressModel) tool() string {
 	if p.step == migrate.StepRestore {
-		tool, title = "pg_restore", "Restoring into the "+c.flow.Target+" with pg_restore"
+		return "pg_restore"
 	}
-	var top []string
-	add := func(s string) { top = append(top, s) }
+	return "pg_dump"
+}
 
+func (p *progressModel) view(c viewCtx) string {
+	body := strings.Join(p.topLines(c), "\n")
+	room := c.height - height(body) - 2
+	if room < 1 {
+		return body
+	}
+	if p.showWarn {
+		return body + "\n\n" + p.warningsView(c, room)
+	}
+	st := c.st
+	label := p.tool() + " output"
+	if p.log.back > 0 {
+		label += st.Subtle.Render(" (scrolled; end follows)")
+	} else if p.log.total > maxLogLines {
+		label += st.Subtle.Render(fmt.Sprintf(" (last %d of %s lines)", maxLogLines, formatCount(int64(p.log.total))))
+	}
+	return body + "\n\n" + st.LogTitle.Render(label) + "\n" + p.log.view(c.width, room, st)
+}
+
+// warningsView lists the warnings in room lines.
+func (p *progressModel) warningsView(c viewCtx, room int) string {
+	st := c.st
+	wv := p.warnView
+	wv.Height = max(1, min(room, wv.TotalLineCount()))
+	wv.SetYOffset(wv.YOffset) // within this height
+	label := fmt.Sprintf("Warnings (%d)", p.warnCount())
+	if n := p.warnCount() - len(p.warnings); n > 0 {
+		label += st.Subtle.Render(fmt.Sprintf(" (%d from earlier runs or older, not listed)", n))
+	}
+	return st.LogTitle.Render(label) + "\n" + trimLines(wv.View())
+}
+
+// topLines are the lines above the log: the title, the bar, the counts,
+// the times, the warnings, the notes and the results.
+func (p *progressModel) topLines(c viewCtx) []string {
+	st, w := c.st, c.width
+	top := []string{p.headView(c)}
+	if p.step == migrate.StepRestore {
+		top = append(top, p.phasesView(c))
+	}
+	bar := p.bar
+	bar.Width = w
+	top = append(top, bar.ViewAs(p.percent()), p.countsView(c))
+	if pr := p.prog; pr.Current != "" && p.finished == "" {
+		top = append(top, "Now: "+st.Value.Render(pr.Current))
+	}
+	if !p.started.IsZero() {
+		top = append(top, st.Subtle.Render(p.timesView(c)))
+	}
+	if n := p.warnCount(); n > 0 {
+		// The latest warning gets two lines: the dump's says to stop
+		// the application's writes.
+		line := "! " + words.Plural(int64(n), "warning", "warnings")
+		if len(p.warnings) > 0 {
+			line += ": " + p.warnings[len(p.warnings)-1]
+		}
+		lines := strings.Split(wrap(line, w, ""), "\n")
+		if len(lines) > 2 {
+			lines[1] = fitWidth(lines[1]+" "+lines[2], w)
+			lines = lines[:2]
+		}
+		top = append(top, paint(st.Warning, strings.Join(lines, "\n")))
+	}
+	if p.note != "" {
+		top = append(top, st.Subtle.Render(fitWidth(p.note, w)))
+	}
+	if p.finished != "" {
+		verb := "Dump written: "
+		if p.step == migrate.StepRestore {
+			verb = "Restored: "
+		}
+		top = append(top, mark(st.OK.Render("✓"), verb+p.finished, w))
+	}
+	switch {
+	case p.checking:
+		top = append(top, c.spin+" Checking the dump file…")
+	case p.checked != "":
+		top = append(top, mark(st.OK.Render("✓"), "Dump file checked: "+p.checked, w))
+	}
+	return top
+}
+
+// headView is the screen's title, with the try or the resume.
+func (p *progressModel) headView(c viewCtx) string {
+	st := c.st
+	title := "Dumping the " + c.flow.Source + " with pg_dump"
+	if p.step == migrate.StepRestore {
+		title = "Restoring into the " + c.flow.Target + " with pg_restore"
+	}
 	head := st.Heading.Render(title)
-	if running && p.finished == "" {
+	if c.running && p.finished == "" {
 		head = c.spin + " " + head
 	}
 	switch {
@@ -212,15 +367,15 @@ func (p *progressModel) view(c viewCtx, running bool) string {
 	case p.resumed:
 		head += st.Subtle.Render(" (resumed)")
 	}
-	add(head)
-	if p.step == migrate.StepRestore {
-		add(p.phasesView(c))
-	}
-	bar := p.bar
-	bar.Width = w
-	add(bar.ViewAs(p.percent()))
+	return head
+}
 
+// countsView counts what is done of the phase.
+func (p *progressModel) countsView(c viewCtx) string {
 	pr := p.prog
+	if !p.hasProg {
+		return c.st.Subtle.Render("Waiting for " + p.tool() + "…")
+	}
 	counts := fmt.Sprintf("Tables %d of %d", pr.TablesDone, pr.TablesTotal)
 	switch {
 	case pr.Phase == migrate.PhasePostData && pr.EntriesTotal > 0:
@@ -230,83 +385,24 @@ func (p *progressModel) view(c viewCtx, running bool) string {
 	case pr.BytesTotal > 0:
 		counts += fmt.Sprintf(" · %s of %s of table data", words.Bytes(pr.BytesDone), words.Bytes(pr.BytesTotal))
 	}
-	if !p.hasProg {
-		counts = st.Subtle.Render("Waiting for " + tool + "…")
-	}
-	add(counts)
-	if pr.Current != "" && p.finished == "" {
-		add("Now: " + st.Value.Render(pr.Current))
-	}
-	if !p.started.IsZero() {
-		end := c.now
-		if !p.ended.IsZero() {
-			end = p.ended
-		}
-		times := "Elapsed " + words.Duration(end.Sub(p.started))
-		if sp := p.pace.Speed(); sp > 0 && p.finished == "" && (pr.Phase == migrate.PhaseDump || pr.Phase == migrate.PhaseData) {
-			times += " · " + words.Speed(sp)
-		}
-		if left := p.left(c.now); left > 0 {
-			times += " · about " + words.Duration(left) + " left"
-		}
-		add(st.Subtle.Render(times))
-	}
-	if n := p.warnCount(); n > 0 {
-		// The latest warning gets two lines: the dump's says to stop
-		// the application's writes.
-		line := "! " + plural(n, "warning", "warnings")
-		if len(p.warnings) > 0 {
-			line += ": " + p.warnings[len(p.warnings)-1]
-		}
-		lines := strings.Split(wrap(line, w, ""), "\n")
-		if len(lines) > 2 {
-			lines[1] = fitWidth(lines[1]+" "+lines[2], w)
-			lines = lines[:2]
-		}
-		add(paint(st.Warning, strings.Join(lines, "\n")))
-	}
-	if p.note != "" {
-		add(st.Subtle.Render(fitWidth(p.note, w)))
-	}
-	if p.finished != "" {
-		verb := "Dump written: "
-		if p.step == migrate.StepRestore {
-			verb = "Restored: "
-		}
-		add(mark(st.OK.Render("✓"), verb+p.finished, w))
-	}
-	switch {
-	case p.checking:
-		add(c.spin + " Checking the dump file…")
-	case p.checked != "":
-		add(mark(st.OK.Render("✓"), "Dump file checked: "+p.checked, w))
-	}
+	return counts
+}
 
-	body := strings.Join(top, "\n")
-	room := c.height - height(body) - 2
-	if room < 1 {
-		return body
+// timesView is the time elapsed, the speed and the time left.
+func (p *progressModel) timesView(c viewCtx) string {
+	pr := p.prog
+	end := c.now
+	if !p.ended.IsZero() {
+		end = p.ended
 	}
-	var lower string
-	if p.showWarn {
-		wv := p.warnView
-		wv.Height = max(1, min(room, wv.TotalLineCount()))
-		wv.SetYOffset(wv.YOffset) // within this height
-		label := fmt.Sprintf("Warnings (%d)", p.warnCount())
-		if n := p.warnCount() - len(p.warnings); n > 0 {
-			label += st.Subtle.Render(fmt.Sprintf(" (%d from earlier runs or older, not listed)", n))
-		}
-		lower = st.LogTitle.Render(label) + "\n" + trimLines(wv.View())
-	} else {
-		label := tool + " output"
-		if p.log.back > 0 {
-			label += st.Subtle.Render(" (scrolled; end follows)")
-		} else if p.log.total > maxLogLines {
-			label += st.Subtle.Render(fmt.Sprintf(" (last %d of %s lines)", maxLogLines, formatCount(int64(p.log.total))))
-		}
-		lower = st.LogTitle.Render(label) + "\n" + p.log.view(w, room, st)
+	times := "Elapsed " + words.Duration(end.Sub(p.started))
+	if sp := pr.BytesPerSecond; sp > 0 && p.finished == "" && (pr.Phase == migrate.PhaseDump || pr.Phase == migrate.PhaseData) {
+		times += " · " + words.Speed(sp)
 	}
-	return body + "\n\n" + lower
+	if left := p.left(c.now); left > 0 {
+		times += " · about " + words.Duration(left) + " left"
+	}
+	return times
 }
 
 // phasesView marks the restore's sections: done, current, to come.

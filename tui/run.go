@@ -104,7 +104,7 @@ func Run(ctx context.Context, opts Options) error {
 	defer stop()
 	m := newModel(uiCtx, opts, newStyles(r), st, stErr)
 	if opts.DumpPrefix != "" {
-		m.start.oldDumps = migrate.OldDumps(opts.Dir, opts.DumpPrefix)
+		m.startScreen().oldDumps = migrate.OldDumps(opts.Dir, opts.DumpPrefix)
 	}
 	popts := []tea.ProgramOption{tea.WithOutput(opts.Output), tea.WithAltScreen(),
 		// Signals reach us through ctx (main's signal.NotifyContext):
@@ -332,23 +332,35 @@ func summary(m model, err error) string {
 	switch {
 	case err == nil:
 		b.WriteString("ppg: migration complete and verified.\n")
-		if m.verify.finished != "" {
-			_, _ = fmt.Fprintf(&b, "  %s.\n", m.verify.finished)
+		if v := m.verifyScreen().finished; v != "" {
+			_, _ = fmt.Fprintf(&b, "  %s.\n", v)
 		}
-		if d := m.done.dumpLine(); d != "" {
+		if d := m.doneScreen().dumpLine(); d != "" {
 			_, _ = fmt.Fprintf(&b, "  The dump is kept: %s\n", d)
 		}
 		_, _ = fmt.Fprintf(&b, "  Next: point your application's DATABASE_URL at the %s.\n", m.flow.Target)
 	case errors.Is(err, context.Canceled):
-		if m.run == nil || !m.continued {
+		if m.run == nil || !m.mig.continued {
 			return "ppg: quit before the migration started; nothing was changed.\n"
 		}
-		b.WriteString("ppg: migration stopped; progress is saved.\n")
-		_, _ = fmt.Fprintf(&b, "  Run %s%s again to resume%s.\n", m.flow.Command, dirFlag(m.opts.Dir), resumeAt(m.flow, m.step))
+		switch {
+		case m.mig.saved:
+			b.WriteString("ppg: migration stopped; progress is saved.\n")
+			_, _ = fmt.Fprintf(&b, "  Run %s%s again to resume%s.\n", m.flow.Command, dirFlag(m.opts.Dir), resumeAt(m.flow, m.mig.step))
+		case m.mig.restarted:
+			b.WriteString("ppg: migration stopped; nothing of the new start was saved.\n")
+			_, _ = fmt.Fprintf(&b, "  The folder keeps the earlier migration as it was: %s%s shows it.\n", m.flow.Command, dirFlag(m.opts.Dir))
+		default:
+			b.WriteString("ppg: migration stopped; nothing was saved yet.\n")
+			_, _ = fmt.Fprintf(&b, "  Run %s%s again to start from the beginning.\n", m.flow.Command, dirFlag(m.opts.Dir))
+		}
 	default:
 		f := m.flow.Explain(err)
 		if f.Step != "" {
-			_, _ = fmt.Fprintf(&b, "ppg: %s failed: %s\n", m.flow.Step(f.Step), f.Headline)
+			_, _ = fmt.Fprintf(&b, "ppg: %s: %s\n", m.flow.Failed(err), f.Headline)
+			for _, l := range (&failureModel{err: err}).findings(m.flow) {
+				_, _ = fmt.Fprintf(&b, "  %s\n", l)
+			}
 			for _, l := range f.Tail[max(0, len(f.Tail)-10):] {
 				_, _ = fmt.Fprintf(&b, "  | %s\n", clean(l))
 			}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -27,8 +28,55 @@ type startModel struct {
 	oldDumps []migrate.OldDump
 }
 
-func newStartModel(state *migrate.State, stateErr error) startModel {
-	return startModel{state: state, stateErr: stateErr}
+func newStartModel(state *migrate.State, stateErr error) *startModel {
+	return &startModel{state: state, stateErr: stateErr}
+}
+
+// event keeps the tools found, and the notes of no step's screen.
+func (s *startModel) event(ev migrate.Event, c viewCtx) {
+	switch {
+	case ev.Kind == migrate.StepFinished && ev.Step == migrate.StepCheckTools && ev.Summary != nil && ev.Summary.Tools != nil:
+		s.toolsFound(*ev.Summary.Tools)
+	case (ev.Kind == migrate.Info || ev.Kind == migrate.Warning) && stepScreen(ev.Step) == screenStart:
+		s.addNote(noticeText(ev, c.flow))
+	}
+}
+
+// noticeText is an Info or Warning event's words, a warning marked "!".
+func noticeText(ev migrate.Event, flow words.Flow) string {
+	if ev.Kind == migrate.Warning {
+		return "! " + flow.Notice(ev.Notice)
+	}
+	return flow.Notice(ev.Notice)
+}
+
+func (s *startModel) setSize(viewCtx) {}
+
+// helpKeys are the start screen's keys, with what does not apply disabled.
+func (s *startModel) helpKeys(c viewCtx) help.KeyMap {
+	k := c.keys.start
+	asking := s.confirmRestart
+	choosing := !c.continued && !asking
+	k.Continue.SetEnabled(choosing && s.stateErr == nil)
+	k.Restart.SetEnabled(choosing && (s.state != nil || s.stateErr != nil))
+	k.Quit.SetEnabled(choosing)
+	k.Yes.SetEnabled(asking)
+	k.No.SetEnabled(asking)
+	switch {
+	case s.state == nil && s.stateErr == nil:
+		k.Continue.SetHelp("enter", "begin")
+	case s.finished():
+		k.Continue.SetHelp("enter", "show the report")
+	}
+	// ctrl+c works anyway; while choosing, q says it.
+	k.Stop.SetEnabled(c.continued && c.running)
+	return k
+}
+
+// finished reports whether the recorded migration has every step done:
+// continuing it only shows its report.
+func (s *startModel) finished() bool {
+	return s.state != nil && s.stateErr == nil && s.state.Next() == migrate.StepDone
 }
 
 // toolsFound records the tools the check-tools step chose, one a line.
@@ -39,35 +87,84 @@ func (s *startModel) toolsFound(ts pgtools.Toolset) {
 // addNote shows an Info or Warning text before the first step.
 func (s *startModel) addNote(text string) { s.notes = append(s.notes, text) }
 
-// leave ends the start screen's own question.
-func (s *startModel) leave() { s.confirmRestart = false }
-
-func (s startModel) update(msg tea.KeyMsg, k startKeys) (startModel, tea.Cmd) {
-	switch {
-	case key.Matches(msg, k.Yes):
-		return s, send(startMsg{restart: true})
-	case key.Matches(msg, k.No):
-		s.confirmRestart = false
-	case key.Matches(msg, k.Continue):
-		return s, send(startMsg{})
-	case key.Matches(msg, k.Restart):
-		s.confirmRestart = true
-	case key.Matches(msg, k.Quit):
-		return s, send(quitMsg{})
+func (s *startModel) update(msg tea.Msg, c viewCtx) tea.Cmd {
+	switch msg := msg.(type) {
+	case startMsg:
+		s.confirmRestart = false // left: the question is over
+	case tea.KeyMsg:
+		k := s.helpKeys(c).(startKeys)
+		switch {
+		case key.Matches(msg, k.Yes):
+			return send(startMsg{restart: true})
+		case key.Matches(msg, k.No):
+			s.confirmRestart = false
+		case key.Matches(msg, k.Continue):
+			return send(startMsg{})
+		case key.Matches(msg, k.Restart):
+			s.confirmRestart = true
+		case key.Matches(msg, k.Quit):
+			return send(quitMsg{})
+		}
 	}
-	return s, nil
+	return nil
 }
 
-func (s startModel) view(c viewCtx, continued bool) string {
+func (s *startModel) view(c viewCtx) string {
+	continued := c.continued
+	// What will happen, when there is room for it above the rest; in a
+	// low window the explanations give way to it first, then the blank
+	// lines around it, then the tools.
+	full := s.lowerView(c, continued, false)
+	fresh := s.state == nil && s.stateErr == nil
+	for _, try := range []struct {
+		tight bool
+		lower string
+	}{
+		{false, full},
+		{false, s.lowerView(c, continued, true)},
+		{true, s.lowerView(c, continued, true)},
+		{true, s.promptView(c, continued)},
+	} {
+		intro, sep := s.introView(c, try.tight), "\n\n"
+		if try.tight {
+			sep = "\n"
+		}
+		if height(intro)+height(sep)-2+height(try.lower) <= c.height {
+			return intro + sep + try.lower
+		}
+		if !fresh {
+			break
+		}
+	}
+	return full
+}
+
+// introView says what will happen: the flow's goal and its three parts.
+func (s *startModel) introView(c viewCtx, tight bool) string {
+	st, w := c.st, c.width
+	sep := "\n\n"
+	if tight {
+		sep = "\n"
+	}
+	return paint(st.Heading, wrap(c.flow.Goal, w, "")) + sep +
+		wrap("1. Dump: copy the "+c.flow.Source+" into a file in this folder (it is only read).", w, "  ") + "\n" +
+		wrap("2. Restore: load the file into your new, empty "+c.flow.Target+".", w, "  ") + "\n" +
+		wrap("3. Verify: compare the rows of every table, the sequences and the objects.", w, "  ")
+}
+
+// lowerView is the screen under the intro: the recorded migration, or the
+// tools found; compact drops the explanation and puts the tools on one
+// line.
+func (s *startModel) lowerView(c viewCtx, continued, compact bool) string {
 	st, w := c.st, c.width
 	var b strings.Builder
 	switch {
 	case s.stateErr != nil:
-		b.WriteString(st.Error.Render("The record of the earlier migration cannot be used:") + "\n")
-		b.WriteString(wrap(s.stateErr.Error(), w, "  ") + "\n")
-		b.WriteString(paint(st.Subtle, wrap("Start over to begin a new migration (the old dump file is kept), or quit.", w, "")) + "\n")
+		b.WriteString(s.stateErrView(c))
 	case s.state != nil:
 		b.WriteString(s.resumeView(c))
+	case compact:
+		b.WriteString(s.toolsLine(c) + "\n")
 	default:
 		b.WriteString(paint(st.Subtle, wrap("You will paste the keys (or connection URLs) of both databases. Every step is recorded in "+
 			migrate.StateFileName+", so an interrupted migration resumes where it stopped.", w, "")) + "\n\n")
@@ -94,36 +191,59 @@ func (s startModel) view(c viewCtx, continued bool) string {
 			b.WriteString(fitWidth(fmt.Sprintf("  %s  %s, %s", filepath.Base(d.Path), words.Bytes(d.Size), formatClock(d.When, c.now)), w) + "\n")
 		}
 	}
-	b.WriteString("\n")
+	return b.String() + "\n" + s.promptView(c, continued)
+}
+
+// toolsLine names the tools found in one line.
+func (s *startModel) toolsLine(c viewCtx) string {
+	if len(s.tools) == 0 {
+		return c.spin + " " + c.st.Subtle.Render("checking pg_dump and pg_restore…")
+	}
+	var names []string
+	for _, t := range s.tools {
+		name, _, _ := strings.Cut(t, " (")
+		names = append(names, name)
+	}
+	return fitWidth(c.st.Subtle.Render("Tools: found "+strings.Join(names, ", ")), c.width)
+}
+
+// stateErrView says why the folder's record cannot be used, through words
+// like every error: a folder of the other flow says which command it
+// belongs to.
+func (s *startModel) stateErrView(c viewCtx) string {
+	st, w := c.st, c.width
+	f := c.flow.Explain(s.stateErr)
+	out := st.Error.Render("The record of the earlier migration cannot be used:") + "\n" + wrap(f.Headline, w, "  ") + "\n"
+	if f.Hint != "" {
+		out += wrap(words.Capitalize(f.Hint)+".", w, "  ") + "\n"
+	}
+	return out + paint(st.Subtle, wrap("Start over to begin a new migration (the old dump file is kept), or quit.", w, "")) + "\n"
+}
+
+// promptView is the question of the screen, or what happens once left.
+func (s *startModel) promptView(c viewCtx, continued bool) string {
+	st, w := c.st, c.width
 	switch {
 	case s.confirmRestart:
-		b.WriteString(st.AlertBox.Render(wrap("Start over? This discards the recorded progress; the old dump file is kept.", w-4, "")))
+		return st.AlertBox.Render(wrap("Start over? This discards the recorded progress; the old dump file is kept.", w-4, ""))
 	case continued && s.state == nil && s.stateErr == nil:
-		b.WriteString(c.spin + " Checking pg_dump and pg_restore…")
+		return c.spin + " Checking pg_dump and pg_restore…"
 	case continued:
-		b.WriteString(c.spin + " Starting…")
+		return c.spin + " Starting…"
+	case s.finished():
+		return "Show its report, or start over?"
 	case s.state != nil && s.stateErr == nil:
-		b.WriteString("Continue where it stopped, or start over?")
+		return "Continue where it stopped, or start over?"
 	case s.stateErr == nil:
-		b.WriteString("Press Enter to begin.")
+		return "Press Enter to begin."
 	}
-	lower := b.String()
-
-	// What will happen, when there is room for it above the rest.
-	intro := st.Heading.Render(c.flow.Goal) + "\n\n" +
-		wrap("1. Dump: copy the "+c.flow.Source+" into a file in this folder (it is only read).", w, "  ") + "\n" +
-		wrap("2. Restore: load the file into your new, empty "+c.flow.Target+".", w, "  ") + "\n" +
-		wrap("3. Verify: compare the rows of every table, the sequences and the objects.", w, "  ")
-	if height(intro)+1+height(lower) <= c.height {
-		return intro + "\n\n" + lower
-	}
-	return lower
+	return ""
 }
 
 // resumeView says where the recorded migration stands: one line a step,
 // then a sentence such as "Dump finished at 10:42, 1.2 GB, checked. Next:
 // restore into the GA database."
-func (s startModel) resumeView(c viewCtx) string {
+func (s *startModel) resumeView(c viewCtx) string {
 	st, state := c.st, s.state
 	var b strings.Builder
 	b.WriteString(st.Heading.Render("A migration was started in this folder at "+formatClock(state.CreatedAt, c.now)) + "\n")

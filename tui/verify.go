@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
@@ -28,7 +29,48 @@ type verifyModel struct {
 	failure  *words.Failure         // the verification found differences
 }
 
-func newVerifyModel() verifyModel { return verifyModel{table: viewport.New(0, 0)} }
+func newVerifyModel() *verifyModel { return &verifyModel{table: viewport.New(0, 0)} }
+
+// event keeps the verify step's events.
+func (v *verifyModel) event(ev migrate.Event, c viewCtx) {
+	if ev.Step != migrate.StepVerify {
+		return
+	}
+	switch ev.Kind {
+	case migrate.StepStarted:
+		v.begin(ev)
+	case migrate.Progress:
+		if ev.Progress != nil {
+			v.progress(*ev.Progress)
+		}
+	case migrate.Info, migrate.Warning:
+		v.setNote(noticeText(ev, c.flow))
+	case migrate.Report:
+		v.setReport(ev.Report, c.width, c.height-1)
+	case migrate.StepFinished:
+		sum := ev.Summary
+		if sum == nil {
+			sum = &migrate.Summary{}
+		}
+		v.finish(c.flow.Summary(ev.Step, sum), sum.Verified)
+	case migrate.StepFailed:
+		if v.report != nil {
+			v.fail(c.flow.Explain(ev.Failure))
+		}
+	default:
+		// The verify step prints no tool lines; the end is the root's.
+	}
+}
+
+// setSize lays the table out (c's height counts the help line).
+func (v *verifyModel) setSize(c viewCtx) { v.layout(c.width, c.height-1) }
+
+func (v *verifyModel) helpKeys(c viewCtx) help.KeyMap {
+	k := c.keys.verify
+	k.Quit.SetEnabled(!c.running)
+	k.Stop.SetEnabled(c.running)
+	return k
+}
 
 func (v *verifyModel) begin(ev migrate.Event) { v.started = ev.Time }
 
@@ -39,7 +81,7 @@ func (v *verifyModel) finish(text string, s *migrate.VerifySummary) { v.finished
 func (v *verifyModel) fail(f words.Failure) { v.failure = &f }
 
 // failed reports whether the verification found differences.
-func (v verifyModel) failed() bool { return v.failure != nil }
+func (v *verifyModel) failed() bool { return v.failure != nil }
 
 // progress records how many tables are counted.
 func (v *verifyModel) progress(p migrate.ProgressInfo) { v.counted = &p }
@@ -95,26 +137,22 @@ func tableRows(r *migrate.VerifyReport, width int) []string {
 	return append(diff, same...)
 }
 
-func (v verifyModel) update(msg tea.KeyMsg, k verifyKeys) (verifyModel, tea.Cmd) {
+func (v *verifyModel) update(msg tea.Msg, c viewCtx) tea.Cmd {
+	km, ok := msg.(tea.KeyMsg)
 	switch {
-	case key.Matches(msg, k.Quit):
-		return v, send(quitMsg{})
-	case key.Matches(msg, k.Up):
-		v.table.ScrollUp(1)
-	case key.Matches(msg, k.Down):
-		v.table.ScrollDown(1)
-	case key.Matches(msg, k.PageUp):
-		v.table.PageUp()
-	case key.Matches(msg, k.PageDown):
-		v.table.PageDown()
+	case !ok:
+	case key.Matches(km, v.helpKeys(c).(verifyKeys).Quit):
+		return send(quitMsg{})
+	default:
+		v.table, _ = v.table.Update(km)
 	}
-	return v, nil
+	return nil
 }
 
-func (v verifyModel) view(c viewCtx, running bool) string {
+func (v *verifyModel) view(c viewCtx) string {
 	st, w := c.st, c.width
 	head := st.Heading.Render("Verifying the " + c.flow.Target)
-	if running && v.report == nil {
+	if c.running && v.report == nil {
 		head = c.spin + " " + head
 	}
 	if v.report == nil {
@@ -127,25 +165,64 @@ func (v verifyModel) view(c viewCtx, running bool) string {
 		}
 		return s
 	}
-	r := v.report
-	tableDiffs, seqDiffs := 0, 0
+	bottom := strings.Join(append(v.countsView(c), v.verdictView(c)...), "\n")
+	return head + "\n" + v.tableView(c, c.height-4-height(bottom)-1) + "\n\n" + bottom
+}
+
+// tableView is the table of row counts in room rows, with its header.
+func (v *verifyModel) tableView(c viewCtx, room int) string {
+	st, w, r := c.st, c.width, v.report
+	tableDiffs := 0
 	for _, t := range r.Tables {
 		if t.Source != t.Target {
 			tableDiffs++
 		}
 	}
+	tables := fmt.Sprintf("Tables: %d checked, ", len(r.Tables))
+	if tableDiffs == 0 {
+		tables += "all match"
+	} else {
+		tables = st.Mismatch.Render(tables + words.Plural(int64(tableDiffs), "differs", "differ") + " (listed first)")
+	}
+	nameW := max(w-2-2*(countWidth+1), 12)
+	hdr := st.TableHd.Render(fmt.Sprintf("  %-*s %*s %*s", nameW, "Table", countWidth, c.flow.SourceShort+" rows", countWidth, c.flow.TargetShort+" rows"))
+	tv := v.table
+	tv.Height = max(min(room, len(r.Tables)), 1)
+	tv.SetYOffset(tv.YOffset) // within this height
+	if v.table.AtBottom() {
+		// Paged to the end with the layout's estimate of the room: show
+		// the last row whatever the room is now.
+		tv.GotoBottom()
+	}
+	rows := strings.Split(trimLines(tv.View()), "\n")
+	for i, l := range rows {
+		if strings.HasPrefix(l, "≠") {
+			rows[i] = st.Mismatch.Render(l)
+		}
+	}
+	more := ""
+	if len(r.Tables) > tv.Height {
+		first := min(tv.YOffset, len(r.Tables)-tv.Height) + 1
+		more = st.Subtle.Render(fmt.Sprintf(" · rows %d–%d", first, first+tv.Height-1))
+	}
+	return tables + more + "\n\n" + hdr + "\n" + strings.Join(rows, "\n")
+}
+
+// countsView compares the sequences and the objects.
+func (v *verifyModel) countsView(c viewCtx) []string {
+	st, w, r := c.st, c.width, v.report
+	var lower []string
+	seqDiffs := 0
 	for _, mm := range r.Mismatches {
 		if mm.Kind == "sequence" {
 			seqDiffs++
 		}
 	}
-
-	var lower []string
 	seq := fmt.Sprintf("Sequences: %d checked, ", r.Sequences)
 	if seqDiffs == 0 {
 		lower = append(lower, seq+"all match")
 	} else {
-		lower = append(lower, st.Mismatch.Render(fmt.Sprintf("%s%s", seq, plural(seqDiffs, "differs", "differ"))))
+		lower = append(lower, st.Mismatch.Render(fmt.Sprintf("%s%s", seq, words.Plural(int64(seqDiffs), "differs", "differ"))))
 		for _, mm := range r.Mismatches {
 			if mm.Kind == "sequence" {
 				lower = append(lower, st.Mismatch.Render(fitWidth("  ≠ "+c.flow.Mismatch(mm), w)))
@@ -154,7 +231,9 @@ func (v verifyModel) view(c viewCtx, running bool) string {
 	}
 	differs := map[string]bool{}
 	for _, mm := range r.Mismatches {
-		differs[mm.Kind] = true
+		if mm.Kind == migrate.MismatchObjects {
+			differs[mm.Object] = true
+		}
 	}
 	objs, objDiffs := []string{}, []string{}
 	for _, o := range r.Objects {
@@ -176,48 +255,21 @@ func (v verifyModel) view(c viewCtx, running bool) string {
 	if !r.Snapshot {
 		lower = append(lower, paint(st.Warning, wrap("The "+c.flow.SourceShort+" counts were not taken in the dump's snapshot: a source written to meanwhile can differ.", w, "")))
 	}
-	lower = append(lower, "")
+	return lower
+}
+
+// verdictView says whether everything matches.
+func (v *verifyModel) verdictView(c viewCtx) []string {
+	st, r := c.st, v.report
 	switch {
 	case v.failure != nil:
-		lower = append(lower, st.Error.Render(fmt.Sprintf("✗ The %s differs from the dump in %s.", c.flow.Target, plural(len(r.Mismatches), "place", "places"))))
+		out := []string{"", st.Error.Render(fmt.Sprintf("✗ The %s differs from the dump in %s.", c.flow.Target, words.Plural(int64(len(r.Mismatches)), "place", "places")))}
 		if v.failure.Hint != "" {
-			lower = append(lower, wrap(capitalize(v.failure.Hint)+".", w, ""))
+			out = append(out, wrap(words.Capitalize(v.failure.Hint)+".", c.width, ""))
 		}
+		return out
 	case len(r.Mismatches) == 0:
-		lower = append(lower, st.OK.Render("✓ Every table, sequence and object count matches."))
-	default:
-		lower = append(lower, st.Error.Render(fmt.Sprintf("✗ %s.", plural(len(r.Mismatches), "difference", "differences"))))
+		return []string{"", st.OK.Render("✓ Every table, sequence and object count matches.")}
 	}
-	bottom := strings.Join(lower, "\n")
-
-	tables := fmt.Sprintf("Tables: %d checked, ", len(r.Tables))
-	if tableDiffs == 0 {
-		tables += "all match"
-	} else {
-		tables = st.Mismatch.Render(tables + plural(tableDiffs, "differs", "differ") + " (listed first)")
-	}
-	nameW := max(w-2-2*(countWidth+1), 12)
-	hdr := st.TableHd.Render(fmt.Sprintf("  %-*s %*s %*s", nameW, "Table", countWidth, c.flow.SourceShort+" rows", countWidth, c.flow.TargetShort+" rows"))
-
-	room := c.height - 4 - height(bottom) - 1
-	tv := v.table
-	tv.Height = max(min(room, len(r.Tables)), 1)
-	tv.SetYOffset(tv.YOffset) // within this height
-	if v.table.AtBottom() {
-		// Paged to the end with the layout's estimate of the room: show
-		// the last row whatever the room is now.
-		tv.GotoBottom()
-	}
-	rows := strings.Split(trimLines(tv.View()), "\n")
-	for i, l := range rows {
-		if strings.HasPrefix(l, "≠") {
-			rows[i] = st.Mismatch.Render(l)
-		}
-	}
-	more := ""
-	if len(r.Tables) > tv.Height {
-		first := min(tv.YOffset, len(r.Tables)-tv.Height) + 1
-		more = st.Subtle.Render(fmt.Sprintf(" · rows %d–%d", first, first+tv.Height-1))
-	}
-	return head + "\n" + tables + more + "\n\n" + hdr + "\n" + strings.Join(rows, "\n") + "\n\n" + bottom
+	return []string{"", st.Error.Render(fmt.Sprintf("✗ %s.", words.Plural(int64(len(r.Mismatches)), "difference", "differences")))}
 }

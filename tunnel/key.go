@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -71,21 +72,17 @@ func RedactURL(u string) string {
 	return p.String()
 }
 
-// KeyError says why a pasted value is not a usable key or URL. Its text never
-// contains the value itself.
+// KeyError says why a pasted value is not a usable key or URL. Its text,
+// the Problem, never contains the value itself.
 type KeyError struct {
 	// Problem says what is wrong with the value.
 	Problem string
-	// Hint says what was expected.
+	// Hint says what was expected, for the front end's advice; it is not
+	// part of the error's text.
 	Hint string
 }
 
-func (e *KeyError) Error() string {
-	if e.Hint == "" {
-		return e.Problem
-	}
-	return e.Problem + ": " + e.Hint
-}
+func (e *KeyError) Error() string { return e.Problem }
 
 const expected = "paste the API key, or the whole DATABASE_URL value " +
 	"(prisma+postgres://accelerate.prisma-data.net/?api_key=...), or a direct postgres:// URL"
@@ -170,7 +167,7 @@ func parseURL(v string) (Credential, error) {
 	case "prisma+postgres", "prisma":
 		key := u.Query().Get("api_key")
 		if key == "" {
-			return Credential{}, &KeyError{Problem: "the " + u.Scheme + ":// URL has no api_key parameter", Hint: "copy the whole URL from the Prisma Console or your .env; it ends in ?api_key=..."}
+			return Credential{}, &KeyError{Problem: "the " + u.Scheme + ":// URL has no api_key parameter", Hint: "copy the whole URL from the Prisma Console or your .env (it ends in ?api_key=...)"}
 		}
 		c, err := parseRawKey(key)
 		if err != nil {
@@ -277,8 +274,37 @@ func readDotenv(path string) (map[string]string, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	defer func() { _ = f.Close() }()
+	vars, err := parseDotenv(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return vars, nil
+}
+
+// ParseDotenv reads the NAME=value lines of the text of a .env file, as
+// LoadKey reads the file: lines that are not assignments are ignored, a
+// value loses its quotes or trailing comment. A front end calls it on a
+// pasted .env file.
+func ParseDotenv(text string) map[string]string {
+	vars, _ := parseDotenv(strings.NewReader(text))
+	return vars
+}
+
+// DotenvKey picks the key among the variables of a .env file the way
+// LoadKey does: PDP_API_KEY first, then DATABASE_URL. ok is false when
+// neither holds a value.
+func DotenvKey(vars map[string]string) (name, value string, ok bool) {
+	for _, name := range keyVariables {
+		if v := vars[name]; strings.TrimSpace(v) != "" {
+			return name, v, true
+		}
+	}
+	return "", "", false
+}
+
+func parseDotenv(r io.Reader) (map[string]string, error) {
 	vars := map[string]string{}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -290,7 +316,7 @@ func readDotenv(path string) (map[string]string, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, err
 	}
 	return vars, nil
 }

@@ -269,7 +269,7 @@ func (t *Tunnel) serve(local net.Conn, id int64) {
 		if t.ctx.Err() == nil {
 			t.logf("connection %d: %v", id, err)
 			if !isCancelRequest(packet) {
-				_, _ = local.Write(fatalMessage("08001", "ppg tunnel: "+err.Error(), ""))
+				_, _ = local.Write(fatalMessage("08001", clientMessage(err), ""))
 			}
 		}
 		t.logf("connection %d closed", id)
@@ -279,8 +279,9 @@ func (t *Tunnel) serve(local net.Conn, id int64) {
 	if err != nil && t.ctx.Err() == nil {
 		t.logf("connection %d: %v", id, err)
 	}
-	t.logf("connection %d closed after %s (%s sent, %s received)", id,
-		time.Since(start).Round(time.Millisecond), formatBytes(sent), formatBytes(received))
+	// The log carries the counts; sizes in words are package words' to write.
+	t.logf("connection %d closed after %s (%d bytes sent, %d bytes received)", id,
+		time.Since(start).Round(time.Millisecond), sent, received)
 }
 
 // upgrade returns the upgradeFunc of a local connection, nil when local TLS
@@ -462,17 +463,4 @@ func Check(ctx context.Context, cfg Config) error {
 			return nil
 		}
 	}
-}
-
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

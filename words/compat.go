@@ -40,6 +40,7 @@ func (f Flow) compatItem(it migrate.CheckItem) (s string, ok bool) {
 		return fmt.Sprintf("%s: %s", objs, what), true
 	case migrate.VerdictWarn:
 		return fmt.Sprintf("%s: %s (this blocks only if the %s runs an older PostgreSQL than the %s)", objs, what, f.Target, f.Source), true
+	case migrate.VerdictOK, migrate.VerdictHandled:
 	}
 	return fmt.Sprintf("%s: %s", objs, what), true
 }
@@ -87,20 +88,24 @@ func (f Flow) compatWhat(k migrate.CompatKind, it migrate.CheckItem, to string) 
 	case migrate.CompatDatabaseCollation:
 		return "the " + f.Source + "'s default collation is PG_UNICODE_FAST, which " + to + " lacks: text without a collation of its own " +
 			"takes the " + f.Target + "'s default collation, which may sort and compare case differently"
+	case migrate.CompatRowSecurity:
+		return "" // compatItem says it
 	case migrate.CompatReturningOldNew:
 		return "they use OLD or NEW in RETURNING, which " + to + " cannot parse: rewrite them on the " + f.Source + " and run ppg again"
 	}
-	return string(k)
+	return fmt.Sprintf("a construct this version of ppg cannot describe (%q)", string(k))
 }
 
-// compatNotice is the sentence of a notice about the translation or row
-// security; ok is false for other notices.
+// rowSecurityNotice is the sentence of NoticeRowSecurityBypassed.
+func (f Flow) rowSecurityNotice(n *migrate.Notice) string {
+	return fmt.Sprintf("row security of %s is restored, but the %s's role bypasses it: the policies will not restrict an application that connects as that role",
+		strings.Join(first(n.Names, 10), ", "), f.Target)
+}
+
+// compatNotice is the sentence of a notice about the translation; ok is
+// false for other notices.
 func (f Flow) compatNotice(n *migrate.Notice) (s string, ok bool) {
 	objs := strings.Join(first(n.Names, 10), ", ")
-	if n.Code == migrate.NoticeRowSecurityBypassed {
-		return fmt.Sprintf("row security of %s is restored, but the %s's role bypasses it: the policies will not restrict an application that connects as that role",
-			objs, f.Target), true
-	}
 	k, ok := migrate.TranslatedOf(n.Code)
 	if !ok {
 		return "", false
@@ -117,7 +122,7 @@ func (f Flow) compatNotice(n *migrate.Notice) (s string, ok bool) {
 	case pgtools.ChangeTemporalToExclusion:
 		return "translated for the older " + f.Target + ": temporal keys made exclusion constraints: " + objs, true
 	}
-	return fmt.Sprintf("translated for the older %s (%s): %s", f.Target, k, objs), true
+	return fmt.Sprintf("translated for the older %s in a way this version of ppg cannot describe (%q): %s", f.Target, string(k), objs), true
 }
 
 // rowSecurityCutover is the end's reminder that the restored policies do

@@ -118,3 +118,13 @@ func TestDowngradeWords(t *testing.T) {
 		t.Errorf("hint for 17 into 16: %q", h)
 	}
 }
+
+// A source on 18 with only the 17 tools is told to install the 18 ones.
+func TestInstallHintFor18(t *testing.T) {
+	for goos, want := range map[string]string{"linux": "postgresql-client-18", "darwin": "postgresql@18", "windows": `PostgreSQL\18\bin`} {
+		err := &pgtools.NotFoundError{Tool: "pg_dump", MinMajor: 18, Reason: "to dump a PostgreSQL 18 server", GOOS: goos}
+		if h := Migrate.Explain(err).Hint; !strings.Contains(h, want) {
+			t.Errorf("hint on %s: %q, want it to name %s", goos, h, want)
+		}
+	}
+}

@@ -64,21 +64,25 @@ func TestExplainNamesThePartThatFailed(t *testing.T) {
 
 func TestExplainGatewayDownIsNotTheKey(t *testing.T) {
 	for _, c := range []struct {
-		status int
-		want   string
+		status         int
+		headline, hint string
 	}{
-		{503, "gateway is unavailable"},
-		{502, "gateway is unavailable"},
-		{401, "check the key"},
+		{503, "Prisma's gateway is unavailable (HTTP 503 Service Unavailable)", "wait a few minutes"},
+		{502, "Prisma's gateway is unavailable (HTTP 502 Bad Gateway)", "wait a few minutes"},
+		{401, "the gateway rejected the API key (HTTP 401)", "check the key: copy it again from the Prisma Console"},
 	} {
 		err := &migrate.StepError{Step: migrate.StepRestore, Resumable: true,
 			Err: &migrate.ConnectError{Side: migrate.Target, Err: &tunnel.HandshakeError{Status: c.status}}}
 		f := FromEA.Explain(err)
-		if !strings.Contains(f.Hint, c.want) {
-			t.Errorf("HTTP %d: hint %q, want it to contain %q", c.status, f.Hint, c.want)
+		if !strings.HasPrefix(f.Headline, c.headline) || !strings.Contains(f.Hint, c.hint) {
+			t.Errorf("HTTP %d: %q / %q, want %q / %q", c.status, f.Headline, f.Hint, c.headline, c.hint)
 		}
 		if f.Status != StatusConnect {
 			t.Errorf("HTTP %d: status %d, want %d", c.status, f.Status, StatusConnect)
+		}
+		// One piece of advice: the key is to be copied again once.
+		if n := strings.Count(strings.ToLower(f.Headline+" "+f.Hint), "copy"); n > 1 {
+			t.Errorf("HTTP %d: the advice comes %d times: %q / %q", c.status, n, f.Headline, f.Hint)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ppg-cli/ppg/migrate"
+	"github.com/ppg-cli/ppg/pgtools"
 )
 
 // Notice is the sentence of an engine notice.
@@ -25,12 +26,18 @@ func (f Flow) Notice(n *migrate.Notice) string {
 	case migrate.NoticeSnapshotRefused:
 		return "pg_dump could not use ppg's snapshot: dumping again without it; row counts are taken separately"
 	case migrate.NoticeSourceWritten:
-		return fmt.Sprintf("%s inserted, updated or deleted after the dump's snapshot; they are not in the dump.",
-			Plural(n.Count, "row was", "rows were"))
+		t := fmt.Sprintf("%s inserted, updated or deleted after the dump's snapshot", Plural(n.Count, "row was", "rows were"))
+		if n.Count == 0 {
+			t = "the " + f.Source + " was written to after the dump's snapshot"
+		}
+		if len(n.Names) > 0 {
+			t += " (" + strings.Join(first(n.Names, 5), ", ") + ")"
+		}
+		return t + "; those writes are not in the dump."
 	case migrate.NoticeHarmlessError:
 		return n.Cause + ": " + f.Harmless(n.Harmless)
 	case migrate.NoticeRestoreNote:
-		return n.Cause
+		return f.targetNote(n)
 	case migrate.NoticeTargetReset:
 		return "the schema restore was interrupted: emptying the " + f.Target + " (it was empty before) to restore the schema again"
 	case migrate.NoticeDataResumed:
@@ -46,6 +53,8 @@ func (f Flow) Notice(n *migrate.Notice) string {
 			f.Source, Plural(n.Count, "table", "tables"), strings.Join(first(n.Names, 5), ", "), f.Target)
 	case migrate.NoticeChangesUnknown:
 		return "the " + f.Source + "'s statistics were reset since the dump: ppg cannot tell whether it was written to meanwhile"
+	case migrate.NoticeDumpingAgain:
+		return "dumping the " + f.Source + " again, with the writes made during the first dump"
 	case migrate.NoticeRedumping:
 		return "dumping the " + f.Source + " again, then restoring it again into the emptied " + f.Target
 	case migrate.NoticeLowDiskSpace:
@@ -61,14 +70,25 @@ func (f Flow) Notice(n *migrate.Notice) string {
 			f.Side(n.Side), n.Count)
 	case migrate.NoticeNoManifest:
 		return "no manifest beside the dump (" + filepath.Base(n.Path) + "): the restore is not verified"
+	case migrate.NoticeRowSecurityBypassed:
+		return f.rowSecurityNotice(n)
 	}
 	if s, ok := f.compatNotice(n); ok {
 		return s
 	}
-	if n.Cause != "" {
-		return n.Cause
+	// A notice these words do not know yet: never its raw fields.
+	return fmt.Sprintf("the migration reported something this version of ppg cannot describe (notice %q)", string(n.Code))
+}
+
+// targetNote says what to expect from restoring into an older server.
+func (f Flow) targetNote(n *migrate.Notice) string {
+	switch n.Note {
+	case pgtools.NoteTransactionTimeout:
+		return fmt.Sprintf("pg_restore %d sets transaction_timeout, which PostgreSQL %d does not know: "+
+			`expect the harmless error 'unrecognized configuration parameter "transaction_timeout"' `+
+			"once per connection (with -j N, once for each worker too), counted in \"errors ignored on restore\"", n.Count, n.Of)
 	}
-	return string(n.Code)
+	return fmt.Sprintf("the restore into the %s reported something this version of ppg cannot describe (note %q)", f.Target, n.Note.String())
 }
 
 func (f Flow) cause(n *migrate.Notice) string {
@@ -167,7 +187,7 @@ func (f Flow) Summary(st migrate.Step, s *migrate.Summary) string {
 			t += ", and every row's content matches (hashes of all rows and large objects)"
 		}
 		if v.WritesDuring > 0 {
-			t += fmt.Sprintf("; as you chose, %s written during the dump are not migrated", Plural(v.WritesDuring, "row", "rows"))
+			t += fmt.Sprintf("; as you chose, %s not migrated", Plural(v.WritesDuring, "row written during the dump is", "rows written during the dump are"))
 		}
 		if len(v.KeptChanges) > 0 {
 			t += fmt.Sprintf("; as you chose, writes after the dump to %s are not migrated", strings.Join(first(v.KeptChanges, 5), ", "))
@@ -180,17 +200,23 @@ func (f Flow) Summary(st migrate.Step, s *migrate.Summary) string {
 // Mismatch writes one difference: "table public.a: 10 on the EA database,
 // 3 on the GA database".
 func (f Flow) Mismatch(m migrate.Mismatch) string {
-	// --verify=content: the hashes differ, the counts say nothing.
+	counts := fmt.Sprintf("%d on the %s, %d on the %s", m.Source, f.Source, m.Target, f.Target)
 	switch m.Kind {
-	case "table content":
+	// --verify=content: the hashes differ, the counts say nothing.
+	case migrate.MismatchTableContent:
 		return fmt.Sprintf("table %s: the content of its rows differs from the %s's (%s in the dump)", m.Name, f.Source, Plural(m.Source, "row", "rows"))
-	case "large object content":
+	case migrate.MismatchLargeObjectContent:
 		return fmt.Sprintf("large objects: the content of one or more differs from the %s's (%s in the dump)", f.Source, Plural(m.Source, "large object", "large objects"))
+	case migrate.MismatchTable:
+		return fmt.Sprintf("table %s: %s", m.Name, counts)
+	case migrate.MismatchSequence:
+		return fmt.Sprintf("sequence %s: %s", m.Name, counts)
+	case migrate.MismatchObjects:
+		return fmt.Sprintf("%s: %s", m.Object, counts)
+	case migrate.MismatchLargeObjects:
+		return "large objects: " + counts
 	}
-	if m.Name == "" {
-		return fmt.Sprintf("%s: %d on the %s, %d on the %s", m.Kind, m.Source, f.Source, m.Target, f.Target)
-	}
-	return fmt.Sprintf("%s %s: %d on the %s, %d on the %s", m.Kind, m.Name, m.Source, f.Source, m.Target, f.Target)
+	return fmt.Sprintf("a difference ppg has no words for (%q): %s", string(m.Kind), counts)
 }
 
 // PlanItem is the sentence of one preflight check.
@@ -234,6 +260,30 @@ func (f Flow) PlanItem(it migrate.CheckItem) string {
 			return fmt.Sprintf("%s has %s free; the dump may take about %s", it.Path, Bytes(it.Count), Bytes(it.Of))
 		}
 		return fmt.Sprintf("%s has %s free for a dump of about %s", it.Path, Bytes(it.Count), Bytes(it.Of))
+	case migrate.CheckConnections:
+		switch it.Verdict {
+		case migrate.VerdictBlocks:
+			return fmt.Sprintf("the %s accepts only %s more: close other sessions (or raise its limit) first", f.Target, Plural(it.Count, "connection", "connections"))
+		case migrate.VerdictHandled:
+			return fmt.Sprintf("the %s accepts %s more: the restore runs %d parallel jobs", f.Target, Plural(it.Count, "connection", "connections"), it.Of)
+		}
+		return fmt.Sprintf("the %s accepts %s more: enough for %d parallel jobs", f.Target, Plural(it.Count, "connection", "connections"), it.Of)
+	default:
+		if t := f.objectsItem(it); t != "" {
+			return t
+		}
+		if t, ok := f.compatItem(it); ok {
+			return t
+		}
+		return fmt.Sprintf("a check this version of ppg cannot describe (%q)", string(it.Code))
+	}
+}
+
+// objectsItem is the sentence of a check on the objects of the dump
+// (extensions, roles, event triggers, publications, large objects); "" for
+// the other checks.
+func (f Flow) objectsItem(it migrate.CheckItem) string {
+	switch it.Code {
 	case migrate.CheckExtensions:
 		if len(it.Names) == 0 {
 			return fmt.Sprintf("the %s offers every extension the %s uses", f.Target, f.Source)
@@ -250,25 +300,19 @@ func (f Flow) PlanItem(it migrate.CheckItem) string {
 		if it.Verdict == migrate.VerdictOK {
 			return fmt.Sprintf("%s restored (the %s user is a superuser)", Plural(int64(len(it.Names)), "event trigger is", "event triggers are"), f.Target)
 		}
-		return fmt.Sprintf("%s (%s) need a superuser, which a managed database does not give: not restored; their statements go to %s",
-			Plural(int64(len(it.Names)), "event trigger", "event triggers"), strings.Join(first(it.Names, 5), ", "), filepath.Base(it.Path))
+		need := "needs"
+		if len(it.Names) != 1 {
+			need = "need"
+		}
+		return fmt.Sprintf("%s (%s) %s a superuser, which a managed database does not give: not restored; their statements go to %s",
+			Plural(int64(len(it.Names)), "event trigger", "event triggers"), strings.Join(first(it.Names, 5), ", "), need, filepath.Base(it.Path))
 	case migrate.CheckPublications:
 		return fmt.Sprintf("publications and subscriptions (%s) are not migrated: they are the old database's replication setup", strings.Join(first(it.Names, 5), ", "))
 	case migrate.CheckLargeObjects:
 		return fmt.Sprintf("%s, restored with their OIDs and compared", Plural(it.Count, "large object", "large objects"))
-	case migrate.CheckConnections:
-		switch it.Verdict {
-		case migrate.VerdictBlocks:
-			return fmt.Sprintf("the %s accepts only %s more: close other sessions (or raise its limit) first", f.Target, Plural(it.Count, "connection", "connections"))
-		case migrate.VerdictHandled:
-			return fmt.Sprintf("the %s accepts %s more: the restore runs %d parallel jobs", f.Target, Plural(it.Count, "connection", "connections"), it.Of)
-		}
-		return fmt.Sprintf("the %s accepts %s more: enough for %d parallel jobs", f.Target, Plural(it.Count, "connection", "connections"), it.Of)
+	default:
+		return ""
 	}
-	if s, ok := f.compatItem(it); ok {
-		return s
-	}
-	return string(it.Code)
 }
 
 // Mark is the plan verdict's mark: ✓, handled (→), warning (!) or ✗.
@@ -353,8 +397,8 @@ func (f Flow) Cutover(v *migrate.VerifySummary, env []migrate.EnvFinding) []stri
 		out = append(out, fmt.Sprintf("The %s runs PostgreSQL %s.", f.Target, Version(v.TargetVersion)))
 	}
 	if v != nil && !v.DumpedAt.IsZero() {
-		out = append(out, fmt.Sprintf("The dump was taken at %s: writes to the %s after that moment are not in the %s. Keep them paused until the application runs on the %s.",
-			v.DumpedAt.Local().Format("2006-01-02 15:04:05 MST"), f.Source, f.Target, f.Target))
+		out = append(out, fmt.Sprintf("The dump's snapshot was taken at %s: writes to the %s after that moment are not in the %s. Keep them paused until the application runs on the %s.",
+			moment(v.DumpedAt), f.Source, f.Target, f.Target))
 	}
 	return out
 }

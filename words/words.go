@@ -9,6 +9,18 @@
 // `ppg migrate-from-ea` speaks of the EA and GA databases, `ppg migrate` of
 // the source and the target, and `ppg backup`/`ppg restore` of "the
 // database".
+//
+// Errors are classified first, then worded: migrate.ClassOf asks an error
+// its class (connect, gateway, tools, refused, mismatch, …), which gives
+// the exit status (ExitStatus); then the first rule of its family (rules.go)
+// gives the headline and the one piece of advice, the hint. The leaf errors
+// of migrate, pgtools and tunnel say only what happened; what to do is said
+// here, once. A gateway's refusal gets the same words whichever path it
+// came by (migrate.GatewayRefusal).
+//
+// testdata/sentences holds, for each flow, every sentence it can print
+// with representative facts; the tests check it, and `go test ./words/
+// -update` rewrites it, so that a change of wording is a reviewed diff.
 package words
 
 import (

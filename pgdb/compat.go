@@ -1,8 +1,8 @@
-package migrate
+package pgdb
 
-// The catalog queries of the 18-into-17 check (see compat.go). They are
-// kept apart from the rest of the catalog code, on a connection of their
-// own kind, so that they move with the adapter.
+// The catalog queries of the check of a PostgreSQL 18 source going into
+// 17 (which constructs 17 cannot hold as they are), and of the target's
+// own rules (row security).
 
 import (
 	"context"
@@ -11,29 +11,64 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// compatQuerier is the part of a connection the queries need.
-type compatQuerier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
+// CompatKind is one kind of construct the 18-into-17 check looks for.
+type CompatKind string
 
-// compatReader is a DB that can read the facts of the 18-into-17 check
-// and of the target's own rules; pgDB is one. A DB without it (the
-// engine's fakes) has nothing to report.
-type compatReader interface {
-	CompatFacts(ctx context.Context) ([]CompatObject, error)
-	BypassesRowSecurity(ctx context.Context) (bool, error)
-}
+// Constructs of PostgreSQL 18 that 17 cannot hold as they are.
+const (
+	// CompatVirtualColumn: a virtual generated column; becomes stored.
+	CompatVirtualColumn CompatKind = "virtual_column"
+	// CompatNotNullNoInherit: NOT NULL NO INHERIT; becomes a plain NOT
+	// NULL, or blocks when the table has inheritance children (17's NOT
+	// NULL would reach them).
+	CompatNotNullNoInherit CompatKind = "not_null_no_inherit"
+	// CompatNotNullNotValid: a NOT VALID NOT NULL; becomes a NOT VALID
+	// CHECK (column IS NOT NULL) of the same name.
+	CompatNotNullNotValid CompatKind = "not_null_not_valid"
+	// CompatNotNullNamed: a NOT NULL constraint with a name of its own;
+	// 17 keeps the NOT NULL, not the name.
+	CompatNotNullNamed CompatKind = "not_null_named"
+	// CompatNotEnforced: a NOT ENFORCED CHECK or foreign key; it checks
+	// nothing, and 17 has no such form: left out, its statement kept in
+	// the skipped-statements file.
+	CompatNotEnforced CompatKind = "not_enforced"
+	// CompatTemporalKey: a PRIMARY KEY or UNIQUE constraint WITHOUT
+	// OVERLAPS; blocks, unless Config.AcceptTemporalKeys: then the
+	// exclusion constraint that refuses the same rows.
+	CompatTemporalKey CompatKind = "temporal_key"
+	// CompatTemporalForeignKey: a foreign key with PERIOD; blocks, unless
+	// Config.AcceptTemporalKeys: then left out (kept in the
+	// skipped-statements file).
+	CompatTemporalForeignKey CompatKind = "temporal_foreign_key"
+	// CompatNewFunction: an object using a function new in 18 (Detail);
+	// blocks.
+	CompatNewFunction CompatKind = "new_function"
+	// CompatUnicodeFast: an object using the PG_UNICODE_FAST collation
+	// (Detail: the collation's name); blocks.
+	CompatUnicodeFast CompatKind = "unicode_fast"
+	// CompatReturningOldNew: a function or rule using OLD or NEW in
+	// RETURNING; blocks.
+	CompatReturningOldNew CompatKind = "returning_old_new"
+	// CompatNotValidPartitionedFK: a NOT VALID foreign key on a
+	// partitioned table, which 17 refuses; blocks.
+	CompatNotValidPartitionedFK CompatKind = "not_valid_partitioned_fk"
+	// CompatDatabaseCollation: the source database's default collation is
+	// PG_UNICODE_FAST (Detail); text without a collation of its own takes
+	// the target's default (pg_dump does not carry a database's default).
+	CompatDatabaseCollation CompatKind = "database_collation"
+	// CompatRowSecurity: a table with row security (any version).
+	CompatRowSecurity CompatKind = "row_security"
+)
 
 // CompatFacts reads the source's objects that PostgreSQL 17 cannot hold
 // as they are, and its tables with row security.
-func (d pgDB) CompatFacts(ctx context.Context) ([]CompatObject, error) {
+func (d *DB) CompatFacts(ctx context.Context) ([]CompatObject, error) {
 	return readCompat(ctx, d.conn)
 }
 
 // BypassesRowSecurity reports whether the connected role is a superuser
 // or has BYPASSRLS: row security does not restrict it.
-func (d pgDB) BypassesRowSecurity(ctx context.Context) (bool, error) {
+func (d *DB) BypassesRowSecurity(ctx context.Context) (bool, error) {
 	var b bool
 	err := d.conn.QueryRow(ctx, `SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user`).Scan(&b)
 	return b, err
@@ -56,7 +91,7 @@ type CompatObject struct {
 // readCompat runs the queries of compatQueries on conn; those whose
 // catalog columns a server before 18 lacks are not run there (an older
 // source has none of the constructs, except row security).
-func readCompat(ctx context.Context, conn compatQuerier) ([]CompatObject, error) {
+func readCompat(ctx context.Context, conn *pgx.Conn) ([]CompatObject, error) {
 	var major int
 	if err := conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int / 10000`).Scan(&major); err != nil {
 		return nil, fmt.Errorf("read the server version: %w", err)

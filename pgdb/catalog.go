@@ -1,4 +1,4 @@
-package migrate
+package pgdb
 
 import (
 	"context"
@@ -27,25 +27,6 @@ func notExtensionMember(classid, oid string) string {
 	return fmt.Sprintf(`NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '%s'::regclass AND d.objid = %s AND d.deptype = 'e')`, classid, oid)
 }
 
-// Table is a table that holds data, with its size on the server.
-type Table struct {
-	Schema string `json:"schema"`
-	Name   string `json:"name"`
-	// EstimatedRows is the planner's estimate (reltuples), -1 if never
-	// analysed.
-	EstimatedRows int64 `json:"estimated_rows"`
-	// Bytes is pg_table_size: heap and TOAST, without indexes.
-	Bytes int64 `json:"bytes"`
-}
-
-// QualifiedName is "schema.name" as pg_dump and pg_restore print it.
-func (t Table) QualifiedName() string { return t.Schema + "." + t.Name }
-
-// quoted is the table's name for SQL.
-func (t Table) quoted() string {
-	return pgx.Identifier{t.Schema, t.Name}.Sanitize()
-}
-
 // listTables returns the ordinary tables (including partitions) of the
 // user's schemas: the relations whose rows pg_dump copies.
 func listTables(ctx context.Context, conn querier) ([]Table, error) {
@@ -68,22 +49,23 @@ func listTables(ctx context.Context, conn querier) ([]Table, error) {
 	return tables, nil
 }
 
-// countBatch bounds the number of tables counted in one statement.
-const countBatch = 200
+// CountBatch bounds the number of tables counted in one statement: a
+// caller counting many tables with progress counts this many at a time.
+const CountBatch = 200
 
 // countRows returns the exact row count of each table (by qualified name),
 // in whatever transaction conn is in. Counts are batched into UNION ALL
 // statements, so that thousands of tables cost few round trips.
 func countRows(ctx context.Context, conn querier, tables []Table) (map[string]int64, error) {
 	counts := make(map[string]int64, len(tables))
-	for start := 0; start < len(tables); start += countBatch {
-		batch := tables[start:min(start+countBatch, len(tables))]
+	for start := 0; start < len(tables); start += CountBatch {
+		batch := tables[start:min(start+CountBatch, len(tables))]
 		var sb strings.Builder
 		for i, t := range batch {
 			if i > 0 {
 				sb.WriteString(" UNION ALL ")
 			}
-			fmt.Fprintf(&sb, "SELECT %d, count(*) FROM ONLY %s", start+i, t.quoted())
+			fmt.Fprintf(&sb, "SELECT %d, count(*) FROM ONLY %s", start+i, t.Quoted())
 		}
 		rows, err := conn.Query(ctx, sb.String())
 		if err != nil {
@@ -104,10 +86,6 @@ func countRows(ctx context.Context, conn querier, tables []Table) (map[string]in
 	}
 	return counts, nil
 }
-
-// ObjectCounts counts the user's objects by kind, to compare source and
-// target after a restore.
-type ObjectCounts map[string]int64
 
 // objectCountQueries maps each kind to a query counting it in the user's
 // schemas, without extension members and internal objects.
@@ -137,15 +115,6 @@ func countObjects(ctx context.Context, conn querier) (ObjectCounts, error) {
 	return counts, nil
 }
 
-// ObjectKinds lists the kinds ObjectCounts holds, in display order.
-func ObjectKinds() []string {
-	kinds := make([]string, len(objectCountQueries))
-	for i, q := range objectCountQueries {
-		kinds[i] = q.kind
-	}
-	return kinds
-}
-
 // readSequences returns each sequence's last value ("schema.name" to value;
 // sequences never used have no entry).
 func readSequences(ctx context.Context, conn querier) (map[string]int64, error) {
@@ -165,26 +134,6 @@ func readSequences(ctx context.Context, conn querier) (map[string]int64, error) 
 	}
 	return seqs, rows.Err()
 }
-
-// ServerInfo is what connect-source and connect-target learn of a server.
-type ServerInfo struct {
-	VersionNum  int // e.g. 160004
-	Size        int64
-	SystemID    string
-	DatabaseOID uint32
-	// Writes is the rows inserted, updated and deleted in the database
-	// since statistics were reset: a later, larger value means the database
-	// was written to meanwhile (reads do not move it).
-	Writes int64
-	// UserObjects counts relations, types and functions in user schemas
-	// (0 for an empty database).
-	UserObjects int64
-	// UserSchemas lists schemas other than public and the system's.
-	UserSchemas []string
-}
-
-// Major is the server's major version.
-func (s ServerInfo) Major() int { return s.VersionNum / 10000 }
 
 func readServerInfo(ctx context.Context, conn querier) (ServerInfo, error) {
 	var s ServerInfo
@@ -248,50 +197,6 @@ func largeObjectOIDs(ctx context.Context, conn querier) ([]uint32, error) {
 	return oids, nil
 }
 
-// OIDRange is a run of consecutive OIDs, First to Last included.
-type OIDRange struct {
-	First uint32 `json:"first"`
-	Last  uint32 `json:"last"`
-}
-
-// oidRanges compresses sorted OIDs into runs: large objects made by one
-// program usually have consecutive OIDs, so a million of them take a few
-// lines of the manifest.
-func oidRanges(oids []uint32) []OIDRange {
-	var out []OIDRange
-	for _, o := range oids {
-		if n := len(out); n > 0 && out[n-1].Last+1 == o {
-			out[n-1].Last = o
-			continue
-		}
-		out = append(out, OIDRange{First: o, Last: o})
-	}
-	return out
-}
-
-// oidsIn returns the OIDs of oids that lie in ranges.
-func oidsIn(oids []uint32, ranges []OIDRange) []uint32 {
-	var out []uint32
-	for _, o := range oids {
-		for _, r := range ranges {
-			if o >= r.First && o <= r.Last {
-				out = append(out, o)
-				break
-			}
-		}
-	}
-	return out
-}
-
-// countOIDs is the number of OIDs ranges hold.
-func countOIDs(ranges []OIDRange) int64 {
-	var n int64
-	for _, r := range ranges {
-		n += int64(r.Last-r.First) + 1
-	}
-	return n
-}
-
 // tableWrites returns each user table's count of rows inserted, updated and
 // deleted since statistics were reset (pg_stat_user_tables), by qualified
 // name. Like ServerInfo.Writes, it only grows while the table is written
@@ -336,7 +241,7 @@ func contentHashes(ctx context.Context, conn querier, tables []Table) (map[strin
 	out := make(map[string]string, len(tables))
 	for _, t := range tables {
 		var h string
-		err := conn.QueryRow(ctx, `SELECT count(*)::text || ':' || coalesce(sum(('x' || substr(md5(r::text), 1, 16))::bit(64)::bigint::numeric), 0)::text FROM ONLY `+t.quoted()+` r`).Scan(&h)
+		err := conn.QueryRow(ctx, `SELECT count(*)::text || ':' || coalesce(sum(('x' || substr(md5(r::text), 1, 16))::bit(64)::bigint::numeric), 0)::text FROM ONLY `+t.Quoted()+` r`).Scan(&h)
 		if err != nil {
 			return nil, fmt.Errorf("hash the rows of %s: %w", t.QualifiedName(), err)
 		}
