@@ -125,9 +125,9 @@ func Retryable(err error) bool {
 func retryableCode(code string) bool {
 	switch {
 	case strings.HasPrefix(code, "08"), // connection exception
-		strings.HasPrefix(code, "57P"), // admin shutdown, crash shutdown, cannot connect now
-		code == "53300",                // too many connections
-		code == "55006",                // object in use: the slot is still active
+		strings.HasPrefix(code, "57P"),   // admin shutdown, crash shutdown, cannot connect now
+		code == "53300",                  // too many connections
+		code == "55006",                  // object in use: the slot is still active
 		code == "40001", code == "40P01": // serialization failure, deadlock
 		return true
 	}

@@ -1,0 +1,535 @@
+//go:build e2e
+
+package e2e
+
+// End-to-end tests of package live, the logical-replication stream of a
+// live migration, driven directly (the engine and the front ends come on
+// top of it): a PostgreSQL 16 source with wal_level=logical, a PostgreSQL
+// 17 target, writers changing the source all along, the slot's exported
+// snapshot copied with the real pg_dump and pg_restore, then the stream,
+// faults, cutover, and md5 of every table and every sequence compared.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ppg-cli/ppg/e2e/pgserver"
+	"github.com/ppg-cli/ppg/live"
+)
+
+// liveTimeout bounds each wait of these tests: generous, for a busy
+// 2-core machine.
+const liveTimeout = 3 * time.Minute
+
+// startServerWith starts a server with extra settings for the test, as
+// pgserver.StartT does with none.
+func startServerWith(t testing.TB, version int, settings map[string]string) *pgserver.Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := pgserver.Start(ctx, pgserver.Options{Version: version, Settings: settings})
+	if errors.Is(err, pgserver.ErrNotFound) {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("missing prerequisite: %v", err)
+		}
+		t.Skipf("skipping: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("start PostgreSQL %d: %v", version, err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("PostgreSQL %d on port %d, log tail:\n%s", s.Version, s.Port, lastLines(s.Logs(), 30))
+		}
+		if err := s.Stop(); err != nil {
+			t.Errorf("stop PostgreSQL: %v", err)
+		}
+	})
+	return s
+}
+
+// logicalSettings make a source that streams, and that streams large
+// transactions while in progress early (64 kB, the least), so the spill
+// path is taken by far smaller transactions than the 100,000 rows one.
+var logicalSettings = map[string]string{"wal_level": "logical", "logical_decoding_work_mem": "64kB"}
+
+// liveSchemaSQL covers the column types the stream must carry: numeric,
+// jsonb, bytea, arrays, an enum, a domain, timestamptz, a range, an
+// identity column, a serial, a generated column, a TOASTed text; a table
+// without a primary key (REPLICA IDENTITY FULL with consent); and a table
+// truncated over and over.
+const liveSchemaSQL = `
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN posint AS integer CHECK (VALUE > 0);
+CREATE TABLE items (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	price numeric(14, 2) NOT NULL,
+	doc jsonb,
+	blob bytea,
+	tags text[],
+	mood mood,
+	at timestamptz,
+	qty posint,
+	span int4range,
+	double numeric GENERATED ALWAYS AS (price * 2) STORED,
+	big text
+);
+CREATE TABLE events (id serial PRIMARY KEY, item_id bigint, kind text, payload jsonb, at timestamptz DEFAULT now());
+CREATE TABLE bulk (id bigint PRIMARY KEY, pad text);
+CREATE TABLE logs (at timestamptz, line text, n int);
+CREATE TABLE scratch (id int PRIMARY KEY, v text);
+`
+
+// liveSeedSQL fills the tables a little before anything starts.
+const liveSeedSQL = `
+INSERT INTO items (price, doc, blob, tags, mood, at, qty, span, big)
+SELECT g * 1.25, jsonb_build_object('g', g, 'nested', jsonb_build_array(g, 'x')), decode(md5(g::text), 'hex'),
+	ARRAY['a' || g, 'b "q"', NULL], (ARRAY['sad', 'ok', 'happy'])[1 + g % 3]::mood,
+	'2024-01-01 00:00:00+00'::timestamptz + g * interval '1 hour', 1 + g % 7, int4range(g, g + 10),
+	CASE WHEN g % 10 = 0 THEN (SELECT string_agg(md5(g::text || i::text), '') FROM generate_series(1, 200) i) END
+FROM generate_series(1, 200) g;
+INSERT INTO events (item_id, kind, payload) SELECT g, 'seed', '{"s": 1}' FROM generate_series(1, 100) g;
+INSERT INTO logs SELECT '2024-01-01'::timestamptz, 'line ' || (g % 20), g % 5 FROM generate_series(1, 100) g;
+INSERT INTO scratch SELECT g, 'v' || g FROM generate_series(1, 10) g;
+`
+
+// liveBed is a live migration's two databases and its names.
+type liveBed struct {
+	t      *testing.T
+	source *database
+	target *database
+	names  live.Names
+}
+
+// newLiveBed starts a PostgreSQL 16 source with settings and a 17
+// target, creates the database "app" on both, and the schema and seed
+// data on the source.
+func newLiveBed(t *testing.T, settings map[string]string) *liveBed {
+	t.Helper()
+	src := startServerWith(t, 16, settings)
+	dst := startServerWith(t, 17, nil)
+	b := &liveBed{t: t, source: newDatabase(t, src, "app"), target: newDatabase(t, dst, "app"), names: live.NamesFor(strings.ReplaceAll(t.Name(), "/", "_"))}
+	b.source.exec(liveSchemaSQL, liveSeedSQL)
+	return b
+}
+
+// copySnapshot copies the source as of the slot's exported snapshot with
+// pg_dump --snapshot, then restores it into the target, and releases the
+// snapshot.
+func (b *liveBed) copySnapshot(snap *live.Snapshot) {
+	b.t.Helper()
+	file := filepath.Join(b.t.TempDir(), "app.dump")
+	b.tool(b.source.server, "pg_dump", "-Fc", "--no-publications", "--snapshot="+snap.Name, "-d", "app", "-f", file)
+	if err := snap.Release(context.Background()); err != nil {
+		b.t.Fatalf("release the snapshot: %v", err)
+	}
+	b.tool(b.target.server, "pg_restore", "--no-owner", "--no-privileges", "-d", "app", file)
+}
+
+// tool runs a PostgreSQL 17 client tool against srv, the password in the
+// environment.
+func (b *liveBed) tool(srv *pgserver.Server, name string, args ...string) {
+	b.t.Helper()
+	args = append([]string{"-h", "127.0.0.1", "-p", strconv.Itoa(srv.Port), "-U", srv.User}, args...)
+	cmd := exec.Command(clientTool(b.t, name), args...)
+	cmd.Env = append(baseEnv(), "PGPASSWORD="+srv.Password, "PGSSLMODE=disable")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.t.Fatalf("%s: %v\n%s", name, err, lastLines(string(out), 20))
+	}
+}
+
+// setup creates the slot and the publication, with consent to REPLICA
+// IDENTITY FULL on logs, and copies the snapshot.
+func (b *liveBed) setup() *live.Snapshot {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), liveTimeout)
+	defer cancel()
+	snap, err := live.Setup(ctx, live.SetupOptions{Source: b.source.url, Names: b.names, FullIdentity: []live.Table{{Schema: "public", Name: "logs"}}})
+	if err != nil {
+		b.t.Fatalf("setup: %v", err)
+	}
+	b.t.Cleanup(func() { _ = snap.Release(context.Background()) })
+	if snap.Name == "" || snap.ConsistentPoint == 0 {
+		b.t.Fatalf("setup returned no snapshot: %+v", snap)
+	}
+	if len(snap.CopyOnce) != 0 || len(snap.Published) != 5 {
+		b.t.Fatalf("published %v, copy once %v; want the 5 tables published", snap.Published, snap.CopyOnce)
+	}
+	b.copySnapshot(snap)
+	return snap
+}
+
+// config is the stream's configuration.
+func (b *liveBed) config() live.Config {
+	return live.Config{Source: b.source.url, Target: b.target.url, Names: b.names, SpillDir: b.t.TempDir(), StatusInterval: 200 * time.Millisecond}
+}
+
+// runner is one Run of a stream in a goroutine, its events recorded.
+type runner struct {
+	stream *live.Stream
+	cancel context.CancelFunc
+	done   chan error
+	mu     sync.Mutex
+	last   live.Status
+	events []live.Event
+}
+
+// start runs a new stream on the bed's configuration.
+func (b *liveBed) start() *runner {
+	b.t.Helper()
+	s, err := live.New(b.config())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &runner{stream: s, cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		r.done <- s.Run(ctx, func(ev live.Event) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.events = append(r.events, ev)
+			if ev.Kind == live.EventStatus {
+				r.last = ev.Status
+			}
+		})
+	}()
+	b.t.Cleanup(func() {
+		cancel()
+		<-r.done
+	})
+	return r
+}
+
+// status is the last status event.
+func (r *runner) status() live.Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last
+}
+
+// count counts the events of a kind so far.
+func (r *runner) count(kind live.EventKind) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, ev := range r.events {
+		if ev.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// waitStatus waits until a status satisfies cond, failing if Run ends.
+func (r *runner) waitStatus(t *testing.T, what string, cond func(live.Status) bool) live.Status {
+	t.Helper()
+	deadline := time.Now().Add(liveTimeout)
+	for {
+		if s := r.status(); cond(s) {
+			return s
+		}
+		select {
+		case err := <-r.done:
+			r.done <- err
+			t.Fatalf("waiting for %s: the stream ended: %v", what, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; last status %+v", what, r.status())
+		}
+	}
+}
+
+// kill ends the Run abruptly, as a killed process would: its connections
+// close wherever it was.
+func (r *runner) kill(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	if err := <-r.done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run after cancel: %v, want context.Canceled", err)
+	}
+	r.done <- context.Canceled
+}
+
+// cutover asks for cutover, waits for Run to end, and drops what the
+// migration created. It returns the report.
+func (b *liveBed) cutover(r *runner) *live.CutoverReport {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), liveTimeout)
+	defer cancel()
+	rep, err := r.stream.Cutover(ctx)
+	if err != nil {
+		b.t.Fatalf("cutover: %v", err)
+	}
+	select {
+	case err := <-r.done:
+		r.done <- err
+		if err != nil {
+			b.t.Fatalf("Run after cutover: %v", err)
+		}
+	case <-ctx.Done():
+		b.t.Fatal("Run did not return after cutover")
+	}
+	b.t.Logf("cutover: point %s, caught up in %v, %d sequences set, downtime %v", rep.Point, rep.CaughtUp, rep.Sequences, rep.Took)
+	if err := live.Drop(ctx, live.DropOptions{Source: b.source.url, Target: b.target.url, Names: b.names}); err != nil {
+		b.t.Fatalf("drop: %v", err)
+	}
+	return rep
+}
+
+// compare checks, independently of the stream, that every table's rows
+// and every sequence agree, and that nothing of the migration is left.
+func (b *liveBed) compare() {
+	b.t.Helper()
+	src, dst := b.source.tableMD5s(), b.target.tableMD5s()
+	if len(src) != 5 {
+		b.t.Fatalf("source tables: %v", src)
+	}
+	for name, fp := range src {
+		if dst[name] != fp {
+			b.t.Errorf("table %s: source %d rows md5 %s, target %d rows md5 %s", name, fp.Rows, fp.MD5, dst[name].Rows, dst[name].MD5)
+		}
+	}
+	if len(dst) != len(src) {
+		b.t.Errorf("target tables %v, source %v", dst, src)
+	}
+	ss, ts := b.source.sequences(), b.target.sequences()
+	if len(ss) != 2 {
+		b.t.Fatalf("source sequences: %v", ss)
+	}
+	for name, v := range ss {
+		if ts[name] != v {
+			b.t.Errorf("sequence %s: source %s, target %s", name, v, ts[name])
+		}
+	}
+	b.noLeftovers()
+}
+
+// noLeftovers checks pg_replication_slots and pg_publication on the
+// source, and the bookkeeping schema on the target.
+func (b *liveBed) noLeftovers() {
+	b.t.Helper()
+	if n := b.source.number("SELECT count(*) FROM pg_replication_slots"); n != 0 {
+		b.t.Errorf("%d replication slots left on the source", n)
+	}
+	if n := b.source.number("SELECT count(*) FROM pg_publication"); n != 0 {
+		b.t.Errorf("%d publications left on the source", n)
+	}
+	if n := b.target.number("SELECT count(*) FROM pg_namespace WHERE nspname = 'ppg_live'"); n != 0 {
+		b.t.Errorf("the bookkeeping schema is left on the target")
+	}
+}
+
+// writers change the source from several connections in multi-statement
+// transactions until stopped.
+type writers struct {
+	stop  chan struct{}
+	wg    sync.WaitGroup
+	txns  atomic.Int64
+	mu    sync.Mutex
+	err   error
+	bulks atomic.Int64
+}
+
+// startWriters starts n writers on d.
+func startWriters(t *testing.T, d *database, n int) *writers {
+	w := &writers{stop: make(chan struct{})}
+	for i := range n {
+		conn := d.connect()
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))
+			for {
+				select {
+				case <-w.stop:
+					return
+				default:
+				}
+				err := writeOnce(conn, rng, i)
+				var pgErr *pgconn.PgError
+				if errors.As(err, &pgErr) && pgErr.Code == "40P01" {
+					continue // writers deadlocked on the same rows: one gives way
+				}
+				if err != nil {
+					w.mu.Lock()
+					w.err = errors.Join(w.err, err)
+					w.mu.Unlock()
+					return
+				}
+				w.txns.Add(1)
+			}
+		}()
+	}
+	t.Cleanup(func() { w.halt(t) })
+	return w
+}
+
+// halt stops the writers and fails the test on their errors.
+func (w *writers) halt(t *testing.T) {
+	t.Helper()
+	select {
+	case <-w.stop:
+	default:
+		close(w.stop)
+	}
+	w.wg.Wait()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.err; err != nil {
+		w.err = nil
+		t.Fatalf("writers: %v", err)
+	}
+}
+
+// writeOnce runs one multi-statement transaction of writer i.
+func writeOnce(conn *pgx.Conn, rng *rand.Rand, i int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	k := rng.IntN(300) + 1
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		stmts := []string{
+			fmt.Sprintf(`INSERT INTO items (price, doc, blob, tags, mood, at, qty, span, big) VALUES
+				(%d.5, '{"w": %d, "k": [1, 2.50, null]}', '\x00ff%02x', ARRAY['w%d', NULL, 'x,y'], 'happy', now(), %d, '[1,5)',
+				CASE WHEN %d %% 4 = 0 THEN (SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 200)) END)`, k, i, k%256, i, k, k),
+			// Leaves big, TOASTed on some rows, unchanged.
+			fmt.Sprintf(`UPDATE items SET price = price + 1, doc = doc || '{"u": true}' WHERE id IN (SELECT id FROM items ORDER BY id DESC LIMIT 3 OFFSET %d)`, k%20),
+			fmt.Sprintf(`INSERT INTO events (item_id, kind, payload) VALUES (%d, 'w%d', '{"n": %d}')`, k, i, k),
+			fmt.Sprintf(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE item_id = %d ORDER BY id LIMIT 1)`, k),
+			fmt.Sprintf(`INSERT INTO logs VALUES (now(), 'w%d', %d)`, i, k%5),
+			fmt.Sprintf(`UPDATE logs SET line = line || '.' WHERE n = %d AND length(line) < 40`, k%5),
+			fmt.Sprintf(`DELETE FROM logs WHERE ctid IN (SELECT ctid FROM logs WHERE n = %d LIMIT 1)`, (k+1)%5),
+		}
+		if k%25 == 0 {
+			stmts = append(stmts, `TRUNCATE scratch`, fmt.Sprintf(`INSERT INTO scratch SELECT g, 'w%d' FROM generate_series(1, %d) g`, i, k%7+1))
+		} else {
+			stmts = append(stmts, fmt.Sprintf(`INSERT INTO scratch VALUES (%d, 'u') ON CONFLICT (id) DO UPDATE SET v = scratch.v || 'u'`, k%15))
+		}
+		if k%10 == 0 {
+			// A subtransaction rolled back: its rows must not arrive.
+			stmts = append(stmts, `SAVEPOINT s`, fmt.Sprintf(`INSERT INTO events (item_id, kind) VALUES (%d, 'rolled back')`, k), `ROLLBACK TO SAVEPOINT s`)
+		}
+		for _, s := range stmts {
+			if _, err := tx.Exec(ctx, s); err != nil {
+				return fmt.Errorf("%.60s: %w", s, err)
+			}
+		}
+		return nil
+	})
+}
+
+// liveBulkSQL is one transaction of more than 100,000 rows: 100,000 inserts,
+// a rolled-back subtransaction, and updates of rows it inserted.
+func liveBulkSQL(base int) string {
+	return fmt.Sprintf(`BEGIN;
+INSERT INTO bulk SELECT g, repeat('p', 100) || g FROM generate_series(%[1]d + 1, %[1]d + 100000) g;
+SAVEPOINT s;
+INSERT INTO bulk SELECT g, 'never' FROM generate_series(%[1]d + 100001, %[1]d + 100500) g;
+ROLLBACK TO SAVEPOINT s;
+UPDATE bulk SET pad = 'updated' WHERE id BETWEEN %[1]d + 1 AND %[1]d + 1000;
+DELETE FROM bulk WHERE id BETWEEN %[1]d + 1001 AND %[1]d + 1100;
+COMMIT;`, base)
+}
+
+// heapPeak samples the process's heap in use until stopped.
+type heapPeak struct {
+	stop chan struct{}
+	done chan struct{}
+	peak atomic.Uint64
+}
+
+func sampleHeap() *heapPeak {
+	h := &heapPeak{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(h.done)
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapInuse > h.peak.Load() {
+				h.peak.Store(m.HeapInuse)
+			}
+			select {
+			case <-h.stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	return h
+}
+
+func (h *heapPeak) end() uint64 {
+	close(h.stop)
+	<-h.done
+	return h.peak.Load()
+}
+
+// TestLiveMigration: writers run through setup, dump, restore and stream,
+// with a transaction of 100,000 rows; then cutover, and every table's md5
+// and every sequence agree.
+func TestLiveMigration(t *testing.T) {
+	b := newLiveBed(t, logicalSettings)
+	ctx, cancel := context.WithTimeout(context.Background(), liveTimeout)
+	defer cancel()
+	probe, err := live.ProbeSource(ctx, b.source.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !probe.Possible() || len(probe.NoIdentity()) != 1 || probe.NoIdentity()[0].Name != "logs" {
+		t.Fatalf("probe: possible %v, blockers %+v, no identity %v", probe.Possible(), probe.Blockers, probe.NoIdentity())
+	}
+	w := startWriters(t, b.source, 3)
+	waitFor(t, liveTimeout, "writes before setup", func() bool { return w.txns.Load() >= 20 })
+	b.setup()
+	r := b.start()
+	r.waitStatus(t, "a stream applying the writers' transactions", func(s live.Status) bool { return s.Transactions >= 50 })
+
+	heap := sampleHeap()
+	b.source.exec(liveBulkSQL(0))
+	bulkAt := b.source.value("SELECT pg_current_wal_insert_lsn()::text")
+	st := r.waitStatus(t, "the 100,000-row transaction applied", func(s live.Status) bool {
+		return s.Streamed >= 1 && lsnAtLeast(s.Applied, bulkAt)
+	})
+	peak := heap.end()
+	t.Logf("100,000-row transaction: %d transactions streamed in progress, %d bytes spilled to disk; heap in use peaked at %d MiB",
+		st.Streamed, st.Spilled, peak>>20)
+	if st.Spilled < 10<<20 {
+		t.Errorf("spilled %d bytes; the 100,000-row transaction should have gone to disk (more than 10 MiB)", st.Spilled)
+	}
+	r.waitStatus(t, "more writes after the bulk", func(s live.Status) bool { return s.Transactions >= st.Transactions+50 })
+	w.halt(t)
+	rep := b.cutover(r)
+	if rep.Sequences != 2 || rep.Took <= 0 {
+		t.Errorf("cutover report %+v", rep)
+	}
+	last := r.status()
+	t.Logf("applied %d rows in %d transactions; WAL held at the last status %d bytes; lag %d bytes, %.3f s", last.Rows, last.Transactions, last.WALHeld, last.LagBytes, last.LagSeconds)
+	b.compare()
+	if n := b.target.number("SELECT count(*) FROM bulk"); n != 100000-100 {
+		t.Errorf("bulk on the target: %d rows, want 99,900", n)
+	}
+}
+
+// lsnAtLeast reports whether lsn is at or past the position text.
+func lsnAtLeast(lsn live.LSN, text string) bool {
+	var hi, lo uint64
+	if _, err := fmt.Sscanf(text, "%X/%X", &hi, &lo); err != nil {
+		return false
+	}
+	return uint64(lsn) >= hi<<32|lo
+}
