@@ -533,3 +533,226 @@ func lsnAtLeast(lsn live.LSN, text string) bool {
 	}
 	return uint64(lsn) >= hi<<32|lo
 }
+
+// wait waits for Run to end and returns its error.
+func (r *runner) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		r.done <- err
+		return err
+	case <-time.After(liveTimeout):
+		t.Fatal("the stream did not stop")
+		return nil
+	}
+}
+
+// applyingBulk reports whether the target is applying the 100,000-row
+// transaction: the stream's session is inside a transaction writing bulk.
+func (b *liveBed) applyingBulk() bool {
+	return b.target.number(`SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ppg live'
+		AND backend_xid IS NOT NULL AND query LIKE '%"bulk"%'`) > 0
+}
+
+// bulkInBackground runs liveBulkSQL on the source; the returned channel
+// gets its error.
+func (b *liveBed) bulkInBackground(base int) chan error {
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), liveTimeout)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, b.source.url)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer func() { _ = conn.Close(context.Background()) }()
+		_, err = conn.Exec(ctx, liveBulkSQL(base))
+		done <- err
+	}()
+	return done
+}
+
+// TestLiveResume: the stream is killed twice, once among the writers'
+// transactions and once in the middle of applying the 100,000-row
+// transaction, and resumed each time: nothing lost, nothing twice.
+func TestLiveResume(t *testing.T) {
+	b := newLiveBed(t, logicalSettings)
+	w := startWriters(t, b.source, 3)
+	b.setup()
+	r := b.start()
+	r.waitStatus(t, "transactions applied", func(s live.Status) bool { return s.Transactions >= 30 })
+	r.kill(t)
+
+	r = b.start()
+	r.waitStatus(t, "transactions applied after the first resume", func(s live.Status) bool { return s.Transactions >= 10 })
+	bulk := b.bulkInBackground(0)
+	if err := <-bulk; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, liveTimeout, "the stream applying the 100,000-row transaction", b.applyingBulk)
+	r.kill(t)
+	// The killed transaction left nothing on the target: all or nothing.
+	if n := b.target.number("SELECT count(*) FROM bulk"); n != 0 {
+		t.Fatalf("%d rows of the killed transaction on the target", n)
+	}
+
+	r = b.start()
+	bulkAt := b.source.value("SELECT pg_current_wal_insert_lsn()::text")
+	r.waitStatus(t, "the 100,000-row transaction applied after the second resume", func(s live.Status) bool { return lsnAtLeast(s.Applied, bulkAt) })
+	w.halt(t)
+	b.cutover(r)
+	b.compare()
+}
+
+// TestLiveTargetCut: the target's session is terminated twice during the
+// stream, once while it applies the 100,000-row transaction: the stream
+// retries by itself and ends identical.
+func TestLiveTargetCut(t *testing.T) {
+	b := newLiveBed(t, logicalSettings)
+	w := startWriters(t, b.source, 3)
+	b.setup()
+	r := b.start()
+	r.waitStatus(t, "transactions applied", func(s live.Status) bool { return s.Transactions >= 30 })
+	terminate := `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'ppg live' AND datname = 'app'`
+	if n := b.target.number(terminate); n != 1 {
+		t.Fatalf("terminated %d sessions on the target, want the stream's one", n)
+	}
+	waitFor(t, liveTimeout, "a retry", func() bool { return r.count(live.EventRetry) >= 1 })
+	applied := r.status().Transactions
+	r.waitStatus(t, "transactions applied after the retry", func(s live.Status) bool { return s.Transactions >= applied+10 })
+
+	if err := <-b.bulkInBackground(0); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, liveTimeout, "the stream applying the 100,000-row transaction", b.applyingBulk)
+	b.target.number(terminate)
+	waitFor(t, liveTimeout, "a second retry", func() bool { return r.count(live.EventRetry) >= 2 })
+	bulkAt := b.source.value("SELECT pg_current_wal_insert_lsn()::text")
+	r.waitStatus(t, "the 100,000-row transaction applied", func(s live.Status) bool { return lsnAtLeast(s.Applied, bulkAt) })
+	w.halt(t)
+	b.cutover(r)
+	b.compare()
+}
+
+// TestLiveDDL: a column added on the source during the stream stops it,
+// naming the table and the column; once the same DDL is run on the
+// target, a new stream resumes and ends identical.
+func TestLiveDDL(t *testing.T) {
+	b := newLiveBed(t, logicalSettings)
+	w := startWriters(t, b.source, 2)
+	b.setup()
+	r := b.start()
+	r.waitStatus(t, "transactions applied", func(s live.Status) bool { return s.Transactions >= 20 })
+	b.source.exec("ALTER TABLE items ADD COLUMN note text DEFAULT 'n'", "UPDATE items SET note = 'noted' WHERE id % 7 = 0")
+	err := r.wait(t)
+	var ddl *live.DDLError
+	if !errors.As(err, &ddl) {
+		t.Fatalf("Run: %v, want a *live.DDLError", err)
+	}
+	if ddl.Table != (live.Table{Schema: "public", Name: "items"}) || len(ddl.Missing) != 1 || ddl.Missing[0] != "note" {
+		t.Fatalf("DDL error %+v, want public.items missing note", ddl)
+	}
+	if !strings.Contains(err.Error(), "public.items") || !strings.Contains(err.Error(), "note") {
+		t.Errorf("error %q names neither the table nor the column", err)
+	}
+	t.Logf("stream stopped: %v", err)
+
+	b.target.exec("ALTER TABLE items ADD COLUMN note text DEFAULT 'n'")
+	r = b.start()
+	r.waitStatus(t, "transactions applied after the DDL", func(s live.Status) bool { return s.Transactions >= 20 })
+	w.halt(t)
+	b.cutover(r)
+	b.compare()
+}
+
+// TestLiveProbeReplica: on a source with wal_level=replica the probe says
+// within 5 s that live migration is impossible and why, and nothing is
+// created; a role without REPLICATION is named too.
+func TestLiveProbeReplica(t *testing.T) {
+	src := startServerWith(t, 16, nil)
+	d := newDatabase(t, src, "app")
+	d.exec(liveSchemaSQL, `CREATE ROLE plain LOGIN PASSWORD 'plain-pw'`)
+	ctx, cancel := context.WithTimeout(context.Background(), liveTimeout)
+	defer cancel()
+	start := time.Now()
+	p, err := live.ProbeSource(ctx, d.url)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took > 5*time.Second {
+		t.Errorf("probe took %v, want under 5 s", took)
+	}
+	t.Logf("probe took %v: blockers %+v", took, p.Blockers)
+	if p.Possible() || len(p.Blockers) != 1 || p.Blockers[0].Kind != live.BlockWALLevel || p.Blockers[0].Have != "replica" || p.Blockers[0].Need != "logical" {
+		t.Fatalf("blockers %+v, want wal_level replica, need logical", p.Blockers)
+	}
+	names := live.NamesFor("replica")
+	_, err = live.Setup(ctx, live.SetupOptions{Source: d.url, Names: names})
+	var blocked *live.BlockedError
+	if !errors.As(err, &blocked) || !errors.Is(err, live.ErrNotPossible) || blocked.Blockers[0].Kind != live.BlockWALLevel {
+		t.Fatalf("Setup: %v, want a *live.BlockedError for wal_level", err)
+	}
+	if n := d.number("SELECT count(*) FROM pg_replication_slots"); n != 0 {
+		t.Errorf("%d slots on the source", n)
+	}
+	if n := d.number("SELECT count(*) FROM pg_publication"); n != 0 {
+		t.Errorf("%d publications on the source", n)
+	}
+
+	plain := strings.Replace(d.url, "postgres:"+src.Password+"@", "plain:plain-pw@", 1)
+	p, err = live.ProbeSource(ctx, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[live.BlockerKind]bool{}
+	for _, bl := range p.Blockers {
+		kinds[bl.Kind] = true
+	}
+	if !kinds[live.BlockWALLevel] || !kinds[live.BlockRole] || !kinds[live.BlockOwnership] {
+		t.Errorf("blockers for a plain role %+v, want wal_level, the replication role and ownership", p.Blockers)
+	}
+}
+
+// TestLiveAbandon: a live migration given up leaves no slot and no
+// publication; before that, Leftovers tells what is left and how to
+// remove it, and a slot in use is not dropped from under its stream.
+func TestLiveAbandon(t *testing.T) {
+	b := newLiveBed(t, logicalSettings)
+	snap := b.setup()
+	if b.source.value("SELECT relreplident::text FROM pg_class WHERE relname = 'logs'") != "f" {
+		t.Fatal("logs is not REPLICA IDENTITY FULL after setup")
+	}
+	r := b.start()
+	b.source.exec("UPDATE items SET price = price + 1 WHERE id < 10")
+	r.waitStatus(t, "a transaction applied", func(s live.Status) bool { return s.Transactions >= 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), liveTimeout)
+	defer cancel()
+	opts := live.DropOptions{Source: b.source.url, Target: b.target.url, Names: b.names, RestoreIdentity: snap.IdentityFull}
+	var active *live.SlotActiveError
+	if err := live.Abandon(ctx, opts); !errors.As(err, &active) {
+		t.Fatalf("Abandon while streaming: %v, want *live.SlotActiveError", err)
+	}
+	r.kill(t)
+
+	left, err := live.Leftovers(ctx, b.source.url, b.names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left == nil || !left.SlotExists || left.Publication != b.names.Publication || !strings.Contains(left.DropSQL, b.names.Slot) {
+		t.Fatalf("leftovers %+v, want the slot and the publication", left)
+	}
+	t.Logf("left on the source: slot %s holding %d bytes of WAL; to remove it:\n%s", left.Slot, left.WALHeld, left.DropSQL)
+	waitFor(t, liveTimeout, "the slot released by the killed stream", func() bool {
+		err := live.Abandon(ctx, opts)
+		return !errors.As(err, &active) && err == nil
+	})
+	b.noLeftovers()
+	if got := b.source.value("SELECT relreplident::text FROM pg_class WHERE relname = 'logs'"); got != "d" {
+		t.Errorf("logs replica identity %q after abandon, want d (as before)", got)
+	}
+	if left, err := live.Leftovers(ctx, b.source.url, b.names); err != nil || left != nil {
+		t.Errorf("leftovers after abandon: %+v, %v", left, err)
+	}
+}

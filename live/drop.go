@@ -30,11 +30,15 @@ func Drop(ctx context.Context, opts DropOptions) error {
 	if err := opts.Names.check(); err != nil {
 		return err
 	}
-	err := dropSource(ctx, opts)
-	if opts.Target != "" {
-		err = errors.Join(err, dropBookkeeping(ctx, opts.Target))
+	// The target's bookkeeping goes only once the slot is gone: a stream
+	// still running needs it.
+	if err := dropSource(ctx, opts); err != nil {
+		return err
 	}
-	return err
+	if opts.Target != "" {
+		return dropBookkeeping(ctx, opts.Target)
+	}
+	return nil
 }
 
 // Abandon gives up a live migration: Drop, with the replica identities
