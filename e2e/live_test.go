@@ -210,7 +210,8 @@ func (b *liveBed) start() *runner {
 	}()
 	b.t.Cleanup(func() {
 		cancel()
-		<-r.done
+		err := <-r.done
+		r.done <- err
 	})
 	return r
 }
@@ -336,15 +337,19 @@ func (b *liveBed) noLeftovers() {
 }
 
 // writers change the source from several connections in multi-statement
-// transactions until stopped.
+// transactions until stopped, each at most writerRate transactions a
+// second (an application's load, not a flood that a loaded 2-core
+// machine cannot stream as fast as it writes).
 type writers struct {
-	stop  chan struct{}
-	wg    sync.WaitGroup
-	txns  atomic.Int64
-	mu    sync.Mutex
-	err   error
-	bulks atomic.Int64
+	stop chan struct{}
+	wg   sync.WaitGroup
+	txns atomic.Int64
+	mu   sync.Mutex
+	err  error
 }
+
+// writerRate is each writer's rate, in transactions a second.
+const writerRate = 40
 
 // startWriters starts n writers on d.
 func startWriters(t *testing.T, d *database, n int) *writers {
@@ -355,11 +360,13 @@ func startWriters(t *testing.T, d *database, n int) *writers {
 		go func() {
 			defer w.wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))
+			tick := time.NewTicker(time.Second / writerRate)
+			defer tick.Stop()
 			for {
 				select {
 				case <-w.stop:
 					return
-				default:
+				case <-tick.C:
 				}
 				err := writeOnce(conn, rng, i)
 				var pgErr *pgconn.PgError

@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -16,15 +17,16 @@ type applier struct {
 	slot      string
 	batchSize int
 
-	batch  *pgconn.Batch
-	tables []Table // the table of each statement in batch, for errors
-	open   bool    // BEGIN sent
-	commit LSN     // the source commit of the transaction being applied
-	rows   int64   // rows changed by the open transaction
+	batch    *pgconn.Batch
+	tables   []Table           // the table of each statement in batch, for errors
+	prepared map[string]string // statement text to prepared statement name
+	open     bool              // BEGIN sent
+	commit   LSN               // the source commit of the transaction being applied
+	rows     int64             // rows changed by the open transaction
 }
 
 func newApplier(conn *pgconn.PgConn, slot string, batchSize int) *applier {
-	return &applier{conn: conn, slot: slot, batchSize: batchSize, batch: &pgconn.Batch{}}
+	return &applier{conn: conn, slot: slot, batchSize: batchSize, batch: &pgconn.Batch{}, prepared: map[string]string{}}
 }
 
 // begin starts applying the source transaction that commits at commit.
@@ -39,12 +41,48 @@ func (a *applier) add(ctx context.Context, st statement, t Table) error {
 		a.queue("BEGIN", nil, Table{})
 		a.open = true
 	}
-	a.queue(st.sql, st.params, t)
+	name, err := a.prepare(ctx, st.sql, t)
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		a.queue(st.sql, st.params, t)
+	} else {
+		a.batch.ExecPrepared(name, st.params, nil, nil)
+		a.tables = append(a.tables, t)
+	}
 	a.rows++
 	if len(a.tables) >= a.batchSize {
 		return a.flush(ctx)
 	}
 	return nil
+}
+
+// maxPrepared bounds the prepared statements a session keeps: each table
+// has a few shapes of statement, but a table without a key has one per
+// pattern of NULLs in its rows.
+const maxPrepared = 1000
+
+// prepare returns the name of a prepared statement for sql, preparing it
+// the first time: the target parses and plans each shape of statement
+// once, not once per row. It returns "" when the cache is full.
+func (a *applier) prepare(ctx context.Context, sql string, t Table) (string, error) {
+	if name, ok := a.prepared[sql]; ok {
+		return name, nil
+	}
+	if len(a.prepared) >= maxPrepared {
+		return "", nil
+	}
+	name := "ppg_live_" + strconv.Itoa(len(a.prepared))
+	if _, err := a.conn.Prepare(ctx, name, sql, nil); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) {
+			return "", &ApplyError{Table: t, LSN: a.commit, Err: err}
+		}
+		return "", err
+	}
+	a.prepared[sql] = name
+	return name, nil
 }
 
 func (a *applier) queue(sql string, params [][]byte, t Table) {
