@@ -34,6 +34,7 @@ type session struct {
 	inFlight  time.Time // commit time of the transaction being applied
 
 	lastFeedback, lastStatus time.Time
+	triggersFire             bool // the target refused session_replication_role
 }
 
 // session runs one session until cutover (nil) or an error.
@@ -44,7 +45,7 @@ func (s *Stream) session(ctx context.Context, emit func(Event)) error {
 	if err != nil {
 		return err
 	}
-	emit(Event{Kind: EventStarted, From: from})
+	emit(Event{Kind: EventStarted, From: from, TriggersFire: ss.triggersFire})
 	return ss.loop(ctx)
 }
 
@@ -56,6 +57,9 @@ func (ss *session) open(ctx context.Context) (LSN, error) {
 		return 0, fmt.Errorf("connect to the target: %w", err)
 	}
 	if ss.recorded, err = recordedPosition(ctx, ss.target, ss.s.cfg.Names.Slot); err != nil {
+		return 0, err
+	}
+	if ss.triggersFire, err = replicaRole(ctx, ss.target); err != nil {
 		return 0, err
 	}
 	if ss.source, err = connect(ctx, ss.s.cfg.Source); err != nil {

@@ -74,6 +74,9 @@ type EventKind string
 // The events Run emits.
 const (
 	// EventStarted: a session started streaming, from Event.From.
+	// Event.TriggersFire is true when the target refused
+	// session_replication_role = replica: its triggers and foreign keys
+	// then fire on every applied change, as on an application's write.
 	EventStarted EventKind = "started"
 	// EventStatus: Event.Status holds the stream's facts, every
 	// Config.StatusInterval.
@@ -87,13 +90,14 @@ const (
 
 // Event is a fact Run reports, for a front end to put in words.
 type Event struct {
-	Kind    EventKind
-	From    LSN
-	Status  Status
-	Attempt int
-	Wait    time.Duration
-	Err     error
-	Cutover *CutoverReport
+	Kind         EventKind
+	From         LSN
+	TriggersFire bool
+	Status       Status
+	Attempt      int
+	Wait         time.Duration
+	Err          error
+	Cutover      *CutoverReport
 }
 
 // Status is the stream's state at one moment.

@@ -2,11 +2,13 @@ package live
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // bookkeepingSQL creates the position table on the target: one row per
@@ -110,4 +112,22 @@ func parseLSN(s string) (LSN, error) {
 		return 0, fmt.Errorf("parse position %q: %w", s, err)
 	}
 	return lsn, nil
+}
+
+// replicaRole sets session_replication_role = replica on the target
+// session, as PostgreSQL's own apply worker runs: the target's ordinary
+// triggers and foreign-key checks do not fire on changes the source made
+// (their effects arrive through the stream themselves). It needs
+// superuser or the SET privilege on the parameter; without it, fire is
+// true and the stream goes on.
+func replicaRole(ctx context.Context, conn *pgx.Conn) (fire bool, err error) {
+	_, err = conn.Exec(ctx, "SET session_replication_role = replica")
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42501" {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("set session_replication_role on the target: %w", err)
+	}
+	return false, nil
 }
