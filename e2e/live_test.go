@@ -110,7 +110,7 @@ INSERT INTO scratch SELECT g, 'v' || g FROM generate_series(1, 10) g;
 
 // liveBed is a live migration's two databases and its names.
 type liveBed struct {
-	t      *testing.T
+	t      testing.TB
 	source *database
 	target *database
 	names  live.Names
@@ -119,7 +119,7 @@ type liveBed struct {
 // newLiveBed starts a PostgreSQL 16 source with settings and a 17
 // target, creates the database "app" on both, and the schema and seed
 // data on the source.
-func newLiveBed(t *testing.T, settings map[string]string) *liveBed {
+func newLiveBed(t testing.TB, settings map[string]string) *liveBed {
 	t.Helper()
 	src := startServerWith(t, 16, settings)
 	dst := startServerWith(t, 17, nil)
@@ -196,6 +196,11 @@ func (b *liveBed) start() *runner {
 	if err != nil {
 		b.t.Fatal(err)
 	}
+	return b.run(s)
+}
+
+// run runs s until the test ends, recording its events.
+func (b *liveBed) run(s *live.Stream) *runner {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &runner{stream: s, cancel: cancel, done: make(chan error, 1)}
 	go func() {
@@ -237,7 +242,7 @@ func (r *runner) count(kind live.EventKind) int {
 }
 
 // waitStatus waits until a status satisfies cond, failing if Run ends.
-func (r *runner) waitStatus(t *testing.T, what string, cond func(live.Status) bool) live.Status {
+func (r *runner) waitStatus(t testing.TB, what string, cond func(live.Status) bool) live.Status {
 	t.Helper()
 	deadline := time.Now().Add(liveTimeout)
 	for {
@@ -258,7 +263,7 @@ func (r *runner) waitStatus(t *testing.T, what string, cond func(live.Status) bo
 
 // kill ends the Run abruptly, as a killed process would: its connections
 // close wherever it was.
-func (r *runner) kill(t *testing.T) {
+func (r *runner) kill(t testing.TB) {
 	t.Helper()
 	r.cancel()
 	if err := <-r.done; !errors.Is(err, context.Canceled) {
@@ -352,7 +357,7 @@ type writers struct {
 const writerRate = 40
 
 // startWriters starts n writers on d.
-func startWriters(t *testing.T, d *database, n int) *writers {
+func startWriters(t testing.TB, d *database, n int) *writers {
 	w := &writers{stop: make(chan struct{})}
 	for i := range n {
 		conn := d.connect()
@@ -388,7 +393,7 @@ func startWriters(t *testing.T, d *database, n int) *writers {
 }
 
 // halt stops the writers and fails the test on their errors.
-func (w *writers) halt(t *testing.T) {
+func (w *writers) halt(t testing.TB) {
 	t.Helper()
 	select {
 	case <-w.stop:
@@ -542,7 +547,7 @@ func lsnAtLeast(lsn live.LSN, text string) bool {
 }
 
 // wait waits for Run to end and returns its error.
-func (r *runner) wait(t *testing.T) error {
+func (r *runner) wait(t testing.TB) error {
 	t.Helper()
 	select {
 	case err := <-r.done:

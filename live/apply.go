@@ -9,20 +9,36 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// applier applies one source transaction at a time as one target
-// transaction, sending its statements in pipelined batches, and records
-// the source position in the same transaction.
+// applier applies source transactions on the target, whole and in commit
+// order. Consecutive source transactions that arrive back to back go into
+// one target transaction (a group), which records the last one's position:
+// each source transaction is still all or nothing, and a link's round trip
+// is paid per group, not per source transaction. Statements go in
+// pipelined batches.
 type applier struct {
 	conn      *pgconn.PgConn
 	slot      string
 	batchSize int
 
 	batch    *pgconn.Batch
-	tables   []Table           // the table of each statement in batch, for errors
+	origins  []origin          // where each statement in batch comes from, for errors
 	prepared map[string]string // statement text to prepared statement name
 	open     bool              // BEGIN sent
 	commit   LSN               // the source commit of the transaction being applied
-	rows     int64             // rows changed by the open transaction
+	rows     int64             // rows changed by the source transaction being applied
+
+	// The group: source transactions applied, not yet committed.
+	group struct {
+		txns, rows int64
+		end        LSN
+		at         time.Time
+	}
+}
+
+// origin is the table and source transaction of a queued statement.
+type origin struct {
+	table  Table
+	commit LSN
 }
 
 func newApplier(conn *pgconn.PgConn, slot string, batchSize int) *applier {
@@ -49,10 +65,10 @@ func (a *applier) add(ctx context.Context, st statement, t Table) error {
 		a.queue(st.sql, st.params, t)
 	} else {
 		a.batch.ExecPrepared(name, st.params, nil, nil)
-		a.tables = append(a.tables, t)
+		a.origins = append(a.origins, origin{t, a.commit})
 	}
 	a.rows++
-	if len(a.tables) >= a.batchSize {
+	if len(a.origins) >= a.batchSize {
 		return a.flush(ctx)
 	}
 	return nil
@@ -87,18 +103,18 @@ func (a *applier) prepare(ctx context.Context, sql string, t Table) (string, err
 
 func (a *applier) queue(sql string, params [][]byte, t Table) {
 	a.batch.ExecParams(sql, params, nil, nil, nil)
-	a.tables = append(a.tables, t)
+	a.origins = append(a.origins, origin{t, a.commit})
 }
 
 // flush sends the queued statements and reads their results. A statement
 // the target refuses is an *ApplyError naming its table.
 func (a *applier) flush(ctx context.Context) error {
-	if len(a.tables) == 0 {
+	if len(a.origins) == 0 {
 		return nil
 	}
 	results, err := a.conn.ExecBatch(ctx, a.batch).ReadAll()
-	tables := a.tables
-	a.batch, a.tables = &pgconn.Batch{}, nil
+	origins := a.origins
+	a.batch, a.origins = &pgconn.Batch{}, nil
 	if err == nil {
 		return nil
 	}
@@ -106,28 +122,47 @@ func (a *applier) flush(ctx context.Context) error {
 	if !errors.As(err, &pgErr) {
 		return err
 	}
-	t := Table{}
+	o := origin{commit: a.commit}
 	for i, r := range results {
-		if r.Err != nil && i < len(tables) {
-			t = tables[i]
+		if r.Err != nil && i < len(origins) {
+			o = origins[i]
 			break
 		}
 	}
-	return &ApplyError{Table: t, LSN: a.commit, Err: err}
+	return &ApplyError{Table: o.table, LSN: o.commit, Err: err}
 }
 
-// end commits the target transaction, recording end (the end of the
-// source's commit record) as applied. A transaction with no change for
-// the target writes nothing. It returns the rows the transaction changed.
-func (a *applier) end(ctx context.Context, end LSN, commitTime time.Time) (int64, error) {
+// endTxn ends the source transaction being applied, ending at end: it
+// joins the group, committed by commitGroup.
+func (a *applier) endTxn(end LSN, at time.Time) {
 	if !a.open {
-		return 0, nil
+		return // nothing in it for the target
 	}
-	a.queue(positionUpdateSQL, [][]byte{[]byte(end.String()), []byte(commitTime.UTC().Format(time.RFC3339Nano)), []byte(a.slot)}, Table{})
+	a.group.txns++
+	a.group.rows += a.rows
+	a.group.end, a.group.at = end, at
+}
+
+// pending reports whether a group waits to be committed.
+func (a *applier) pending() bool { return a.group.txns > 0 }
+
+// groupSize is how large a group grows before it is committed even while
+// source transactions keep arriving.
+func (a *applier) full() bool { return a.group.txns >= 1000 || a.group.rows >= int64(10*a.batchSize) }
+
+// commitGroup commits the group, recording its last transaction's end as
+// applied, in the same target transaction. It returns what it committed.
+func (a *applier) commitGroup(ctx context.Context) (end LSN, txns, rows int64, err error) {
+	if !a.pending() {
+		return 0, 0, 0, nil
+	}
+	g := a.group
+	a.queue(positionUpdateSQL, [][]byte{[]byte(g.end.String()), []byte(g.at.UTC().Format(time.RFC3339Nano)), []byte(a.slot)}, Table{})
 	a.queue("COMMIT", nil, Table{})
 	a.open = false
+	a.group.txns, a.group.rows = 0, 0
 	if err := a.flush(ctx); err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
-	return a.rows, nil
+	return g.end, g.txns, g.rows, nil
 }

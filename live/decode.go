@@ -53,21 +53,46 @@ func (ss *session) handle(ctx context.Context, data []byte) error {
 	return nil
 }
 
-// commit ends the source transaction being applied.
+// commit ends the source transaction being applied: it joins the group
+// of transactions the target commits together (settle).
 func (ss *session) commit(ctx context.Context, end LSN, at time.Time) error {
 	if !ss.skip {
-		rows, err := ss.applier.end(ctx, end, at)
-		if err != nil {
-			return err
-		}
-		ss.recorded = max(ss.recorded, end)
-		ss.s.stats.rows += rows
-		ss.s.stats.txns++
-		ss.s.stats.lastCommit, ss.s.stats.lastApplied = at, time.Now()
+		ss.applier.endTxn(end, at)
 	}
 	ss.skip = false
 	ss.inFlight = time.Time{}
-	ss.pos.committed(end)
+	ss.pos.inTxn = false
+	ss.pendingEnd = max(ss.pendingEnd, end)
+	if !ss.applier.pending() {
+		// Skipped, or nothing in it for the target: nothing to commit.
+		ss.pos.committed(ss.pendingEnd)
+		return nil
+	}
+	if ss.applier.full() || ss.applier.commit <= ss.s.alone {
+		return ss.settle(ctx)
+	}
+	return nil
+}
+
+// settle commits the group of applied source transactions, if any, unless
+// a source transaction is being applied: only then do they count as
+// applied, for the status, the source and cutover.
+func (ss *session) settle(ctx context.Context) error {
+	if ss.pos.inTxn {
+		return nil // never in the middle of a source transaction
+	}
+	at := ss.applier.group.at
+	end, txns, rows, err := ss.applier.commitGroup(ctx)
+	if err != nil {
+		return err
+	}
+	if txns > 0 {
+		ss.recorded = max(ss.recorded, end)
+		ss.s.stats.rows += rows
+		ss.s.stats.txns += txns
+		ss.s.stats.lastCommit, ss.s.stats.lastApplied = at, time.Now()
+	}
+	ss.pos.committed(ss.pendingEnd)
 	return nil
 }
 
@@ -202,6 +227,13 @@ func (ss *session) relation(ctx context.Context, m *pglogrepl.RelationMessage) e
 		return &DDLError{Table: r.table, TableMissing: true}
 	}
 	if err := matchColumns(r, cols); err != nil {
+		if ss.applier.pending() {
+			// Earlier source transactions share the target transaction
+			// this one rolls back: they must be on the target before the
+			// stream stops, or the DDL the user then runs on the target
+			// would not match them.
+			return &regroupError{until: ss.applier.commit, err: err}
+		}
 		return err
 	}
 	ss.relations[r.id] = r

@@ -30,8 +30,11 @@ type session struct {
 	spills    map[uint32]*spill
 	inStream  bool
 	streamXid uint32
-	skip      bool      // the open transaction was applied before
-	inFlight  time.Time // commit time of the transaction being applied
+	skip      bool // the open transaction was applied before
+	// pendingEnd is the end of the last source transaction received whole:
+	// applied once the group is committed.
+	pendingEnd LSN
+	inFlight   time.Time // commit time of the transaction being applied
 
 	lastFeedback, lastStatus time.Time
 	triggersFire             bool // the target refused session_replication_role
@@ -71,6 +74,7 @@ func (ss *session) open(ctx context.Context) (LSN, error) {
 	}
 	from := startPosition(ss.recorded, confirmed)
 	ss.pos = position{applied: from}
+	ss.pendingEnd = from
 	if ss.repl, err = connectReplication(ctx, ss.s.cfg.Source); err != nil {
 		return 0, fmt.Errorf("open a replication session on the source: %w", err)
 	}
@@ -140,7 +144,11 @@ func (ss *session) loop(ctx context.Context) error {
 			return err
 		}
 		tick := 500 * time.Millisecond
-		if ss.s.pending != nil {
+		switch {
+		case ss.applier.pending() && !ss.pos.inTxn:
+			// Commit the group as soon as the stream pauses.
+			tick = time.Millisecond
+		case ss.s.pending != nil:
 			tick = 50 * time.Millisecond
 		}
 		rctx, cancel := context.WithTimeout(ctx, tick)
@@ -148,6 +156,9 @@ func (ss *session) loop(ctx context.Context) error {
 		cancel()
 		if err != nil {
 			if pgconn.Timeout(err) && ctx.Err() == nil {
+				if err := ss.settle(ctx); err != nil {
+					return err
+				}
 				continue
 			}
 			return fmt.Errorf("receive from the source: %w", err)
@@ -170,6 +181,11 @@ func (ss *session) receive(ctx context.Context, msg pgproto3.BackendMessage) err
 			k, err := pglogrepl.ParsePrimaryKeepaliveMessage(msg.Data[1:])
 			if err != nil {
 				return fmt.Errorf("parse a keepalive: %w", err)
+			}
+			// What is applied must be committed before the keepalive
+			// can say the stream is caught up.
+			if err := ss.settle(ctx); err != nil {
+				return err
 			}
 			ss.pos.keepalive(k.ServerWALEnd)
 			if k.ReplyRequested {

@@ -38,7 +38,22 @@ type Stream struct {
 	// Owned by Run's goroutine.
 	stats   stats
 	pending *cutoverRequest // a cutover asked for, not yet done
+	// alone: source transactions committing at or before it are committed
+	// on the target one by one, not grouped (see regroupError).
+	alone LSN
 }
+
+// regroupError ends a session that found a difference in a table's
+// columns inside a group of source transactions: the next session applies
+// them one by one up to until, so the stream stops exactly before the
+// transaction that showed the difference.
+type regroupError struct {
+	until LSN
+	err   error
+}
+
+func (e *regroupError) Error() string { return e.err.Error() }
+func (e *regroupError) Unwrap() error { return e.err }
 
 // stats are counts across the stream's sessions.
 type stats struct {
@@ -139,6 +154,11 @@ func (s *Stream) run(ctx context.Context, emit func(Event)) error {
 	for {
 		applied := s.stats.txns
 		err := s.session(ctx, emit)
+		var regroup *regroupError
+		if errors.As(err, &regroup) && regroup.until > s.alone {
+			s.alone = regroup.until
+			continue
+		}
 		if err == nil || ctx.Err() != nil || !Retryable(err) {
 			if ctx.Err() != nil {
 				return ctx.Err()
