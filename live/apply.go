@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strconv"
@@ -26,6 +27,7 @@ type applier struct {
 	open     bool              // BEGIN sent
 	commit   LSN               // the source commit of the transaction being applied
 	rows     int64             // rows changed by the source transaction being applied
+	run      *insertRun        // consecutive inserts into one table, not yet sent
 
 	// The group: source transactions applied, not yet committed.
 	group struct {
@@ -34,6 +36,25 @@ type applier struct {
 		at         time.Time
 	}
 }
+
+// insertRun is a run of consecutive inserts of the same columns into one
+// table: a long one goes as one COPY, a short one as single inserts.
+type insertRun struct {
+	st     statement // the first insert: its SQL and COPY
+	table  Table
+	commit LSN
+	rows   [][][]byte
+	size   int
+}
+
+// Runs: at least copyMin rows go by COPY (below, a COPY's extra round trip
+// costs more than it saves); a run is sent at runMaxRows rows or
+// runMaxBytes bytes, so memory stays bounded.
+const (
+	copyMin     = 50
+	runMaxRows  = 10000
+	runMaxBytes = 4 << 20
+)
 
 // origin is the table and source transaction of a queued statement.
 type origin struct {
@@ -52,11 +73,21 @@ func (a *applier) begin(commit LSN) {
 }
 
 // add queues a statement changing table t, and sends the batch when full.
+// Inserts join the current run of inserts.
 func (a *applier) add(ctx context.Context, st statement, t Table) error {
-	if !a.open {
-		a.queue("BEGIN", nil, Table{})
-		a.open = true
+	a.rows++
+	if st.copy != "" {
+		return a.insert(ctx, st, t)
 	}
+	if err := a.endRun(ctx); err != nil {
+		return err
+	}
+	return a.statement(ctx, st, t)
+}
+
+// statement queues one statement, prepared.
+func (a *applier) statement(ctx context.Context, st statement, t Table) error {
+	a.ensureOpen()
 	name, err := a.prepare(ctx, st.sql, t)
 	if err != nil {
 		return err
@@ -67,11 +98,83 @@ func (a *applier) add(ctx context.Context, st statement, t Table) error {
 		a.batch.ExecPrepared(name, st.params, nil, nil)
 		a.origins = append(a.origins, origin{t, a.commit})
 	}
-	a.rows++
 	if len(a.origins) >= a.batchSize {
 		return a.flush(ctx)
 	}
 	return nil
+}
+
+// ensureOpen opens the target transaction if it is not open.
+func (a *applier) ensureOpen() {
+	if !a.open {
+		a.queue("BEGIN", nil, Table{})
+		a.open = true
+	}
+}
+
+// insert adds an insert to the run, starting a new run when it goes to
+// another table or other columns.
+func (a *applier) insert(ctx context.Context, st statement, t Table) error {
+	if a.run != nil && a.run.st.sql != st.sql {
+		if err := a.endRun(ctx); err != nil {
+			return err
+		}
+	}
+	a.ensureOpen()
+	if a.run == nil {
+		a.run = &insertRun{st: st, table: t, commit: a.commit}
+	}
+	a.run.rows = append(a.run.rows, st.params)
+	for _, p := range st.params {
+		a.run.size += len(p) + 1
+	}
+	if len(a.run.rows) >= runMaxRows || a.run.size >= runMaxBytes {
+		return a.endRun(ctx)
+	}
+	return nil
+}
+
+// endRun sends the run of inserts: by COPY when long, after the statements
+// queued before it; as single inserts in the batch when short.
+func (a *applier) endRun(ctx context.Context) error {
+	r := a.run
+	if r == nil {
+		return nil
+	}
+	a.run = nil
+	if len(r.rows) < copyMin {
+		for _, params := range r.rows {
+			st := r.st
+			st.params = params
+			if err := a.statement(ctx, st, r.table); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := a.flush(ctx); err != nil {
+		return err
+	}
+	buf := make([]byte, 0, r.size+len(r.rows))
+	for _, params := range r.rows {
+		buf = appendCopyRow(buf, params)
+	}
+	if _, err := a.conn.CopyFrom(ctx, bytes.NewReader(buf), r.st.copy); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) {
+			return &ApplyError{Table: r.table, LSN: r.commit, Err: err}
+		}
+		return err
+	}
+	return nil
+}
+
+// sync sends everything queued: the batch and the run.
+func (a *applier) sync(ctx context.Context) error {
+	if err := a.endRun(ctx); err != nil {
+		return err
+	}
+	return a.flush(ctx)
 }
 
 // maxPrepared bounds the prepared statements a session keeps: each table
@@ -155,6 +258,9 @@ func (a *applier) full() bool { return a.group.txns >= 1000 || a.group.rows >= i
 func (a *applier) commitGroup(ctx context.Context) (end LSN, txns, rows int64, err error) {
 	if !a.pending() {
 		return 0, 0, 0, nil
+	}
+	if err := a.endRun(ctx); err != nil {
+		return 0, 0, 0, err
 	}
 	g := a.group
 	a.queue(positionUpdateSQL, [][]byte{[]byte(g.end.String()), []byte(g.at.UTC().Format(time.RFC3339Nano)), []byte(a.slot)}, Table{})

@@ -216,7 +216,7 @@ func (ss *session) relation(ctx context.Context, m *pglogrepl.RelationMessage) e
 	r := newRelation(m)
 	// The columns are read inside the open target transaction: flush its
 	// queued statements first.
-	if err := ss.applier.flush(ctx); err != nil {
+	if err := ss.applier.sync(ctx); err != nil {
 		return err
 	}
 	cols, exists, err := targetColumns(ctx, ss.target, r.table)

@@ -61,6 +61,9 @@ func newRelation(m *pglogrepl.RelationMessage) *relation {
 type statement struct {
 	sql    string
 	params [][]byte
+	// copy is, for an insert, the COPY that loads the same columns: a run
+	// of inserts into one table goes as one COPY.
+	copy string
 }
 
 // insertStatement inserts a new tuple. OVERRIDING SYSTEM VALUE lets it
@@ -76,10 +79,12 @@ func insertStatement(r *relation, tuple *pglogrepl.TupleData) statement {
 		names = append(names, pgx.Identifier{c.name}.Sanitize())
 		values = append(values, "$"+strconv.Itoa(len(params)))
 	}
+	// COPY, like OVERRIDING SYSTEM VALUE, writes identity columns as given.
 	return statement{
 		sql: "INSERT INTO " + r.table.Sanitize() + " (" + strings.Join(names, ", ") +
 			") OVERRIDING SYSTEM VALUE VALUES (" + strings.Join(values, ", ") + ")",
 		params: params,
+		copy:   "COPY " + r.table.Sanitize() + " (" + strings.Join(names, ", ") + ") FROM STDIN",
 	}
 }
 
@@ -208,4 +213,33 @@ func quoteLiteral(s string) string {
 func DropSQL(n Names) string {
 	return "SELECT pg_drop_replication_slot(" + quoteLiteral(n.Slot) + ");\nDROP PUBLICATION IF EXISTS " +
 		pgx.Identifier{n.Publication}.Sanitize() + ";"
+}
+
+// appendCopyRow appends one row in COPY's text format: values separated by
+// tabs, NULL as \N, backslash, newline, carriage return and tab escaped.
+func appendCopyRow(b []byte, values [][]byte) []byte {
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, '\t')
+		}
+		if v == nil {
+			b = append(b, '\\', 'N')
+			continue
+		}
+		for _, c := range v {
+			switch c {
+			case '\\':
+				b = append(b, '\\', '\\')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, c)
+			}
+		}
+	}
+	return append(b, '\n')
 }

@@ -212,3 +212,11 @@ func TestMatchColumns(t *testing.T) {
 		t.Errorf("an enum's OID differs between servers: %v", err)
 	}
 }
+
+func TestAppendCopyRow(t *testing.T) {
+	got := string(appendCopyRow(nil, [][]byte{[]byte("a\tb"), nil, []byte(`\x00ff`), []byte("line\nnext\r"), {}}))
+	want := "a\\tb\t\\N\t\\\\x00ff\tline\\nnext\\r\t\n"
+	if got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
