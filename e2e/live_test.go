@@ -445,17 +445,18 @@ func writeOnce(conn *pgx.Conn, rng *rand.Rand, i int) error {
 	})
 }
 
-// liveBulkSQL is one transaction of more than 100,000 rows: 100,000 inserts,
-// a rolled-back subtransaction, and updates of rows it inserted.
-func liveBulkSQL(base int) string {
+// liveBulkSQL is one transaction of more than 100,000 rows: 100,000 inserts
+// of pad bytes and more each, a rolled-back subtransaction, and updates of
+// rows it inserted.
+func liveBulkSQL(base, pad int) string {
 	return fmt.Sprintf(`BEGIN;
-INSERT INTO bulk SELECT g, repeat('p', 100) || g FROM generate_series(%[1]d + 1, %[1]d + 100000) g;
+INSERT INTO bulk SELECT g, repeat('p', %[2]d) || g FROM generate_series(%[1]d + 1, %[1]d + 100000) g;
 SAVEPOINT s;
 INSERT INTO bulk SELECT g, 'never' FROM generate_series(%[1]d + 100001, %[1]d + 100500) g;
 ROLLBACK TO SAVEPOINT s;
 UPDATE bulk SET pad = 'updated' WHERE id BETWEEN %[1]d + 1 AND %[1]d + 1000;
 DELETE FROM bulk WHERE id BETWEEN %[1]d + 1001 AND %[1]d + 1100;
-COMMIT;`, base)
+COMMIT;`, base, pad)
 }
 
 // heapPeak samples the process's heap in use until stopped.
@@ -511,8 +512,10 @@ func TestLiveMigration(t *testing.T) {
 	r := b.start()
 	r.waitStatus(t, "a stream applying the writers' transactions", func(s live.Status) bool { return s.Transactions >= 50 })
 
+	// About 100 MB of changes in one transaction: what the stream holds
+	// in memory meanwhile is checked against it.
 	heap := sampleHeap()
-	b.source.exec(liveBulkSQL(0))
+	b.source.exec(liveBulkSQL(0, 1000))
 	bulkAt := b.source.value("SELECT pg_current_wal_insert_lsn()::text")
 	st := r.waitStatus(t, "the 100,000-row transaction applied", func(s live.Status) bool {
 		return s.Streamed >= 1 && lsnAtLeast(s.Applied, bulkAt)
@@ -520,8 +523,13 @@ func TestLiveMigration(t *testing.T) {
 	peak := heap.end()
 	t.Logf("100,000-row transaction: %d transactions streamed in progress, %d bytes spilled to disk; heap in use peaked at %d MiB",
 		st.Streamed, st.Spilled, peak>>20)
-	if st.Spilled < 10<<20 {
-		t.Errorf("spilled %d bytes; the 100,000-row transaction should have gone to disk (more than 10 MiB)", st.Spilled)
+	if st.Spilled < 100e6 {
+		t.Errorf("spilled %d bytes; the 100,000-row transaction should have gone to disk (more than 100 MB)", st.Spilled)
+	}
+	// The whole test process (writers included), sampled every 50 ms:
+	// holding the transaction would take more than its spilled size.
+	if peak > uint64(st.Spilled)/4 {
+		t.Errorf("heap in use peaked at %d MiB while a transaction of %d MiB was applied: not bounded", peak>>20, st.Spilled>>20)
 	}
 	r.waitStatus(t, "more writes after the bulk", func(s live.Status) bool { return s.Transactions >= st.Transactions+50 })
 	w.halt(t)
@@ -579,7 +587,7 @@ func (b *liveBed) bulkInBackground(base int) chan error {
 			return
 		}
 		defer func() { _ = conn.Close(context.Background()) }()
-		_, err = conn.Exec(ctx, liveBulkSQL(base))
+		_, err = conn.Exec(ctx, liveBulkSQL(base, 100))
 		done <- err
 	}()
 	return done
@@ -618,8 +626,8 @@ func TestLiveResume(t *testing.T) {
 }
 
 // TestLiveTargetCut: the target's session is terminated twice during the
-// stream, once while it applies the 100,000-row transaction: the stream
-// retries by itself and ends identical.
+// stream, once while it applies the 100,000-row transaction, then the
+// source's WAL sender: the stream retries by itself and ends identical.
 func TestLiveTargetCut(t *testing.T) {
 	b := newLiveBed(t, logicalSettings)
 	w := startWriters(t, b.source, 3)
@@ -642,6 +650,14 @@ func TestLiveTargetCut(t *testing.T) {
 	waitFor(t, liveTimeout, "a second retry", func() bool { return r.count(live.EventRetry) >= 2 })
 	bulkAt := b.source.value("SELECT pg_current_wal_insert_lsn()::text")
 	r.waitStatus(t, "the 100,000-row transaction applied", func(s live.Status) bool { return lsnAtLeast(s.Applied, bulkAt) })
+
+	// The source side too: its WAL sender terminated.
+	if n := b.source.number(`SELECT count(pg_terminate_backend(active_pid)) FROM pg_replication_slots WHERE slot_name = $1`, b.names.Slot); n != 1 {
+		t.Fatalf("terminated %d WAL senders on the source, want the stream's one", n)
+	}
+	waitFor(t, liveTimeout, "a third retry", func() bool { return r.count(live.EventRetry) >= 3 })
+	applied = r.status().Transactions
+	r.waitStatus(t, "transactions applied after the source's retry", func(s live.Status) bool { return s.Transactions >= applied+10 })
 	w.halt(t)
 	b.cutover(r)
 	b.compare()

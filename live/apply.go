@@ -53,7 +53,7 @@ type insertRun struct {
 const (
 	copyMin     = 50
 	runMaxRows  = 10000
-	runMaxBytes = 4 << 20
+	runMaxBytes = 1 << 20
 )
 
 // origin is the table and source transaction of a queued statement.

@@ -83,8 +83,13 @@ func (ss *session) cutover(ctx context.Context) (bool, error) {
 		}
 		req.point = point
 	}
-	if ss.pos.caughtUp() < req.point {
+	// Between source transactions only, with the group committed: the
+	// sequences must not join a target transaction still open.
+	if ss.pos.inTxn || ss.pos.caughtUp() < req.point {
 		return false, nil
+	}
+	if err := ss.settle(ctx); err != nil {
+		return false, err
 	}
 	caughtUp := time.Since(req.at)
 	n, err := copySequences(ctx, ss.source, ss.target.PgConn())
@@ -94,9 +99,39 @@ func (ss *session) cutover(ctx context.Context) (bool, error) {
 	if err := ss.feedback(ctx, false); err != nil {
 		return false, err
 	}
+	if err := ss.release(ctx); err != nil {
+		return false, err
+	}
 	rep := &CutoverReport{Requested: req.at, Point: req.point, CaughtUp: caughtUp, Sequences: n, Took: time.Since(req.at)}
 	ss.emit(Event{Kind: EventCutover, Cutover: rep})
 	req.reply <- cutoverResult{report: rep}
 	ss.s.pending = nil
 	return true, nil
+}
+
+// release ends the replication session and waits until the source has let
+// go of the slot (its WAL sender exits a moment after the connection
+// closes), so Drop can follow at once.
+func (ss *session) release(ctx context.Context) error {
+	if err := ss.repl.Close(ctx); err != nil {
+		return fmt.Errorf("close the replication session: %w", err)
+	}
+	ss.repl = nil
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		var active bool
+		err := ss.source.QueryRow(ctx, "SELECT coalesce((SELECT active FROM pg_replication_slots WHERE slot_name = $1), false)", ss.s.cfg.Names.Slot).Scan(&active)
+		if err != nil {
+			return fmt.Errorf("wait for the source to release slot %s: %w", ss.s.cfg.Names.Slot, err)
+		}
+		if !active {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the source to release slot %s: %w", ss.s.cfg.Names.Slot, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
