@@ -84,7 +84,7 @@ func liveBenchOnce(b *testing.B, delay time.Duration) {
 	for i := range 100 {
 		bed.source.exec(fmt.Sprintf("INSERT INTO bulk SELECT g, repeat('p', 100) || g FROM generate_series(%d, %d) g", 10_000_000+i*1000, 10_000_000+i*1000+999))
 	}
-	bed.source.exec(liveBulkSQL(20_000_000))
+	bed.source.exec(liveBulkSQL(20_000_000, 100))
 	to := bed.source.value("SELECT pg_current_wal_insert_lsn()::text")
 	wal := lsnBytes(b, to) - lsnBytes(b, from)
 	began := time.Now()

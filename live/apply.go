@@ -33,7 +33,8 @@ type applier struct {
 	group struct {
 		txns, rows int64
 		end        LSN
-		at         time.Time
+		at         time.Time // the last source transaction's commit time
+		since      time.Time // when the group's first transaction ended
 	}
 }
 
@@ -240,6 +241,9 @@ func (a *applier) flush(ctx context.Context) error {
 func (a *applier) endTxn(end LSN, at time.Time) {
 	if !a.open {
 		return // nothing in it for the target
+	}
+	if a.group.txns == 0 {
+		a.group.since = time.Now()
 	}
 	a.group.txns++
 	a.group.rows += a.rows

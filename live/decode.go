@@ -68,7 +68,7 @@ func (ss *session) commit(ctx context.Context, end LSN, at time.Time) error {
 		ss.pos.committed(ss.pendingEnd)
 		return nil
 	}
-	if ss.applier.full() || ss.applier.commit <= ss.s.alone {
+	if ss.applier.full() || ss.applier.commit <= ss.s.alone || time.Since(ss.applier.group.since) >= ss.settleEvery {
 		return ss.settle(ctx)
 	}
 	return nil
@@ -82,11 +82,13 @@ func (ss *session) settle(ctx context.Context) error {
 		return nil // never in the middle of a source transaction
 	}
 	at := ss.applier.group.at
+	began := time.Now()
 	end, txns, rows, err := ss.applier.commitGroup(ctx)
 	if err != nil {
 		return err
 	}
 	if txns > 0 {
+		ss.settleEvery = settleInterval(time.Since(began))
 		ss.recorded = max(ss.recorded, end)
 		ss.s.stats.rows += rows
 		ss.s.stats.txns += txns
@@ -306,4 +308,13 @@ func (ss *session) add(ctx context.Context, st statement, t Table) error {
 		return ss.feedback(ctx, false)
 	}
 	return nil
+}
+
+// settleInterval is how long a group may wait for more source
+// transactions, given how long committing the last one took: four times
+// that, between 5 and 250 ms. Over a slow link a group then pays its
+// round trip for a fifth of the time at most, and a fast one keeps the
+// target within milliseconds of the source.
+func settleInterval(took time.Duration) time.Duration {
+	return min(max(4*took, 5*time.Millisecond), 250*time.Millisecond)
 }

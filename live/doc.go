@@ -42,7 +42,11 @@
 //     The applied position is written to the bookkeeping table
 //     ppg_live.position on the target in the same transaction, so a crash
 //     applies each change exactly once; a new Run resumes from the later
-//     of that position and the slot's confirmed one. Values travel as
+//     of that position and the slot's confirmed one. Source transactions
+//     that arrive back to back share one target transaction (each still
+//     whole), statements go in pipelined batches, prepared once, and runs
+//     of inserts into a table as one COPY: a link's round trip is paid per
+//     batch, not per row or per transaction. Values travel as
 //     text and the target casts them; generated columns and TOASTed values
 //     an UPDATE left unchanged are not written; TRUNCATE is applied.
 //     Transactions larger than the source's logical_decoding_work_mem are

@@ -126,3 +126,17 @@ func TestRetryable(t *testing.T) {
 		}
 	}
 }
+
+func TestSettleInterval(t *testing.T) {
+	for took, want := range map[time.Duration]time.Duration{
+		0:                      5 * time.Millisecond,
+		time.Millisecond:       5 * time.Millisecond,
+		10 * time.Millisecond:  40 * time.Millisecond,
+		50 * time.Millisecond:  200 * time.Millisecond,
+		300 * time.Millisecond: 250 * time.Millisecond,
+	} {
+		if got := settleInterval(took); got != want {
+			t.Errorf("settleInterval(%v) = %v, want %v", took, got, want)
+		}
+	}
+}

@@ -37,7 +37,8 @@ type session struct {
 	inFlight   time.Time // commit time of the transaction being applied
 
 	lastFeedback, lastStatus time.Time
-	triggersFire             bool // the target refused session_replication_role
+	settleEvery              time.Duration // see settleInterval
+	triggersFire             bool          // the target refused session_replication_role
 }
 
 // session runs one session until cutover (nil) or an error.
@@ -93,6 +94,7 @@ func (ss *session) open(ctx context.Context) (LSN, error) {
 	}
 	ss.applier = newApplier(ss.target.PgConn(), ss.s.cfg.Names.Slot, ss.s.cfg.BatchSize)
 	ss.lastFeedback, ss.lastStatus = time.Now(), time.Time{}
+	ss.settleEvery = settleInterval(0)
 	return from, nil
 }
 
@@ -146,8 +148,8 @@ func (ss *session) loop(ctx context.Context) error {
 		tick := 500 * time.Millisecond
 		switch {
 		case ss.applier.pending() && !ss.pos.inTxn:
-			// Commit the group as soon as the stream pauses.
-			tick = time.Millisecond
+			// Commit the group when it has waited long enough.
+			tick = max(time.Until(ss.applier.group.since.Add(ss.settleEvery)), time.Millisecond)
 		case ss.s.pending != nil:
 			tick = 50 * time.Millisecond
 		}
@@ -156,6 +158,9 @@ func (ss *session) loop(ctx context.Context) error {
 		cancel()
 		if err != nil {
 			if pgconn.Timeout(err) && ctx.Err() == nil {
+				if time.Since(ss.applier.group.since) < ss.settleEvery {
+					continue
+				}
 				if err := ss.settle(ctx); err != nil {
 					return err
 				}
