@@ -216,6 +216,12 @@ func (ss *session) apply(ctx context.Context, m pglogrepl.Message) error {
 // target's columns: a difference stops the stream before the change.
 func (ss *session) relation(ctx context.Context, m *pglogrepl.RelationMessage) error {
 	r := newRelation(m)
+	// The source sends a table's description again after anything that
+	// invalidates its cache entry (autovacuum's statistics, a TRUNCATE):
+	// the same description needs no second look at the target.
+	if prev := ss.relations[r.id]; prev != nil && prev.sameAs(r) {
+		return nil
+	}
 	// The columns are read inside the open target transaction: flush its
 	// queued statements first.
 	if err := ss.applier.sync(ctx); err != nil {

@@ -32,6 +32,20 @@ type relation struct {
 	cols     []relColumn
 }
 
+// sameAs reports whether o describes the table as r does (what the target
+// said of its columns aside).
+func (r *relation) sameAs(o *relation) bool {
+	if r.table != o.table || r.identity != o.identity || len(r.cols) != len(o.cols) {
+		return false
+	}
+	for i, c := range r.cols {
+		if c.name != o.cols[i].name || c.key != o.cols[i].key || c.typ != o.cols[i].typ {
+			return false
+		}
+	}
+	return true
+}
+
 // relColumn is one column of a relation message.
 type relColumn struct {
 	name string

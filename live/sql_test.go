@@ -220,3 +220,27 @@ func TestAppendCopyRow(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestRelationSameAs(t *testing.T) {
+	if !items().sameAs(items()) {
+		t.Error("the same description differs")
+	}
+	for name, change := range map[string]func(*relation){
+		"a column added":   func(r *relation) { r.cols = append(r.cols, relColumn{name: "note", typ: 25}) },
+		"a type changed":   func(r *relation) { r.cols[1].typ = 701 },
+		"a key changed":    func(r *relation) { r.cols[1].key = true },
+		"identity changed": func(r *relation) { r.identity = identityFull },
+		"renamed":          func(r *relation) { r.table.Name = "other" },
+	} {
+		r := items()
+		change(r)
+		if items().sameAs(r) {
+			t.Errorf("%s: still the same", name)
+		}
+	}
+	r := items()
+	r.cols[2].skip = false // what the target said is not part of the description
+	if !items().sameAs(r) {
+		t.Error("the target's generated columns count")
+	}
+}
