@@ -93,6 +93,7 @@ CREATE TABLE events (id serial PRIMARY KEY, item_id bigint, kind text, payload j
 CREATE TABLE bulk (id bigint PRIMARY KEY, pad text);
 CREATE TABLE logs (at timestamptz, line text, n int);
 CREATE TABLE scratch (id int PRIMARY KEY, v text);
+CREATE TABLE marks (id bigint PRIMARY KEY, note text);
 `
 
 // liveSeedSQL fills the tables a little before anything starts.
@@ -167,8 +168,8 @@ func (b *liveBed) setup() *live.Snapshot {
 	if snap.Name == "" || snap.ConsistentPoint == 0 {
 		b.t.Fatalf("setup returned no snapshot: %+v", snap)
 	}
-	if len(snap.CopyOnce) != 0 || len(snap.Published) != 5 {
-		b.t.Fatalf("published %v, copy once %v; want the 5 tables published", snap.Published, snap.CopyOnce)
+	if len(snap.CopyOnce) != 0 || len(snap.Published) != 6 {
+		b.t.Fatalf("published %v, copy once %v; want the 6 tables published", snap.Published, snap.CopyOnce)
 	}
 	b.copySnapshot(snap)
 	return snap
@@ -292,6 +293,10 @@ func (b *liveBed) cutover(r *runner) *live.CutoverReport {
 		b.t.Fatal("Run did not return after cutover")
 	}
 	b.t.Logf("cutover: point %s, caught up in %v, %d sequences set, downtime %v", rep.Point, rep.CaughtUp, rep.Sequences, rep.Took)
+	// The source was told: its slot keeps no WAL from before the point.
+	if confirmed := b.source.value("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", b.names.Slot); mustLSN(b.t, confirmed) < rep.Point {
+		b.t.Errorf("the slot's confirmed position %s is before the cutover point %s", confirmed, rep.Point)
+	}
 	if err := live.Drop(ctx, live.DropOptions{Source: b.source.url, Target: b.target.url, Names: b.names}); err != nil {
 		b.t.Fatalf("drop: %v", err)
 	}
@@ -303,7 +308,7 @@ func (b *liveBed) cutover(r *runner) *live.CutoverReport {
 func (b *liveBed) compare() {
 	b.t.Helper()
 	src, dst := b.source.tableMD5s(), b.target.tableMD5s()
-	if len(src) != 5 {
+	if len(src) != 6 {
 		b.t.Fatalf("source tables: %v", src)
 	}
 	for name, fp := range src {
@@ -446,8 +451,9 @@ func writeOnce(conn *pgx.Conn, rng *rand.Rand, i int) error {
 }
 
 // liveBulkSQL is one transaction of more than 100,000 rows: 100,000 inserts
-// of pad bytes and more each, a rolled-back subtransaction, and updates of
-// rows it inserted.
+// of pad bytes and more each, a rolled-back subtransaction, updates and
+// deletes of rows it inserted, and last a row in marks, which nothing else
+// writes.
 func liveBulkSQL(base, pad int) string {
 	return fmt.Sprintf(`BEGIN;
 INSERT INTO bulk SELECT g, repeat('p', %[2]d) || g FROM generate_series(%[1]d + 1, %[1]d + 100000) g;
@@ -456,6 +462,7 @@ INSERT INTO bulk SELECT g, 'never' FROM generate_series(%[1]d + 100001, %[1]d + 
 ROLLBACK TO SAVEPOINT s;
 UPDATE bulk SET pad = 'updated' WHERE id BETWEEN %[1]d + 1 AND %[1]d + 1000;
 DELETE FROM bulk WHERE id BETWEEN %[1]d + 1001 AND %[1]d + 1100;
+INSERT INTO marks VALUES (%[1]d, 'bulk done');
 COMMIT;`, base, pad)
 }
 
@@ -567,11 +574,28 @@ func (r *runner) wait(t testing.TB) error {
 	}
 }
 
-// applyingBulk reports whether the target is applying the 100,000-row
-// transaction: the stream's session is inside a transaction writing bulk.
-func (b *liveBed) applyingBulk() bool {
+// holdMarks locks the table marks on the target until release is called:
+// the stream, applying the 100,000-row transaction, waits there after all
+// its rows, in the middle of its target transaction.
+func (b *liveBed) holdMarks() (release func()) {
+	b.t.Helper()
+	conn := b.target.connect()
+	ctx := context.Background()
+	tx, err := conn.Begin(ctx)
+	if err == nil {
+		_, err = tx.Exec(ctx, "LOCK TABLE marks IN ACCESS EXCLUSIVE MODE")
+	}
+	if err != nil {
+		b.t.Fatalf("lock marks on the target: %v", err)
+	}
+	return func() { _ = tx.Rollback(ctx) }
+}
+
+// blockedInBulk reports whether the stream's target session waits for the
+// lock on marks inside a transaction that has written.
+func (b *liveBed) blockedInBulk() bool {
 	return b.target.number(`SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ppg live'
-		AND backend_xid IS NOT NULL AND query LIKE '%"bulk"%'`) > 0
+		AND wait_event_type = 'Lock' AND backend_xid IS NOT NULL`) > 0
 }
 
 // bulkInBackground runs liveBulkSQL on the source; the returned channel
@@ -595,7 +619,8 @@ func (b *liveBed) bulkInBackground(base int) chan error {
 
 // TestLiveResume: the stream is killed twice, once among the writers'
 // transactions and once in the middle of applying the 100,000-row
-// transaction, and resumed each time: nothing lost, nothing twice.
+// transaction (held there by a lock on the target), and resumed each
+// time: nothing lost, nothing twice.
 func TestLiveResume(t *testing.T) {
 	b := newLiveBed(t, logicalSettings)
 	w := startWriters(t, b.source, 3)
@@ -606,12 +631,13 @@ func TestLiveResume(t *testing.T) {
 
 	r = b.start()
 	r.waitStatus(t, "transactions applied after the first resume", func(s live.Status) bool { return s.Transactions >= 10 })
-	bulk := b.bulkInBackground(0)
-	if err := <-bulk; err != nil {
+	release := b.holdMarks()
+	if err := <-b.bulkInBackground(0); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, liveTimeout, "the stream applying the 100,000-row transaction", b.applyingBulk)
+	waitFor(t, liveTimeout, "the stream in the middle of the 100,000-row transaction", b.blockedInBulk)
 	r.kill(t)
+	release()
 	// The killed transaction left nothing on the target: all or nothing.
 	if n := b.target.number("SELECT count(*) FROM bulk"); n != 0 {
 		t.Fatalf("%d rows of the killed transaction on the target", n)
@@ -642,11 +668,15 @@ func TestLiveTargetCut(t *testing.T) {
 	applied := r.status().Transactions
 	r.waitStatus(t, "transactions applied after the retry", func(s live.Status) bool { return s.Transactions >= applied+10 })
 
+	release := b.holdMarks()
 	if err := <-b.bulkInBackground(0); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, liveTimeout, "the stream applying the 100,000-row transaction", b.applyingBulk)
-	b.target.number(terminate)
+	waitFor(t, liveTimeout, "the stream in the middle of the 100,000-row transaction", b.blockedInBulk)
+	if n := b.target.number(terminate); n != 1 {
+		t.Fatalf("terminated %d sessions on the target, want the stream's one", n)
+	}
+	release()
 	waitFor(t, liveTimeout, "a second retry", func() bool { return r.count(live.EventRetry) >= 2 })
 	bulkAt := b.source.value("SELECT pg_current_wal_insert_lsn()::text")
 	r.waitStatus(t, "the 100,000-row transaction applied", func(s live.Status) bool { return lsnAtLeast(s.Applied, bulkAt) })
@@ -783,4 +813,14 @@ func TestLiveAbandon(t *testing.T) {
 	if left, err := live.Leftovers(ctx, b.source.url, b.names); err != nil || left != nil {
 		t.Errorf("leftovers after abandon: %+v, %v", left, err)
 	}
+}
+
+// mustLSN parses an LSN's text.
+func mustLSN(t testing.TB, text string) live.LSN {
+	t.Helper()
+	var hi, lo uint64
+	if _, err := fmt.Sscanf(text, "%X/%X", &hi, &lo); err != nil {
+		t.Fatalf("parse LSN %q: %v", text, err)
+	}
+	return live.LSN(hi<<32 | lo)
 }
