@@ -32,13 +32,16 @@
 //     until Release.
 //
 //  3. The engine copies with pg_dump --snapshot=Snapshot.Name and
-//     restores as for a frozen copy, then calls Release. The copy and the
+//     restores as for a frozen copy, then calls Release (the snapshot must
+//     stay valid until pg_dump has imported it, as it starts; holding it
+//     through the whole dump is simplest and safe). The copy and the
 //     stream meet exactly at Snapshot.ConsistentPoint.
 //
 //  4. New(Config) and Stream.Run(ctx, emit) apply every change committed
 //     after that point, in the source's commit order, each source
-//     transaction as one target transaction of ordinary SQL (no
-//     subscription, no replication origin, no superuser on the target).
+//     transaction whole, all or nothing, inside one target transaction of
+//     ordinary SQL (no subscription, no replication origin, no superuser
+//     on the target).
 //     The applied position is written to the bookkeeping table
 //     ppg_live.position on the target in the same transaction, so a crash
 //     applies each change exactly once; a new Run resumes from the later
