@@ -83,11 +83,13 @@
 //
 //	p, err := live.ProbeSource(ctx, src)       // plan: show p.Blockers, p.NoIdentity()
 //	snap, err := live.Setup(ctx, live.SetupOptions{Source: src, Names: n, FullIdentity: consented})
+//	copied, err := snap.Fingerprints(ctx, src, snap.CopyOnce) // as the copy holds them
 //	// dump with --snapshot=snap.Name, then snap.Release(ctx); restore
 //	s, err := live.New(live.Config{Source: src, Target: dst, Names: n})
 //	go func() { done <- s.Run(ctx, func(ev live.Event) { events <- ev }) }()
 //	// on the user's request (the wizard's key, or ppg cutover):
 //	rep, err := s.Cutover(ctx)                 // then <-done is nil
+//	now, err := live.Fingerprints(ctx, src, snap.CopyOnce) // changed since the copy?
 //	err = live.Drop(ctx, live.DropOptions{Source: src, Target: dst, Names: n})
 //
 // Run's events carry facts for the screens: EventStatus every
