@@ -83,7 +83,9 @@ var anyPostgres = command{
 	long: `migrate copies a PostgreSQL database (13 or newer: Neon, Supabase, RDS,
 self-hosted, a Prisma Postgres one) into a target at least as new, such as a
 new Prisma Postgres database: the same checked, resumable dump, restore,
-ANALYZE and verification as migrate-from-ea.
+ANALYZE and verification as migrate-from-ea. A PostgreSQL 18 source can also
+go into 17 (Prisma Postgres): what 17 cannot hold is translated, or the plan
+names it and what to do (--accept-downgrade=temporal-keys for temporal keys).
 
 Each side is a postgres:// URL (the target's direct URL for Prisma Postgres,
 not the pooled one), or a Prisma API key or prisma+postgres:// URL.
@@ -123,6 +125,7 @@ type migrateOptions struct {
 	retries        int
 	keyFiles       map[migrate.Side]*string
 	from, to       string
+	acceptDown     string
 }
 
 const exitHelp = `
@@ -184,6 +187,7 @@ func (o *migrateOptions) addFlags(cmd *cobra.Command) {
 	fl.StringVar(&o.onChange, "on-source-change", "fail", "with --non-interactive, when the source was written to after the dump's snapshot (during the dump or later): fail (exit 8), redump (dump, and restore, again), or keep (keep the migration as of the snapshot)")
 	fl.StringVar(&o.verify, "verify", "counts", "what to compare: counts (exact row counts, sequences, objects, large objects), or content too (a hash of every row and large object on both sides: reads all the data twice more; use it when the data must be proven byte for byte)")
 	fl.IntVar(&o.retries, "retries", 3, "how many times a step that lost its connection or stalled is tried again, each resuming where it stopped (0: none)")
+	fl.StringVar(&o.acceptDown, "accept-downgrade", "", "for a PostgreSQL 18 source going into 17: temporal-keys accepts temporal keys as exclusion constraints and leaves temporal foreign keys out")
 	fl.StringVar(&o.stall, "stall-timeout", "2m", "stop a tool that moves no data for this long, call the connection stalled, and retry")
 	for _, side := range []migrate.Side{migrate.Source, migrate.Target} {
 		fl.StringVar(o.keyFiles[side], c.fileFlag[side], "", fmt.Sprintf("read the %s key or URL from this file instead of $%s", c.flow.Side(side), c.env[side]))
@@ -211,6 +215,13 @@ func (o *migrateOptions) config() (migrate.Config, error) {
 		cfg.Retries = -1
 	default:
 		cfg.Retries = o.retries
+	}
+	switch o.acceptDown {
+	case "":
+	case "temporal-keys":
+		cfg.AcceptTemporalKeys = true
+	default:
+		return cfg, words.UsageError{Err: fmt.Errorf("--accept-downgrade %q: use temporal-keys", o.acceptDown)}
 	}
 	switch o.verify {
 	case "counts":

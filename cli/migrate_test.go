@@ -83,6 +83,8 @@ func TestMigrateFlags(t *testing.T) {
 			want: func(c *migrate.Config) { c.Retries = -1 }},
 		{name: "keep a changed source", cmd: anyPostgres, args: []string{"--on-source-change", "keep"},
 			want: func(c *migrate.Config) { c.OnSourceChange = migrate.ChangeKeep }},
+		{name: "an 18 source into 17 with its temporal keys", cmd: anyPostgres, args: []string{"--accept-downgrade", "temporal-keys"},
+			want: func(c *migrate.Config) { c.AcceptTemporalKeys = true }},
 		{name: "counts", cmd: fromEA, args: []string{"--verify", "counts", "--stall-timeout", "1h"},
 			want: func(c *migrate.Config) { c.StallTimeout = time.Hour }},
 	}
@@ -117,6 +119,7 @@ func TestMigrateFlagErrors(t *testing.T) {
 		{[]string{"--retries", "-1"}, "--retries -1: use 0 or more"},
 		{[]string{"--verify", "all"}, `--verify "all": use counts or content`},
 		{[]string{"--on-source-change", "ask"}, `--on-source-change "ask": use fail, redump or keep`},
+		{[]string{"--accept-downgrade", "everything"}, `--accept-downgrade "everything": use temporal-keys`},
 		{[]string{"--jobs", "many"}, `invalid argument "many" for "--jobs"`},
 		{[]string{"--from", "file:/k", "extra"}, "takes no arguments"},
 	}

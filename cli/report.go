@@ -195,7 +195,7 @@ func (r *reporter) printVerify(rep *migrate.VerifyReport) {
 		r.printf("  ... and %d more tables, all matching\n", len(rep.Tables)-shown)
 	}
 	for _, o := range rep.Objects {
-		r.printf("  %-48s %14d %14d\n", o.Kind, o.Source, o.Target)
+		r.printf("  %-48s %14d %14d%s\n", o.Kind, o.Source, o.Target, words.Translated(o))
 	}
 }
 

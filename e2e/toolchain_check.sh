@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # make toolchain-check: proves that e2e/toolchain.sh builds the PostgreSQL 17
-# client tools on a machine that has none, from the pinned source alone, and
-# that a broken pin stops it. Each case uses a new, empty prefix and a PATH
+# and 18 client tools on a machine that has none, from the pinned source
+# alone, and that a broken pin stops it. Each case uses a new, empty prefix and a PATH
 # without any PostgreSQL 17 tools; the index is never consulted.
 #
 #   1. a pinned checksum that is wrong      -> fails, "checksum mismatch", nothing built
 #   2. a pinned version the mirror lacks    -> fails, names the versions tried
 #   3. the pins as committed                -> builds; pg_dump --version reports 17
-#   4. the machine's apt still works afterwards (no sources entry left behind)
+#   4. the committed 18 pins             -> builds; pg_dump --version reports 18
+#   5. the machine's apt still works afterwards (no sources entry left behind)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,13 +34,14 @@ pin=$(sed -n "/^CLIENT_PINS_DEFAULT='/,/^'/p" e2e/toolchain.sh | sed -n 2p)
 read -r version dsc_sha orig_sha deb_sha <<<"$pin"
 [[ -n ${deb_sha:-} ]] || fail "could not read the first pin from e2e/toolchain.sh"
 
-# run NAME [ENV...]: the client step alone into $work/NAME; output in $work/NAME.log.
+# run NAME [ENV...]: the client step alone into $work/NAME; output in
+# $work/NAME.log. MAJOR (default 17) selects the client tools' major.
 run() {
 	local name=$1
 	shift
 	env -i HOME="$HOME" PATH="$clean_path" TMPDIR="${TMPDIR:-/tmp}" \
 		PPG_TOOLCHAIN="$work/$name" PPG_TOOLCHAIN_FORCE_BUILD=1 PPG_TOOLCHAIN_NO_INDEX=1 "$@" \
-		bash e2e/toolchain.sh --client-only >"$work/$name.out" 2>"$work/$name.log"
+		bash e2e/toolchain.sh --client-only --client-major="${MAJOR:-17}" >"$work/$name.out" 2>"$work/$name.log"
 }
 show() { sed 's/^/    /' "$work/$1.log" >&2; }
 
@@ -77,7 +79,23 @@ grep -q "built from postgresql-17_$version" "$work/good/client17/.ppg-stamp" ||
 	fail "the tools were not built from the first pin ($version): $(cat "$work/good/client17/.ppg-stamp")"
 say "   ok: $("$bin/pg_dump" --version), built from $version in $((SECONDS - start))s"
 
-say "4. the machine's apt is untouched and still works"
+say "4. the committed 18 pins build the 18 client tools from an empty prefix"
+pin18=$(sed -n "/^CLIENT18_PINS_DEFAULT='/,/^'/p" e2e/toolchain.sh | sed -n 2p)
+read -r version18 _ <<<"$pin18"
+[[ -n ${version18:-} ]] || fail "could not read the first 18 pin from e2e/toolchain.sh"
+start=$SECONDS
+MAJOR=18 run good18 || { show good18; fail "the 18 build from the pinned source failed"; }
+bin=$(cat "$work/good18.out")
+[[ $bin == "$work/good18/client18/bin" ]] || fail "toolchain.sh printed '$bin', expected $work/good18/client18/bin"
+for tool in pg_dump pg_restore psql; do
+	out=$("$bin/$tool" --version) || fail "$bin/$tool --version failed"
+	[[ $out =~ \(PostgreSQL\)\ 18\. ]] || fail "$bin/$tool --version printed '$out', expected PostgreSQL 18"
+done
+grep -q "built from postgresql-18_$version18" "$work/good18/client18/.ppg-stamp" ||
+	fail "the 18 tools were not built from the first pin ($version18): $(cat "$work/good18/client18/.ppg-stamp")"
+say "   ok: $("$bin/pg_dump" --version), built from $version18 in $((SECONDS - start))s"
+
+say "5. the machine's apt is untouched and still works"
 if ls /etc/apt/sources.list.d/ppg-* >/dev/null 2>&1; then
 	fail "an apt sources entry was left behind: $(ls /etc/apt/sources.list.d/ppg-*)"
 fi

@@ -349,8 +349,10 @@ func (e *Engine) tryTarget(ctx context.Context, problem error) (_ *Summary, decl
 		return nil, false, err
 	}
 	src := e.state.Source
-	if src != nil && info.Major() < src.ServerVersion/10000 {
-		return nil, false, &pgtools.DowngradeError{From: src.ServerVersion / 10000, To: info.Major()}
+	if src != nil {
+		if err := e.checkTargetRules(ctx, ep, src.ServerVersion/10000, info.Major()); err != nil {
+			return nil, false, err
+		}
 	}
 	db := describe(ep, info, e.state.HashKey(secretOf(ep.Cred)))
 	db.Empty = info.UserObjects == 0 && len(info.UserSchemas) == 0

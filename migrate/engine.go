@@ -115,6 +115,11 @@ type Config struct {
 	// migration of this folder restored into (the headless
 	// --reset-target, with --restart).
 	ResetTarget bool
+	// AcceptTemporalKeys lets a PostgreSQL 18 source with temporal keys
+	// go into 17: each key WITHOUT OVERLAPS becomes the exclusion
+	// constraint that refuses the same rows, and each foreign key with
+	// PERIOD is left out (see CompatTemporalKey).
+	AcceptTemporalKeys bool
 	// Retries is how many times a step that failed for a transient cause
 	// (a lost connection, a stall) is tried again within the run, each
 	// try resuming where the last stopped; 0 means defaultRetries, -1

@@ -256,7 +256,7 @@ func NoticeCodes() []NoticeCode {
 		NoticeTargetReset, NoticeDataResumed, NoticeTablesEmptied, NoticePostDataResumed,
 		NoticeNoManifest, NoticeLargeObjectsReloaded, NoticeSourceChanged, NoticeChangesUnknown,
 		NoticeRedumping, NoticeLowDiskSpace, NoticeRetrying, NoticeDeadlockRetry,
-		NoticeNoPipeline, NoticeSlowConnect, NoticeDumpingAgain,
+		NoticeNoPipeline, NoticeSlowConnect, NoticeDumpingAgain, NoticeRowSecurityBypassed,
 	}
 }
 

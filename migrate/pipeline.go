@@ -99,6 +99,7 @@ func (r *restorer) script(ctx context.Context, sec, list string) (*pgtools.Scrip
 		}
 		out = append(out, scripted{entry: en, script: se})
 	}
+	r.translate(sec, out)
 	return s, out, nil
 }
 

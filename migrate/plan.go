@@ -101,6 +101,9 @@ type SkippedObject struct {
 	Roles []string `json:"roles,omitempty"`
 	// Superuser is set when it needs a superuser (event triggers).
 	Superuser bool `json:"superuser,omitempty"`
+	// Downgrade is set when the translation for an older target leaves it
+	// out: that target has no form for it (see CompatNotEnforced).
+	Downgrade bool `json:"downgrade,omitempty"`
 }
 
 // Blocked reports whether an item blocks the migration.
@@ -225,6 +228,9 @@ func (e *Engine) plan(ctx context.Context, src, dst *Endpoint, strict bool) (*Pl
 			p.Items = append(p.Items, it)
 		}
 	}
+	if err := e.checkCompat(ctx, src, dst, f, p); err != nil {
+		return nil, err
+	}
 	sf := f.sourceFacts
 	if names := append(append([]string(nil), sf.Publications...), sf.Subscriptions...); len(names) > 0 {
 		p.Items = append(p.Items, CheckItem{Code: CheckPublications, Verdict: VerdictHandled, Names: names})
@@ -239,7 +245,7 @@ func (e *Engine) plan(ctx context.Context, src, dst *Endpoint, strict bool) (*Pl
 // that look swapped.
 func (e *Engine) checkVersions(f *planFacts) []CheckItem {
 	v := CheckItem{Code: CheckVersions, Verdict: VerdictOK, Source: f.source.VersionNum, Target: f.target.VersionNum}
-	if f.targetKnown && f.target.Major() < f.source.Major() {
+	if f.targetKnown && pgtools.CheckDowngrade(f.source.Major(), f.target.Major()) != nil {
 		v.Verdict = VerdictBlocks
 	}
 	items := []CheckItem{v}

@@ -185,6 +185,7 @@ func (e *Engine) restore(ctx context.Context) (*Summary, error) {
 			return nil, err
 		}
 	}
+	e.noticeRowSecurity()
 	sum := &RestoreSummary{Tables: len(m.Tables), Jobs: r.info.Jobs, Warnings: len(r.info.Warnings),
 		AnalyzeSeconds: r.info.AnalyzeSeconds}
 	if p := e.state.Plan; p != nil && len(p.Skip) > 0 {
@@ -371,6 +372,9 @@ func (r *restorer) pipelineSection(ctx context.Context, sec string, entries []pg
 	}
 	// pg_restore restores the section itself, a statement a round trip.
 	e.send(Event{Kind: Info, Step: StepRestore, Notice: &Notice{Code: NoticeNoPipeline, Cause: err.Error()}})
+	if err := r.untranslatable(sec, err); err != nil {
+		return nil, nil, err
+	}
 	return entries, nil, nil
 }
 

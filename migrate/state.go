@@ -195,6 +195,9 @@ type VerifySummary struct {
 	// report.
 	Skipped     []SkippedObject `json:"skipped,omitempty"`
 	SkippedFile string          `json:"skipped_file,omitempty"`
+	// RowSecurityBypassed lists the tables with row security that the
+	// target's role bypasses (see CheckRowSecurity), for the end's report.
+	RowSecurityBypassed []string `json:"row_security_bypassed,omitempty"`
 }
 
 // NewState returns a fresh state with every step pending.

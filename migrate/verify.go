@@ -80,6 +80,9 @@ type ObjectCheck struct {
 	Kind   string `json:"kind"`
 	Source int64  `json:"source"`
 	Target int64  `json:"target"`
+	// Translated is how many more (or fewer) the target holds by design:
+	// objects a translation for an older target changed or left out.
+	Translated int64 `json:"translated,omitempty"`
 }
 
 // VerifyError is a verification that found differences.
@@ -134,6 +137,7 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 	if p, r := e.state.Plan, e.state.Restore; p != nil && len(p.Skip) > 0 && r != nil {
 		v.Skipped, v.SkippedFile = p.Skip, r.SkippedFile
 	}
+	v.RowSecurityBypassed = rowSecurityBypassed(e.state.Plan)
 	if err := e.writeReport(rep, v); err != nil {
 		return nil, err
 	}
@@ -172,6 +176,7 @@ func (e *Engine) compareTarget(ctx context.Context, db targetCounter, m *Manifes
 	}
 	rep := compare(m, have, seqs, objs, e.state.Target != nil && e.state.Target.ConfirmedNonEmpty)
 	compareLargeObjects(rep, m, los)
+	e.explainTranslated(rep)
 	e.forgiveSequences(rep)
 	if m.Content != nil {
 		start := e.cfg.Now()

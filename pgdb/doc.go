@@ -8,8 +8,11 @@
 // tunnel). Through it the engine reads facts, plain values of this
 // package: ServerInfo, Tables, SourceFacts and TargetFacts for the plan,
 // row counts, sequences, ObjectCounts, large objects and content hashes
-// for the verification. A restore that must resume uses the few writes:
-// Truncate, UnlinkLargeObjects, DropUserSchemas, and Analyze at the end.
+// for the verification, and CompatFacts (what of a PostgreSQL 18 source
+// 17 cannot hold as it is, and the tables with row security) with
+// BypassesRowSecurity for the check of an 18 source going into 17. A
+// restore that must resume uses the few writes: Truncate,
+// UnlinkLargeObjects, DropUserSchemas, and Analyze at the end.
 //
 // Three things open a connection beside the DB's, with the same
 // parameters:

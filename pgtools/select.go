@@ -239,13 +239,14 @@ func (n *TargetNote) UnmarshalText(b []byte) error {
 
 // CheckTarget checks a restore with pg_restore of version restore of an
 // archive with header h into a server of major version target. It fails
-// with a *DowngradeError when the target is older than the dumped server,
+// with a *DowngradeError when the target is older than the dumped server
+// (except one Translates covers: the restore translates the dump for it),
 // and otherwise returns notes on what to expect: pg_restore works against
 // servers older than itself, but may provoke harmless errors there (see
 // HarmlessError).
 func CheckTarget(h ArchiveHeader, restore Version, target int) (notes []TargetNote, err error) {
-	if from := h.DumpedFrom.Major; from > 0 && target > 0 && target < from {
-		return nil, &DowngradeError{From: from, To: target}
+	if err := CheckDowngrade(h.DumpedFrom.Major, target); err != nil {
+		return nil, err
 	}
 	if restore.Major >= 17 && target > 0 && target < 17 {
 		notes = append(notes, NoteTransactionTimeout)

@@ -147,6 +147,13 @@ func sampleNotices() []migrate.Notice {
 		{Code: migrate.NoticeDeadlockRetry, Count: 2, Of: 3},
 		{Code: migrate.NoticeNoPipeline, Cause: "pgtools: script: entry 12 holds a psql command"},
 		{Code: migrate.NoticeSlowConnect, Side: migrate.Target, Count: 30},
+		{Code: migrate.NoticeRowSecurityBypassed, Count: 2, Names: []string{"shop.orders", "shop.invoices"}},
+		{Code: migrate.NoticeTranslated(pgtools.ChangeVirtualToStored), Count: 1, Names: []string{"shop.items.total"}},
+		{Code: migrate.NoticeTranslated(pgtools.ChangeNotNullNoInherit), Count: 1, Names: []string{"public.parents.code"}},
+		{Code: migrate.NoticeTranslated(pgtools.ChangeNotNullNotValid), Count: 1, Names: []string{"public.profiles.profiles_nickname_nn"}},
+		{Code: migrate.NoticeTranslated(pgtools.ChangeNotNullNamed), Count: 1, Names: []string{"public.users.users_email_required"}},
+		{Code: migrate.NoticeTranslated(pgtools.ChangeTemporalToExclusion), Count: 1, Names: []string{"public.rooms.rooms_pk"}},
+		{Code: migrate.NoticeTranslated("from_a_newer_engine"), Count: 1, Names: []string{"public.t.c"}},
 		{Code: "from_a_newer_engine", Cause: "raw text that must not print"},
 	}
 }
@@ -250,6 +257,7 @@ func toolErrors(step func(migrate.Step, error) error) []namedError {
 		{"pg_dump too old", step(migrate.StepCheckTools, &pgtools.NotFoundError{Tool: "pg_dump", MinMajor: 16, Reason: "to dump a PostgreSQL 16 server", Found: found, GOOS: "linux"})},
 		{"no pg_restore", step(migrate.StepCheckArchive, &pgtools.NotFoundError{Tool: "pg_restore", MinMajor: 17, GOOS: "darwin"})},
 		{"downgrade", step(migrate.StepConnectTarget, &pgtools.DowngradeError{From: 17, To: 16})},
+		{"downgrade from 18", step(migrate.StepConnectTarget, &pgtools.DowngradeError{From: 18, To: 16})},
 	}
 }
 
@@ -317,6 +325,27 @@ func planLines(f Flow) []string {
 		{Code: migrate.CheckConnections, Verdict: migrate.VerdictOK, Count: 97, Of: 4},
 		{Code: migrate.CheckConnections, Verdict: migrate.VerdictHandled, Count: 3, Of: 2},
 		{Code: migrate.CheckConnections, Verdict: migrate.VerdictBlocks, Count: 1},
+		{Code: migrate.CheckVersions, Verdict: migrate.VerdictOK, Source: 180004, Target: 170010},
+		{Code: migrate.CheckVersions, Verdict: migrate.VerdictBlocks, Source: 180004, Target: 160009},
+		{Code: migrate.CheckCompat(migrate.CompatVirtualColumn), Verdict: migrate.VerdictHandled, Names: []string{"shop.items.total"}, Source: 180004, Target: 170010, Path: "/home/me/shop/ppg-skipped.sql"},
+		{Code: migrate.CheckCompat(migrate.CompatNotNullNoInherit), Verdict: migrate.VerdictHandled, Names: []string{"public.parents.code"}, Source: 180004, Target: 170010, Path: "/home/me/shop/ppg-skipped.sql"},
+		{Code: migrate.CheckCompat(migrate.CompatNotNullNoInherit), Verdict: migrate.VerdictBlocks, Names: []string{"public.parents.code (inheritance children)"}, Source: 180004, Target: 170010, Path: "/home/me/shop/ppg-skipped.sql"},
+		{Code: migrate.CheckCompat(migrate.CompatNotNullNotValid), Verdict: migrate.VerdictHandled, Names: []string{"public.profiles.profiles_nickname_nn"}, Source: 180004, Target: 170010, Path: "/home/me/shop/ppg-skipped.sql"},
+		{Code: migrate.CheckCompat(migrate.CompatNotNullNamed), Verdict: migrate.VerdictHandled, Names: []string{"public.users.users_email_required"}, Source: 180004, Target: 170010, Path: "/home/me/shop/ppg-skipped.sql"},
+		{Code: migrate.CheckCompat(migrate.CompatNotEnforced), Verdict: migrate.VerdictHandled, Names: []string{"shop.reviews.reviews_item_fk"}, Source: 180004, Target: 170010, Path: "/home/me/shop/ppg-skipped.sql"},
+		{Code: migrate.CheckCompat(migrate.CompatTemporalKey), Verdict: migrate.VerdictBlocks, Names: []string{"public.rooms.rooms_pk"}, Source: 180004, Target: 170010, Path: "/home/me/shop/ppg-skipped.sql"},
+		{Code: migrate.CheckCompat(migrate.CompatTemporalKey), Verdict: migrate.VerdictWarn, Names: []string{"public.rooms.rooms_pk"}, Source: 180004, Target: 170010, Path: "/home/me/shop/ppg-skipped.sql"},
+		{Code: migrate.CheckCompat(migrate.CompatTemporalKey), Verdict: migrate.VerdictHandled, Names: []string{"public.rooms.rooms_pk"}, Source: 180004, Target: 170010, Path: "/home/me/shop/ppg-skipped.sql"},
+		{Code: migrate.CheckCompat(migrate.CompatTemporalForeignKey), Verdict: migrate.VerdictBlocks, Names: []string{"public.bookings.bookings_room_fk"}, Source: 180004, Target: 170010, Path: "/home/me/shop/ppg-skipped.sql"},
+		{Code: migrate.CheckCompat(migrate.CompatTemporalForeignKey), Verdict: migrate.VerdictHandled, Names: []string{"public.bookings.bookings_room_fk"}, Source: 180004, Target: 170010, Path: "/home/me/shop/ppg-skipped.sql"},
+		{Code: migrate.CheckCompat(migrate.CompatNewFunction), Verdict: migrate.VerdictBlocks, Names: []string{"column public.t.id (uuidv7())"}, Source: 180004, Target: 170010, Path: "/home/me/shop/ppg-skipped.sql"},
+		{Code: migrate.CheckCompat(migrate.CompatUnicodeFast), Verdict: migrate.VerdictBlocks, Names: []string{"column public.t.name (pg_unicode_fast)"}, Source: 180004, Target: 170010, Path: "/home/me/shop/ppg-skipped.sql"},
+		{Code: migrate.CheckCompat(migrate.CompatReturningOldNew), Verdict: migrate.VerdictBlocks, Names: []string{"function public.f()"}, Source: 180004, Target: 170010, Path: "/home/me/shop/ppg-skipped.sql"},
+		{Code: migrate.CheckCompat(migrate.CompatNotValidPartitionedFK), Verdict: migrate.VerdictBlocks, Names: []string{"public.events.events_user_fk"}, Source: 180004, Target: 170010, Path: "/home/me/shop/ppg-skipped.sql"},
+		{Code: migrate.CheckCompat(migrate.CompatDatabaseCollation), Verdict: migrate.VerdictHandled, Names: []string{"database app (PG_UNICODE_FAST)"}, Source: 180004, Target: 170010, Path: "/home/me/shop/ppg-skipped.sql"},
+		{Code: migrate.CheckCompat(migrate.CompatRowSecurity), Verdict: migrate.VerdictOK, Names: []string{"shop.orders"}, Source: 180004, Target: 170010, Path: "/home/me/shop/ppg-skipped.sql"},
+		{Code: migrate.CheckCompat(migrate.CompatRowSecurity), Verdict: migrate.VerdictWarn, Names: []string{"shop.orders"}, Source: 180004, Target: 170010, Path: "/home/me/shop/ppg-skipped.sql"},
+		{Code: migrate.CheckCompat("from_a_newer_engine"), Verdict: migrate.VerdictWarn, Names: []string{"public.t"}},
 		{Code: "from_a_newer_engine", Verdict: migrate.VerdictWarn},
 	}
 	var out []string
@@ -331,7 +360,7 @@ func sampleVerified() *migrate.VerifySummary {
 		WritesDuring: 4, KeptChanges: []string{"public.orders"}, TargetVersion: 170002,
 		DumpedAt: time.Date(2026, 12, 1, 14, 5, 0, 0, time.UTC), SkippedFile: "/home/me/shop/ppg-skipped.sql",
 		Skipped: []migrate.SkippedObject{{Desc: "POLICY", Schema: "public", Name: "docs docs_auditors", Roles: []string{"auditor"}},
-			{Desc: "EVENT TRIGGER", Name: "audit_ddl", Superuser: true}}}
+			{Desc: "EVENT TRIGGER", Name: "audit_ddl", Superuser: true}}, RowSecurityBypassed: []string{"shop.orders"}}
 }
 
 func summaryLines(f Flow) []string {
@@ -355,6 +384,9 @@ func summaryLines(f Flow) []string {
 		{migrate.StepCheckArchive, &migrate.Summary{Archive: &migrate.ArchiveInfo{Entries: 1200, DataEntries: 230, DumpedBy: "17.2", DumpedFrom: "16.4", Restore: tools.Restore}}},
 		{migrate.StepRestore, &migrate.Summary{Restore: &migrate.RestoreSummary{Tables: 230, Jobs: 4, Warnings: 2, AnalyzeSeconds: 3.2,
 			Skipped: sampleVerified().Skipped, SkippedFile: "/home/me/shop/ppg-skipped.sql"}}},
+		{migrate.StepRestore, &migrate.Summary{Restore: &migrate.RestoreSummary{Tables: 230, Jobs: 4,
+			Skipped:     append(sampleVerified().Skipped, migrate.SkippedObject{Desc: "FK CONSTRAINT", Schema: "shop", Name: "reviews reviews_item_fk", Downgrade: true}),
+			SkippedFile: "/home/me/shop/ppg-skipped.sql"}}},
 		{migrate.StepVerify, &migrate.Summary{Verified: sampleVerified()}},
 		{migrate.StepVerify, nil},
 	}

@@ -195,7 +195,7 @@ func (f Flow) downgrade(err error, out *Failure) bool {
 	if !errors.As(err, &dwn) {
 		return false
 	}
-	out.Hint = fmt.Sprintf("restore into a PostgreSQL server at least as new as the %s (Prisma Postgres GA runs 17)", f.Source)
+	out.Hint = fmt.Sprintf("restore into a PostgreSQL server at least as new as the %s (Prisma Postgres GA runs 17)", f.Source) + f.downgradeHint(dwn)
 	return true
 }
 

@@ -66,10 +66,15 @@ func (f Flow) Notice(n *migrate.Notice) string {
 	case migrate.NoticeNoPipeline:
 		return "pg_restore restores this part itself, one statement at a time (" + n.Cause + ")"
 	case migrate.NoticeSlowConnect:
-		return fmt.Sprintf("still waiting for the %s after %d s: the server may be far or busy, or another session holds a lock that ppg's checks wait for (a long transaction or a migration running there); ppg goes on waiting, Ctrl-C stops",
+		return fmt.Sprintf("still waiting for the %s after %d s: the server may be far or busy, or another session holds a lock that ppg's checks wait for (a long transaction or a migration running there)"+standbyNote+"; ppg goes on waiting, Ctrl-C stops",
 			f.Side(n.Side), n.Count)
 	case migrate.NoticeNoManifest:
 		return "no manifest beside the dump (" + filepath.Base(n.Path) + "): the restore is not verified"
+	case migrate.NoticeRowSecurityBypassed:
+		return f.rowSecurityNotice(n)
+	}
+	if s, ok := f.compatNotice(n); ok {
+		return s
 	}
 	// A notice these words do not know yet: never its raw fields.
 	return fmt.Sprintf("the migration reported something this version of ppg cannot describe (notice %q)", string(n.Code))
@@ -223,9 +228,9 @@ func (f Flow) PlanItem(it migrate.CheckItem) string {
 		}
 		t := fmt.Sprintf("%s: PostgreSQL %s; %s: PostgreSQL %s", f.Source, Version(it.Source), f.Target, Version(it.Target))
 		if it.Verdict == migrate.VerdictBlocks {
-			t += fmt.Sprintf("; the %s is older: restore into PostgreSQL %d or newer", f.Target, it.Source/10000)
+			t += fmt.Sprintf("; the %s is older: restore into PostgreSQL %d or newer", f.Target, oldestTarget(it.Source/10000))
 		}
-		return t
+		return t + f.versionsNote(it)
 	case migrate.CheckSwapped:
 		if it.Count == 0 {
 			return fmt.Sprintf("the %s holds no tables: is this the %s's key? (the %s is the new, empty one)", f.Source, f.Target, f.Target)
@@ -265,6 +270,9 @@ func (f Flow) PlanItem(it migrate.CheckItem) string {
 		return fmt.Sprintf("the %s accepts %s more: enough for %d parallel jobs", f.Target, Plural(it.Count, "connection", "connections"), it.Of)
 	default:
 		if t := f.objectsItem(it); t != "" {
+			return t
+		}
+		if t, ok := f.compatItem(it); ok {
 			return t
 		}
 		return fmt.Sprintf("a check this version of ppg cannot describe (%q)", string(it.Code))
@@ -336,6 +344,9 @@ func them(n int) string {
 
 // Skipped says which objects the restore left out, why, and what to do.
 func (f Flow) Skipped(r *migrate.RestoreSummary) string {
+	if s, ok := f.skippedDowngrade(r); ok {
+		return s
+	}
 	var names, roles []string
 	superuser := false
 	for _, s := range r.Skipped {
@@ -377,6 +388,7 @@ func (f Flow) Cutover(v *migrate.VerifySummary, env []migrate.EnvFinding) []stri
 		out = append(out, strings.ToUpper(t[:1])+t[1:]+".")
 	}
 	out = append(out, "Point your application's DATABASE_URL at the "+f.Target+" (for Prisma Postgres: its pooled URL for the application, its direct URL for tools such as prisma migrate), and restart it.")
+	out = append(out, f.rowSecurityCutover(v)...)
 	for _, e := range env {
 		out = append(out, fmt.Sprintf("%s line %d (%s) still holds a hosted Accelerate URL (prisma+postgres://accelerate.prisma-data.net), retired on 1 December 2026: replace it with the %s's URL.",
 			e.Path, e.Line, e.Name, f.Target))

@@ -9,7 +9,7 @@
 // thrown away. Stop shuts the server down and removes the directory.
 //
 // Binaries come from Options.BinDir, or from the environment variable
-// PPG_PG16_BIN or PPG_PG17_BIN for the requested major version, or from the
+// PPG_PG16_BIN, PPG_PG17_BIN or PPG_PG18_BIN for the requested major version, or from the
 // default install location of e2e/toolchain.sh. PostgreSQL refuses to run as
 // root, so when the test process is root the server runs as Debian's
 // "postgres" account. On Linux the server gets SIGQUIT (immediate shutdown)
@@ -49,7 +49,7 @@ var ErrNotFound = errors.New("postgresql server binaries not found")
 const DefaultVersion = 17
 
 // ToolchainRoot is where e2e/toolchain.sh installs server binaries, as
-// ToolchainRoot/server16/bin and ToolchainRoot/server17/bin. Start looks
+// ToolchainRoot/server16/bin, server17/bin and server18/bin. Start looks
 // there when neither Options.BinDir nor the environment names a directory.
 const ToolchainRoot = "/opt/ppg-toolchain"
 
@@ -68,7 +68,7 @@ const (
 
 // Options configures Start.
 type Options struct {
-	// Version is the major version to run (16 or 17); 0 means
+	// Version is the major version to run (16, 17 or 18); 0 means
 	// DefaultVersion. It selects the environment variable that names the
 	// binaries when BinDir is empty.
 	Version int

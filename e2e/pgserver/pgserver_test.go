@@ -152,7 +152,7 @@ func binDirOf(t *testing.T, version int) string {
 }
 
 func TestVersions(t *testing.T) {
-	for _, version := range []int{16, 17} {
+	for _, version := range []int{16, 17, 18} {
 		t.Run(strconv.Itoa(version), func(t *testing.T) {
 			t.Parallel()
 			s := StartT(t, version)
