@@ -568,10 +568,12 @@ func TestIssue10AccelerateEnvNamedNoSecrets(t *testing.T) {
 			if format == "json" {
 				args = append(args, "--json")
 			}
+			var toolLines func() []string
+			m.pgBin, toolLines = loggedTools(t, m.pgBin)
 			p := m.ppg(toTarget(m.target.url)).start(args...)
 			stop := childCmdlines(p.pid(), 20*time.Millisecond)
 			r := p.wait()
-			cmdlines := stop()
+			cmdlines := append(stop(), toolLines()...)
 			r.wantExit(0)
 			if len(cmdlines) == 0 {
 				t.Error("no command line of ppg's children was sampled")

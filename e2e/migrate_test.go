@@ -386,10 +386,12 @@ func TestMigrateNoSecretsAnywhere(t *testing.T) {
 
 	t.Run("migration", func(t *testing.T) {
 		m := m.sub(t)
+		var toolLines func() []string
+		m.pgBin, toolLines = loggedTools(t, m.pgBin)
 		p := m.ppg(toTarget(gaURL)).start("--non-interactive", "--json")
 		stop := childCmdlines(p.pid(), 20*time.Millisecond)
 		r := p.wait()
-		cmdlines := stop()
+		cmdlines := append(stop(), toolLines()...)
 		r.wantExit(0)
 		var dumps, restores int
 		for _, cl := range cmdlines {

@@ -9,10 +9,12 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -90,6 +92,42 @@ func descendants(root int) []int {
 		}
 	}
 	return out
+}
+
+// loggedTools makes a folder of the tools in bin in which pg_dump and
+// pg_restore first append their whole command line to a log, then run the
+// real tool; every other file is a link to bin's. Handing ppg that folder
+// (PPG_PG_BIN) records every command line ppg gives them, however short the
+// tool's life: sampling /proc can miss a pg_restore that ends in a few
+// milliseconds on a busy machine. lines returns the recorded lines.
+func loggedTools(t testing.TB, bin string) (dir string, lines func() []string) {
+	t.Helper()
+	dir = t.TempDir()
+	logPath := filepath.Join(t.TempDir(), "argv.log")
+	entries, err := os.ReadDir(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		real, wrapped := filepath.Join(bin, e.Name()), filepath.Join(dir, e.Name())
+		if e.Name() != "pg_dump" && e.Name() != "pg_restore" {
+			if err := os.Symlink(real, wrapped); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		script := fmt.Sprintf("#!/bin/sh\nprintf '%%s\\n' \"%s $*\" >> '%s'\nexec '%s' \"$@\"\n", real, logPath, real)
+		if err := os.WriteFile(wrapped, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, func() []string {
+		data, err := os.ReadFile(logPath)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		return strings.Split(strings.TrimSpace(string(data)), "\n")
+	}
 }
 
 // childCmdlines samples, every interval until stop is called, the command
