@@ -131,8 +131,8 @@ type model struct {
 // starts its engine at once, so the tools are checked while the user reads;
 // a recorded one waits for the user's choice.
 func newModel(ctx context.Context, opts Options, st Styles, state *migrate.State, stateErr error) model {
-	state, stateErr = checkFlow(opts, state, stateErr)
 	old := state
+	state, stateErr = checkFlow(opts, state, stateErr)
 	restarted := opts.Restart && (state != nil || stateErr != nil)
 	if opts.Restart {
 		state, stateErr = nil, nil // no summary: the user chose already
