@@ -28,6 +28,19 @@ func (f Flow) NextStep(err error, saved bool) string {
 	return "fix the cause, then run " + f.Command + " again (nothing was saved, so it starts from the beginning)"
 }
 
+// StoppedHeadless says where a headless run stopped by the user leaves
+// its folder: the progress saved in stateFile, nothing of a start over
+// saved (restarted), or nothing saved yet.
+func (f Flow) StoppedHeadless(stateFile string, saved, restarted bool) string {
+	switch {
+	case saved:
+		return fmt.Sprintf("Stopped. The progress is saved in %s: run %s again there to resume.", stateFile, f.Command)
+	case restarted:
+		return fmt.Sprintf("Stopped before anything of the new start was saved: %s still holds the earlier migration as it was.", stateFile)
+	}
+	return fmt.Sprintf("Stopped before anything was saved: run %s again to start from the beginning.", f.Command)
+}
+
 // WizardNextStep is NextStep in the wizard, which asks what the flags
 // decide headless. Writes to the source after the snapshot fail a wizard's
 // run only once it has dumped again as often as it may (the source kept
