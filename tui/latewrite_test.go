@@ -100,3 +100,34 @@ func TestGoldenRedumpLimit(t *testing.T) {
 		t.Errorf("the summary of the redump limit says:\n%s", sum)
 	}
 }
+
+// The choice the user made at the "dump again?" question is shown again
+// on the last screen.
+func TestGoldenDoneAfterRedump(t *testing.T) {
+	// The snapshot's moment prints in the local zone: fix it.
+	local := time.Local
+	time.Local = time.UTC
+	t.Cleanup(func() { time.Local = local })
+	dir := t.TempDir()
+	decision := migrate.ChangeDecision{Choice: migrate.ChangeRedump, Asked: true, Step: migrate.StepDump, Tables: []string{"public.orders"}, Writes: 2,
+		SnapshotAt: snapshot.Add(-time.Minute), At: at(clockAt - 50*time.Second)}
+	f := &fake{}
+	m := newTestModel(t, testOptions(dir, f, func(_ context.Context, _ migrate.Prompter, emit func(migrate.Event)) error {
+		st := migrate.StepVerify
+		emit(started(st, 0))
+		info := ev(migrate.Report, st, 5*time.Second)
+		info.Report = report(false)
+		emit(info)
+		v := &migrate.VerifySummary{Tables: 30, Rows: 465_000, Sequences: 41, DumpedAt: snapshot, SourceChanges: []migrate.ChangeDecision{decision}}
+		emit(finishedEv(st, &migrate.Summary{Verified: v}, 5*time.Second))
+		return nil
+	}), stateAt(t, dir, migrate.StepVerify), nil)
+	h := start(t, m, 80, 24)
+	h.wait("Next: verify")
+	h.keys("enter")
+	h.wait("Verification: 30 tables")
+	fm := h.final()
+	wantSaid(t, fm, []string{"The EA database was written to during the dump (after its snapshot of 2025-03-14 10:29:58 UTC); as you chose, it was dumped again, so the GA database holds those writes.",
+		"The dump's snapshot was taken at 2025-03-14 10:30:58 UTC"}, []string{"--on-source-change"})
+	golden(t, fm)
+}
