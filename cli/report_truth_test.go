@@ -34,6 +34,8 @@ func TestHeadlessSaysResumeOnlyWhenSaved(t *testing.T) {
 	}{
 		{name: "failed before saving", events: []migrate.Event{started, failedAt(early)}, err: early,
 			says: []string{"  next: fix the cause, then run ppg migrate again (nothing was saved, so it starts from the beginning)\n"}, never: "resume"},
+		{name: "failed before saving, json", args: []string{"--json"}, events: []migrate.Event{started, failedAt(early)}, err: early,
+			says: []string{`"hint":"fix the cause, then run ppg migrate again (nothing was saved, so it starts from the beginning)"`}, never: "resume"},
 		{name: "failed after saving", events: []migrate.Event{started, confirmed, failedAt(late)}, err: late,
 			says: []string{"  next: run ppg migrate again to resume from this step\n"}},
 		{name: "failed in a recorded folder", recorded: true, events: []migrate.Event{started, failedAt(early)}, err: early,
