@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
+
 	"github.com/ppg-cli/ppg/migrate"
 )
 
@@ -130,4 +132,28 @@ func TestGoldenDoneAfterRedump(t *testing.T) {
 	wantSaid(t, fm, []string{"The EA database was written to during the dump (after its snapshot of 2025-03-14 10:29:58 UTC); as you chose, it was dumped again, so the GA database holds those writes.",
 		"The dump's snapshot was taken at 2025-03-14 10:30:58 UTC"}, []string{"--on-source-change"})
 	golden(t, fm)
+}
+
+// At 60x15 the question with its tables, and the start screen of a
+// folder of the other flow, fit the window and say how to scroll.
+func TestLateWritesAndOtherFlowFitAt60x15(t *testing.T) {
+	m := newTestModel(t, testOptions(t.TempDir(), &fake{}, waitScript), nil, nil)
+	m, _ = apply(t, m, tea.WindowSizeMsg{Width: 60, Height: 15}, keyMsg("enter"))
+	dumpMidway(func(e migrate.Event) { m, _ = apply(t, m, batch(e)) })
+	m, _ = apply(t, m, batch(confirmAsk(lateWrites)))
+	if v := flat(m); !strings.Contains(v, "Dump again?") || !strings.Contains(v, "2 tables written to: public.orders, public.order_items.") {
+		t.Fatalf("the question is not shown whole:\n%s", plain(m))
+	}
+	checkFits(t, m.View(), 60, 15)
+
+	st := stateAt(t, goldenDir, migrate.StepRestore)
+	st.Flow = "ppg"
+	opts := testOptions(goldenDir, &fake{}, waitScript)
+	opts.DumpPrefix = "ppg-ea"
+	o := newTestModel(t, opts, st, nil)
+	o, _ = apply(t, o, tea.WindowSizeMsg{Width: 60, Height: 15})
+	checkFits(t, o.View(), 60, 15)
+	if v := flat(o); !strings.Contains(v, "This folder holds a migration of another ppg command") {
+		t.Errorf("the start screen at 60x15 does not say whose folder it is:\n%s", plain(o))
+	}
 }
