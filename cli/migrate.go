@@ -318,6 +318,7 @@ func runHeadless(ctx context.Context, o *migrateOptions) error {
 	eng := o.newEngine(cfg, p)
 	rep := newReporter(o.io.out, o.json, o.cmd.flow)
 	rep.now = o.now
+	rep.resuming(o.dir, o.restart)
 	if o.dryRun {
 		return dryRun(ctx, eng, rep)
 	}
@@ -342,11 +343,10 @@ func runHeadless(ctx context.Context, o *migrateOptions) error {
 		return nil
 	}
 	if errors.Is(err, context.Canceled) && !o.json {
-		rep.printf("\nStopped. The progress is saved in %s: run %s again there to resume.\n",
-			filepath.Join(dir, migrate.StateFileName), o.cmd.flow.Command)
+		rep.stopped(dir)
 		return reported{err}
 	}
-	return err
+	return rep.failure(err)
 }
 
 // dryRun prints the plan; a plan that blocks is a failure, reported.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -42,6 +43,12 @@ type reporter struct {
 	lastLine string // the progress line printed last
 	finished *migrate.Summary
 	err      error // the first write error
+	// saved is set while a state file holds this migration's progress:
+	// a failure before that does not say that a run again resumes.
+	saved bool
+	// restarted is set when this run starts over a recorded migration:
+	// until saved, the folder keeps the earlier one as it was.
+	restarted bool
 }
 
 func newReporter(w io.Writer, asJSON bool, flow words.Flow) *reporter {
@@ -55,11 +62,14 @@ func (r *reporter) event(ev migrate.Event) {
 		r.finished = ev.Summary
 		return // done prints it, with the cutover
 	}
+	if ev.Kind == migrate.StepFinished && ev.Step == migrate.StepConnectSource {
+		r.saved = true // the engine has written the state file
+	}
 	if r.json {
 		je := JSONEvent{Event: ev, Message: r.message(ev)}
 		if ev.Failure != nil {
 			f := r.flow.Explain(ev.Failure)
-			je.Message, je.Hint, je.Status = f.Headline, f.Hint, f.Status
+			je.Message, je.Hint, je.Status = f.Headline, r.flow.NextStep(ev.Failure, r.saved), f.Status
 		}
 		r.keep(r.enc.Encode(je))
 		return
@@ -137,7 +147,47 @@ func (r *reporter) failed(ts string, err error) {
 			r.printf("    %s\n", l)
 		}
 	}
-	r.printf("  next: %s\n", f.Hint)
+	r.printf("  next: %s\n", r.flow.NextStep(err, r.saved))
+}
+
+// resuming records whether the folder holds progress that a run of the
+// same command resumes: a state file, unless this run starts over.
+func (r *reporter) resuming(dir string, restart bool) {
+	st, err := migrate.ReadState(dir)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	recorded := err == nil && st != nil
+	r.saved, r.restarted = recorded && !restart, recorded && restart
+}
+
+// withHint is a failure whose next step the reporter knows better than the
+// error alone: whether anything was saved for a run again to resume.
+type withHint struct {
+	err  error
+	hint string
+}
+
+func (w withHint) Error() string { return w.err.Error() }
+func (w withHint) Unwrap() error { return w.err }
+
+// failure is err with the next step the run's last line names.
+func (r *reporter) failure(err error) error {
+	if err == nil {
+		return nil
+	}
+	r.mu.Lock()
+	saved := r.saved
+	r.mu.Unlock()
+	return withHint{err: err, hint: r.flow.NextStep(err, saved)}
+}
+
+// stopped says where a stopped run leaves the folder: its progress saved,
+// or nothing saved yet.
+func (r *reporter) stopped(dir string) {
+	r.mu.Lock()
+	saved, restarted := r.saved, r.restarted
+	r.mu.Unlock()
+	r.printf("\n%s\n", r.flow.StoppedHeadless(filepath.Join(dir, migrate.StateFileName), saved, restarted))
 }
 
 // message is the event's sentence, "" for events that have none.

@@ -83,6 +83,9 @@ func exit(stderr io.Writer, flow words.Flow, err error) int {
 		return words.StatusOK
 	}
 	f := flow.Explain(err)
+	if wh := (withHint{}); errors.As(err, &wh) {
+		f.Hint = wh.hint
+	}
 	var r reported
 	switch {
 	case errors.As(err, &r):

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"regexp"
 	"testing"
 	"time"
 
@@ -31,10 +32,16 @@ func TestWizardWriteDuringDump(t *testing.T) {
 	h.waitBlocked()
 	writeRow(t, m.source, "written during the wizard's dump")
 	h.release()
-	s := w.waitFor(2*time.Minute, "was written to during the dump", "y dump again")
+	s := w.waitSettled(2*time.Minute, "was written to during the dump", "y dump again")
 	if wizHas(s, wizRestoring) {
 		t.Errorf("the wizard restores before the question is answered:\n%s", wizFrame(s))
 	}
+	// The question names the table written to and the snapshot's moment,
+	// to the second (checked against the state file below).
+	if !wizHas(s, "1 row was inserted, updated or deleted after the dump's snapshot of", "1 table written to: public.customers.") {
+		t.Errorf("the question does not name the write and its table:\n%s", wizFrame(s))
+	}
+	shown := regexp.MustCompile(`snapshot of (\d\d:\d\d:\d\d);`).FindStringSubmatch(wizFlat(s))
 	w.keys("y")
 	done := wizFinish(t, w)
 	if !wizHas(done, "as you chose, it was dumped again") {
@@ -46,7 +53,12 @@ func TestWizardWriteDuringDump(t *testing.T) {
 	compareData(t, m.source, m.target)
 	st := m.state()
 	if len(st.SourceChanges) != 1 || !st.SourceChanges[0].Asked || st.SourceChanges[0].Choice != migrate.ChangeRedump {
-		t.Errorf("choices on record %+v, want the asked redump", st.SourceChanges)
+		t.Fatalf("choices on record %+v, want the asked redump", st.SourceChanges)
+	}
+	// The moment shown is the snapshot's, in the clock of ppg's zone.
+	snap := st.SourceChanges[0].SnapshotAt
+	if shown == nil || (shown[1] != snap.UTC().Format("15:04:05") && shown[1] != snap.Local().Format("15:04:05")) {
+		t.Errorf("the question showed the moment %q, the snapshot was at %s", shown, snap)
 	}
 	w.checkSecrets()
 }

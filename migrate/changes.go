@@ -85,6 +85,10 @@ type SourceChangedError struct {
 	// Step is where the writes were found: StepDump (the dump's end,
 	// before anything was restored) or StepVerify.
 	Step Step
+	// Redumps counts the dumps made again in this run before these
+	// writes: at maxRedumps the run fails whatever the choice, since the
+	// source keeps being written to.
+	Redumps int
 }
 
 func (e *SourceChangedError) Error() string {
@@ -137,6 +141,7 @@ func (e *Engine) decide(ctx context.Context, found *SourceChangedError) (SourceC
 	}
 	if choice == ChangeRedump {
 		if e.redumps >= maxRedumps {
+			found.Redumps = e.redumps
 			return ChangeFail, nil // the source keeps changing: writes must stop first
 		}
 		e.redumps++

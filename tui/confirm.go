@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
@@ -276,10 +277,8 @@ func (c *confirmModel) redumpView(v viewCtx) string {
 	st, w, flow := v.st, v.width, v.flow
 	var b strings.Builder
 	b.WriteString(paint(st.Warning, wrap("The "+flow.Source+" was written to during the dump. Dump again?", w, "")) + "\n\n")
-	details := []string{
-		words.Plural(c.q.Writes, "row was", "rows were") + " inserted, updated or deleted after the dump's snapshot; they are not in the dump.",
-		"Stop your application's writes first, or they will be missed again.",
-	}
+	details := append(flow.LateWrites(c.q.Writes, c.q.Changed, snapshotClock(c.q.DumpedAt, v.now)),
+		"Stop your application's writes first, or they will be missed again.")
 	for _, d := range details {
 		b.WriteString(wrap(d, w, "  ") + "\n")
 	}
@@ -292,12 +291,26 @@ func (c *confirmModel) changedView(v viewCtx) string {
 	st, w, flow := v.st, v.width, v.flow
 	var b strings.Builder
 	b.WriteString(paint(st.Warning, wrap("The "+flow.Source+" was written to after the dump. Dump and restore again?", w, "")) + "\n\n")
-	b.WriteString(wrap(fmt.Sprintf("The dump was taken at %s. Since then %s changed: %s.", formatClock(c.q.DumpedAt, v.now),
+	b.WriteString(wrap(fmt.Sprintf("The dump's snapshot was taken at %s. Since then %s changed: %s.", snapshotClock(c.q.DumpedAt, v.now),
 		words.Plural(int64(len(c.q.Changed)), "table", "tables"), strings.Join(firstNames(c.q.Changed, 8), ", ")), w, "  ") + "\n")
 	b.WriteString(wrap("The "+flow.Target+" matches the dump, so it lacks those writes.", w, "  ") + "\n")
 	b.WriteString("\n" + paint(st.Subtle, wrap("Stop your application's writes, then dump again (the "+flow.Target+
 		" is emptied and restored again), or keep the migration as of the dump: the later writes are then not migrated.", w, "")))
 	return b.String()
+}
+
+// snapshotClock writes the moment of a dump's snapshot to the second: a
+// write a few seconds after it is not in the dump.
+func snapshotClock(t, now time.Time) string {
+	if t.IsZero() {
+		return "an unknown moment"
+	}
+	ty, tm, td := t.Date()
+	ny, nm, nd := now.In(t.Location()).Date()
+	if ty == ny && tm == nm && td == nd {
+		return t.Format("15:04:05")
+	}
+	return t.Format("Jan 2 15:04:05")
 }
 
 // firstNames keeps the first n names and says how many more there are.

@@ -59,20 +59,15 @@ func (m *failureModel) helpKeys(c viewCtx) help.KeyMap { return c.keys.end }
 func (m *failureModel) setSize(viewCtx) {}
 
 // hint is what to do next. An answer of no needs none. A migration that
-// saved nothing cannot resume: the step's "resume" hint gives way to its
-// cause's own.
+// saved nothing cannot resume, which words.NextStep says.
 func (m *failureModel) hint(flow words.Flow) string {
-	var se *migrate.StepError
-	switch {
-	case m.declined:
+	if m.declined {
 		return ""
-	case m.saved || !m.f.Resumable || !errors.As(m.err, &se):
+	}
+	if m.err == nil {
 		return m.f.Hint
 	}
-	if h := flow.Explain(se.Err).Hint; h != "" {
-		return h
-	}
-	return "fix the cause, then run " + flow.Command + " again"
+	return flow.WizardNextStep(m.err, m.saved)
 }
 
 // findings are the plan's items that are not fine, when the plan blocked

@@ -132,6 +132,7 @@ type model struct {
 // a recorded one waits for the user's choice.
 func newModel(ctx context.Context, opts Options, st Styles, state *migrate.State, stateErr error) model {
 	old := state
+	state, stateErr = checkFlow(opts, state, stateErr)
 	restarted := opts.Restart && (state != nil || stateErr != nil)
 	if opts.Restart {
 		state, stateErr = nil, nil // no summary: the user chose already
@@ -163,6 +164,19 @@ func newModel(ctx context.Context, opts Options, st Styles, state *migrate.State
 	}
 	m.resize()
 	return m
+}
+
+// checkFlow turns a record of the other flow's migration into the reason
+// why it cannot be used, so that the start screen says at once which
+// command the folder belongs to, as the engine would once it ran.
+func checkFlow(opts Options, state *migrate.State, stateErr error) (*migrate.State, error) {
+	if stateErr != nil || opts.DumpPrefix == "" {
+		return state, stateErr
+	}
+	if err := migrate.CheckFlow(state, opts.Dir, opts.DumpPrefix); err != nil {
+		return nil, err
+	}
+	return state, nil
 }
 
 // Init starts the spinner, the watch on ctx and, for a fresh migration,

@@ -367,8 +367,8 @@ func summary(m model, err error) string {
 		} else {
 			_, _ = fmt.Fprintf(&b, "ppg: %s\n", f.Headline)
 		}
-		if f.Hint != "" {
-			_, _ = fmt.Fprintf(&b, "  Next: %s\n", f.Hint)
+		if hint := m.flow.WizardNextStep(err, m.mig.saved); hint != "" {
+			_, _ = fmt.Fprintf(&b, "  Next: %s\n", hint)
 		}
 	}
 	return b.String()

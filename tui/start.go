@@ -212,12 +212,12 @@ func (s *startModel) toolsLine(c viewCtx) string {
 // belongs to.
 func (s *startModel) stateErrView(c viewCtx) string {
 	st, w := c.st, c.width
-	f := c.flow.Explain(s.stateErr)
-	out := st.Error.Render("The record of the earlier migration cannot be used:") + "\n" + wrap(f.Headline, w, "  ") + "\n"
-	if f.Hint != "" {
-		out += wrap(words.Capitalize(f.Hint)+".", w, "  ") + "\n"
+	heading, lines, choices := c.flow.UnusableRecord(s.stateErr)
+	out := paint(st.Error, wrap(heading, w, "")) + "\n"
+	for _, l := range lines {
+		out += wrap(l, w, "  ") + "\n"
 	}
-	return out + paint(st.Subtle, wrap("Start over to begin a new migration (the old dump file is kept), or quit.", w, "")) + "\n"
+	return out + paint(st.Subtle, wrap(choices, w, "")) + "\n"
 }
 
 // promptView is the question of the screen, or what happens once left.

@@ -55,7 +55,9 @@ func (v *verifyModel) event(ev migrate.Event, c viewCtx) {
 		v.finish(c.flow.Summary(ev.Step, sum), sum.Verified)
 	case migrate.StepFailed:
 		if v.report != nil {
-			v.fail(c.flow.Explain(ev.Failure))
+			f := c.flow.Explain(ev.Failure)
+			f.Hint = c.flow.WizardNextStep(ev.Failure, c.saved)
+			v.fail(f)
 		}
 	default:
 		// The verify step prints no tool lines; the end is the root's.
