@@ -63,3 +63,37 @@ func (f Flow) SourceChoices(v *migrate.VerifySummary) []string {
 	}
 	return out
 }
+
+// keptWords says which writes after a snapshot the verified migration
+// left out, and who chose that: the user when asked, or
+// --on-source-change=keep. Each choice is said once, as the step that
+// found the writes saw them: rows written during the dump, or tables
+// written to after it. State files of earlier versions record no
+// choices, only what was kept.
+func keptWords(v *migrate.VerifySummary) string {
+	var t string
+	if len(v.SourceChanges) == 0 {
+		if v.WritesDuring > 0 {
+			t += fmt.Sprintf("; as you chose, %s not migrated", Plural(v.WritesDuring, "row written during the dump is", "rows written during the dump are"))
+		}
+		if len(v.KeptChanges) > 0 {
+			t += fmt.Sprintf("; as you chose, writes after the dump to %s are not migrated", strings.Join(first(v.KeptChanges, 5), ", "))
+		}
+		return t
+	}
+	for _, d := range v.SourceChanges {
+		if d.Choice != migrate.ChangeKeep {
+			continue
+		}
+		who := "as you chose"
+		if !d.Asked {
+			who = "as --on-source-change=keep says"
+		}
+		if d.Step == migrate.StepDump {
+			t += fmt.Sprintf("; %s, %s not migrated", who, Plural(d.Writes, "row written during the dump is", "rows written during the dump are"))
+			continue
+		}
+		t += fmt.Sprintf("; %s, writes after the dump to %s are not migrated", who, strings.Join(first(d.Tables, 5), ", "))
+	}
+	return t
+}

@@ -35,6 +35,24 @@ func TestVerdictAsYouChose(t *testing.T) {
 	if !strings.Contains(two, "2 rows written during the dump are not migrated") {
 		t.Errorf("two rows: %q", two)
 	}
+	// A keep at the dump is said once, as rows during the dump, even
+	// though the dump also records the tables it found written to.
+	kept := FromEA.Summary(migrate.StepVerify, &migrate.Summary{Verified: &migrate.VerifySummary{Tables: 1, Rows: 1, WritesDuring: 3,
+		KeptChanges: []string{"public.a"}, SourceChanges: []migrate.ChangeDecision{
+			{Choice: migrate.ChangeKeep, Asked: true, Step: migrate.StepDump, Tables: []string{"public.a"}, Writes: 3},
+		}}})
+	if !strings.Contains(kept, "as you chose, 3 rows written during the dump are not migrated") || strings.Contains(kept, "writes after the dump") {
+		t.Errorf("a keep at the dump: %q", kept)
+	}
+	flag := FromEA.Summary(migrate.StepVerify, &migrate.Summary{Verified: &migrate.VerifySummary{Tables: 1, Rows: 1, WritesDuring: 1,
+		KeptChanges: []string{"public.a", "public.b"}, SourceChanges: []migrate.ChangeDecision{
+			{Choice: migrate.ChangeKeep, Step: migrate.StepDump, Tables: []string{"public.a"}, Writes: 1},
+			{Choice: migrate.ChangeKeep, Step: migrate.StepVerify, Tables: []string{"public.b"}},
+		}}})
+	if strings.Contains(flag, "as you chose") || !strings.Contains(flag, "as --on-source-change=keep says, 1 row written during the dump is not migrated") ||
+		!strings.Contains(flag, "as --on-source-change=keep says, writes after the dump to public.b are not migrated") {
+		t.Errorf("keeps by the flag: %q", flag)
+	}
 	none := FromEA.Summary(migrate.StepVerify, &migrate.Summary{Verified: &migrate.VerifySummary{Tables: 1, Rows: 1}})
 	if strings.Contains(none, "as you chose") {
 		t.Errorf("nobody chose: %q", none)

@@ -186,13 +186,7 @@ func (f Flow) Summary(st migrate.Step, s *migrate.Summary) string {
 		if v.Content {
 			t += ", and every row's content matches (hashes of all rows and large objects)"
 		}
-		if v.WritesDuring > 0 {
-			t += fmt.Sprintf("; as you chose, %s not migrated", Plural(v.WritesDuring, "row written during the dump is", "rows written during the dump are"))
-		}
-		if len(v.KeptChanges) > 0 {
-			t += fmt.Sprintf("; as you chose, writes after the dump to %s are not migrated", strings.Join(first(v.KeptChanges, 5), ", "))
-		}
-		return t
+		return t + keptWords(v)
 	}
 	return ""
 }
