@@ -252,7 +252,7 @@ func readVersion(ctx context.Context, path string) (Version, error) {
 	var out limitedBuffer
 	cmd.Stdout = &out
 	if err := cmd.Run(); err != nil {
-		return Version{}, fmt.Errorf("run %s --version: %w", path, err)
+		return Version{}, fmt.Errorf("%s --version failed: %w", path, err)
 	}
 	first, _, _ := strings.Cut(strings.TrimSpace(out.String()), "\n")
 	v, err := ParseVersion(first)
