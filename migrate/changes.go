@@ -298,8 +298,11 @@ func (e *Engine) checkSourceChanges(ctx context.Context) error {
 		slices.Sort(d.KeptChanges)
 		d.WritesAtEnd = now
 		return e.save()
+	default:
+		// ChangeFail (decide turns ChangeAsk into the user's answer): the
+		// step fails with the writes found.
+		return found
 	}
-	return found
 }
 
 // forgiveSequences drops from rep the sequences that are ahead on the

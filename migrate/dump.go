@@ -391,6 +391,8 @@ func (p *dumpProgress) line(l pgtools.Line) bool {
 			p.finishCurrent()
 			return true
 		}
+	default:
+		// Other lines neither start nor end a table's data.
 	}
 	return false
 }

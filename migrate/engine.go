@@ -337,8 +337,11 @@ func (e *Engine) runStep(ctx context.Context, st Step) (*Summary, error) {
 		return e.restore(ctx)
 	case StepVerify:
 		return e.verify(ctx)
+	default:
+		// StepDone is the end, not a step to run; any other value is not a
+		// step.
+		return nil, fmt.Errorf("unknown step %q", st)
 	}
-	return nil, fmt.Errorf("unknown step %q", st)
 }
 
 // fail records a failed step and returns the *StepError for it. A cancelled

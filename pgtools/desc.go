@@ -25,8 +25,10 @@ func (s Section) String() string {
 		return "data"
 	case SectionPostData:
 		return "post-data"
+	default:
+		// SectionNone, and any value that is not a section.
+		return "none"
 	}
-	return "none"
 }
 
 // Descriptions of TOC entries that are more than one word, longest first so

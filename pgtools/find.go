@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -102,13 +103,38 @@ func (f Finder) Find(ctx context.Context) ([]Tool, error) {
 		version = readVersion
 	}
 
-	type dir struct {
-		path     string
-		explicit bool
+	var tools []Tool
+	seen := make(map[string]bool)
+	for _, d := range f.dirs(goos, getenv) {
+		for _, name := range toolNames {
+			t, ok := lookTool(d, name, goos, seen)
+			if !ok {
+				continue
+			}
+			t.Version, t.Err = version(ctx, t.Path)
+			if t.Err != nil && ctx.Err() != nil {
+				return nil, fmt.Errorf("find pg_dump and pg_restore: %w", ctx.Err())
+			}
+			tools = append(tools, t)
+		}
 	}
-	var dirs []dir
+	if f.Dir != "" && !slices.ContainsFunc(tools, func(t Tool) bool { return t.Explicit }) {
+		return nil, fmt.Errorf("no pg_dump or pg_restore in %s: %w", f.Dir, ErrNotFound)
+	}
+	return tools, nil
+}
+
+// searchDir is a directory Find looks in.
+type searchDir struct {
+	path     string
+	explicit bool // Finder.Dir
+}
+
+// dirs returns the directories to search, in Find's order.
+func (f Finder) dirs(goos string, getenv func(string) string) []searchDir {
+	var dirs []searchDir
 	if f.Dir != "" {
-		dirs = append(dirs, dir{f.Dir, true})
+		dirs = append(dirs, searchDir{f.Dir, true})
 	}
 	listSep := ":"
 	if goos == "windows" {
@@ -118,7 +144,7 @@ func (f Finder) Find(ctx context.Context) ([]Tool, error) {
 		// Relative entries ("", ".") would make the result depend on the
 		// working directory; os/exec refuses them too.
 		if d != "" && isAbs(d, goos) {
-			dirs = append(dirs, dir{d, false})
+			dirs = append(dirs, searchDir{d, false})
 		}
 	}
 	for _, pattern := range installPatterns(goos, getenv) {
@@ -130,54 +156,39 @@ func (f Finder) Find(ctx context.Context) ([]Tool, error) {
 		// postgresql@16 (order only breaks ties in Choose).
 		sort.Sort(sort.Reverse(sort.StringSlice(matches)))
 		for _, m := range matches {
-			dirs = append(dirs, dir{m, false})
+			dirs = append(dirs, searchDir{m, false})
 		}
 	}
+	return dirs
+}
 
-	var tools []Tool
-	seen := make(map[string]bool)
-	for _, d := range dirs {
-		for _, name := range toolNames {
-			path := filepath.Join(d.path, name)
-			if goos == "windows" {
-				path += ".exe"
-			}
-			if !isExecutable(path) {
-				continue
-			}
-			real, err := filepath.EvalSymlinks(path)
-			if err != nil {
-				continue
-			}
-			if abs, err := filepath.Abs(real); err == nil {
-				real = abs
-			}
-			key := name + "\x00" + real
-			if goos == "windows" || goos == "darwin" {
-				key = strings.ToLower(key) // case-insensitive file systems
-			}
-			if seen[key] {
-				continue
-			}
-			seen[key] = true
-			t := Tool{Name: name, Path: path, RealPath: real, Explicit: d.explicit}
-			t.Version, t.Err = version(ctx, path)
-			if t.Err != nil && ctx.Err() != nil {
-				return nil, fmt.Errorf("find pg_dump and pg_restore: %w", ctx.Err())
-			}
-			tools = append(tools, t)
-		}
+// lookTool returns the tool name in d, without its version, if it is an
+// executable file not already in seen (by its real path), and adds it to
+// seen.
+func lookTool(d searchDir, name, goos string, seen map[string]bool) (Tool, bool) {
+	path := filepath.Join(d.path, name)
+	if goos == "windows" {
+		path += ".exe"
 	}
-	if f.Dir != "" {
-		explicit := false
-		for _, t := range tools {
-			explicit = explicit || t.Explicit
-		}
-		if !explicit {
-			return nil, fmt.Errorf("no pg_dump or pg_restore in %s: %w", f.Dir, ErrNotFound)
-		}
+	if !isExecutable(path) {
+		return Tool{}, false
 	}
-	return tools, nil
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return Tool{}, false
+	}
+	if abs, err := filepath.Abs(real); err == nil {
+		real = abs
+	}
+	key := name + "\x00" + real
+	if goos == "windows" || goos == "darwin" {
+		key = strings.ToLower(key) // case-insensitive file systems
+	}
+	if seen[key] {
+		return Tool{}, false
+	}
+	seen[key] = true
+	return Tool{Name: name, Path: path, RealPath: real, Explicit: d.explicit}, true
 }
 
 // installPatterns returns glob patterns (with forward slashes) of the
@@ -241,7 +252,7 @@ func readVersion(ctx context.Context, path string) (Version, error) {
 	var out limitedBuffer
 	cmd.Stdout = &out
 	if err := cmd.Run(); err != nil {
-		return Version{}, fmt.Errorf("run %s --version: %w", path, err)
+		return Version{}, fmt.Errorf("%s --version failed: %w", path, err)
 	}
 	first, _, _ := strings.Cut(strings.TrimSpace(out.String()), "\n")
 	v, err := ParseVersion(first)

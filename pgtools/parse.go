@@ -388,19 +388,7 @@ func NewParser(serial bool, emit func(Line)) *Parser {
 
 // Feed parses one line of output (without its line ending).
 func (p *Parser) Feed(raw string) {
-	l, groups := parseLine(raw)
-	if l.Kind == KindContinuation && l.Tool == "" && p.tool != "" &&
-		(p.pending == nil || strings.HasPrefix(raw, " from TOC entry ")) {
-		// Parallel workers' lines can interleave mid-line, leaving the
-		// rest of a line without its "pg_restore: " (testdata/
-		// pg_restore-15-j2.txt, pg_restore-17-j2.txt). Read such a line as
-		// if it had the prefix, if it then means something.
-		rl, g := parseLine(p.tool + ": " + strings.TrimPrefix(raw, " "))
-		if rl.Kind != KindOther && rl.Kind != KindContinuation || rl.EntryID != 0 {
-			rl.Raw, rl.Tool = raw, ""
-			l, groups = rl, g
-		}
-	}
+	l, groups := p.parse(raw)
 	if l.Tool != "" {
 		p.tool = l.Tool
 	}
@@ -412,41 +400,7 @@ func (p *Parser) Feed(raw string) {
 		l.Kind = KindOther
 	}
 	p.flushPending()
-
-	switch {
-	case l.Kind == KindOther && strings.Contains(raw, ": while ") && strings.HasSuffix(raw, ":"):
-		// "while PROCESSING TOC:", "while INITIALIZING:": a new phase;
-		// errors from here on are about no entry until one is named.
-		p.entry = Line{}
-		p.emit(l)
-		return
-	case l.Kind == KindOther && l.EntryID != 0 && strings.Contains(raw, "from TOC entry "):
-		p.entry = l
-		p.emit(l)
-		return
-	case l.Kind == KindError || l.Kind == KindWarning:
-		if l.Kind == KindError {
-			if l.EntryID == 0 && p.entry.EntryID != 0 {
-				l.EntryID, l.ObjectType, l.Name = p.entry.EntryID, p.entry.ObjectType, p.entry.Name
-			}
-			if l.EntryID != 0 {
-				p.failed[l.EntryID] = true
-			}
-			if p.open != nil {
-				p.openFailed = true
-			}
-		}
-		p.startPending(l)
-		return
-	case groups:
-		// A server notice: like a warning, it does not end the table.
-		p.startPending(l)
-		return
-	case l.Kind == KindOther && strings.HasSuffix(raw, "terminated by user"):
-		// What pg_dump and pg_restore print when interrupted (SIGINT,
-		// SIGTERM) before they exit: the open table is not done.
-		p.open = nil
-		p.emit(l)
+	if p.keepsOpen(l, raw, groups) {
 		return
 	}
 
@@ -459,8 +413,73 @@ func (p *Parser) Feed(raw string) {
 		}
 	case KindTableDataFinished:
 		l.Failed = p.failed[l.EntryID]
+	default:
+		// Other lines only end the open table, as every line does.
 	}
 	p.emit(l)
+}
+
+// parse parses raw, with the tool's prefix added when it is the rest of a
+// line whose prefix went to another line.
+func (p *Parser) parse(raw string) (Line, bool) {
+	l, groups := parseLine(raw)
+	if l.Kind == KindContinuation && l.Tool == "" && p.tool != "" &&
+		(p.pending == nil || strings.HasPrefix(raw, " from TOC entry ")) {
+		// Parallel workers' lines can interleave mid-line, leaving the
+		// rest of a line without its "pg_restore: " (testdata/
+		// pg_restore-15-j2.txt, pg_restore-17-j2.txt). Read such a line as
+		// if it had the prefix, if it then means something.
+		rl, g := parseLine(p.tool + ": " + strings.TrimPrefix(raw, " "))
+		if rl.Kind != KindOther && rl.Kind != KindContinuation || rl.EntryID != 0 {
+			rl.Raw, rl.Tool = raw, ""
+			return rl, g
+		}
+	}
+	return l, groups
+}
+
+// keepsOpen handles the lines that do not end the open table's data
+// (phases, entries named for the errors that follow, errors, warnings,
+// notices, the tool's interruption), and reports whether l was one.
+func (p *Parser) keepsOpen(l Line, raw string, groups bool) bool {
+	switch {
+	case l.Kind == KindOther && strings.Contains(raw, ": while ") && strings.HasSuffix(raw, ":"):
+		// "while PROCESSING TOC:", "while INITIALIZING:": a new phase;
+		// errors from here on are about no entry until one is named.
+		p.entry = Line{}
+		p.emit(l)
+	case l.Kind == KindOther && l.EntryID != 0 && strings.Contains(raw, "from TOC entry "):
+		p.entry = l
+		p.emit(l)
+	case l.Kind == KindError:
+		p.noteError(&l)
+		p.startPending(l)
+	case l.Kind == KindWarning, groups:
+		// A server notice: like a warning, it does not end the table.
+		p.startPending(l)
+	case l.Kind == KindOther && strings.HasSuffix(raw, "terminated by user"):
+		// What pg_dump and pg_restore print when interrupted (SIGINT,
+		// SIGTERM) before they exit: the open table is not done.
+		p.open = nil
+		p.emit(l)
+	default:
+		return false
+	}
+	return true
+}
+
+// noteError gives an error the entry last named, and records that entry,
+// and the open table, as failed.
+func (p *Parser) noteError(l *Line) {
+	if l.EntryID == 0 && p.entry.EntryID != 0 {
+		l.EntryID, l.ObjectType, l.Name = p.entry.EntryID, p.entry.ObjectType, p.entry.Name
+	}
+	if l.EntryID != 0 {
+		p.failed[l.EntryID] = true
+	}
+	if p.open != nil {
+		p.openFailed = true
+	}
 }
 
 // Close emits what is still held back: a pending message, and, when

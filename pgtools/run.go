@@ -80,7 +80,7 @@ func (c *Conn) args() []string {
 func (c *Conn) validate() error {
 	db := strings.ToLower(c.Database)
 	if strings.Contains(db, "=") || strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-		return errors.New("the database name looks like a connection string; pass host, port, user, database and password separately")
+		return errors.New("the database name looks like a connection string")
 	}
 	return nil
 }
@@ -181,19 +181,69 @@ func (r *Runner) Run(ctx context.Context, c Cmd) error {
 	if name == "" {
 		name = toolName(c.Tool.Path)
 	}
-	if c.Tool.Path == "" {
-		return fmt.Errorf("run %s: no path", name)
+	args, secrets, err := c.args()
+	if err != nil {
+		return fmt.Errorf("start %s: %w", name, err)
 	}
-	var args, secrets []string
+	cmd := r.command(ctx, c, args)
+	var stdout *recordingWriter
+	if c.Stdout != nil {
+		stdout = &recordingWriter{w: c.Stdout}
+		cmd.Stdout = stdout
+	}
+	out := newToolOutput(c, secrets)
+	cmd.Stderr = out.stderr
+
+	runErr := cmd.Run()
+	out.stderr.Flush()
+	state := cmd.ProcessState
+	if state == nil {
+		return fmt.Errorf("start %s: %w", name, runErr)
+	}
+	// pg_restore prints "errors ignored on restore" only when it got to
+	// its end.
+	out.parser.Close(state.Success() || out.ignored >= 0)
+	if stdout != nil && stdout.err != nil {
+		// The tool most likely died of the closed pipe; the cause is ours.
+		return fmt.Errorf("copy the output of %s: %w", name, stdout.err)
+	}
+	if state.Success() {
+		// Even if runErr is exec.ErrWaitDelay (a child of the tool kept
+		// its output open), the tool itself completed.
+		return nil
+	}
+	ee := &ExitError{
+		Tool:       name,
+		Code:       state.ExitCode(),
+		Signal:     signalName(state),
+		Canceled:   ctx.Err() != nil,
+		StderrTail: out.tail.lines(),
+	}
+	if out.ignored > 0 {
+		ee.ErrorsIgnored = out.ignored
+	}
+	return ee
+}
+
+// args returns the tool's arguments, and the secrets to redact from its
+// output.
+func (c *Cmd) args() (args, secrets []string, err error) {
+	if c.Tool.Path == "" {
+		return nil, nil, errors.New("no path")
+	}
 	if c.Conn != nil {
 		if err := c.Conn.validate(); err != nil {
-			return fmt.Errorf("run %s: %w", name, err)
+			return nil, nil, err
 		}
 		args = c.Conn.args()
 		secrets = append(secrets, c.Conn.Password)
 	}
-	args = append(args, c.Args...)
+	return append(args, c.Args...), secrets, nil
+}
 
+// command builds the process of a run, with its environment and the way
+// it is stopped; Run sets its output.
+func (r *Runner) command(ctx context.Context, c Cmd, args []string) *exec.Cmd {
 	command := r.Command
 	if command == nil {
 		command = exec.CommandContext
@@ -206,64 +256,41 @@ func (r *Runner) Run(ctx context.Context, c Cmd) error {
 	if grace <= 0 {
 		grace = DefaultGrace
 	}
-
 	cmd := command(ctx, c.Tool.Path, args...)
 	cmd.Env = append(cmd.Env, buildEnv(environ(), c.Conn)...)
-	var stdout *recordingWriter
-	if c.Stdout != nil {
-		stdout = &recordingWriter{w: c.Stdout}
-		cmd.Stdout = stdout
-	}
 	cmd.Cancel = func() error { return interrupt(cmd.Process) }
 	cmd.WaitDelay = grace
 	detach(cmd)
+	return cmd
+}
 
-	tail := newTail(tailLines)
-	ignored := -1
-	p := NewParser(serial(c.Args), func(l Line) {
+// toolOutput reads a tool's stderr: it redacts each line, keeps the last
+// ones, and parses them for Cmd.OnLine.
+type toolOutput struct {
+	stderr *lineWriter
+	parser *Parser
+	tail   *tail
+	// ignored is the count of "errors ignored on restore: N", -1 until
+	// that line is read.
+	ignored int
+}
+
+func newToolOutput(c Cmd, secrets []string) *toolOutput {
+	o := &toolOutput{tail: newTail(tailLines), ignored: -1}
+	o.parser = NewParser(serial(c.Args), func(l Line) {
 		if l.Kind == KindErrorsIgnored {
-			ignored = l.Count
+			o.ignored = l.Count
 		}
 		if c.OnLine != nil {
 			c.OnLine(l)
 		}
 	})
-	stderr := newLineWriter(maxLineBytes, func(s string) {
+	o.stderr = newLineWriter(maxLineBytes, func(s string) {
 		s = redact(s, secrets)
-		tail.add(s)
-		p.Feed(s)
+		o.tail.add(s)
+		o.parser.Feed(s)
 	})
-	cmd.Stderr = stderr
-
-	runErr := cmd.Run()
-	stderr.Flush()
-	state := cmd.ProcessState
-	if state == nil {
-		return fmt.Errorf("start %s: %w", name, runErr)
-	}
-	// pg_restore prints "errors ignored on restore" only when it got to
-	// its end.
-	p.Close(state.Success() || ignored >= 0)
-	if stdout != nil && stdout.err != nil {
-		// The tool most likely died of the closed pipe; the cause is ours.
-		return fmt.Errorf("run %s: write its output: %w", name, stdout.err)
-	}
-	if state.Success() {
-		// Even if runErr is exec.ErrWaitDelay (a child of the tool kept
-		// its output open), the tool itself completed.
-		return nil
-	}
-	ee := &ExitError{
-		Tool:       name,
-		Code:       state.ExitCode(),
-		Signal:     signalName(state),
-		Canceled:   ctx.Err() != nil,
-		StderrTail: tail.lines(),
-	}
-	if ignored > 0 {
-		ee.ErrorsIgnored = ignored
-	}
-	return ee
+	return o
 }
 
 // recordingWriter passes writes on and remembers the first error.

@@ -69,97 +69,119 @@ const maxScriptLine = 64 << 20
 func ParseScript(r io.Reader) (*Script, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxScriptLine)
-	s := &Script{}
-	var (
-		restrict string   // the \restrict key, whose \unrestrict ends the script
-		body     []string // lines of the current entry, or of the preamble
-		settings []string // session state set between entries
-		cur      *ScriptEntry
-		pending  []string // comment lines that may be a header
-		copying  bool     // reading a COPY's rows, up to "\."
-	)
-	flush := func() {
-		lines := trimTrailing(body)
-		// Settings at the end of an entry's text are for the entries
-		// after it.
-		var next []string
-		for len(lines) > 0 && sessionSetting.MatchString(lines[len(lines)-1]) {
-			next = append([]string{lines[len(lines)-1]}, next...)
-			lines = trimTrailing(lines[:len(lines)-1])
-		}
-		if cur == nil {
-			for _, l := range lines {
-				if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "--") {
-					s.Preamble = append(s.Preamble, l)
-				}
-			}
-		} else {
-			for len(lines) > 0 && strings.TrimSpace(lines[0]) == "" {
-				lines = lines[1:]
-			}
-			cur.SQL = strings.Join(lines, "\n")
-			s.Entries = append(s.Entries, *cur)
-		}
-		settings = mergeSettings(settings, next)
-		body = nil
-	}
+	p := &scriptParser{s: &Script{}}
 	for sc.Scan() {
-		line := sc.Text()
-		if copying {
-			// Rows are data, whatever they look like: a row may start
-			// with "--" or a backslash.
-			if line == `\.` {
-				copying = false
-			} else {
-				cur.Copy = append(append(cur.Copy, line...), '\n')
-			}
-			continue
-		}
-		if restrict == "" && cur == nil && strings.HasPrefix(line, `\restrict `) {
-			restrict = strings.TrimPrefix(line, `\restrict `)
-			continue
-		}
-		if restrict != "" && line == `\unrestrict `+restrict {
-			continue
-		}
-		// A header: "--", "-- TOC entry N (...)", optional
-		// "-- Dependencies: ...", "-- Name: ...", optional
-		// "-- Data Pos: ...", "--".
-		if len(pending) > 0 || line == "--" {
-			pending = append(pending, line)
-			if id, deps, ok, done := header(pending); done {
-				switch {
-				case ok:
-					flush()
-					cur = &ScriptEntry{ID: id, Deps: deps, Settings: append([]string(nil), settings...)}
-					pending = nil
-				case line == "--":
-					// Not a header so far, but this line may begin one.
-					body = append(body, pending[:len(pending)-1]...)
-					pending = pending[len(pending)-1:]
-				default:
-					body = append(body, pending...)
-					pending = nil
-				}
-			}
-			continue
-		}
-		body = append(body, line)
-		if cur != nil && copyFromStdin.MatchString(line) {
-			if cur.Copy != nil {
-				return nil, fmt.Errorf("%w: entry %d holds two COPY statements", ErrScript, cur.ID)
-			}
-			copying, cur.Copy = true, []byte{}
+		if err := p.line(sc.Text()); err != nil {
+			return nil, err
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read the restore script: %w", err)
 	}
-	if copying {
-		return nil, fmt.Errorf("%w: the rows of entry %d do not end", ErrScript, cur.ID)
+	return p.end()
+}
+
+// scriptParser is ParseScript's state between lines.
+type scriptParser struct {
+	s        *Script
+	restrict string   // the \restrict key, whose \unrestrict ends the script
+	body     []string // lines of the current entry, or of the preamble
+	settings []string // session state set between entries
+	cur      *ScriptEntry
+	pending  []string // comment lines that may be a header
+	copying  bool     // reading a COPY's rows, up to "\."
+}
+
+// line takes one line of the script.
+func (p *scriptParser) line(line string) error {
+	if p.copying {
+		// Rows are data, whatever they look like: a row may start with
+		// "--" or a backslash.
+		if line == `\.` {
+			p.copying = false
+		} else {
+			p.cur.Copy = append(append(p.cur.Copy, line...), '\n')
+		}
+		return nil
 	}
-	body = append(body, pending...)
-	flush()
+	if p.restrict == "" && p.cur == nil && strings.HasPrefix(line, `\restrict `) {
+		p.restrict = strings.TrimPrefix(line, `\restrict `)
+		return nil
+	}
+	if p.restrict != "" && line == `\unrestrict `+p.restrict {
+		return nil
+	}
+	if len(p.pending) > 0 || line == "--" {
+		p.headerLine(line)
+		return nil
+	}
+	p.body = append(p.body, line)
+	if p.cur != nil && copyFromStdin.MatchString(line) {
+		if p.cur.Copy != nil {
+			return fmt.Errorf("%w: entry %d holds two COPY statements", ErrScript, p.cur.ID)
+		}
+		p.copying, p.cur.Copy = true, []byte{}
+	}
+	return nil
+}
+
+// headerLine takes a line that may belong to an entry's header: "--",
+// "-- TOC entry N (...)", optional "-- Dependencies: ...", "-- Name:
+// ...", optional "-- Data Pos: ...", "--".
+func (p *scriptParser) headerLine(line string) {
+	p.pending = append(p.pending, line)
+	id, deps, ok, done := header(p.pending)
+	switch {
+	case !done:
+	case ok:
+		p.flush()
+		p.cur = &ScriptEntry{ID: id, Deps: deps, Settings: append([]string(nil), p.settings...)}
+		p.pending = nil
+	case line == "--":
+		// Not a header so far, but this line may begin one.
+		p.body = append(p.body, p.pending[:len(p.pending)-1]...)
+		p.pending = p.pending[len(p.pending)-1:]
+	default:
+		p.body = append(p.body, p.pending...)
+		p.pending = nil
+	}
+}
+
+// flush ends the current entry, or the preamble.
+func (p *scriptParser) flush() {
+	lines := trimTrailing(p.body)
+	// Settings at the end of an entry's text are for the entries after
+	// it.
+	var next []string
+	for len(lines) > 0 && sessionSetting.MatchString(lines[len(lines)-1]) {
+		next = append([]string{lines[len(lines)-1]}, next...)
+		lines = trimTrailing(lines[:len(lines)-1])
+	}
+	if p.cur == nil {
+		for _, l := range lines {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "--") {
+				p.s.Preamble = append(p.s.Preamble, l)
+			}
+		}
+	} else {
+		for len(lines) > 0 && strings.TrimSpace(lines[0]) == "" {
+			lines = lines[1:]
+		}
+		p.cur.SQL = strings.Join(lines, "\n")
+		p.s.Entries = append(p.s.Entries, *p.cur)
+	}
+	p.settings = mergeSettings(p.settings, next)
+	p.body = nil
+}
+
+// end finishes the script once its last line is read.
+func (p *scriptParser) end() (*Script, error) {
+	if p.copying {
+		return nil, fmt.Errorf("%w: the rows of entry %d do not end", ErrScript, p.cur.ID)
+	}
+	p.body = append(p.body, p.pending...)
+	p.flush()
+	s := p.s
 	if len(s.Preamble) == 0 && len(s.Entries) == 0 {
 		return nil, fmt.Errorf("%w: no preamble and no entries", ErrScript)
 	}

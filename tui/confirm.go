@@ -146,6 +146,9 @@ func (c *confirmModel) key(msg tea.KeyMsg, k confirmKeys) tea.Cmd {
 		if len([]rune(c.typed)) < 8 && !msg.Paste {
 			c.typed += string(msg.Runes)
 		}
+	default:
+		// Other keys type nothing (Enter and the answers are handled
+		// above).
 	}
 	c.nudge = false
 	return nil
