@@ -34,6 +34,15 @@ func (f Flow) Notice(n *migrate.Notice) string {
 			t += " (" + strings.Join(first(n.Names, 5), ", ") + ")"
 		}
 		return t + "; those writes are not in the dump."
+	default:
+		return f.restoreNotice(n)
+	}
+}
+
+// restoreNotice is the sentence of a notice of the restore, the verify
+// step or the connections (see Notice).
+func (f Flow) restoreNotice(n *migrate.Notice) string {
+	switch n.Code {
 	case migrate.NoticeHarmlessError:
 		return n.Cause + ": " + f.Harmless(n.Harmless)
 	case migrate.NoticeRestoreNote:
@@ -72,12 +81,13 @@ func (f Flow) Notice(n *migrate.Notice) string {
 		return "no manifest beside the dump (" + filepath.Base(n.Path) + "): the restore is not verified"
 	case migrate.NoticeRowSecurityBypassed:
 		return f.rowSecurityNotice(n)
+	default:
+		if s, ok := f.compatNotice(n); ok {
+			return s
+		}
+		// A notice these words do not know yet: never its raw fields.
+		return fmt.Sprintf("the migration reported something this version of ppg cannot describe (notice %q)", string(n.Code))
 	}
-	if s, ok := f.compatNotice(n); ok {
-		return s
-	}
-	// A notice these words do not know yet: never its raw fields.
-	return fmt.Sprintf("the migration reported something this version of ppg cannot describe (notice %q)", string(n.Code))
 }
 
 // targetNote says what to expect from restoring into an older server.
