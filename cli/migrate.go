@@ -123,6 +123,7 @@ type migrateOptions struct {
 	retries        int
 	keyFiles       map[migrate.Side]*string
 	from, to       string
+	live           liveFlags
 }
 
 const exitHelp = `
@@ -188,6 +189,7 @@ func (o *migrateOptions) addFlags(cmd *cobra.Command) {
 	for _, side := range []migrate.Side{migrate.Source, migrate.Target} {
 		fl.StringVar(o.keyFiles[side], c.fileFlag[side], "", fmt.Sprintf("read the %s key or URL from this file instead of $%s", c.flow.Side(side), c.env[side]))
 	}
+	o.live.add(fl)
 	if c.fromTo {
 		fl.StringVar(&o.from, "from", "", "the source: env:NAME, file:PATH, or a URL without a password")
 		fl.StringVar(&o.to, "to", "", "the target: env:NAME, file:PATH, or a URL without a password")
@@ -204,6 +206,9 @@ func (o *migrateOptions) config() (migrate.Config, error) {
 		return cfg, words.UsageError{Err: fmt.Errorf("--stall-timeout %q: %v", o.stall, err)}
 	}
 	cfg.StallTimeout = stall
+	if err := o.live.apply(&cfg, o.nonInteractive); err != nil {
+		return cfg, err
+	}
 	switch {
 	case o.retries < 0:
 		return cfg, words.UsageError{Err: fmt.Errorf("--retries %d: use 0 or more", o.retries)}
@@ -309,6 +314,9 @@ func runHeadless(ctx context.Context, o *migrateOptions) error {
 	rep.now = o.now
 	if o.dryRun {
 		return dryRun(ctx, eng, rep)
+	}
+	if o.live.abandon {
+		return abandonLive(ctx, eng, rep)
 	}
 	var verified *migrate.VerifySummary
 	err = eng.Run(ctx, func(ev migrate.Event) {

@@ -142,6 +142,9 @@ func (r *reporter) failed(ts string, err error) {
 
 // message is the event's sentence, "" for events that have none.
 func (r *reporter) message(ev migrate.Event) string {
+	if line, ok := liveStatusLine(ev); ok {
+		return line
+	}
 	switch {
 	case ev.Notice != nil:
 		return r.flow.Notice(ev.Notice)

@@ -189,6 +189,9 @@ func changedTables(base, now map[string]int64) (changed []string, rows int64) {
 // the statistics is left to the verify step, which reads them again and
 // compares them with the same snapshot's.
 func (e *Engine) afterDump(ctx context.Context, src *Endpoint, base map[string]int64) (bool, error) {
+	if e.isLive() {
+		return false, nil // the stream carries the writes
+	}
 	now, err := src.DB.TableWrites(ctx)
 	if err != nil {
 		return false, nil
@@ -262,6 +265,9 @@ func (e *Engine) sourceChanges(ctx context.Context) (changed []string, now map[s
 // checkSourceChanges applies the rule before the verify step's verdict:
 // nil to go on, errRedump to dump again, or the error.
 func (e *Engine) checkSourceChanges(ctx context.Context) error {
+	if e.isLive() {
+		return nil // the stream carries the writes
+	}
 	changed, now, ok, err := e.sourceChanges(ctx)
 	if err != nil {
 		return err

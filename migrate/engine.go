@@ -135,6 +135,9 @@ type Config struct {
 	VerifyContent bool
 	// Now returns the time; nil means time.Now.
 	Now func() time.Time
+	// Live makes a new migration a live one (see LiveOptions); a
+	// migration's state file says whether it is live when it resumes.
+	Live *LiveOptions
 }
 
 // defaultJobs is the default number of parallel pg_restore jobs. The
@@ -332,6 +335,8 @@ func (e *Engine) runStep(ctx context.Context, st Step) (*Summary, error) {
 		return e.restore(ctx)
 	case StepVerify:
 		return e.verify(ctx)
+	case StepStream:
+		return e.stream(ctx)
 	}
 	return nil, fmt.Errorf("unknown step %q", st)
 }
@@ -343,11 +348,13 @@ func (e *Engine) fail(ctx context.Context, st Step, err error) error {
 	if ctx.Err() != nil {
 		rec.Status = Pending
 		rec.Error = "stopped by the user"
+		e.liveLeftover(ctx, st)
 		if serr := e.save(); serr != nil {
 			return errors.Join(context.Canceled, serr)
 		}
 		return context.Canceled
 	}
+	e.liveLeftover(ctx, st)
 	se := newStepError(st, err)
 	rec.Status, rec.Error, rec.FinishedAt = Failed, err.Error(), e.cfg.Now()
 	if serr := e.save(); serr != nil {
@@ -381,6 +388,7 @@ func (e *Engine) load() error {
 			s.Previous = old.Previous // started over before reaching the target
 		}
 		e.state = s
+		e.startLive()
 		// Not written until the source is confirmed: a run stopped
 		// before that leaves nothing behind.
 		e.fresh = true

@@ -70,6 +70,8 @@ func (f Flow) Notice(n *migrate.Notice) string {
 			f.Side(n.Side), n.Count)
 	case migrate.NoticeNoManifest:
 		return "no manifest beside the dump (" + filepath.Base(n.Path) + "): the restore is not verified"
+	case migrate.NoticeLiveStatus, migrate.NoticeLiveRetry, migrate.NoticeLiveSlotLeft, migrate.NoticeLiveCutoverAsked, migrate.NoticeLiveTriggersFire:
+		return f.liveNotice(n)
 	}
 	// A notice these words do not know yet: never its raw fields.
 	return fmt.Sprintf("the migration reported something this version of ppg cannot describe (notice %q)", string(n.Code))
@@ -172,6 +174,8 @@ func (f Flow) Summary(st migrate.Step, s *migrate.Summary) string {
 			t += "; " + f.Skipped(r)
 		}
 		return t
+	case s.Cutover != nil:
+		return f.CutoverSummary(s.Cutover)
 	case s.Verified != nil:
 		v := s.Verified
 		t := fmt.Sprintf("%d tables and %s rows match, %d sequences match, object counts match", v.Tables, Count(v.Rows), v.Sequences)
@@ -265,6 +269,9 @@ func (f Flow) PlanItem(it migrate.CheckItem) string {
 		return fmt.Sprintf("the %s accepts %s more: enough for %d parallel jobs", f.Target, Plural(it.Count, "connection", "connections"), it.Of)
 	default:
 		if t := f.objectsItem(it); t != "" {
+			return t
+		}
+		if t := f.liveItem(it); t != "" {
 			return t
 		}
 		return fmt.Sprintf("a check this version of ppg cannot describe (%q)", string(it.Code))
