@@ -1,0 +1,130 @@
+//go:build e2e
+
+package e2e
+
+// End-to-end tests of a live migration through the real binary: ppg
+// migrate --live into a PostgreSQL 17 target from a PostgreSQL 16 source
+// that writers change all along, ppg cutover from another process, a
+// SIGKILL during the stream and its resume, a stop and --abandon-live,
+// and a source that cannot stream.
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// liveRun is a live migration's folder and environment for the binary.
+type liveRun struct {
+	t   testing.TB
+	b   *liveBed
+	dir string
+	env []string
+}
+
+func newLiveRun(t testing.TB, settings map[string]string) *liveRun {
+	b := newLiveBed(t, settings)
+	env := []string{"PPG_PG_BIN=" + need(t, "PPG_CLIENT_BIN"), "PPG_SOURCE_URL=" + b.source.url, "PPG_TARGET_URL=" + b.target.url}
+	return &liveRun{t: t, b: b, dir: t.TempDir(), env: env}
+}
+
+// liveArgs are the arguments of the live migration; logs has no key and
+// is consented to REPLICA IDENTITY FULL.
+var liveArgs = []string{"migrate", "--non-interactive", "--json", "--live", "--replica-identity-full=public.logs"}
+
+func (l *liveRun) start() *process { return startPPG(l.t, l.dir, l.env, nil, liveArgs...) }
+
+// streamStatus matches a stream status event with at least n rows applied.
+func streamStatus(n int64) eventMatch {
+	return eventWhere("a stream status", func(ev event) bool {
+		return ev.Step == "stream" && ev.Live != nil && ev.Live.Rows >= n
+	})
+}
+
+// cutover runs ppg cutover from another process and checks ppg migrate's
+// end: exit 0, the downtime printed, everything equal, nothing left.
+func (l *liveRun) cutover(p *process) {
+	l.t.Helper()
+	c := runPPG(l.t, l.dir, nil, "cutover", "--dir", l.dir)
+	c.wantExit(0)
+	if !strings.Contains(c.stdout, "Downtime:") {
+		l.t.Errorf("ppg cutover does not print the downtime:\n%s", c.output())
+	}
+	l.t.Logf("ppg cutover: %s", strings.TrimSpace(c.stdout))
+	r := p.wait()
+	r.wantExit(0)
+	done := r.all(stepFinished("stream"))
+	if len(done) != 1 || done[0].Summary == nil || done[0].Summary.Cutover == nil || done[0].Summary.Cutover.DowntimeSeconds <= 0 {
+		l.t.Fatalf("no cutover summary with a downtime:\n%s", r.show())
+	}
+	l.t.Logf("stream step: %s", done[0].Text)
+	l.b.compare()
+}
+
+// TestLiveCLI: writers run through the dump, the restore and the stream;
+// ppg cutover from another process; every table and sequence equal.
+func TestLiveCLI(t *testing.T) {
+	l := newLiveRun(t, logicalSettings)
+	w := startWriters(t, l.b.source, 3)
+	p := l.start()
+	p.waitFor(streamStatus(200))
+	w.halt(t)
+	l.cutover(p)
+}
+
+// TestLiveCLIKilled: ppg SIGKILLed during the stream, run again, resumes
+// from the recorded position; the cutover then ends identical.
+func TestLiveCLIKilled(t *testing.T) {
+	l := newLiveRun(t, logicalSettings)
+	w := startWriters(t, l.b.source, 3)
+	p := l.start()
+	p.waitFor(streamStatus(1))
+	p.kill()
+	p.groupGone()
+	p = l.start()
+	p.waitFor(eventWhere("the stream resumed", func(ev event) bool { return ev.Kind == kindStepStarted && ev.Step == "stream" }))
+	p.waitFor(streamStatus(1))
+	w.halt(t)
+	l.cutover(p)
+}
+
+// TestLiveCLIStopAbandon: Ctrl-C during the stream keeps the slot and says
+// how to remove it; --abandon-live removes slot and publication.
+func TestLiveCLIStopAbandon(t *testing.T) {
+	l := newLiveRun(t, logicalSettings)
+	p := l.start()
+	p.waitFor(streamStatus(0))
+	p.signalPPG(syscall.SIGINT)
+	r := p.wait()
+	r.wantExit(130)
+	if !r.has(warningOf("stream").saying("replication slot", "holds", "--abandon-live", "pg_drop_replication_slot")) {
+		t.Errorf("the stop does not say the slot holds WAL and how to remove it:\n%s", r.show())
+	}
+	if n := l.b.source.number("SELECT count(*) FROM pg_replication_slots"); n != 1 {
+		t.Fatalf("%d slots after the stop, want the migration's", n)
+	}
+	a := runPPG(t, l.dir, l.env, "migrate", "--non-interactive", "--abandon-live")
+	a.wantExit(0)
+	if !strings.Contains(a.stdout, "dropped") {
+		t.Errorf("--abandon-live does not say what it dropped:\n%s", a.output())
+	}
+	l.b.noLeftovers()
+}
+
+// TestLiveCLIReplica: a source with wal_level=replica: --live --dry-run
+// says within 5 s why live is impossible, and creates nothing.
+func TestLiveCLIReplica(t *testing.T) {
+	l := newLiveRun(t, nil)
+	start := time.Now()
+	r := runPPG(t, l.dir, l.env, "migrate", "--non-interactive", "--live", "--dry-run")
+	took := time.Since(start)
+	r.wantExit(5)
+	if !strings.Contains(r.stdout, "wal_level is replica, and must be logical") || !strings.Contains(r.stdout, "rds.logical_replication") {
+		t.Errorf("the plan does not say why live is impossible:\n%s", r.output())
+	}
+	if took > 5*time.Second {
+		t.Errorf("the plan took %v, want under 5 s", took)
+	}
+	l.b.noLeftovers()
+}
