@@ -79,6 +79,9 @@ func runCutover(ctx context.Context, o *cutoverOptions) error {
 	_, _ = fmt.Fprintf(o.io.out, "Cutover asked for in %s: waiting for the migration to apply the last changes…\n", dir)
 	res, err := waitCutover(ctx, dir, result)
 	if err != nil {
+		// Not answered: a later run must not take it for a request of
+		// its own.
+		_ = os.Remove(filepath.Join(dir, migrate.CutoverRequestFile))
 		return err
 	}
 	if !res.OK {

@@ -60,6 +60,24 @@ func (l *liveRun) cutover(p *process) {
 	}
 	l.t.Logf("stream step: %s", done[0].Text)
 	l.b.compare()
+	// Neither the folder (state file, cutover answer) nor the output
+	// holds a password.
+	pw := []string{l.b.source.server.Password, l.b.target.server.Password}
+	for name, data := range dirContents(l.t, l.dir) {
+		for _, p := range pw {
+			if strings.Contains(string(data), p) {
+				l.t.Errorf("%s holds a password", name)
+			}
+		}
+	}
+	for _, p := range pw {
+		if strings.Contains(r.output(), p) {
+			l.t.Errorf("the output holds a password")
+		}
+	}
+	if st := readState(l.t, l.dir); st.Live == nil || st.Live.Slot == "" || st.Live.Cutover == nil {
+		l.t.Errorf("the state file does not record the slot and the cutover: %+v", st.Live)
+	}
 }
 
 // TestLiveCLI: writers run through the dump, the restore and the stream;

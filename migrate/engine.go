@@ -180,6 +180,9 @@ type Engine struct {
 	redumps int
 	// pace sets the speed and time left of Progress events.
 	pace pacer
+	// runStart is when Run took the folder's lock (the wall clock): a
+	// cutover request older than it was meant for an earlier run.
+	runStart time.Time
 }
 
 // New returns an engine for cfg that asks through p.
@@ -231,6 +234,7 @@ func (e *Engine) Run(ctx context.Context, emit func(Event)) (err error) {
 	if err != nil {
 		return err
 	}
+	e.runStart = time.Now()
 	defer func() {
 		if uerr := lock.Unlock(); uerr != nil && err == nil {
 			err = uerr

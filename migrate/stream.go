@@ -30,6 +30,10 @@ type CutoverResult struct {
 // cutoverPoll is how often the stream step looks for a cutover request.
 const cutoverPoll = 200 * time.Millisecond
 
+// requestSlack allows for a file system's coarse modification times: a
+// request written as the run started is this run's.
+const requestSlack = 100 * time.Millisecond
+
 // liveStatusInterval is how often the stream reports its state.
 const liveStatusInterval = 2 * time.Second
 
@@ -78,6 +82,9 @@ func (e *Engine) waitCutoverRequest(ctx context.Context, done <-chan error) (tim
 	for {
 		if fi, err := os.Stat(e.path(CutoverRequestFile)); err == nil {
 			_ = os.Remove(e.path(CutoverRequestFile))
+			if fi.ModTime().Before(e.runStart.Add(-requestSlack)) {
+				continue // asked of an earlier run, which stopped before it
+			}
 			at := e.cfg.Now()
 			if fi.ModTime().Before(at) && at.Sub(fi.ModTime()) < time.Minute {
 				at = fi.ModTime()
