@@ -9,6 +9,7 @@ package e2e
 // and a source that cannot stream.
 
 import (
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -145,4 +146,33 @@ func TestLiveCLIReplica(t *testing.T) {
 		t.Errorf("the plan took %v, want under 5 s", took)
 	}
 	l.b.noLeftovers()
+}
+
+// TestLiveCLICopyOnce: without consent, the table without a key (logs) is
+// copied once, not published, so the source keeps taking its UPDATEs and
+// DELETEs; the plan says so, and the cutover checks its fingerprint.
+func TestLiveCLICopyOnce(t *testing.T) {
+	l := newLiveRun(t, logicalSettings)
+	p := startPPG(t, l.dir, l.env, nil, "migrate", "--non-interactive", "--json", "--live")
+	plan := p.waitFor(eventWhere("the plan", func(ev event) bool { return ev.Summary != nil && ev.Summary.Plan != nil }))
+	if !planHas(plan, "live_copy_once", "public.logs") {
+		t.Errorf("the plan does not say logs is copied once: %+v", plan.Summary.Plan.Items)
+	}
+	p.waitFor(streamStatus(0))
+	l.b.source.exec(`UPDATE items SET price = price + 1 WHERE id < 50`, `DELETE FROM events WHERE id < 10`)
+	p.waitFor(streamStatus(49))
+	if n := l.b.source.number(`SELECT count(*) FROM pg_publication_tables WHERE tablename = 'logs'`); n != 0 {
+		t.Errorf("logs is in the publication without consent")
+	}
+	l.cutover(p)
+}
+
+// planHas reports whether the plan of ev has an item code naming name.
+func planHas(ev event, code, name string) bool {
+	for _, it := range ev.Summary.Plan.Items {
+		if string(it.Code) == code && slices.Contains(it.Names, name) {
+			return true
+		}
+	}
+	return false
 }

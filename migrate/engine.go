@@ -392,7 +392,7 @@ func (e *Engine) load() error {
 			s.Previous = old.Previous // started over before reaching the target
 		}
 		e.state = s
-		e.startLive()
+		e.startLive(old)
 		// Not written until the source is confirmed: a run stopped
 		// before that leaves nothing behind.
 		e.fresh = true

@@ -148,14 +148,28 @@ func liveTables(ts []LiveTable) []live.Table {
 // isLive reports whether this migration is a live one.
 func (e *Engine) isLive() bool { return e.state != nil && e.state.Live != nil }
 
-// startLive records a new live migration in the state (once, when the
-// migration starts with Config.Live).
-func (e *Engine) startLive() {
-	if e.cfg.Live == nil || e.state.Live != nil {
+// startLive records a new live migration in the state, when the
+// migration starts with Config.Live. old is the state of the migration
+// started over, if any: a slot it left on the source is taken over (the
+// dump drops it before creating its own), so that starting over never
+// leaves one behind holding WAL; without --live, the user is told it is
+// there.
+func (e *Engine) startLive(old *State) {
+	var left *LiveState
+	if old != nil && old.Live != nil && old.Live.SetUp {
+		left = old.Live
+	}
+	if e.cfg.Live == nil {
+		if left != nil {
+			e.send(Event{Kind: Warning, Notice: &Notice{Code: NoticeLiveSlotLeft, Path: left.Slot, Cause: live.DropSQL(left.names())}})
+		}
 		return
 	}
 	n := live.NamesFor(e.state.ID)
 	e.state.Live = &LiveState{Slot: n.Slot, Publication: n.Publication}
+	if left != nil {
+		e.state.Live = &LiveState{Slot: left.Slot, Publication: left.Publication, SetUp: true, IdentityFull: left.IdentityFull}
+	}
 }
 
 // connURL is the libpq URL of conn, for package live: it stays in memory
@@ -270,9 +284,13 @@ func (e *Engine) setupLive(ctx context.Context, src *Endpoint) (*live.Snapshot, 
 		return nil, err
 	}
 	ls.SetUp = true
-	ls.IdentityFull = nil
+	// Tables an earlier setup of this migration set FULL stay recorded:
+	// this one found them so and did not change them.
 	for _, t := range snap.IdentityFull {
-		ls.IdentityFull = append(ls.IdentityFull, LiveTable{Schema: t.Schema, Name: t.Name})
+		lt := LiveTable{Schema: t.Schema, Name: t.Name}
+		if !slices.Contains(ls.IdentityFull, lt) {
+			ls.IdentityFull = append(ls.IdentityFull, lt)
+		}
 	}
 	fps, err := snap.Fingerprints(ctx, srcURL, snap.CopyOnce)
 	if err != nil {

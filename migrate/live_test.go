@@ -147,3 +147,34 @@ func waitGone(t *testing.T, path string) {
 		}
 	}
 }
+
+// TestStartLiveTakesOverSlot: a live migration started over takes over
+// the slot the earlier one left (the dump drops it first); a frozen one
+// started over says the slot is there.
+func TestStartLiveTakesOverSlot(t *testing.T) {
+	old := NewState(time.Now())
+	old.Live = &LiveState{Slot: "ppg_old", Publication: "ppg_old", SetUp: true, IdentityFull: []LiveTable{{Schema: "public", Name: "logs"}}}
+
+	e := New(Config{Dir: t.TempDir(), Live: &LiveOptions{}}, nil)
+	e.state = NewState(time.Now())
+	e.startLive(old)
+	if l := e.state.Live; l == nil || l.Slot != "ppg_old" || !l.SetUp || len(l.IdentityFull) != 1 {
+		t.Errorf("live state started over: %+v, want the old slot taken over", l)
+	}
+
+	e = New(Config{Dir: t.TempDir(), Live: &LiveOptions{}}, nil)
+	e.state = NewState(time.Now())
+	e.startLive(nil)
+	if l := e.state.Live; l == nil || l.Slot != live.NamesFor(e.state.ID).Slot || l.SetUp {
+		t.Errorf("a new live migration: %+v", l)
+	}
+
+	var events []Event
+	e = New(Config{Dir: t.TempDir()}, nil)
+	e.emit = func(ev Event) { events = append(events, ev) }
+	e.state = NewState(time.Now())
+	e.startLive(old)
+	if e.state.Live != nil || len(events) != 1 || events[0].Notice.Code != NoticeLiveSlotLeft || events[0].Notice.Path != "ppg_old" {
+		t.Errorf("a frozen migration started over: live %+v, events %+v", e.state.Live, events)
+	}
+}
