@@ -25,15 +25,12 @@ func (l *liveFlags) add(fl *pflag.FlagSet) {
 }
 
 // apply sets the engine's live options, or returns a usage error.
-func (l *liveFlags) apply(cfg *migrate.Config, nonInteractive bool) error {
+func (l *liveFlags) apply(cfg *migrate.Config) error {
 	if l.identity != "" && !l.live {
 		return words.UsageError{Err: errors.New("--replica-identity-full goes with --live")}
 	}
 	if !l.live {
 		return nil
-	}
-	if !nonInteractive {
-		return words.UsageError{Err: errors.New("--live goes with --non-interactive")}
 	}
 	opts := &migrate.LiveOptions{}
 	for _, t := range strings.Split(l.identity, ",") {

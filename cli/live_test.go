@@ -27,7 +27,7 @@ func TestLiveFlags(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"migrate", "--non-interactive", "--replica-identity-full=all"},
-		{"migrate", "--live"},
+		{"migrate", "--replica-identity-full=all"},
 	} {
 		h := newHarness(t, nil)
 		h.terminal = true

@@ -206,7 +206,7 @@ func (o *migrateOptions) config() (migrate.Config, error) {
 		return cfg, words.UsageError{Err: fmt.Errorf("--stall-timeout %q: %v", o.stall, err)}
 	}
 	cfg.StallTimeout = stall
-	if err := o.live.apply(&cfg, o.nonInteractive); err != nil {
+	if err := o.live.apply(&cfg); err != nil {
 		return cfg, err
 	}
 	switch {
