@@ -200,7 +200,10 @@ func TestLiveCLIWizard(t *testing.T) {
 	s := w.waitFor(time.Minute, "19 rows", "in sync", "WAL held", "lag chart", "press c to cut over")
 	t.Logf("the stream screen:\n%s", wizFrame(s))
 	w.keys("c")
-	wizFinish(t, w)
+	done := wizFinish(t, w)
+	if !wizHas(done, "Live migration: cut over in", "of downtime", "dropped") {
+		t.Errorf("the done screen does not give the cutover and its downtime:\n%s", wizFrame(done))
+	}
 	l.b.compare()
 	w.checkSecrets()
 }
