@@ -207,3 +207,30 @@ func TestLiveCLIWizard(t *testing.T) {
 	l.b.compare()
 	w.checkSecrets()
 }
+
+// TestLiveCLIDDL: ALTER TABLE … ADD COLUMN on the source during the
+// stream stops ppg with a message naming the table and the column; once
+// the same DDL runs on the target, the same command resumes and the
+// cutover ends identical.
+func TestLiveCLIDDL(t *testing.T) {
+	l := newLiveRun(t, logicalSettings)
+	p := l.start()
+	p.waitFor(streamStatus(0))
+	l.b.source.exec(`ALTER TABLE events ADD COLUMN note text`, `INSERT INTO events (item_id, kind, note) VALUES (1, 'ddl', 'after')`)
+	r := p.wait()
+	if r.code == 0 {
+		t.Fatalf("ppg went on after DDL on the source:\n%s", r.show())
+	}
+	failed := r.all(stepFailed("stream"))
+	if len(failed) != 1 || !strings.Contains(failed[0].Text, "public.events") || !strings.Contains(failed[0].Text, "note") ||
+		!strings.Contains(failed[0].Hint, "same DDL") {
+		t.Fatalf("the stop does not name the table and the column, and what to do:\n%s", r.show())
+	}
+	if !r.has(warningOf("stream").saying("replication slot", "holds")) {
+		t.Errorf("the stop does not say the slot stays:\n%s", r.show())
+	}
+	l.b.target.exec(`ALTER TABLE events ADD COLUMN note text`)
+	p = l.start()
+	p.waitFor(streamStatus(1))
+	l.cutover(p)
+}
