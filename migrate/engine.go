@@ -401,6 +401,9 @@ func (e *Engine) load() error {
 	if err := CheckFlow(s, e.cfg.Dir, e.cfg.DumpPrefix); err != nil {
 		return err
 	}
+	if e.cfg.Live != nil && s.Live == nil {
+		return &FrozenNotLiveError{Dir: e.cfg.Dir}
+	}
 	s.Flow = e.cfg.DumpPrefix // recorded from now on in older state files
 	e.state = s
 	e.relocate()

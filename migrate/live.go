@@ -425,3 +425,11 @@ func (e *Engine) AbandonLive(ctx context.Context, emit func(Event)) (rep *Abando
 	s.Live.SetUp, s.Live.IdentityFull = false, nil
 	return rep, e.state.Save(e.cfg.Dir, e.cfg.Now())
 }
+
+// FrozenNotLiveError: --live was asked in a folder whose migration is a
+// frozen copy. It resumes as it began; a live one starts over.
+type FrozenNotLiveError struct{ Dir string }
+
+func (e *FrozenNotLiveError) Error() string {
+	return fmt.Sprintf("the migration in %s is a frozen copy, not a live one", e.Dir)
+}

@@ -178,3 +178,20 @@ func TestStartLiveTakesOverSlot(t *testing.T) {
 		t.Errorf("a frozen migration started over: live %+v, events %+v", e.state.Live, events)
 	}
 }
+
+// TestLiveOnFrozenFolder: --live in a folder whose migration is a frozen
+// copy is refused before anything runs.
+func TestLiveOnFrozenFolder(t *testing.T) {
+	dir := t.TempDir()
+	s := NewState(time.Now())
+	s.Flow = "ppg"
+	if err := s.Save(dir, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e := New(Config{Dir: dir, Live: &LiveOptions{}}, nil)
+	err := e.Run(context.Background(), nil)
+	var frozen *FrozenNotLiveError
+	if !errors.As(err, &frozen) {
+		t.Fatalf("Run: %v, want a *FrozenNotLiveError", err)
+	}
+}

@@ -134,7 +134,10 @@ func (f Flow) live(err error, out *Failure) bool {
 	var active *live.SlotActiveError
 	var blocked *live.BlockedError
 	var changed *migrate.CopyOnceChangedError
+	var frozen *migrate.FrozenNotLiveError
 	switch {
+	case errors.As(err, &frozen):
+		out.Hint = "run " + f.Command + " without --live to resume it, or start a live migration over with " + f.Command + " --live --restart"
 	case errors.As(err, &ddl):
 		out.Hint = "run the same DDL on the " + f.Target + ", then run " + f.again() + ": the stream resumes where it stopped"
 	case errors.As(err, &active):

@@ -56,6 +56,7 @@ func liveLines(f Flow) []string {
 		{"slot active", &live.SlotActiveError{Slot: "ppg_abc123", PID: 4242}},
 		{"blocked", &live.BlockedError{Blockers: []live.Blocker{{Kind: live.BlockWALLevel, Have: "replica", Need: "logical"}}}},
 		{"copy once changed", &migrate.CopyOnceChangedError{Tables: []string{"public.log"}}},
+		{"frozen, not live", &migrate.FrozenNotLiveError{Dir: "/home/me/shop"}},
 	} {
 		x := f.Explain(e.err)
 		out = append(out, fmt.Sprintf("%s [%s, exit %d]\n  headline: %s\n  hint: %s", e.name, x.Class, x.Status, x.Headline, x.Hint))
