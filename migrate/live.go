@@ -333,6 +333,11 @@ func (e *Engine) takeSnapshot(ctx context.Context, src *Endpoint) (Snapshot, fun
 		snap, err := src.DB.Snapshot(ctx, !e.noSnapshot)
 		return snap, func() {}, err
 	}
+	if e.noSnapshot {
+		// pg_dump could not import the slot's snapshot: without it the
+		// copy and the stream would not meet exactly.
+		return nil, nil, ErrLiveSnapshotRefused
+	}
 	imp, ok := src.DB.(snapshotImporter)
 	if !ok {
 		return nil, nil, fmt.Errorf("live migration: the source's connection cannot import a snapshot")
@@ -365,6 +370,11 @@ func (e *Engine) liveLeftover(ctx context.Context, st Step) {
 	}
 	e.send(Event{Kind: Warning, Step: st, Notice: n})
 }
+
+// ErrLiveSnapshotRefused: pg_dump could not import the slot's exported
+// snapshot (a pooler between ppg and the source hands it another server
+// session), so the copy cannot meet the stream exactly.
+var ErrLiveSnapshotRefused = errors.New("pg_dump could not import the replication slot's snapshot")
 
 // ErrNotLive is AbandonLive's answer in a folder whose migration is not
 // a live one (or holds none).

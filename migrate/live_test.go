@@ -195,3 +195,16 @@ func TestLiveOnFrozenFolder(t *testing.T) {
 		t.Fatalf("Run: %v, want a *FrozenNotLiveError", err)
 	}
 }
+
+// TestLiveSnapshotRefused: when pg_dump could not import the slot's
+// snapshot, a live dump stops instead of dumping again without it (the
+// copy would not meet the stream exactly).
+func TestLiveSnapshotRefused(t *testing.T) {
+	e := New(Config{Dir: t.TempDir()}, nil)
+	e.state = NewState(time.Now())
+	e.state.Live = &LiveState{Slot: "ppg_x", Publication: "ppg_x"}
+	e.noSnapshot = true
+	if _, _, err := e.takeSnapshot(context.Background(), &Endpoint{}); !errors.Is(err, ErrLiveSnapshotRefused) {
+		t.Fatalf("takeSnapshot: %v, want ErrLiveSnapshotRefused", err)
+	}
+}

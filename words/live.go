@@ -136,6 +136,8 @@ func (f Flow) live(err error, out *Failure) bool {
 	var changed *migrate.CopyOnceChangedError
 	var frozen *migrate.FrozenNotLiveError
 	switch {
+	case errors.Is(err, migrate.ErrLiveSnapshotRefused):
+		out.Hint = "connect to the " + f.Source + " directly, not through a connection pooler (PgBouncer, a pooled port), for a live migration; or run without --live"
 	case errors.As(err, &frozen):
 		out.Hint = "run " + f.Command + " without --live to resume it, or start a live migration over with " + f.Command + " --live --restart"
 	case errors.As(err, &ddl):

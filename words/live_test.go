@@ -57,6 +57,7 @@ func liveLines(f Flow) []string {
 		{"blocked", &live.BlockedError{Blockers: []live.Blocker{{Kind: live.BlockWALLevel, Have: "replica", Need: "logical"}}}},
 		{"copy once changed", &migrate.CopyOnceChangedError{Tables: []string{"public.log"}}},
 		{"frozen, not live", &migrate.FrozenNotLiveError{Dir: "/home/me/shop"}},
+		{"snapshot refused", migrate.ErrLiveSnapshotRefused},
 	} {
 		x := f.Explain(e.err)
 		out = append(out, fmt.Sprintf("%s [%s, exit %d]\n  headline: %s\n  hint: %s", e.name, x.Class, x.Status, x.Headline, x.Hint))
