@@ -92,17 +92,22 @@ func TestLiveCLI(t *testing.T) {
 	l.cutover(p)
 }
 
-// TestLiveCLIKilled: ppg SIGKILLed during the stream, run again, resumes
+// TestLiveCLIKilled: ppg SIGKILLed twice during the stream, run again, resumes
 // from the recorded position; the cutover then ends identical.
 func TestLiveCLIKilled(t *testing.T) {
 	l := newLiveRun(t, logicalSettings)
 	w := startWriters(t, l.b.source, 3)
 	p := l.start()
 	p.waitFor(streamStatus(1))
+	// Killed twice: once with rows applied, once right as the resumed
+	// stream starts.
 	p.kill()
 	p.groupGone()
 	p = l.start()
 	p.waitFor(eventWhere("the stream resumed", func(ev event) bool { return ev.Kind == kindStepStarted && ev.Step == "stream" }))
+	p.kill()
+	p.groupGone()
+	p = l.start()
 	p.waitFor(streamStatus(1))
 	w.halt(t)
 	l.cutover(p)
