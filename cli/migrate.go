@@ -126,6 +126,7 @@ type migrateOptions struct {
 	keyFiles       map[migrate.Side]*string
 	from, to       string
 	acceptDown     string
+	live           liveFlags
 }
 
 const exitHelp = `
@@ -192,6 +193,7 @@ func (o *migrateOptions) addFlags(cmd *cobra.Command) {
 	for _, side := range []migrate.Side{migrate.Source, migrate.Target} {
 		fl.StringVar(o.keyFiles[side], c.fileFlag[side], "", fmt.Sprintf("read the %s key or URL from this file instead of $%s", c.flow.Side(side), c.env[side]))
 	}
+	o.live.add(fl)
 	if c.fromTo {
 		fl.StringVar(&o.from, "from", "", "the source: env:NAME, file:PATH, or a URL without a password")
 		fl.StringVar(&o.to, "to", "", "the target: env:NAME, file:PATH, or a URL without a password")
@@ -208,6 +210,9 @@ func (o *migrateOptions) config() (migrate.Config, error) {
 		return cfg, words.UsageError{Err: fmt.Errorf("--stall-timeout %q: %v", o.stall, err)}
 	}
 	cfg.StallTimeout = stall
+	if err := o.live.apply(&cfg); err != nil {
+		return cfg, err
+	}
 	switch {
 	case o.retries < 0:
 		return cfg, words.UsageError{Err: fmt.Errorf("--retries %d: use 0 or more", o.retries)}
@@ -321,6 +326,9 @@ func runHeadless(ctx context.Context, o *migrateOptions) error {
 	rep.resuming(o.dir, o.restart)
 	if o.dryRun {
 		return dryRun(ctx, eng, rep)
+	}
+	if o.live.abandon {
+		return abandonLive(ctx, eng, rep)
 	}
 	var verified *migrate.VerifySummary
 	err = eng.Run(ctx, func(ev migrate.Event) {

@@ -192,6 +192,9 @@ func (r *reporter) stopped(dir string) {
 
 // message is the event's sentence, "" for events that have none.
 func (r *reporter) message(ev migrate.Event) string {
+	if line, ok := liveStatusLine(ev); ok {
+		return line
+	}
 	switch {
 	case ev.Notice != nil:
 		return r.flow.Notice(ev.Notice)

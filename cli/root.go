@@ -134,6 +134,7 @@ client can reach an Early Access database.`,
 		{newBackupCmd(d, nil), words.Backup},
 		{newRestoreCmd(d, nil), words.Restore},
 		{newVersionCmd(d, nil), words.FromEA},
+		{newCutoverCmd(d, nil), words.Migrate},
 	} {
 		root.AddCommand(c.cmd)
 		flows[c.cmd] = c.flow

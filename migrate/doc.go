@@ -41,11 +41,17 @@
 // private tunnel (package tunnel) when the user gives an API key, or
 // directly for a postgres:// URL.
 //
-// Two subsystems are to come, each a package of its own below this one
-// that knows nothing of the terminal: live/, the logical-replication
-// stream of a live migration (slot, decode, apply, position, cutover), and
-// relay/, a Postgres protocol relay between pg_dump and the server (TLS
-// upstream, prefetch). The engine will drive them as steps, as it drives
-// pg_dump: it turns what they report into events and records in the state
-// file what must survive a restart.
+// A live migration (Config.Live, see live.go and stream.go) drives package
+// live: the plan probes the source (CheckLive says what blocks it, before
+// anything is created); the dump step creates the publication and the slot
+// and copies in the slot's exported snapshot (the manifest's counts in the
+// same snapshot, imported); restore and verify run as for a frozen copy,
+// without the late-write rule (the stream carries the writes); then the
+// step stream applies the changes until a cutover request in the working
+// folder (CutoverRequestFile, which ppg cutover and the wizard write), cuts
+// over, compares exact counts and the tables copied once, and drops slot,
+// publication and the target's bookkeeping. The state file records the
+// slot's and the publication's names (LiveState), never a URL. relay/, a
+// Postgres protocol relay between pg_dump and the server, is a package of
+// its own below this one too.
 package migrate

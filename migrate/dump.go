@@ -127,7 +127,9 @@ func (e *Engine) dump(ctx context.Context) (*Summary, error) {
 			e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeLowDiskSpace, Path: est.Dir, Count: est.Free, Of: est.Estimate}})
 		}
 	}
-	e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeWritesNotMigrated}})
+	if !e.isLive() {
+		e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeWritesNotMigrated}})
+	}
 
 	manifest := strings.TrimSuffix(final, ".dump") + ".manifest.json"
 	for {
@@ -158,10 +160,11 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 	if err != nil {
 		return nil, false, fmt.Errorf("read the source's statistics: %w", err)
 	}
-	snap, err := src.DB.Snapshot(ctx, !e.noSnapshot)
+	snap, release, err := e.takeSnapshot(ctx, src)
 	if err != nil {
 		return nil, false, err
 	}
+	defer release()
 	defer snap.Close()
 	if snap.ID() == "" {
 		e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeNoSharedSnapshot, Cause: snap.Why()}})

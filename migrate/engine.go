@@ -140,6 +140,9 @@ type Config struct {
 	VerifyContent bool
 	// Now returns the time; nil means time.Now.
 	Now func() time.Time
+	// Live makes a new migration a live one (see LiveOptions); a
+	// migration's state file says whether it is live when it resumes.
+	Live *LiveOptions
 }
 
 // defaultJobs is the default number of parallel pg_restore jobs. The
@@ -182,6 +185,9 @@ type Engine struct {
 	redumps int
 	// pace sets the speed and time left of Progress events.
 	pace pacer
+	// runStart is when Run took the folder's lock (the wall clock): a
+	// cutover request older than it was meant for an earlier run.
+	runStart time.Time
 }
 
 // New returns an engine for cfg that asks through p.
@@ -233,6 +239,7 @@ func (e *Engine) Run(ctx context.Context, emit func(Event)) (err error) {
 	if err != nil {
 		return err
 	}
+	e.runStart = time.Now()
 	defer func() {
 		if uerr := lock.Unlock(); uerr != nil && err == nil {
 			err = uerr
@@ -337,6 +344,8 @@ func (e *Engine) runStep(ctx context.Context, st Step) (*Summary, error) {
 		return e.restore(ctx)
 	case StepVerify:
 		return e.verify(ctx)
+	case StepStream:
+		return e.stream(ctx)
 	default:
 		// StepDone is the end, not a step to run; any other value is not a
 		// step.
@@ -351,11 +360,13 @@ func (e *Engine) fail(ctx context.Context, st Step, err error) error {
 	if ctx.Err() != nil {
 		rec.Status = Pending
 		rec.Error = "stopped by the user"
+		e.liveLeftover(ctx, st)
 		if serr := e.save(); serr != nil {
 			return errors.Join(context.Canceled, serr)
 		}
 		return context.Canceled
 	}
+	e.liveLeftover(ctx, st)
 	se := newStepError(st, err)
 	rec.Status, rec.Error, rec.FinishedAt = Failed, err.Error(), e.cfg.Now()
 	if serr := e.save(); serr != nil {
@@ -389,6 +400,7 @@ func (e *Engine) load() error {
 			s.Previous = old.Previous // started over before reaching the target
 		}
 		e.state = s
+		e.startLive(old)
 		// Not written until the source is confirmed: a run stopped
 		// before that leaves nothing behind.
 		e.fresh = true
@@ -396,6 +408,9 @@ func (e *Engine) load() error {
 	}
 	if err := CheckFlow(s, e.cfg.Dir, e.cfg.DumpPrefix); err != nil {
 		return err
+	}
+	if e.cfg.Live != nil && s.Live == nil {
+		return &FrozenNotLiveError{Dir: e.cfg.Dir}
 	}
 	s.Flow = e.cfg.DumpPrefix // recorded from now on in older state files
 	e.state = s

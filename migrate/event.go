@@ -96,6 +96,8 @@ type Event struct {
 	Failure *StepError `json:"failure,omitempty"`
 	// Plan is set on PlanReport events.
 	Plan *Plan `json:"plan,omitempty"`
+	// Live is the live stream's state, on NoticeLiveStatus events.
+	Live *LiveStatus `json:"live,omitempty"`
 }
 
 // Phase is the part of a step that a Progress event reports.
@@ -250,14 +252,14 @@ const (
 // NoticeCodes lists every notice code, for the front ends' tests: each
 // must have its words.
 func NoticeCodes() []NoticeCode {
-	return []NoticeCode{
+	return append([]NoticeCode{
 		NoticeStartingOver, NoticeDumpChanged, NoticeWritesNotMigrated, NoticeNoSharedSnapshot,
 		NoticeSnapshotRefused, NoticeSourceWritten, NoticeHarmlessError, NoticeRestoreNote,
 		NoticeTargetReset, NoticeDataResumed, NoticeTablesEmptied, NoticePostDataResumed,
 		NoticeNoManifest, NoticeLargeObjectsReloaded, NoticeSourceChanged, NoticeChangesUnknown,
 		NoticeRedumping, NoticeLowDiskSpace, NoticeRetrying, NoticeDeadlockRetry,
 		NoticeNoPipeline, NoticeSlowConnect, NoticeDumpingAgain, NoticeRowSecurityBypassed,
-	}
+	}, liveNoticeCodes...)
 }
 
 // MismatchKind says what a Mismatch compares.
@@ -323,6 +325,8 @@ type Summary struct {
 	Restore *RestoreSummary `json:"restore,omitempty"`
 	// Verified: the verify step's verdict.
 	Verified *VerifySummary `json:"verified,omitempty"`
+	// Cutover: the stream step of a live migration, once cut over.
+	Cutover *CutoverSummary `json:"cutover,omitempty"`
 }
 
 // ArchiveInfo is what check-archive read of the dump.

@@ -76,6 +76,8 @@ type CheckItem struct {
 	// and CheckSwapped.
 	Source int `json:"source,omitempty"`
 	Target int `json:"target,omitempty"`
+	// Blockers say why a live migration is impossible, for CheckLive.
+	Blockers []LiveBlocker `json:"blockers,omitempty"`
 }
 
 // Plan is the preflight's result.
@@ -237,6 +239,13 @@ func (e *Engine) plan(ctx context.Context, src, dst *Endpoint, strict bool) (*Pl
 	}
 	if sf.LargeObjects > 0 {
 		p.Items = append(p.Items, CheckItem{Code: CheckLargeObjects, Verdict: VerdictOK, Count: sf.LargeObjects})
+	}
+	if e.cfg.Live != nil {
+		items, err := e.checkLive(ctx, src)
+		if err != nil {
+			return nil, err
+		}
+		p.Items = append(p.Items, items...)
 	}
 	return p, nil
 }

@@ -158,6 +158,8 @@ type State struct {
 	// the other. Empty in state files of earlier versions (see
 	// Engine.checkFlow).
 	Flow string `json:"flow,omitempty"`
+	// Live is set for a live migration.
+	Live *LiveState `json:"live,omitempty"`
 }
 
 // PreviousTarget identifies the target of a migration started over.
@@ -240,6 +242,9 @@ func (s *State) Next() Step {
 		if s.Step(st).Status != Done {
 			return st
 		}
+	}
+	if s.Live != nil && s.Step(StepStream).Status != Done {
+		return StepStream
 	}
 	return StepDone
 }

@@ -24,6 +24,9 @@ var steps = [...]Step{StepCheckTools, StepConnectSource, StepDump, StepCheckArch
 func Steps() []Step { return append([]Step(nil), steps[:]...) }
 
 func knownStep(s Step) bool {
+	if s == StepStream {
+		return true
+	}
 	for _, st := range steps {
 		if st == s {
 			return true

@@ -23,6 +23,7 @@ type doneModel struct {
 	dump     *migrate.DumpInfo      // the dump of this run, if it made one
 	state    *migrate.State         // read after the run, for the dump's facts
 	env      []migrate.EnvFinding   // .env lines still on Accelerate
+	cutover  string                 // a live migration's cutover, with its downtime
 	scroll   viewport.Model
 	width    int // the width the content was laid out for
 }
@@ -42,6 +43,8 @@ func (d *doneModel) event(ev migrate.Event, c viewCtx) {
 		d.verified, d.summary, d.width = c.flow.Summary(ev.Step, ev.Summary), ev.Summary.Verified, 0
 	case migrate.StepDump:
 		d.dump, d.width = ev.Summary.Dump, 0
+	case migrate.StepStream:
+		d.cutover, d.width = c.flow.Summary(ev.Step, ev.Summary), 0
 	default:
 		// The other steps' summaries are on their own screens.
 	}
@@ -133,7 +136,11 @@ func (d *doneModel) content(c viewCtx) string {
 	for _, l := range flow.SourceChoices(d.summary) {
 		b.WriteString(wrap(l, w, "  ") + "\n")
 	}
-	b.WriteString(wrap("The "+flow.Source+" was only read: it is unchanged.", w, "  ") + "\n\n")
+	if d.cutover != "" {
+		b.WriteString(wrap("Live migration: "+d.cutover+".", w, "  ") + "\n\n")
+	} else {
+		b.WriteString(wrap("The "+flow.Source+" was only read: it is unchanged.", w, "  ") + "\n\n")
+	}
 
 	b.WriteString(st.Heading.Render("Next") + "\n")
 	for _, l := range flow.Cutover(d.summary, d.env) {

@@ -317,6 +317,8 @@ func stepScreen(st migrate.Step) screen {
 		return screenRestore
 	case migrate.StepVerify:
 		return screenVerify
+	case migrate.StepStream:
+		return screenStream
 	default:
 		// The tools check runs before any step screen; done has none.
 		return screenStart
@@ -542,6 +544,9 @@ func (m model) headerView(c viewCtx) string {
 		step = ""
 	case m.mig.step != "":
 		all := migrate.Steps()
+		if m.mig.step == migrate.StepStream {
+			all = append(all, migrate.StepStream) // a live migration's
+		}
 		n := 0
 		for i, s := range all {
 			if s == m.mig.step {

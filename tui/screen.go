@@ -42,6 +42,7 @@ const (
 	screenVerify
 	screenDone
 	screenFailure
+	screenStream
 	screenCount
 )
 
@@ -83,6 +84,7 @@ func newScreens(st Styles, state *migrate.State, stateErr error) [screenCount]co
 		screenVerify:  newVerifyModel(),
 		screenDone:    newDoneModel(),
 		screenFailure: &failureModel{},
+		screenStream:  newStreamModel(),
 	}
 }
 

@@ -102,6 +102,7 @@ func catalogue(f Flow) string {
 	section("mismatches", mismatchLines(f))
 	section("cutover", f.Cutover(sampleVerified(), []migrate.EnvFinding{{Path: ".env", Line: 3, Name: "DATABASE_URL"}}))
 	section("install", installLines())
+	section("live", liveLines(f))
 	return b.String()
 }
 
@@ -121,7 +122,7 @@ func stepLines(f Flow) []string {
 func sampleNotices() []migrate.Notice {
 	changed := &migrate.DumpChangedError{Path: "ppg-dump/app.dump", How: migrate.DumpModified}
 	lost := &migrate.ConnectionLostError{Tool: "pg_restore", Side: migrate.Target, Tunnel: true, Cause: "server closed the connection unexpectedly"}
-	return []migrate.Notice{
+	return append([]migrate.Notice{
 		{Code: migrate.NoticeStartingOver, Path: "ppg-dump/app.dump"},
 		{Code: migrate.NoticeDumpChanged, Path: changed.Path, Err: changed, Cause: changed.Error()},
 		{Code: migrate.NoticeWritesNotMigrated},
@@ -155,7 +156,7 @@ func sampleNotices() []migrate.Notice {
 		{Code: migrate.NoticeTranslated(pgtools.ChangeTemporalToExclusion), Count: 1, Names: []string{"public.rooms.rooms_pk"}},
 		{Code: migrate.NoticeTranslated("from_a_newer_engine"), Count: 1, Names: []string{"public.t.c"}},
 		{Code: "from_a_newer_engine", Cause: "raw text that must not print"},
-	}
+	}, liveSampleNotices()...)
 }
 
 func noticeLines(f Flow) []string {

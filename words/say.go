@@ -79,6 +79,8 @@ func (f Flow) restoreNotice(n *migrate.Notice) string {
 			f.Side(n.Side), n.Count)
 	case migrate.NoticeNoManifest:
 		return "no manifest beside the dump (" + filepath.Base(n.Path) + "): the restore is not verified"
+	case migrate.NoticeLiveStatus, migrate.NoticeLiveRetry, migrate.NoticeLiveSlotLeft, migrate.NoticeLiveCutoverAsked, migrate.NoticeLiveTriggersFire:
+		return f.liveNotice(n)
 	case migrate.NoticeRowSecurityBypassed:
 		return f.rowSecurityNotice(n)
 	default:
@@ -187,6 +189,8 @@ func (f Flow) Summary(st migrate.Step, s *migrate.Summary) string {
 			t += "; " + f.Skipped(r)
 		}
 		return t
+	case s.Cutover != nil:
+		return f.CutoverSummary(s.Cutover)
 	case s.Verified != nil:
 		v := s.Verified
 		t := fmt.Sprintf("%d tables and %s rows match, %d sequences match, object counts match", v.Tables, Count(v.Rows), v.Sequences)
@@ -274,6 +278,9 @@ func (f Flow) PlanItem(it migrate.CheckItem) string {
 		return fmt.Sprintf("the %s accepts %s more: enough for %d parallel jobs", f.Target, Plural(it.Count, "connection", "connections"), it.Of)
 	default:
 		if t := f.objectsItem(it); t != "" {
+			return t
+		}
+		if t := f.liveItem(it); t != "" {
 			return t
 		}
 		if t, ok := f.compatItem(it); ok {

@@ -89,6 +89,8 @@ func (f Flow) Step(st migrate.Step) string {
 		return "Verify the " + f.Target
 	case migrate.StepDone:
 		return "Done"
+	case migrate.StepStream:
+		return f.liveStep(st)
 	}
 	return string(st)
 }
