@@ -20,8 +20,8 @@ import (
 
 // Run with make bench, or:
 //   go test -tags e2e -run '^$' -bench Migrate -benchtime 1x -timeout 90m ./e2e/
-// Knobs: PPG_BENCH_DBS (objects,app by default; objects,app,1GB adds the
-// large database, which takes long), PPG_BENCH_DELAYS (0,5,25: ms added
+// Knobs: PPG_BENCH_DBS (objects,app,1GB by default; the large database
+// takes about 10 minutes: leave it out for a shorter run), PPG_BENCH_DELAYS (0,5,25: ms added
 // per message each way), PPG_BENCH_GB (the size of the large database),
 // PPG_BENCH_NPM=0 (skip the npm wizard).
 
@@ -57,7 +57,7 @@ func BenchmarkMigrate(b *testing.B) {
 			delays = append(delays, time.Duration(ms)*time.Millisecond)
 		}
 	}
-	dbs := "objects,app"
+	dbs := "objects,app,1GB"
 	if v := os.Getenv("PPG_BENCH_DBS"); v != "" {
 		dbs = v
 	}
