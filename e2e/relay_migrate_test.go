@@ -10,15 +10,20 @@ package e2e
 // is retried and the migration ends identical.
 
 import (
+	"context"
+	"errors"
+	"net"
 	"net/url"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ppg-cli/ppg/e2e/gateway"
+	"github.com/ppg-cli/ppg/e2e/pgserver"
 	"github.com/ppg-cli/ppg/migrate"
 )
 
@@ -154,4 +159,52 @@ func TestRelayMigrateLinkCut(t *testing.T) {
 	if n := len(r.all(stepFinished("dump"))); n != 1 {
 		t.Errorf("the dump step finished %d times, want once", n)
 	}
+}
+
+// TestRelayBackupVerifyFull: `ppg backup` of a direct URL with
+// sslmode=verify-full and the server's CA: pg_dump reaches the server
+// through the relay, which opens TLS itself, verifies the certificate
+// against the URL's sslrootcert and sends SNI with the host name. (pg_dump
+// alone could not: ppg hands it no root certificate.) The archive is plain
+// pg_dump's.
+func TestRelayBackupVerifyFull(t *testing.T) {
+	pki := newTestPKI(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := pgserver.Start(ctx, pgserver.Options{Version: 17, Settings: map[string]string{
+		"ssl": "on", "ssl_cert_file": pki.certFile, "ssl_key_file": pki.keyFile}})
+	if errors.Is(err, pgserver.ErrNotFound) {
+		need(t, "PPG_PG17_BIN")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop() })
+	db := &database{t: t, server: s, name: "postgres", url: s.URL("postgres")}
+	db.exec(smallSchemaSQL)
+	proxy := startSNIProxy(t, net.JoinHostPort(s.Host, strconv.Itoa(s.Port)))
+	_, port, _ := net.SplitHostPort(proxy.ln.Addr().String())
+	u := &url.URL{Scheme: "postgres", User: url.UserPassword(s.User, s.Password), Host: "localhost:" + port, Path: "/postgres",
+		RawQuery: url.Values{"sslmode": {"verify-full"}, "sslrootcert": {pki.caFile}}.Encode()}
+
+	dir := t.TempDir()
+	r := runPPG(t, dir, []string{"PPG_PG_BIN=" + need(t, "PPG_CLIENT_BIN"), "DATABASE_URL=" + u.String()}, "backup", "-o", "tls.dump")
+	r.wantExit(0)
+	if strings.Contains(r.stdout+r.stderr, s.Password) {
+		t.Error("the output shows the password")
+	}
+	// ppg's own connection and pg_dump's, through the relay: each sent
+	// the host name.
+	names := proxy.serverNames()
+	if len(names) < 2 || slices.ContainsFunc(names, func(n string) bool { return n != "localhost" }) {
+		t.Errorf("server names sent: %q, want localhost on every connection, at least two", names)
+	}
+	plain := filepath.Join(t.TempDir(), "plain.dump")
+	cmd := exec.Command(clientTool(t, "pg_dump"), "-Fc", "--no-publications", "--no-subscriptions",
+		"-h", s.Host, "-p", strconv.Itoa(s.Port), "-U", s.User, "-d", "postgres", "-f", plain)
+	cmd.Env = append(baseEnv(), "PGPASSWORD="+s.Password, "PGSSLMODE=disable")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("plain pg_dump: %v\n%s", err, lastLines(string(out), 10))
+	}
+	sameArchive(t, plain, filepath.Join(dir, "tls.dump"))
 }
