@@ -57,15 +57,9 @@ func (e *Engine) startDumpRelay(src *Endpoint) (*dumpRelay, error) {
 		}
 		return &dumpRelay{r: r}, nil
 	}
-	dir, err := os.MkdirTemp("", "ppg-relay-")
-	if err == nil {
-		err = os.Chmod(dir, 0o700)
-	}
+	dir, err := tunnel.PrivateSocketDir("ppg-relay-")
 	if err != nil {
-		if dir != "" {
-			_ = os.RemoveAll(dir)
-		}
-		return nil, fmt.Errorf("create the relay's socket folder: %w", err)
+		return nil, fmt.Errorf("start the relay in front of pg_dump: %w", err)
 	}
 	r, err := relay.Listen("unix", filepath.Join(dir, ".s.PGSQL."+relayPort), cfg)
 	if err != nil {
