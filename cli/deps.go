@@ -81,8 +81,15 @@ func (d deps) engineConfig(dir, pgBin string, jobs int) migrate.Config {
 		Finder: pgtools.Finder{Dir: pgBin},
 		Tunnel: tunnel.Config{UserAgent: d.build.userAgent()},
 		Jobs:   jobs,
+		// PPG_RELAY=off runs pg_dump without the relay: for comparison,
+		// and as a way out should the relay ever fail where pg_dump alone
+		// would not.
+		NoRelay: d.getenv(envRelay) == "off",
 	}
 }
+
+// envRelay switches the relay in front of pg_dump off when "off".
+const envRelay = "PPG_RELAY"
 
 // keyFrom reads the credential of the one-shot commands: a key file if
 // given, else PDP_API_KEY then DATABASE_URL from the environment or the

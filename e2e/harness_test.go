@@ -132,6 +132,7 @@ type invocation struct {
 	source, target string
 	dir            string
 	stdin          *os.File
+	env            []string // added to the environment
 }
 
 // runOption changes an invocation.
@@ -148,6 +149,9 @@ func inDir(dir string) runOption { return func(in *invocation) { in.dir = dir } 
 
 // withStdin gives ppg f as its standard input (default /dev/null).
 func withStdin(f *os.File) runOption { return func(in *invocation) { in.stdin = f } }
+
+// withEnv adds variables (NAME=value) to ppg's environment.
+func withEnv(kv ...string) runOption { return func(in *invocation) { in.env = append(in.env, kv...) } }
 
 // ppg is an invocation on m with opts.
 func (m *migration) ppg(opts ...runOption) invocation {
@@ -172,7 +176,7 @@ func (m *migration) run(args ...string) result {
 
 func (in invocation) start(args ...string) *process {
 	in.m.t.Helper()
-	env := append(in.m.toolEnv(), "PPG_EA_DATABASE_URL="+in.source, "PPG_GA_DATABASE_URL="+in.target)
+	env := append(append(in.m.toolEnv(), "PPG_EA_DATABASE_URL="+in.source, "PPG_GA_DATABASE_URL="+in.target), in.env...)
 	return startPPG(in.m.t, in.dir, env, in.stdin, append([]string{"migrate-from-ea"}, args...)...)
 }
 

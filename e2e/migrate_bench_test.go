@@ -20,7 +20,8 @@ import (
 
 // Run with make bench, or:
 //   go test -tags e2e -run '^$' -bench Migrate -benchtime 1x -timeout 90m ./e2e/
-// Knobs: PPG_BENCH_DBS (objects,1GB), PPG_BENCH_DELAYS (0,5,25: ms added
+// Knobs: PPG_BENCH_DBS (objects,app,1GB by default; the large database
+// takes about 10 minutes: leave it out for a shorter run), PPG_BENCH_DELAYS (0,5,25: ms added
 // per message each way), PPG_BENCH_GB (the size of the large database),
 // PPG_BENCH_NPM=0 (skip the npm wizard).
 
@@ -29,9 +30,12 @@ import (
 // added to every message each way, ppg over direct URLs through a TCP
 // proxy that adds the same delay, the npm wizard's pg_dump + pg_restore
 // through the npm tunnel, and plain sequential pg_dump -Fc + pg_restore
-// over direct TCP with no delay (the baseline). Two databases: many
-// objects (600 tables, more than 5,000 TOC entries, a few large objects)
-// and about PPG_BENCH_GB GiB. Every ppg run must end verified, and the
+// over direct TCP with no delay (the baseline). ppg runs pg_dump through
+// its relay; a row without it (PPG_RELAY=off) at 0 ms and the largest
+// delay shows what the relay saves, and the dump's share of the time at
+// that delay is logged with and without it. Three databases: many objects
+// (600 tables, more than 5,000 TOC entries, a few large objects), one
+// shaped like an application (appShapedSQL), and about PPG_BENCH_GB GiB. Every ppg run must end verified, and the
 // target is checked independently (md5 of the ordered rows, large objects).
 // It logs one markdown table per database, kept in docs/benchmarks.md.
 func BenchmarkMigrate(b *testing.B) {
@@ -53,7 +57,7 @@ func BenchmarkMigrate(b *testing.B) {
 			delays = append(delays, time.Duration(ms)*time.Millisecond)
 		}
 	}
-	dbs := "objects,1GB"
+	dbs := "objects,app,1GB"
 	if v := os.Getenv("PPG_BENCH_DBS"); v != "" {
 		dbs = v
 	}
@@ -64,12 +68,16 @@ func BenchmarkMigrate(b *testing.B) {
 			b.Run("db=objects", func(b *testing.B) {
 				migBenchLink(b, delays, npm, false, func(d *database) { d.exec(manyObjectsSQL(600)) })
 			})
+		case "app":
+			b.Run("db=app", func(b *testing.B) {
+				migBenchLink(b, delays, npm, false, func(d *database) { d.exec(appShapedSQL) })
+			})
 		case "1GB":
 			b.Run(fmt.Sprintf("db=%gGiB", gb), func(b *testing.B) {
 				migBenchLink(b, delays, false, true, func(d *database) { migBenchFillLarge(d, int64(gb*(1<<30))) })
 			})
 		default:
-			b.Fatalf("PPG_BENCH_DBS: unknown database %q (objects, 1GB)", db)
+			b.Fatalf("PPG_BENCH_DBS: unknown database %q (objects, app, 1GB)", db)
 		}
 	}
 }
@@ -120,18 +128,39 @@ func migBenchLink(b *testing.B, delays []time.Duration, npm, large bool, fill fu
 		tunnel := migBenchRow{name: "ppg, tunnel + gateway", times: map[time.Duration]time.Duration{}}
 		urls := migBenchRow{name: "ppg, direct URLs through a delaying proxy", times: map[time.Duration]time.Duration{}}
 		npmRow := migBenchRow{name: "npm wizard (pg_dump + pg_restore through @prisma/ppg-tunnel)", times: map[time.Duration]time.Duration{}}
+		noRelay := migBenchRow{name: "ppg, tunnel + gateway, without the relay (PPG_RELAY=off)", times: map[time.Duration]time.Duration{}}
 		var steps []string
+		var shares [2]migBenchPPG // at the largest delay: with the relay, without
 		for _, delay := range delays {
 			c := migBenchOver(b, m, delay)
+			last := delay == delays[len(delays)-1]
 
 			c.newTarget(fmt.Sprintf("ppg_%d_gw_%d", i, delay.Milliseconds()))
 			p := migBenchRunPPG(b, c.ppg(), nil)
 			tunnel.times[delay], tunnel.peak = p.total, max(tunnel.peak, p.peakRSS)
 			steps = append(steps, fmt.Sprintf("tunnel %v: %s", delay, p.steps()))
-			if !large || delay == delays[len(delays)-1] {
+			if !large || last {
 				migBenchCheck(b, c.source, c.target, large)
 			}
 			c.target.drop()
+			if last {
+				shares[0] = p
+			}
+
+			if delay == 0 || last {
+				c.dir = b.TempDir()
+				c.newTarget(fmt.Sprintf("ppg_%d_norelay_%d", i, delay.Milliseconds()))
+				p = migBenchRunPPG(b, c.ppg(withEnv("PPG_RELAY=off")), nil)
+				noRelay.times[delay], noRelay.peak = p.total, max(noRelay.peak, p.peakRSS)
+				steps = append(steps, fmt.Sprintf("tunnel without the relay %v: %s", delay, p.steps()))
+				if !large {
+					migBenchCheck(b, c.source, c.target, large)
+				}
+				c.target.drop()
+				if last {
+					shares[1] = p
+				}
+			}
 
 			c.dir = b.TempDir()
 			target := newDatabase(b, m.target.server, fmt.Sprintf("ppg_%d_url_%d", i, delay.Milliseconds()))
@@ -148,7 +177,7 @@ func migBenchLink(b *testing.B, delays []time.Duration, npm, large bool, fill fu
 				npmRow.times[delay] = migBenchNpm(b, c)
 			}
 		}
-		rows := []migBenchRow{direct, tunnel, urls}
+		rows := []migBenchRow{direct, tunnel, urls, noRelay}
 		if npm {
 			rows = append(rows, npmRow)
 		}
@@ -157,6 +186,7 @@ func migBenchLink(b *testing.B, delays []time.Duration, npm, large bool, fill fu
 			b.Logf("%s", s)
 		}
 		last := delays[len(delays)-1]
+		migBenchShares(b, last, shares)
 		if t0, tl := tunnel.times[0], tunnel.times[last]; t0 > 0 {
 			b.ReportMetric(tl.Seconds()/t0.Seconds(), fmt.Sprintf("ppg_%dms/0ms", last.Milliseconds()))
 			b.ReportMetric(t0.Seconds()/direct.times[0].Seconds(), "ppg_0ms/direct")
@@ -171,6 +201,75 @@ func migBenchLink(b *testing.B, delays []time.Duration, npm, large bool, fill fu
 		}
 	}
 }
+
+// migBenchShares logs and reports the dump's share of the whole migration
+// (tunnel + gateway) at delay, with the relay and without.
+func migBenchShares(b *testing.B, delay time.Duration, shares [2]migBenchPPG) {
+	for k, label := range []string{"with the relay", "without the relay"} {
+		p := shares[k]
+		if p.total <= 0 {
+			continue
+		}
+		b.Logf("dump's share at %d ms %s: %.1f s of %.1f s (%.0f%%)", delay.Milliseconds(), label,
+			p.dump.Seconds(), p.total.Seconds(), 100*p.dump.Seconds()/p.total.Seconds())
+		b.ReportMetric(p.dump.Seconds(), fmt.Sprintf("dump_%dms_%s_s", delay.Milliseconds(), [2]string{"relay", "norelay"}[k]))
+	}
+}
+
+// appShapedSQL is a database shaped like an application: schemas of
+// tables with keys, foreign keys, indexes, defaults and some data (an
+// orders table of 100,000 rows), enums and domains, plpgsql functions and
+// triggers, views with rules, a table partitioned by month (24
+// partitions), materialized views, extended statistics, and comments.
+const appShapedSQL = `
+CREATE SCHEMA shop; CREATE SCHEMA auth; CREATE SCHEMA audit; CREATE SCHEMA report;
+CREATE TYPE shop.status AS ENUM ('new', 'paid', 'shipped', 'cancelled');
+CREATE DOMAIN shop.money_amount AS numeric(12, 2) CHECK (VALUE >= 0);
+CREATE DOMAIN auth.email AS text CHECK (VALUE LIKE '%@%');
+CREATE TABLE auth.users (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, email auth.email NOT NULL UNIQUE,
+	name text NOT NULL, created timestamptz NOT NULL DEFAULT '2024-01-01');
+CREATE TABLE shop.products (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, sku text NOT NULL UNIQUE,
+	title text NOT NULL, price shop.money_amount NOT NULL, stock int NOT NULL DEFAULT 0);
+CREATE TABLE shop.orders (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, user_id bigint NOT NULL REFERENCES auth.users,
+	status shop.status NOT NULL DEFAULT 'new', total shop.money_amount NOT NULL, placed timestamptz NOT NULL);
+CREATE TABLE shop.order_items (order_id bigint NOT NULL REFERENCES shop.orders, product_id bigint NOT NULL REFERENCES shop.products,
+	qty int NOT NULL CHECK (qty > 0), PRIMARY KEY (order_id, product_id));
+CREATE INDEX orders_user ON shop.orders (user_id, placed);
+CREATE INDEX orders_status ON shop.orders (status) WHERE status <> 'shipped';
+CREATE TABLE audit.log (id bigint GENERATED ALWAYS AS IDENTITY, at timestamptz NOT NULL, tbl text NOT NULL, op text NOT NULL,
+	PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+DO $$ BEGIN
+FOR m IN 0..23 LOOP
+	EXECUTE format('CREATE TABLE audit.log_%s PARTITION OF audit.log FOR VALUES FROM (%L) TO (%L)',
+		to_char('2023-01-01'::date + make_interval(months => m), 'YYYYMM'),
+		'2023-01-01'::date + make_interval(months => m), '2023-01-01'::date + make_interval(months => m + 1));
+END LOOP;
+FOR i IN 1..120 LOOP
+	EXECUTE format('CREATE FUNCTION shop.price_%s(p shop.money_amount, q int) RETURNS numeric LANGUAGE plpgsql IMMUTABLE AS
+		$f$ BEGIN RETURN p * q * (1 - %s / 1000.0); END $f$', i, i);
+	EXECUTE format('CREATE TABLE shop.catalog_%s (id int PRIMARY KEY, product_id bigint REFERENCES shop.products, note text)', i);
+	EXECUTE format('CREATE VIEW report.catalog_%s AS SELECT c.id, p.title FROM shop.catalog_%s c JOIN shop.products p ON p.id = c.product_id', i, i);
+	EXECUTE format('CREATE RULE catalog_%s_ins AS ON INSERT TO report.catalog_%s DO INSTEAD INSERT INTO shop.catalog_%s (id, note) VALUES (NEW.id, NEW.title)', i, i, i);
+	EXECUTE format('COMMENT ON TABLE shop.catalog_%s IS %L', i, 'catalog ' || i);
+END LOOP;
+FOR i IN 1..20 LOOP
+	EXECUTE format('CREATE MATERIALIZED VIEW report.sales_%s AS SELECT date_trunc(''month'', placed) AS month, count(*) AS n, sum(total) AS total
+		FROM shop.orders WHERE user_id %% 20 = %s GROUP BY 1', i, i - 1);
+	EXECUTE format('CREATE STATISTICS shop.orders_st%s ON user_id, status FROM shop.orders', i);
+END LOOP;
+END $$;
+CREATE FUNCTION audit.track() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO audit.log (at, tbl, op) VALUES ('2024-06-01', TG_TABLE_NAME, TG_OP); RETURN NEW; END $$;
+CREATE TRIGGER orders_audit AFTER INSERT OR UPDATE ON shop.orders FOR EACH ROW EXECUTE FUNCTION audit.track();
+ALTER TABLE shop.orders DISABLE TRIGGER orders_audit;
+INSERT INTO auth.users (email, name) SELECT 'u' || g || '@example.com', 'user ' || g FROM generate_series(1, 5000) g;
+INSERT INTO shop.products (sku, title, price, stock) SELECT 'sku-' || g, 'product ' || md5(g::text), (g % 500) + 0.99, g % 70 FROM generate_series(1, 2000) g;
+INSERT INTO shop.orders (user_id, status, total, placed) SELECT 1 + g % 5000, (ARRAY['new', 'paid', 'shipped', 'cancelled']::shop.status[])[1 + g % 4],
+	(g % 900) + 0.5, '2023-01-01'::timestamptz + make_interval(hours => g % 17000) FROM generate_series(1, 100000) g;
+INSERT INTO shop.order_items SELECT o, 1 + (o * 7 + k) % 2000, 1 + k FROM generate_series(1, 100000) o, generate_series(0, 1) k;
+INSERT INTO audit.log (at, tbl, op) SELECT '2023-01-01'::timestamptz + make_interval(hours => g % 17000), 'orders', 'INSERT' FROM generate_series(1, 50000) g;
+REFRESH MATERIALIZED VIEW report.sales_1;
+ANALYZE;`
 
 // migBenchOver is m seen through a new gateway that adds delay to every
 // message each way, with new keys for its source and target.
@@ -339,7 +438,7 @@ func migBenchTable(rows []migBenchRow, delays []time.Duration) string {
 			fmt.Fprintf(&s, "\n%s at 0 ms: %.2fx the direct sequential baseline.", r.name, t0.Seconds()/base.Seconds())
 		}
 	}
-	if n, p := rows[len(rows)-1].times[last], rows[1].times[last]; len(rows) > 3 && n > 0 && p > 0 {
+	if n, p := rows[len(rows)-1].times[last], rows[1].times[last]; strings.HasPrefix(rows[len(rows)-1].name, "npm") && n > 0 && p > 0 {
 		fmt.Fprintf(&s, "\nAt %d ms the npm wizard takes %.1fx ppg's time (tunnel).", last.Milliseconds(), n.Seconds()/p.Seconds())
 	}
 	return s.String()

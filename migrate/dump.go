@@ -243,7 +243,12 @@ func (e *Engine) runDump(ctx context.Context, src *Endpoint, snap Snapshot, tabl
 	if snap.ID() != "" {
 		args = append(args, "--snapshot="+snap.ID())
 	}
-	conn := src.Conn
+	rl, err := e.startDumpRelay(src)
+	if err != nil {
+		return err
+	}
+	defer rl.close()
+	conn := rl.conn(src.Conn)
 	conn.AppName = "ppg-dump-" + e.state.ID
 	onActivity := func(a Activity) {
 		if progress.copying(a) {
@@ -257,7 +262,7 @@ func (e *Engine) runDump(ctx context.Context, src *Endpoint, snap Snapshot, tabl
 		}
 		return fi.Size()
 	}
-	return e.watch(ctx, src.DB.Watcher, conn.AppName, "pg_dump", onActivity, written, func(ctx context.Context, touch func()) error {
+	return rl.failed(e.watch(ctx, src.DB.Watcher, conn.AppName, "pg_dump", onActivity, written, func(ctx context.Context, touch func()) error {
 		return e.tools.Run(ctx, pgtools.Cmd{
 			Tool: e.pick.Dump,
 			Args: args,
@@ -272,7 +277,7 @@ func (e *Engine) runDump(ctx context.Context, src *Endpoint, snap Snapshot, tabl
 				}
 			},
 		})
-	})
+	}), src)
 }
 
 // dumpFailed classifies pg_dump's failure; redo when the dump can run
@@ -286,7 +291,7 @@ func (e *Engine) dumpFailed(ctx context.Context, src *Endpoint, snap Snapshot, r
 		e.send(Event{Kind: Warning, Step: StepDump, Notice: &Notice{Code: NoticeSnapshotRefused}})
 		return nil, true, nil
 	}
-	if lost := connectionLost(nil, runErr); lost != nil {
+	if lost := dumpConnectionLost(runErr); lost != nil {
 		lost.Side, lost.Tunnel = Source, src.Conn.Tunnel
 		return nil, false, lost
 	}

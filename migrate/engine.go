@@ -138,6 +138,9 @@ type Config struct {
 	// and of the large objects, taken on the source in the dump's snapshot
 	// and on the target after the restore. It reads every row twice more.
 	VerifyContent bool
+	// NoRelay runs pg_dump straight to the source instead of through the
+	// relay that prefetches its per-object queries (see package relay).
+	NoRelay bool
 	// Now returns the time; nil means time.Now.
 	Now func() time.Time
 	// Live makes a new migration a live one (see LiveOptions); a

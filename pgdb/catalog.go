@@ -15,6 +15,7 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // userNamespaces restricts catalog queries to the user's schemas.
@@ -102,15 +103,23 @@ var objectCountQueries = [...]struct{ kind, query string }{
 	{"extensions", `SELECT count(*) FROM pg_extension`},
 }
 
-// countObjects returns the object counts of the database conn is on.
+// countObjects returns the object counts of the database conn is on. The
+// counts go out together: two round trips, not two each.
 func countObjects(ctx context.Context, conn querier) (ObjectCounts, error) {
 	counts := ObjectCounts{}
+	b := &pgx.Batch{}
 	for _, q := range objectCountQueries {
-		var n int64
-		if err := conn.QueryRow(ctx, q.query).Scan(&n); err != nil {
-			return nil, fmt.Errorf("count %s: %w", q.kind, err)
-		}
-		counts[q.kind] = n
+		b.Queue(q.query).QueryRow(func(r pgx.Row) error {
+			var n int64
+			if err := r.Scan(&n); err != nil {
+				return fmt.Errorf("count %s: %w", q.kind, err)
+			}
+			counts[q.kind] = n
+			return nil
+		})
+	}
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("count objects: %w", err)
 	}
 	return counts, nil
 }
@@ -137,37 +146,39 @@ func readSequences(ctx context.Context, conn querier) (map[string]int64, error) 
 
 func readServerInfo(ctx context.Context, conn querier) (ServerInfo, error) {
 	var s ServerInfo
-	err := conn.QueryRow(ctx, `
+	b := &pgx.Batch{}
+	b.Queue(`
 		SELECT current_setting('server_version_num')::int,
 		       pg_database_size(current_database()),
 		       d.oid::int8,
 		       coalesce((SELECT tup_inserted + tup_updated + tup_deleted FROM pg_stat_database WHERE datname = current_database()), 0),
 		       (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		         WHERE `+userNamespaces+` AND `+notExtensionMember("pg_class", "c.oid")+`)
+		         WHERE ` + userNamespaces + ` AND ` + notExtensionMember("pg_class", "c.oid") + `)
 		     + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-		         WHERE `+userNamespaces+` AND `+notExtensionMember("pg_proc", "p.oid")+`)
+		         WHERE ` + userNamespaces + ` AND ` + notExtensionMember("pg_proc", "p.oid") + `)
 		     + (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-		         WHERE t.typtype IN ('e', 'd', 'r') AND `+userNamespaces+` AND `+notExtensionMember("pg_type", "t.oid")+`)
-		FROM pg_database d WHERE d.datname = current_database()`).
-		Scan(&s.VersionNum, &s.Size, &s.DatabaseOID, &s.Writes, &s.UserObjects)
-	if err != nil {
+		         WHERE t.typtype IN ('e', 'd', 'r') AND ` + userNamespaces + ` AND ` + notExtensionMember("pg_type", "t.oid") + `)
+		FROM pg_database d WHERE d.datname = current_database()`).QueryRow(func(r pgx.Row) error {
+		return r.Scan(&s.VersionNum, &s.Size, &s.DatabaseOID, &s.Writes, &s.UserObjects)
+	})
+	b.Queue(`SELECT n.nspname FROM pg_namespace n WHERE ` + userNamespaces + ` AND n.nspname <> 'public' AND ` + notExtensionMember("pg_namespace", "n.oid") + ` ORDER BY 1`).
+		Query(func(rows pgx.Rows) error {
+			var err error
+			s.UserSchemas, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			return err
+		})
+	// Both go out together: two round trips, not two each.
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return s, fmt.Errorf("read server information: %w", err)
 	}
+	sort.Strings(s.UserSchemas)
 	// The system identifier tells servers apart; reading it may need
-	// privileges a managed database does not grant.
+	// privileges a managed database does not grant. A simple query: one
+	// round trip.
 	var id int64
-	if err := conn.QueryRow(ctx, `SELECT system_identifier FROM pg_control_system()`).Scan(&id); err == nil {
+	if err := conn.QueryRow(ctx, `SELECT system_identifier FROM pg_control_system()`, pgx.QueryExecModeSimpleProtocol).Scan(&id); err == nil {
 		s.SystemID = fmt.Sprint(id)
 	}
-	rows, err := conn.Query(ctx, `SELECT n.nspname FROM pg_namespace n WHERE `+userNamespaces+` AND n.nspname <> 'public' AND `+notExtensionMember("pg_namespace", "n.oid")+` ORDER BY 1`)
-	if err != nil {
-		return s, fmt.Errorf("list schemas: %w", err)
-	}
-	s.UserSchemas, err = pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return s, fmt.Errorf("list schemas: %w", err)
-	}
-	sort.Strings(s.UserSchemas)
 	return s, nil
 }
 

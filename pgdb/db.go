@@ -157,6 +157,7 @@ func (d *DB) DropUserSchemas(ctx context.Context) error {
 // triggers and attached partition indexes that exist.
 func (d *DB) PostDataObjects(ctx context.Context) (map[string]bool, error) {
 	existing := map[string]bool{}
+	b := &pgx.Batch{}
 	for _, q := range []struct{ desc, sql string }{
 		{"INDEX", `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I')`},
 		{"CONSTRAINT", `SELECT n.nspname, cl.relname || ' ' || k.conname FROM pg_constraint k JOIN pg_class cl ON cl.oid = k.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace`},
@@ -168,21 +169,20 @@ func (d *DB) PostDataObjects(ctx context.Context) (map[string]bool, error) {
 		// An attached partition index has its parent index in pg_inherits.
 		{"INDEX ATTACH", `SELECT n.nspname, c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I')`},
 	} {
-		rows, err := d.conn.Query(ctx, q.sql)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var schema, name string
-			if err := rows.Scan(&schema, &name); err != nil {
-				rows.Close()
-				return nil, err
+		b.Queue(q.sql).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var schema, name string
+				if err := rows.Scan(&schema, &name); err != nil {
+					return err
+				}
+				existing[PostDataKey(q.desc, schema, name)] = true
 			}
-			existing[PostDataKey(q.desc, schema, name)] = true
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+			return rows.Err()
+		})
+	}
+	// All eight go out together: two round trips, not two each.
+	if err := d.conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
 	}
 	return existing, nil
 }

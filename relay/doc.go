@@ -80,9 +80,9 @@
 // [*UpstreamError] by [Relay.Err] and a SessionEnded [Event]. pg_dump cannot
 // resume a connection: the caller runs the whole dump again.
 //
-// # Wiring (to come, in migrate's dump step)
+// # Wiring (migrate's dump step, migrate/relay.go)
 //
-// For a direct postgres:// source, the engine starts
+// The engine starts a relay for each run of pg_dump:
 //
 //	dial, _ := relay.DialURL(sourceURL)
 //	r, _ := relay.Listen("unix", filepath.Join(privateDir, ".s.PGSQL.5432"),
@@ -90,9 +90,10 @@
 //	defer r.Close()
 //
 // and runs pg_dump with host=privateDir port=5432 sslmode=disable, the
-// source's user and database, and its password in PGPASSWORD as today. For
-// a source behind the tunnel, Dial opens one WebSocket to the gateway (the
-// tunnel package would export that dial; today it only listens).
-// After pg_dump exits, a non-nil r.Err() that is an *UpstreamError marks
-// the dump step retryable; Stats feed the debug log.
+// source's user and database, and its password in PGPASSWORD as before.
+// For a source behind an API key, Dial connects to ppg's private tunnel
+// (its Unix socket, sslmode=disable), which opens one WebSocket to the
+// gateway per connection. After pg_dump fails, an *UpstreamError from
+// r.Err() makes the failure a lost connection, and the dump step is
+// retried. PPG_RELAY=off runs pg_dump straight to the source.
 package relay

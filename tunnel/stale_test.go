@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -42,7 +43,7 @@ func TestRemoveStaleSocketDirectories(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	removeStale(tmp)
+	removeStale(tmp, "ppg-tunnel-")
 	for _, dir := range gone {
 		if _, err := os.Stat(dir); !os.IsNotExist(err) {
 			t.Errorf("%s was kept (err %v)", filepath.Base(dir), err)
@@ -71,5 +72,48 @@ func TestUnixTunnelRecordsItsOwner(t *testing.T) {
 	_ = tun.Close()
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("Close left %s", dir)
+	}
+}
+
+// PrivateSocketDir makes a 0700 directory that records its owner, after
+// removing the ones of the same prefix whose process is gone; another
+// prefix's are not its business.
+func TestPrivateSocketDir(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, prefix := range []string{"ppg-relay-", "ppg-tunnel-"} {
+		dir := filepath.Join(tmp, prefix+"dead")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(dead.Process.Pid)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		left = append(left, dir)
+	}
+	dir, err := PrivateSocketDir("ppg-relay-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	if filepath.Dir(dir) != tmp || !strings.HasPrefix(filepath.Base(dir), "ppg-relay-") {
+		t.Errorf("directory %s, want ppg-relay-* in %s", dir, tmp)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("directory mode %v, %v; want 0700", fi, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, ownerFile)); err != nil || string(b) != strconv.Itoa(os.Getpid())+"\n" {
+		t.Errorf("owner file %q, %v; want this process's id", b, err)
+	}
+	if _, err := os.Stat(left[0]); !os.IsNotExist(err) {
+		t.Errorf("the dead relay's directory was kept (err %v)", err)
+	}
+	if _, err := os.Stat(left[1]); err != nil {
+		t.Errorf("another prefix's directory was removed: %v", err)
 	}
 }

@@ -125,18 +125,8 @@ func Start(ctx context.Context, cfg Config) (*Tunnel, error) {
 			return nil, fmt.Errorf("listen on %s: %w", addr, err)
 		}
 	case "unix":
-		removeStale(os.TempDir())
-		t.dir, err = os.MkdirTemp("", "ppg-tunnel-")
-		if err != nil {
-			return nil, fmt.Errorf("create socket directory: %w", err)
-		}
-		if err := os.Chmod(t.dir, 0o700); err != nil {
-			_ = os.RemoveAll(t.dir)
-			return nil, fmt.Errorf("protect socket directory: %w", err)
-		}
-		if err := writeOwner(t.dir); err != nil {
-			_ = os.RemoveAll(t.dir)
-			return nil, fmt.Errorf("create socket directory: %w", err)
+		if t.dir, err = PrivateSocketDir("ppg-tunnel-"); err != nil {
+			return nil, err
 		}
 		t.ln, err = net.Listen("unix", filepath.Join(t.dir, ".s.PGSQL."+strconv.Itoa(unixPort)))
 		if err != nil {
