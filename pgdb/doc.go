@@ -31,7 +31,7 @@
 // statement the server refused from a connection that failed, without
 // the caller importing pgx. No error text holds a password.
 //
-// The packages of the subsystems to come sit beside this one, below the
+// The packages of the two other subsystems sit beside this one, below the
 // engine, each with one job: live/ (the logical-replication stream: slot,
 // decode, apply, position, cutover) and relay/ (a Postgres protocol relay
 // between pg_dump and the server: TLS upstream, prefetch). They are not
