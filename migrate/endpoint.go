@@ -87,6 +87,7 @@ func (o opener) Open(ctx context.Context, side Side, cred tunnel.Credential) (*E
 			Password: p.Password,
 			SSLMode:  sslMode(cred.URL),
 		}
+		conn.SSLRootCert, conn.SSLCert, conn.SSLKey = sslFiles(cred.URL)
 	} else {
 		tcfg := o.tcfg
 		tcfg.Key = cred.APIKey
@@ -121,6 +122,19 @@ func (o opener) Open(ctx context.Context, side Side, cred tunnel.Credential) (*E
 			_ = tun.Close()
 		}
 	}), nil
+}
+
+// sslFiles returns the URL's sslrootcert, sslcert and sslkey parameters,
+// "" for those not set: pg_dump and pg_restore need them as ppg's own
+// connection has them (a verify-full URL with its own CA would otherwise
+// fail in the tool, looking for ~/.postgresql/root.crt).
+func sslFiles(raw string) (rootCert, cert, key string) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", ""
+	}
+	q := u.Query()
+	return q.Get("sslrootcert"), q.Get("sslcert"), q.Get("sslkey")
 }
 
 // sslMode returns the sslmode parameter of a URL, "" when absent.

@@ -82,7 +82,8 @@ func (d *dumpRelay) conn(c pgtools.Conn) pgtools.Conn {
 		addr := d.r.Addr().(*net.TCPAddr)
 		c.Host, c.Port = addr.IP.String(), fmt.Sprint(addr.Port)
 	}
-	c.SSLMode = "disable"
+	// The relay holds the TLS upstream; the local hop carries none.
+	c.SSLMode, c.SSLRootCert, c.SSLCert, c.SSLKey = "disable", "", "", ""
 	return c
 }
 

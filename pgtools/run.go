@@ -50,6 +50,12 @@ type Conn struct {
 	// SSLMode goes into PGSSLMODE ("require", "disable"…); empty leaves
 	// libpq's default (prefer).
 	SSLMode string
+	// SSLRootCert, SSLCert and SSLKey are the URL's sslrootcert, sslcert
+	// and sslkey (file paths; sslrootcert may be "system"); they go into
+	// PGSSLROOTCERT, PGSSLCERT and PGSSLKEY, so that the tool checks the
+	// server (verify-ca, verify-full) and shows its certificate as ppg's
+	// own connection does. Ignored through the tunnel.
+	SSLRootCert, SSLCert, SSLKey string
 	// Tunnel says the connection goes through ppg's local tunnel, which
 	// carries TLS itself: SSL and GSS encryption are switched off
 	// (PGSSLMODE=disable, overriding SSLMode, and PGGSSENCMODE=disable,
@@ -124,6 +130,15 @@ func buildEnv(base []string, conn *Conn) []string {
 		env = append(env, "PGSSLMODE=disable", "PGGSSENCMODE=disable")
 	case conn.SSLMode != "":
 		env = append(env, "PGSSLMODE="+conn.SSLMode)
+	}
+	if !conn.Tunnel {
+		for _, f := range [...]struct{ name, value string }{
+			{"PGSSLROOTCERT", conn.SSLRootCert}, {"PGSSLCERT", conn.SSLCert}, {"PGSSLKEY", conn.SSLKey},
+		} {
+			if f.value != "" {
+				env = append(env, f.name+"="+f.value)
+			}
+		}
 	}
 	return env
 }

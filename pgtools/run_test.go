@@ -151,6 +151,10 @@ func TestBuildEnv(t *testing.T) {
 		{"direct TLS", &Conn{Password: "s3cret", SSLMode: "require"},
 			append(slices.Clone(kept), "PGPASSWORD=s3cret", "PGSSLMODE=require")},
 		{"no password", &Conn{}, kept},
+		{"the URL's certificate files", &Conn{SSLMode: "verify-full", SSLKey: "/k.pem", SSLRootCert: "/ca.pem", SSLCert: "/c.pem"},
+			append(slices.Clone(kept), "PGSSLMODE=verify-full", "PGSSLROOTCERT=/ca.pem", "PGSSLCERT=/c.pem", "PGSSLKEY=/k.pem")},
+		{"no certificate files through the tunnel", &Conn{Tunnel: true, SSLRootCert: "/ca.pem"},
+			append(slices.Clone(kept), "PGSSLMODE=disable", "PGGSSENCMODE=disable")},
 	}
 	for _, tt := range tests {
 		if got := buildEnv(base, tt.conn); !slices.Equal(got, tt.want) {
