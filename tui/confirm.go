@@ -237,40 +237,40 @@ func (c *confirmModel) sourceView(v viewCtx) string {
 
 // nonEmptyView asks to type yes to restore into a target that is not empty.
 func (c *confirmModel) nonEmptyView(v viewCtx) string {
-	st, w, flow := v.st, v.width, v.flow
-	var b strings.Builder
+	flow := v.flow
 	details := []string{fmt.Sprintf("The %s already holds %s (tables, types, functions).", flow.Target, words.Plural(c.q.Objects, "object", "objects"))}
 	if len(c.q.Schemas) > 0 {
 		details = append(details, "Schemas: "+strings.Join(c.q.Schemas, ", "))
 	}
 	details = append(details, "Restoring into it fails where names collide, and its data would mix with the "+flow.SourceShort+" data.")
-	var in strings.Builder
-	in.WriteString(st.Warning.Render("Restore into a "+flow.Target+" that is not empty?") + "\n\n")
-	for _, d := range details {
-		in.WriteString(wrap(d, w-4, "") + "\n")
-	}
-	in.WriteString("\n" + wrap("Type yes and press Enter to restore into it anyway. Esc refuses: nothing is changed.", w-4, "") + "\n")
-	in.WriteString(st.Prompt.Render("›") + " " + c.typed + "▏")
-	b.WriteString(st.AlertBox.Render(in.String()))
-	if c.nudge {
-		b.WriteString("\n" + st.Warning.Render("Type yes to go on, or press Esc to refuse."))
-	}
-	return b.String()
+	return c.typeYesView(v, "Restore into a "+flow.Target+" that is not empty?", details,
+		"Type yes and press Enter to restore into it anyway. Esc refuses: nothing is changed.",
+		"Type yes to go on, or press Esc to refuse.")
 }
 
 // resetView asks to type yes to empty the target of the migration started over.
 func (c *confirmModel) resetView(v viewCtx) string {
-	st, w, flow := v.st, v.width, v.flow
-	var b strings.Builder
-	var in strings.Builder
-	in.WriteString(st.Warning.Render("Empty the "+flow.Target+" and restore again?") + "\n\n")
-	in.WriteString(wrap(fmt.Sprintf("It holds %s that the migration you started over restored into it.", words.Plural(c.q.Objects, "object", "objects")), w-4, "") + "\n")
-	in.WriteString(wrap("Emptying it drops every schema in it and its large objects. Anything written to it since is lost.", w-4, "") + "\n")
-	in.WriteString("\n" + wrap("Type yes and press Enter to empty it. Esc keeps it: nothing is changed.", w-4, "") + "\n")
+	return c.typeYesView(v, "Empty the "+v.flow.Target+" and restore again?", []string{
+		fmt.Sprintf("It holds %s that the migration you started over restored into it.", words.Plural(c.q.Objects, "object", "objects")),
+		"Emptying it drops every schema in it and its large objects. Anything written to it since is lost.",
+	}, "Type yes and press Enter to empty it. Esc keeps it: nothing is changed.", "Type yes to go on, or press Esc.")
+}
+
+// typeYesView is a question that a typed yes answers, in an alert box:
+// the title, the details, what to type, the typed text, and the nudge
+// after another answer.
+func (c *confirmModel) typeYesView(v viewCtx, title string, details []string, how, nudge string) string {
+	st, w := v.st, v.width
+	var b, in strings.Builder
+	in.WriteString(st.Warning.Render(title) + "\n\n")
+	for _, d := range details {
+		in.WriteString(wrap(d, w-4, "") + "\n")
+	}
+	in.WriteString("\n" + wrap(how, w-4, "") + "\n")
 	in.WriteString(st.Prompt.Render("›") + " " + c.typed + "▏")
 	b.WriteString(st.AlertBox.Render(in.String()))
 	if c.nudge {
-		b.WriteString("\n" + st.Warning.Render("Type yes to go on, or press Esc."))
+		b.WriteString("\n" + st.Warning.Render(nudge))
 	}
 	return b.String()
 }
