@@ -7,6 +7,7 @@ package e2e
 // Postgres connection carried by ppg's tunnel, as for an EA source.
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/ppg-cli/ppg/e2e/gateway"
@@ -42,4 +43,22 @@ func TestLiveCLIGateway(t *testing.T) {
 	}
 	w.halt(t)
 	l.cutover(p)
+}
+
+// TestLiveCLIGatewayRefusesReplication: a gateway that refuses replication
+// connections: the plan of --live --dry-run says the source refused one,
+// and what to do instead, and creates nothing.
+func TestLiveCLIGatewayRefusesReplication(t *testing.T) {
+	l := newLiveRun(t, logicalSettings)
+	g, wsURL := testGateway(t, gateway.Options{RefuseReplication: true})
+	srcKey := sandbox.NewKey("live-src")
+	g.AddDatabase(srcKey, l.b.source.url)
+	env := []string{"PPG_PG_BIN=" + need(t, "PPG_CLIENT_BIN"), "PPG_WS_URL=" + wsURL, "PPG_SOURCE_URL=" + srcKey, "PPG_TARGET_URL=" + l.b.target.url}
+	r := runPPG(t, l.dir, env, "migrate", "--non-interactive", "--live", "--dry-run")
+	r.wantExit(5)
+	if !strings.Contains(r.stdout, "refused a replication connection") || !strings.Contains(r.stdout, "replication connections are not supported") ||
+		!strings.Contains(r.stdout, "Without --live, the frozen copy is still possible") {
+		t.Errorf("the plan does not say the replication connection was refused, and what to do:\n%s", r.output())
+	}
+	l.b.noLeftovers()
 }
