@@ -6,6 +6,7 @@ package e2e
 // the binary: ppg retries by itself and the cutover ends identical.
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/ppg-cli/ppg/migrate"
@@ -32,6 +33,9 @@ func TestLiveCLITargetCut(t *testing.T) {
 		}
 		retry := p.waitFor(nthLiveRetry(cut))
 		t.Logf("cut %d: ppg retries: %s", cut, retry.Text)
+		if strings.Contains(retry.Text, " to . ") {
+			t.Errorf("the retry names an empty table: %s", retry.Text)
+		}
 		// Applying again after the retry: more rows than before the cut.
 		last = p.waitFor(eventWhere("rows applied after the retry", func(ev event) bool {
 			return ev.Arrived.After(retry.Arrived) && ev.Step == "stream" && ev.Live != nil && ev.Live.Rows > last.Live.Rows
