@@ -81,6 +81,11 @@ type ApplyError struct {
 }
 
 func (e *ApplyError) Error() string {
+	if e.Table == (Table{}) {
+		// The target failed the batch as a whole (a terminated session):
+		// no one change is to blame.
+		return fmt.Sprintf("apply changes (source transaction at %s): %v", e.LSN, e.Err)
+	}
 	return fmt.Sprintf("apply a change to %s (source transaction at %s): %v", e.Table, e.LSN, e.Err)
 }
 

@@ -2,10 +2,12 @@ package live
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // BlockerKind names one reason live migration is impossible on a source.
@@ -31,6 +33,10 @@ const (
 	// BlockOwnership: the role owns not every table, and is not superuser:
 	// a publication FOR TABLE needs ownership. Blocker.Tables names them.
 	BlockOwnership BlockerKind = "table_ownership"
+	// BlockReplicationConnection: a replication connection
+	// (replication=database) was refused, as a pooler or a gateway may
+	// refuse it. Blocker.Have is the refusal.
+	BlockReplicationConnection BlockerKind = "replication_connection"
 )
 
 // Blocker is one reason live migration is impossible, with the value the
@@ -153,8 +159,31 @@ func ProbeSource(ctx context.Context, source string) (*Probe, error) {
 		return nil, err
 	}
 	p.Blockers = blockers(p)
+	if len(p.Blockers) == 0 {
+		// The settings allow streaming: check that a replication
+		// connection gets through whatever stands in between.
+		if b := probeReplication(ctx, source); b != nil {
+			p.Blockers = append(p.Blockers, *b)
+		}
+	}
 	p.Took = time.Since(start)
 	return p, nil
+}
+
+// probeReplication opens a replication session and closes it; a refusal
+// is a Blocker, with the server's message when it gave one.
+func probeReplication(ctx context.Context, source string) *Blocker {
+	conn, err := connectReplication(ctx, source)
+	if err == nil {
+		_ = conn.Close(context.Background())
+		return nil
+	}
+	have := err.Error()
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		have = pgErr.Message
+	}
+	return &Blocker{Kind: BlockReplicationConnection, Have: have, Need: "replication=database"}
 }
 
 // probeTables reads the tables' facts.

@@ -77,6 +77,10 @@ func (f Flow) Blocker(b migrate.LiveBlocker) string {
 		return fmt.Sprintf("no WAL sender is free (%s, %s needed): raise max_wal_senders or end another replication connection", b.Have, b.Need)
 	case live.BlockCreate:
 		return "the " + f.Source + "'s user may not create a publication: grant it CREATE on the database"
+	case live.BlockReplicationConnection:
+		return "the " + f.Source + " refused a replication connection (" + b.Have + "), and the stream needs one: " +
+			"a pooler or a gateway in between may not carry it (whether Prisma's gateway for Early Access databases does is not known); " +
+			"connect to the " + f.Source + " directly"
 	case live.BlockOwnership:
 		return fmt.Sprintf("the %s's user does not own %s (%s), and a publication needs ownership: connect as their owner",
 			f.Source, Plural(int64(len(b.Tables)), "table", "tables"), strings.Join(first(b.Tables, 5), ", "))

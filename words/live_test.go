@@ -69,7 +69,7 @@ func liveLines(f Flow) []string {
 // and the wal_level one names the providers' settings.
 func TestLiveBlockersSayWhatToChange(t *testing.T) {
 	for _, k := range []live.BlockerKind{live.BlockServerVersion, live.BlockWALLevel, live.BlockRole, live.BlockSlots,
-		live.BlockSenders, live.BlockCreate, live.BlockOwnership} {
+		live.BlockSenders, live.BlockCreate, live.BlockOwnership, live.BlockReplicationConnection} {
 		s := Migrate.Blocker(migrate.LiveBlocker{Kind: string(k), Have: "x", Need: "y"})
 		if s == fmt.Sprintf("%s (x; needs y)", k) {
 			t.Errorf("blocker %s has no words: %q", k, s)

@@ -54,6 +54,10 @@ type Options struct {
 	// per rejected request, from several goroutines at once. Keys appear
 	// only as a short prefix; passwords never.
 	Logf func(format string, args ...any)
+	// RefuseReplication answers a startup packet asking for a replication
+	// session (the replication parameter) with a FATAL error, as a
+	// gateway or pooler that does not carry them may.
+	RefuseReplication bool
 	// Latency delays every chunk in each direction by this much after the
 	// gateway received it, so a round trip gains twice Latency (the
 	// gateway's own answers during the startup exchange too). It is a delay

@@ -228,6 +228,9 @@ func (s *session) login(pkt *startupPacket) (net.Conn, string) {
 		switch {
 		case p.Name == "user" || p.Name == "database":
 			// The route decides who logs in where.
+		case p.Name == "replication" && s.g.opts.RefuseReplication:
+			s.sendFatal("08004", "gateway emulator: replication connections are not supported", "", "")
+			return nil, "replication connection refused"
 		case len(p.Name) > 4 && p.Name[:4] == "_pq_":
 			unrecognized = append(unrecognized, p.Name)
 		default:
