@@ -34,6 +34,10 @@ type keyModel struct {
 	// answer, to scrub it from the engine's reply (defence in depth: the
 	// engine's errors do not quote keys).
 	sent string
+	// handed is set from Enter (or ctrl+l) until the engine's next
+	// question: the answer is on its way, so the input no longer shows
+	// and takes no keys (a paste then would be lost unseen).
+	handed bool
 	// status says what the engine does while no key is asked.
 	status string
 	// note is the latest Info or Warning of the connect step.
@@ -126,6 +130,9 @@ func (s *keyScreen) update(msg tea.Msg, c viewCtx) tea.Cmd {
 		keys := c.keys.input
 		keys.Later.SetEnabled(c.ask.early)
 		k := s.of(c.ask.side)
+		if k.handed {
+			return nil
+		}
 		var cmd tea.Cmd
 		*k, cmd = k.update(msg, keys, c.flow)
 		return cmd
@@ -189,12 +196,16 @@ func (s *keyScreen) event(ev migrate.Event, c viewCtx) {
 	}
 }
 
-func (s *keyScreen) view(c viewCtx) string { return s.of(c.side).view(c, c.ask != nil) }
+func (s *keyScreen) view(c viewCtx) string {
+	k := s.of(c.side)
+	return k.view(c, c.ask != nil && !k.handed)
+}
 
 func (s *keyScreen) helpKeys(c viewCtx) help.KeyMap {
 	k := c.keys.input
-	k.Later.SetEnabled(c.ask != nil && c.ask.early)
-	if c.ask == nil {
+	asking := c.ask != nil && !s.of(c.side).handed
+	k.Later.SetEnabled(asking && c.ask.early)
+	if !asking {
 		k.Submit.SetEnabled(false)
 		k.Clear.SetEnabled(false)
 	}
@@ -218,7 +229,7 @@ func (k *keyModel) asked(problem *words.Failure, early bool) {
 			k.problem = strings.ReplaceAll(k.problem, k.sent, mask)
 		}
 	}
-	k.sent = ""
+	k.sent, k.handed = "", false
 	k.input.Reset()
 	k.input.Focus()
 }
@@ -245,7 +256,7 @@ func (k keyModel) update(msg tea.KeyMsg, keys inputKeys, flow words.Flow) (keyMo
 			k.problem = tooLong(n)
 			return k, nil
 		}
-		k.sent = v
+		k.sent, k.handed = v, true
 		k.input.Reset()
 		k.input.Blur()
 		k.problem, k.empty, k.from = "", false, ""
@@ -266,6 +277,7 @@ func (k keyModel) update(msg tea.KeyMsg, keys inputKeys, flow words.Flow) (keyMo
 	case key.Matches(msg, keys.Later):
 		k.input.Reset()
 		k.input.Blur()
+		k.handed = true
 		return k, send(keyLaterMsg{})
 	}
 	if msg.Type == tea.KeyRunes {

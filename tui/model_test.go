@@ -733,3 +733,43 @@ func TestResumedStepShowsItsWorkAfterTheKey(t *testing.T) {
 		}
 	}
 }
+
+// Between Enter on a key and the root handing it to the engine, the key
+// screen no longer shows the input: a paste then would go nowhere, and a
+// screen that still said "paste here" would invite it. Keys are ignored
+// until the engine's next question, which shows the input again.
+func TestKeyHandedShowsNoInputUntilTheNextQuestion(t *testing.T) {
+	m := resumedModel(t, migrate.StepConnectSource)
+	m, _ = apply(t, m, keyMsg("enter"))
+	m, _ = apply(t, m, batch(started(migrate.StepConnectSource, 0), keyAsk(migrate.Source, nil)))
+	m, _ = apply(t, m, paste(secret))
+	// The Enter alone, its keyEnteredMsg not yet delivered.
+	next, cmd := m.Update(keyMsg("enter"))
+	m = next.(model)
+	if cmd == nil {
+		t.Fatal("Enter on a pasted key sent nothing")
+	}
+	v := plain(m)
+	if strings.Contains(v, "paste here") || strings.Contains(v, "characters)") {
+		t.Errorf("after Enter the screen still invites a paste:\n%s", v)
+	}
+	if !strings.Contains(v, "Connecting to the EA database") {
+		t.Errorf("after Enter the screen does not say it connects:\n%s", v)
+	}
+	m, _ = apply(t, m, paste("another"))
+	if got := m.screens[screenKey].(*keyScreen).ea.input.Value(); got != "" {
+		t.Errorf("a paste after Enter was taken: %q", got)
+	}
+	entered, ok := cmd().(keyEnteredMsg)
+	if !ok || entered.value != secret {
+		t.Fatalf("Enter handed %v, want the pasted key", cmd())
+	}
+	next, _ = m.Update(entered)
+	m = next.(model)
+	// The engine asks again (a refused key): the input shows and takes keys.
+	m, _ = apply(t, m, batch(keyAsk(migrate.Source, errors.New("refused"))))
+	m, _ = apply(t, m, paste("abc"))
+	if v := plain(m); !strings.Contains(v, "•••••••• (3 characters)") {
+		t.Errorf("the asked-again input does not take a paste:\n%s", v)
+	}
+}
