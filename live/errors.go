@@ -71,8 +71,10 @@ func (e *DDLError) Error() string {
 	return fmt.Sprintf("table %s differs between source and target (%s)", e.Table, strings.Join(parts, "; "))
 }
 
-// ApplyError reports a change the target refused (a constraint, a type):
-// not a lost connection. Retrying would fail the same way.
+// ApplyError reports a change (or, with Table zero, a batch) the target
+// failed. A refusal (a constraint, a type) would fail the same way again;
+// a terminated session (57P01) or a connection lost mid-batch is retried
+// (see Retryable), from the position last recorded.
 type ApplyError struct {
 	Table Table
 	// LSN is the source position of the transaction's commit.

@@ -76,7 +76,7 @@ func (e *TargetRefusedError) Error() string {
 	switch e.Reason {
 	case RefuseIsSource:
 		if e.SameKey {
-			return "the target was refused: this is the source's key; the target must be another database"
+			return "the target was refused: its key is the source's key"
 		}
 		return "the target was refused: it is the source database itself"
 	case RefuseNotEmpty:
