@@ -289,6 +289,9 @@ func runWizard(ctx context.Context, o *migrateOptions) error {
 	if err != nil {
 		return err
 	}
+	// Without --live, the plan screen offers live when the source can
+	// stream.
+	cfg.OfferLive = cfg.Live == nil
 	v, _, _ := o.build.resolve()
 	err = o.wizard(ctx, tui.Options{
 		Dir:        o.dir,
