@@ -57,7 +57,7 @@ type PlanChooser interface {
 
 // LiveOfferTimeout bounds the offer's probe: a source that does not
 // answer in time is "live not available", and the frozen copy goes on.
-const LiveOfferTimeout = 10 * time.Second
+const LiveOfferTimeout = 5 * time.Second
 
 // offersLive reports whether the plan probes for a live offer: the front
 // end can choose, and the migration is not a live one already.
