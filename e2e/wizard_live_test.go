@@ -1,0 +1,114 @@
+//go:build e2e
+
+package e2e
+
+// The live choice on the wizard's plan screen, in a real terminal: ppg
+// migrate without --live offers live when the source can stream; the user
+// picks it (and consents to REPLICA IDENTITY FULL on the table without a
+// key), writers run, the user cuts over in the wizard, and the data is
+// compared independently. A source with wal_level=replica gets a plan
+// that says why live is not possible, and the frozen copy goes on.
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// wizardToPlan starts ppg migrate (no --live) in the wizard on l's
+// databases and pastes both URLs; it returns the plan screen.
+func wizardToPlan(t *testing.T, l *liveRun) (*wizTerm, string) {
+	t.Helper()
+	w := newWizTerm(t)
+	w.start(wizRun{Dir: l.dir, Env: []string{"PPG_PG_BIN=" + need(t, "PPG_CLIENT_BIN")}, Args: []string{"migrate"}})
+	w.secret(l.b.source.server.Password, l.b.target.server.Password)
+	w.waitFor(30*time.Second, wizBegin)
+	w.keys("Enter")
+	w.waitFor(10*time.Second, wizSourcePrompt)
+	w.paste(l.b.source.url)
+	w.keys("Enter")
+	w.waitFor(30*time.Second, wizTargetPrompt)
+	w.paste(l.b.target.url)
+	start := time.Now()
+	w.keys("Enter")
+	s := w.waitSettled(30*time.Second, wizConfirmSource, "y/enter dump it")
+	t.Logf("the plan showed %v after the target's key", time.Since(start).Round(time.Millisecond))
+	return w, s
+}
+
+// TestWizardLiveChosenOnPlan: the plan offers live; l picks it, r
+// consents for logs (no primary key), writers run through the dump, the
+// restore and the stream; c in the wizard cuts over; every table and
+// sequence equal, nothing left on the source, and the state records the
+// choice.
+func TestWizardLiveChosenOnPlan(t *testing.T) {
+	l := newLiveRun(t, logicalSettings)
+	wr := startWriters(t, l.b.source, 3)
+	w, plan := wizardToPlan(t, l)
+	if !wizHas(plan, "How to migrate", "● Frozen copy", "○ Live: your application keeps running", "l live") {
+		t.Fatalf("the plan does not offer live:\n%s", wizFrame(plan))
+	}
+	// The probe created nothing on the source.
+	if n := l.b.source.number("SELECT count(*) FROM pg_replication_slots") + l.b.source.number("SELECT count(*) FROM pg_publication"); n != 0 {
+		t.Errorf("the plan left %d slots and publications on the source", n)
+	}
+	w.keys("l")
+	s := w.waitFor(10*time.Second, "● Live", "1 table without a primary key (public.logs)", "r consent")
+	t.Logf("live chosen:\n%s", wizFrame(s))
+	w.keys("r")
+	w.waitFor(10*time.Second, "ppg sets REPLICA IDENTITY FULL on them", "r copy once")
+	w.keys("y")
+	w.waitFor(3*time.Minute, "The copy is done: streaming the changes", "WAL held")
+	if st := readState(t, l.dir); st.Live == nil || !slices.Equal(st.Live.Consent, []string{"public.logs"}) || st.Plan == nil || st.Plan.Live == nil {
+		t.Errorf("the state file does not record the live choice and the consent: %+v", st.Live)
+	} else {
+		t.Logf("the plan's live probe took %d ms", st.Plan.Live.TookMS)
+	}
+	w.waitUntil(time.Minute, "rows applied by the stream", func(s string) bool { return wizHas(s, "applied") && !wizHas(s, " 0 rows") })
+	wr.halt(t)
+	s = w.waitFor(2*time.Minute, "in sync", "press c to cut over")
+	t.Logf("the stream screen:\n%s", wizFrame(s))
+	w.keys("c")
+	done := wizFinish(t, w)
+	if !wizHas(done, "Live migration: cut over in", "of downtime", "dropped") {
+		t.Errorf("the done screen does not give the cutover and its downtime:\n%s", wizFrame(done))
+	}
+	compareData(t, l.b.source, l.b.target)
+	l.b.noLeftovers()
+	if st := readState(t, l.dir); st.Live == nil || st.Live.Cutover == nil {
+		t.Errorf("the state file does not record the cutover: %+v", st.Live)
+	} else {
+		t.Logf("downtime %.2f s", st.Live.Cutover.DowntimeSeconds)
+	}
+	w.checkSecrets()
+}
+
+// TestWizardLiveNotPossible: a source with wal_level=replica: the plan
+// says live is not possible and why, offers no choice, and the frozen
+// copy proceeds; nothing is created on the source.
+func TestWizardLiveNotPossible(t *testing.T) {
+	l := newLiveRun(t, nil)
+	w, plan := wizardToPlan(t, l)
+	if !wizHas(plan, "Live migration is not possible: wal_level is replica, and must be logical.", "The frozen copy is available.") ||
+		wizHas(plan, "How to migrate") || wizHas(plan, "l live") {
+		t.Fatalf("the plan does not say why live is not possible, or offers it:\n%s", wizFrame(plan))
+	}
+	w.keys("l") // nothing to choose: no effect
+	w.keys("y")
+	done := wizFinish(t, w)
+	if wizHas(done, "Live migration") {
+		t.Errorf("the frozen copy's done screen speaks of live:\n%s", wizFrame(done))
+	}
+	compareData(t, l.b.source, l.b.target)
+	l.b.noLeftovers()
+	st := readState(t, l.dir)
+	if st.Live != nil {
+		t.Errorf("the state file records a live migration: %+v", st.Live)
+	}
+	if st.Plan == nil || st.Plan.Live == nil || st.Plan.Live.Possible {
+		t.Errorf("the state's plan does not record the offer refused: %+v", st.Plan)
+	} else {
+		t.Logf("the plan's live probe took %d ms", st.Plan.Live.TookMS)
+	}
+	w.checkSecrets()
+}
