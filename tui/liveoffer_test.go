@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ppg-cli/ppg/live"
 	"github.com/ppg-cli/ppg/migrate"
@@ -206,3 +207,41 @@ func TestPlanLiveKeysStayTrue(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestGoldenStartResumeLive: the start screen says the recorded
+// migration is a live one, and lists its stream step.
+func TestGoldenStartResumeLive(t *testing.T) {
+	st := stateAt(t, t.TempDir(), migrate.StepDone)
+	st.Live = &migrate.LiveState{Slot: "ppg_0123456789ab", Publication: "ppg_0123456789ab", SetUp: true}
+	st.Step(migrate.StepStream).Error = "stopped by the user"
+	m := newTestModel(t, testOptions(t.TempDir(), &fake{}, waitScript), st, nil)
+	wantSaid(t, m, []string{"A live migration was started in this folder", "Stream the changes to the GA database stopped by the user",
+		"Next: stream the changes to the GA database."}, nil)
+	golden(t, m)
+}
+
+// TestResumedStreamLeavesTheKeyScreen: a resumed stream asks for a key
+// after its step started; once it is taken, the stream's status shows on
+// the stream screen, not under the key input.
+func TestResumedStreamLeavesTheKeyScreen(t *testing.T) {
+	st := stateAt(t, t.TempDir(), migrate.StepDone)
+	st.Live = &migrate.LiveState{Slot: "ppg_0123456789ab", Publication: "ppg_0123456789ab", SetUp: true}
+	m := newTestModel(t, testOptions(t.TempDir(), &fake{}, func(ctx context.Context, p migrate.Prompter, emit func(migrate.Event)) error {
+		checkTools(emit)
+		emit(started(migrate.StepStream, time.Second))
+		if _, err := p.Key(ctx, migrate.Target, nil); err != nil {
+			return err
+		}
+		emit(migrate.Event{Kind: migrate.Info, Step: migrate.StepStream, Notice: &migrate.Notice{Code: migrate.NoticeLiveStatus},
+			Live: &migrate.LiveStatus{Rows: 42, RowsPerSecond: 7, InSync: true}})
+		return waitCtx(ctx)
+	}), st, nil)
+	h := start(t, m, 80, 24)
+	h.keys("enter")
+	h.wait("Paste the key")
+	h.send(paste(secret))
+	h.keys("enter")
+	h.wait("The copy is done: streaming the changes")
+	fm := h.final()
+	wantSaid(t, fm, []string{"in sync", "42 rows", "c cut over"}, []string{"Paste the key"})
+}

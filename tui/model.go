@@ -402,9 +402,10 @@ func (m model) engineBatch(msg engineBatchMsg) (tea.Model, tea.Cmd) {
 // event notes what an engine event says of the migration, hands it to
 // every screen, and shows the screen it concerns.
 func (m *model) event(ev migrate.Event) {
-	if (ev.Kind == migrate.Progress || ev.Kind == migrate.ToolLine) && m.mig.ask == nil && m.screen == screenKey {
+	if (ev.Kind == migrate.Progress || ev.Kind == migrate.ToolLine || ev.Live != nil) && m.mig.ask == nil && m.screen == screenKey {
 		// A resumed step asks for its key after it started: once the
-		// key is taken, its work shows on the step's own screen.
+		// key is taken, its work (a live stream's status included)
+		// shows on the step's own screen.
 		m.show(stepScreen(ev.Step))
 	}
 	switch {
