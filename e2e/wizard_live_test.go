@@ -38,7 +38,8 @@ func wizardToPlan(t *testing.T, l *liveRun) (*wizTerm, string) {
 
 // TestWizardLiveChosenOnPlan: the plan offers live; l picks it, r
 // consents for logs (no primary key), writers run through the dump, the
-// restore and the stream; c in the wizard cuts over; every table and
+// restore and the stream; stopped during the stream, the wizard run again
+// without flags goes on live; c in the wizard cuts over; every table and
 // sequence equal, nothing left on the source, and the state records the
 // choice.
 func TestWizardLiveChosenOnPlan(t *testing.T) {
@@ -65,6 +66,45 @@ func TestWizardLiveChosenOnPlan(t *testing.T) {
 		t.Logf("the plan's live probe took %d ms", st.Plan.Live.TookMS)
 	}
 	w.waitUntil(time.Minute, "rows applied by the stream", func(s string) bool { return wizHas(s, "applied") && !wizHas(s, " 0 rows") })
+
+	// Stopped during the stream, the wizard run again without flags goes
+	// on live: the state file recorded the choice.
+	w.keys("C-c")
+	w.waitFor(10*time.Second, wizStopAsk)
+	w.keys("y")
+	if code := w.exitStatus(30 * time.Second); code != 130 {
+		t.Fatalf("exit status %d after stopping, want 130", code)
+	}
+	w.start(wizRun{Dir: l.dir, Env: []string{"PPG_PG_BIN=" + need(t, "PPG_CLIENT_BIN")}, Args: []string{"migrate"}})
+	s = w.waitSettled(30*time.Second, "A live migration was started in this folder", "Stream the changes to the target database", "enter continue")
+	t.Logf("the resume screen:\n%s", wizFrame(s))
+	w.keys("Enter")
+	for asked := 0; ; asked++ {
+		var prompt, asking string
+		w.waitUntil(time.Minute, "a key prompt or the stream", func(s string) bool {
+			switch {
+			case wizHas(s, "paste here, then press Enter", wizSourcePrompt):
+				prompt, asking = l.b.source.url, wizSourcePrompt
+			case wizHas(s, "paste here, then press Enter", wizTargetPrompt):
+				prompt, asking = l.b.target.url, wizTargetPrompt
+			case wizHas(s, "The copy is done: streaming the changes"):
+				prompt = ""
+			default:
+				return false
+			}
+			return true
+		})
+		if prompt == "" {
+			break
+		}
+		if asked > 2 {
+			t.Fatalf("asked for a key %d times", asked+1)
+		}
+		w.paste(prompt)
+		w.keys("Enter")
+		w.waitUntil(time.Minute, "the key to be taken", func(s string) bool { return !wizHas(s, asking) })
+	}
+	w.waitFor(time.Minute, "The copy is done: streaming the changes", "WAL held")
 	wr.halt(t)
 	s = w.waitFor(2*time.Minute, "in sync", "press c to cut over")
 	t.Logf("the stream screen:\n%s", wizFrame(s))
