@@ -283,15 +283,20 @@ func (o *migrateOptions) prompter() (*headlessPrompter, error) {
 	return p, nil
 }
 
+// wizardConfig is config for the wizard: without --live, its plan screen
+// offers live when the source can stream.
+func (o *migrateOptions) wizardConfig() (migrate.Config, error) {
+	cfg, err := o.config()
+	cfg.OfferLive = cfg.Live == nil
+	return cfg, err
+}
+
 // runWizard runs the interactive wizard in the terminal.
 func runWizard(ctx context.Context, o *migrateOptions) error {
-	cfg, err := o.config()
+	cfg, err := o.wizardConfig()
 	if err != nil {
 		return err
 	}
-	// Without --live, the plan screen offers live when the source can
-	// stream.
-	cfg.OfferLive = cfg.Live == nil
 	v, _, _ := o.build.resolve()
 	err = o.wizard(ctx, tui.Options{
 		Dir:        o.dir,
