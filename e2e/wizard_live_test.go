@@ -11,6 +11,7 @@ package e2e
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -120,7 +121,21 @@ func TestWizardLiveChosenOnPlan(t *testing.T) {
 	} else {
 		t.Logf("downtime %.2f s", st.Live.Cutover.DowntimeSeconds)
 	}
+	noPasswordsInFolder(t, l)
 	w.checkSecrets()
+}
+
+// noPasswordsInFolder checks that nothing in l's folder (the state file
+// with its plan and live offer) holds a password.
+func noPasswordsInFolder(t *testing.T, l *liveRun) {
+	t.Helper()
+	for name, data := range dirContents(t, l.dir) {
+		for _, pw := range []string{l.b.source.server.Password, l.b.target.server.Password} {
+			if strings.Contains(string(data), pw) {
+				t.Errorf("%s holds a password", name)
+			}
+		}
+	}
 }
 
 // TestWizardLiveNotPossible: a source with wal_level=replica: the plan
@@ -150,5 +165,6 @@ func TestWizardLiveNotPossible(t *testing.T) {
 	} else {
 		t.Logf("the plan's live probe took %d ms", st.Plan.Live.TookMS)
 	}
+	noPasswordsInFolder(t, l)
 	w.checkSecrets()
 }
