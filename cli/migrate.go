@@ -283,9 +283,17 @@ func (o *migrateOptions) prompter() (*headlessPrompter, error) {
 	return p, nil
 }
 
+// wizardConfig is config for the wizard: without --live, its plan screen
+// offers live when the source can stream.
+func (o *migrateOptions) wizardConfig() (migrate.Config, error) {
+	cfg, err := o.config()
+	cfg.OfferLive = cfg.Live == nil
+	return cfg, err
+}
+
 // runWizard runs the interactive wizard in the terminal.
 func runWizard(ctx context.Context, o *migrateOptions) error {
-	cfg, err := o.config()
+	cfg, err := o.wizardConfig()
 	if err != nil {
 		return err
 	}

@@ -226,7 +226,7 @@ func (e *Engine) connectSource(ctx context.Context) (*Summary, error) {
 		return nil, &PlanError{Plan: plan}
 	}
 	ts := e.pick
-	ok, err := e.ask.Confirm(ctx, Question{Kind: ConfirmSource, Source: db, Tools: &ts, Plan: plan})
+	ok, err := e.confirmSource(ctx, Question{Kind: ConfirmSource, Source: db, Tools: &ts, Plan: plan})
 	if err != nil {
 		e.state.Source = nil
 		return nil, err

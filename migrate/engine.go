@@ -146,6 +146,10 @@ type Config struct {
 	// Live makes a new migration a live one (see LiveOptions); a
 	// migration's state file says whether it is live when it resumes.
 	Live *LiveOptions
+	// OfferLive lets the user choose live on the plan, when Live is not
+	// set: the plan probes the source (Plan.Live) and a Prompter that is
+	// a PlanChooser answers with the choice.
+	OfferLive bool
 }
 
 // defaultJobs is the default number of parallel pg_restore jobs. The
@@ -191,6 +195,9 @@ type Engine struct {
 	// runStart is when Run took the folder's lock (the wall clock): a
 	// cutover request older than it was meant for an earlier run.
 	runStart time.Time
+	// previous is the state of the migration this one started over, if
+	// any: a live choice on the plan takes over the slot it left.
+	previous *State
 }
 
 // New returns an engine for cfg that asks through p.
@@ -403,6 +410,7 @@ func (e *Engine) load() error {
 			s.Previous = old.Previous // started over before reaching the target
 		}
 		e.state = s
+		e.previous = old
 		e.startLive(old)
 		// Not written until the source is confirmed: a run stopped
 		// before that leaves nothing behind.

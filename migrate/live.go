@@ -118,6 +118,10 @@ type LiveState struct {
 	IdentityFull []LiveTable `json:"identity_full,omitempty"`
 	// Cutover is the report of a cutover done.
 	Cutover *CutoverSummary `json:"cutover,omitempty"`
+	// Consent and ConsentAll record the consent to REPLICA IDENTITY FULL
+	// (LiveOptions), so that a resumed run that dumps again keeps it.
+	Consent    []string `json:"consent_identity_full,omitempty"`
+	ConsentAll bool     `json:"consent_identity_full_all,omitempty"`
 }
 
 // LiveTable is a table of a live migration, with its fingerprint (rows
@@ -170,6 +174,7 @@ func (e *Engine) startLive(old *State) {
 	if left != nil {
 		e.state.Live = &LiveState{Slot: left.Slot, Publication: left.Publication, SetUp: true, IdentityFull: left.IdentityFull}
 	}
+	e.recordConsent()
 }
 
 // connURL is the libpq URL of conn, for package live: it stays in memory
@@ -278,7 +283,7 @@ func (e *Engine) setupLive(ctx context.Context, src *Endpoint) (*live.Snapshot, 
 	if !p.Possible() {
 		return nil, &live.BlockedError{Blockers: p.Blockers}
 	}
-	full := e.cfg.Live.fullIdentity(p.NoIdentity())
+	full := e.liveConsent().fullIdentity(p.NoIdentity())
 	snap, err := live.Setup(ctx, live.SetupOptions{Source: srcURL, Names: ls.names(), FullIdentity: full})
 	if err != nil {
 		return nil, err

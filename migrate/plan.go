@@ -91,6 +91,9 @@ type Plan struct {
 	// Skip lists the archive entries (by kind, schema and name as
 	// pg_restore --list shows them) that will not be restored, and why.
 	Skip []SkippedObject `json:"skip,omitempty"`
+	// Live is the offer of a live migration, when the user may still
+	// choose it (Config.OfferLive).
+	Live *LiveOffer `json:"live,omitempty"`
 }
 
 // SkippedObject is an object the restore leaves out: its statement goes to
@@ -211,6 +214,9 @@ func readPlanFacts(ctx context.Context, src, dst *Endpoint) (*planFacts, error) 
 // yet). strict blocks a target that is not empty (unless allowed); else a
 // migration asks about it when it connects to the target.
 func (e *Engine) plan(ctx context.Context, src, dst *Endpoint, strict bool) (*Plan, error) {
+	offerCtx, cancelOffer := context.WithCancel(ctx)
+	defer cancelOffer()
+	offer := e.startLiveOffer(offerCtx, src)
 	f, err := readPlanFacts(ctx, src, dst)
 	if err != nil {
 		return nil, err
@@ -247,6 +253,7 @@ func (e *Engine) plan(ctx context.Context, src, dst *Endpoint, strict bool) (*Pl
 		}
 		p.Items = append(p.Items, items...)
 	}
+	p.Live = offer()
 	return p, nil
 }
 

@@ -27,6 +27,10 @@ type confirmModel struct {
 	// other names the target of the migration started over, when the
 	// target's key is another database's.
 	other string
+	// choose is set when the plan's live offer may be taken; live is the
+	// choice (the frozen copy by default), and consent the consent to
+	// REPLICA IDENTITY FULL on the tables without a primary key.
+	choose, live, consent bool
 }
 
 func newConfirmModel(q migrate.Question) *confirmModel {
@@ -72,6 +76,15 @@ func (c *confirmModel) keys(k confirmKeys) confirmKeys {
 		k.Yes.SetHelp("y/enter", "dump it")
 		k.No.SetHelp("n/esc", "no")
 		k.Submit.SetEnabled(false)
+		k.Live.SetEnabled(c.offersLive())
+		if c.live {
+			k.Live.SetHelp("l", "frozen")
+		}
+		k.Identity.SetEnabled(c.live && len(c.q.Plan.Live.NoIdentity) > 0)
+		if c.consent {
+			k.Identity.SetHelp("r", "copy once")
+		}
+		return k
 	case migrate.ConfirmNonEmptyTarget:
 		k.Yes.SetEnabled(false)
 		k.Submit.SetHelp("yes+enter", "restore into it")
@@ -94,7 +107,45 @@ func (c *confirmModel) keys(k confirmKeys) confirmKeys {
 		k.No.SetKeys("n")
 		k.Submit.SetEnabled(false)
 	}
+	k.Live.SetEnabled(false)
+	k.Identity.SetEnabled(false)
 	return k
+}
+
+// showChoice lays the question out again after a choice, and scrolls a
+// question longer than the window to the choice, so that its change
+// shows.
+func (c *confirmModel) showChoice(v viewCtx) {
+	c.layout(v)
+	if !c.overflows() {
+		return
+	}
+	for i, l := range strings.Split(c.content(v), "\n") {
+		if strings.Contains(l, v.flow.LiveChoiceHeading()) {
+			c.scroll.SetYOffset(i)
+			return
+		}
+	}
+}
+
+// offersLive reports whether the plan offers live, and the answer can
+// take it.
+func (c *confirmModel) offersLive() bool {
+	return c.choose && c.q.Kind == migrate.ConfirmSource && c.q.Plan != nil && c.q.Plan.Live != nil && c.q.Plan.Live.Possible
+}
+
+// liveOptions is the live migration chosen, or nil for the frozen copy.
+// The consent names the tables shown: a table created since is not
+// consented to.
+func (c *confirmModel) liveOptions() *migrate.LiveOptions {
+	if !c.live || !c.offersLive() {
+		return nil
+	}
+	o := &migrate.LiveOptions{}
+	if c.consent {
+		o.FullIdentity = append(o.FullIdentity, c.q.Plan.Live.NoIdentity...)
+	}
+	return o
 }
 
 func (c *confirmModel) update(msg tea.Msg, v viewCtx) tea.Cmd {
@@ -107,15 +158,16 @@ func (c *confirmModel) update(msg tea.Msg, v viewCtx) tea.Cmd {
 			}
 			*c = *newConfirmModel(*msg.question)
 			c.other = other
+			c.choose = msg.choose
 			c.layout(v)
 		}
 	case tea.KeyMsg:
-		return c.key(msg, c.keys(v.keys.confirm))
+		return c.key(msg, c.keys(v.keys.confirm), v)
 	}
 	return nil
 }
 
-func (c *confirmModel) key(msg tea.KeyMsg, k confirmKeys) tea.Cmd {
+func (c *confirmModel) key(msg tea.KeyMsg, k confirmKeys, v viewCtx) tea.Cmd {
 	if c.overflows() && (key.Matches(msg, c.scroll.KeyMap.Up, c.scroll.KeyMap.Down, c.scroll.KeyMap.PageUp,
 		c.scroll.KeyMap.PageDown, c.scroll.KeyMap.HalfPageUp, c.scroll.KeyMap.HalfPageDown)) {
 		c.scroll, _ = c.scroll.Update(msg)
@@ -123,8 +175,16 @@ func (c *confirmModel) key(msg tea.KeyMsg, k confirmKeys) tea.Cmd {
 	}
 	kind := c.q.Kind
 	switch {
+	case key.Matches(msg, k.Live):
+		c.live = !c.live
+		c.showChoice(v)
+		return nil
+	case key.Matches(msg, k.Identity):
+		c.consent = !c.consent
+		c.showChoice(v)
+		return nil
 	case key.Matches(msg, k.Yes):
-		return send(answerMsg{kind: kind, yes: true})
+		return send(answerMsg{kind: kind, yes: true, live: c.liveOptions()})
 	case key.Matches(msg, k.No):
 		return send(answerMsg{kind: kind, yes: false})
 	case key.Matches(msg, k.Submit):
@@ -229,9 +289,56 @@ func (c *confirmModel) sourceView(v viewCtx) string {
 		if !p.TargetKnown {
 			b.WriteString(paint(st.Subtle, wrap("· The "+flow.Target+" is checked when you paste its key, after the dump.", w, "")) + "\n")
 		}
+		b.WriteString(c.liveView(v))
+	}
+	if c.live {
+		b.WriteString("\n" + paint(st.Subtle, wrap(flow.LiveChoiceNote(), w, "")))
+		return b.String()
 	}
 	b.WriteString("\n" + paint(st.Subtle, wrap("The dump is written to this folder; the "+flow.SourceShort+" database is only read. "+
 		"Stop your application's writes to it until the migration is done: later writes are not migrated.", w, "")))
+	return b.String()
+}
+
+// liveView is the plan's live offer: the choice between the frozen copy
+// and live (with the tables without a primary key, once live is chosen),
+// or why live is not possible; "" when the plan has no offer.
+func (c *confirmModel) liveView(v viewCtx) string {
+	o := c.q.Plan.Live
+	st, w, flow := v.st, v.width, v.flow
+	switch {
+	case o == nil:
+		return ""
+	case !o.Possible:
+		return "\n" + st.Warning.Render("!") + " " + strings.TrimPrefix(wrap(flow.LiveUnavailable(o), w, "  "), "  ") + "\n"
+	case !c.choose:
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\n" + st.Heading.Render(flow.LiveChoiceHeading()) + "\n")
+	for _, ch := range []struct {
+		on   bool
+		text string
+	}{{!c.live, flow.FrozenChoice()}, {c.live, flow.LiveChoice()}} {
+		mark, style := "○", st.Text
+		if ch.on {
+			mark, style = "●", st.Value
+		}
+		b.WriteString(style.Render(mark) + " " + strings.TrimPrefix(wrap(ch.text, w, "  "), "  ") + "\n")
+	}
+	if !c.live {
+		return b.String()
+	}
+	var more []string
+	if len(o.NoIdentity) > 0 {
+		more = append(more, flow.LiveNoIdentity(o.NoIdentity), flow.LiveIdentityChoice(c.consent))
+	}
+	if len(o.Unlogged) > 0 || o.LargeObjects > 0 {
+		more = append(more, words.Capitalize(flow.PlanItem(migrate.CheckItem{Code: migrate.CheckLiveNotStreamed, Names: o.Unlogged, Count: o.LargeObjects}))+".")
+	}
+	for _, m := range more {
+		b.WriteString(wrap(m, w, "  ") + "\n")
+	}
 	return b.String()
 }
 

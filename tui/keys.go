@@ -47,8 +47,11 @@ func newKeyMaps() keyMaps {
 			Yes:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
 			No:     key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no")),
 			Submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm")),
-			Scroll: scroll,
-			Stop:   stop,
+			// The plan's choices; their help says what pressing does.
+			Live:     key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "live")),
+			Identity: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "consent")),
+			Scroll:   scroll,
+			Stop:     stop,
 		},
 		progress: progressKeys{
 			Scroll: scroll, Page: page,
@@ -99,12 +102,13 @@ func (k inputKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHe
 
 // confirmKeys answer the engine's questions; which keys say yes depends on
 // the question (confirmModel.keys). Submit is Enter after typing "yes".
+// Live and Identity make the plan's choices, when it offers live.
 type confirmKeys struct {
-	Yes, No, Submit, Scroll, Stop key.Binding
+	Yes, No, Submit, Live, Identity, Scroll, Stop key.Binding
 }
 
 func (k confirmKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Yes, k.Submit, k.No, k.Scroll, k.Stop}
+	return []key.Binding{k.Yes, k.Submit, k.No, k.Live, k.Identity, k.Scroll, k.Stop}
 }
 func (k confirmKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
 

@@ -25,9 +25,12 @@ type (
 	// or a confirmation. The screen answers once on reply (buffer 1);
 	// the engine waits for it or for its ctx.
 	askMsg struct {
-		side     migrate.Side
-		problem  error // why the previous key was refused
-		early    bool  // asked before it is needed: "later" is an answer
+		side    migrate.Side
+		problem error // why the previous key was refused
+		early   bool  // asked before it is needed: "later" is an answer
+		// choose: the plan's live offer may be taken (a PlanChooser's
+		// question).
+		choose   bool
 		question *migrate.Question
 		reply    chan answer
 	}
@@ -49,6 +52,8 @@ type answer struct {
 	text  string
 	yes   bool
 	later bool // the key comes later
+	// live is the live migration chosen on the plan, with its consent.
+	live *migrate.LiveOptions
 }
 
 // Messages from the screens to the root.
@@ -62,6 +67,7 @@ type (
 	answerMsg struct {
 		kind migrate.QuestionKind
 		yes  bool
+		live *migrate.LiveOptions // the plan's live choice
 	}
 	quitMsg struct{} // start, done, failure: leave
 )
@@ -246,7 +252,7 @@ func (m model) result(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case answerMsg:
 		if a := m.mig.ask; a != nil && a.question != nil {
-			a.reply <- answer{yes: msg.yes}
+			a.reply <- answer{yes: msg.yes, live: msg.live}
 			m.mig.ask = nil
 			m.tell(msg)
 			m.follow()
@@ -396,9 +402,10 @@ func (m model) engineBatch(msg engineBatchMsg) (tea.Model, tea.Cmd) {
 // event notes what an engine event says of the migration, hands it to
 // every screen, and shows the screen it concerns.
 func (m *model) event(ev migrate.Event) {
-	if (ev.Kind == migrate.Progress || ev.Kind == migrate.ToolLine) && m.mig.ask == nil && m.screen == screenKey {
+	if (ev.Kind == migrate.Progress || ev.Kind == migrate.ToolLine || ev.Live != nil) && m.mig.ask == nil && m.screen == screenKey {
 		// A resumed step asks for its key after it started: once the
-		// key is taken, its work shows on the step's own screen.
+		// key is taken, its work (a live stream's status included)
+		// shows on the step's own screen.
 		m.show(stepScreen(ev.Step))
 	}
 	switch {

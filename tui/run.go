@@ -311,6 +311,14 @@ func (p prompter) Confirm(ctx context.Context, q migrate.Question) (bool, error)
 	return a.yes, err
 }
 
+// ChoosePlan implements migrate.PlanChooser: the plan screen offers the
+// frozen copy or live, and the consent for the tables without a primary
+// key.
+func (p prompter) ChoosePlan(ctx context.Context, q migrate.Question) (migrate.PlanAnswer, error) {
+	a, err := p.ask(ctx, askMsg{question: &q, choose: true})
+	return migrate.PlanAnswer{Go: a.yes, Live: a.live}, err
+}
+
 func (p prompter) ask(ctx context.Context, q askMsg) (answer, error) {
 	q.reply = make(chan answer, 1)
 	select {

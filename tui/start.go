@@ -246,8 +246,12 @@ func (s *startModel) promptView(c viewCtx, continued bool) string {
 func (s *startModel) resumeView(c viewCtx) string {
 	st, state := c.st, s.state
 	var b strings.Builder
-	b.WriteString(st.Heading.Render("A migration was started in this folder at "+formatClock(state.CreatedAt, c.now)) + "\n")
-	for _, step := range migrate.Steps() {
+	b.WriteString(st.Heading.Render(c.flow.ResumeHeading(state.Live != nil, formatClock(state.CreatedAt, c.now))) + "\n")
+	all := migrate.Steps()
+	if state.Live != nil {
+		all = append(all, migrate.StepStream)
+	}
+	for _, step := range all {
 		rec := state.Step(step)
 		mark, fact := st.Subtle.Render("·"), ""
 		switch {

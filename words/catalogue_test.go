@@ -103,6 +103,7 @@ func catalogue(f Flow) string {
 	section("cutover", f.Cutover(sampleVerified(), []migrate.EnvFinding{{Path: ".env", Line: 3, Name: "DATABASE_URL"}}))
 	section("install", installLines())
 	section("live", liveLines(f))
+	section("live choice", liveOfferLines(f))
 	return b.String()
 }
 
