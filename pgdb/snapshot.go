@@ -15,6 +15,8 @@ type Snapshot struct {
 	id     string
 	why    string
 	writes int64
+	// contentSet is set once the content hashes' settings are in force.
+	contentSet bool
 }
 
 // Snapshot begins a read-only repeatable-read transaction and, if export,
@@ -61,13 +63,48 @@ func (s *Snapshot) Tables(ctx context.Context) ([]Table, error) { return listTab
 
 // Counts counts rows, sequences, objects, large objects and write
 // counters in the snapshot, and with content hashes the rows and large
-// objects too. It may run while pg_dump runs.
+// objects too: CountTables and CountRest in one.
 func (s *Snapshot) Counts(ctx context.Context, tables []Table, content bool) (*Counts, error) {
+	c, err := s.CountTables(ctx, tables, content)
+	if err != nil {
+		return nil, err
+	}
+	rest, err := s.CountRest(ctx, content)
+	if err != nil {
+		return nil, err
+	}
+	rest.Rows, rest.Content = c.Rows, c.Content
+	return rest, nil
+}
+
+// CountTables counts the rows of tables in the snapshot, and with content
+// hashes them too (Counts.Rows and Counts.Content; the rest is empty). It
+// may run while pg_dump runs; each table it reads stays locked (ACCESS
+// SHARE) until the transaction ends.
+func (s *Snapshot) CountTables(ctx context.Context, tables []Table, content bool) (*Counts, error) {
 	var c Counts
 	var err error
 	if c.Rows, err = countRows(ctx, s.tx, tables); err != nil {
 		return nil, err
 	}
+	if content {
+		if err := s.contentSettings(ctx); err != nil {
+			return nil, err
+		}
+		if c.Content, err = contentHashes(ctx, s.tx, tables); err != nil {
+			return nil, err
+		}
+	}
+	return &c, nil
+}
+
+// CountRest reads what the snapshot holds besides the tables' rows:
+// sequences, objects, large objects and write counters, and with content
+// the large objects' hash. Reading a sequence locks it until the
+// transaction ends (a TRUNCATE ... RESTART IDENTITY waits for that).
+func (s *Snapshot) CountRest(ctx context.Context, content bool) (*Counts, error) {
+	var c Counts
+	var err error
 	if c.Sequences, err = readSequences(ctx, s.tx); err != nil {
 		return nil, err
 	}
@@ -81,7 +118,7 @@ func (s *Snapshot) Counts(ctx context.Context, tables []Table, content bool) (*C
 		return nil, err
 	}
 	if content {
-		if c.Content, err = contentHashes(ctx, s.tx, tables); err != nil {
+		if err := s.contentSettings(ctx); err != nil {
 			return nil, err
 		}
 		if c.LargeObjectsContent, err = largeObjectsHash(ctx, s.tx); err != nil {
@@ -89,6 +126,66 @@ func (s *Snapshot) Counts(ctx context.Context, tables []Table, content bool) (*C
 		}
 	}
 	return &c, nil
+}
+
+// contentSettings sets, once per transaction, what makes a row's text the
+// same on every server (see contentSettings).
+func (s *Snapshot) contentSettings(ctx context.Context) error {
+	if s.contentSet {
+		return nil
+	}
+	if err := setContentSettings(ctx, s.tx); err != nil {
+		return err
+	}
+	s.contentSet = true
+	return nil
+}
+
+// dumpLocksSQL lists the tables of this database on which the sessions
+// whose application_name is $1 hold a granted ACCESS SHARE lock: pg_dump
+// takes one on every table it dumps, at its start, and keeps it to its
+// end. pg_locks and pg_stat_activity are live views, but a transaction
+// reads the sessions' status once and keeps it (see
+// pg_stat_clear_snapshot), so each poll clears that first, inside a
+// savepoint, so that a poll that fails leaves the snapshot's transaction
+// usable.
+const dumpLocksSQL = `SELECT n.nspname, c.relname
+	FROM pg_locks l
+	JOIN pg_class c ON c.oid = l.relation
+	JOIN pg_namespace n ON n.oid = c.relnamespace
+	WHERE l.locktype = 'relation' AND l.mode = 'AccessShareLock' AND l.granted
+	  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+	  AND l.pid IN (SELECT pid FROM pg_stat_activity WHERE application_name = $1)`
+
+// DumpLocks returns the tables (by qualified name) on which the sessions
+// whose application_name is app (pg_dump's) hold an ACCESS SHARE lock,
+// read from the snapshot's transaction in one round trip. A table pg_dump
+// holds can be counted without making a TRUNCATE wait on ppg while
+// pg_dump waits on the TRUNCATE. A server that hides other sessions (a
+// pooler's) gives none.
+func (s *Snapshot) DumpLocks(ctx context.Context, app string) (map[string]bool, error) {
+	b := &pgx.Batch{}
+	b.Queue(`SAVEPOINT ppg_dump_locks`)
+	b.Queue(`SELECT pg_stat_clear_snapshot()`)
+	locked := map[string]bool{}
+	b.Queue(dumpLocksSQL, app).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var schema, name string
+			if err := rows.Scan(&schema, &name); err != nil {
+				return err
+			}
+			locked[schema+"."+name] = true
+		}
+		return rows.Err()
+	})
+	b.Queue(`RELEASE SAVEPOINT ppg_dump_locks`)
+	if err := s.tx.SendBatch(ctx, b).Close(); err != nil {
+		if ctx.Err() == nil {
+			_, _ = s.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT ppg_dump_locks`)
+		}
+		return nil, fmt.Errorf("read pg_dump's locks: %w", err)
+	}
+	return locked, nil
 }
 
 // Commit ends the transaction.
