@@ -40,6 +40,7 @@ type Snapshot interface {
 	CountTables(ctx context.Context, tables []Table, content bool) (TableCounts, error)
 	// Manifest counts the rows of tables, sequences and objects in the
 	// snapshot, and with content hashes the rows and large objects too.
+	// Only the tables it counts stay locked.
 	Manifest(ctx context.Context, tables []Table, content bool) (*Manifest, error)
 	dumpLocks
 	// Commit ends the transaction.
@@ -56,11 +57,14 @@ type TableCounts struct {
 }
 
 // dumpLocks is the role of the dump's snapshot that sees which tables
-// pg_dump holds.
+// pg_dump holds, and locks them too without waiting.
 type dumpLocks interface {
 	// DumpLocks returns the tables (by qualified name) on which the
 	// sessions whose application_name is app hold an ACCESS SHARE lock.
 	DumpLocks(ctx context.Context, app string) (map[string]bool, error)
+	// LockTables locks tables (ACCESS SHARE, to the transaction's end)
+	// without waiting: those whose lock would wait come back contended.
+	LockTables(ctx context.Context, tables []Table) (locked, contended []Table, err error)
 }
 
 // writesCounter is the role of the source's database that tells whether
@@ -215,6 +219,9 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 		return nil, false, fmt.Errorf("end the snapshot transaction: %w", err)
 	}
 	m := c.m
+	if err := e.countInDump(ctx, partial, m, c.fromDump); err != nil {
+		return nil, false, err
+	}
 	m.Snapshot = snap.ID() != ""
 	m.TakenAt, m.Writes = snapAt, base
 	if err := e.keepDump(partial, final, manifestPath, m, snap.Writes(), snapAt); err != nil {

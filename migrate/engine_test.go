@@ -435,6 +435,10 @@ func (s *fakeSnapshot) Close()                                      {}
 // tables are counted once pg_dump has ended.
 func (s *fakeSnapshot) DumpLocks(context.Context, string) (map[string]bool, error) { return nil, nil }
 
+func (s *fakeSnapshot) LockTables(_ context.Context, tables []Table) (locked, contended []Table, err error) {
+	return tables, nil, nil
+}
+
 func (s *fakeSnapshot) CountTables(ctx context.Context, tables []Table, _ bool) (TableCounts, error) {
 	rows, err := s.d.CountRows(ctx, tables)
 	return TableCounts{Rows: rows}, err

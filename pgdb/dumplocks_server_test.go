@@ -12,7 +12,8 @@ import (
 // appeared after the transaction's first poll included; other sessions'
 // locks are not its. It works for a role without privileges, a failed
 // poll leaves the transaction usable, and the tables' counts add up with
-// CountRest to Counts.
+// CountRest to Counts. CountRest keeps no lock on a sequence. LockTables
+// does not queue behind a TRUNCATE that waits for pg_dump.
 func TestDumpLocks(t *testing.T) {
 	url := startServer(t)
 	db := connect(t, url, "pgdb-test")
@@ -99,6 +100,17 @@ func TestDumpLocks(t *testing.T) {
 		rest.Sequences["public.users_id_seq"] != 30 || rest.Objects["tables"] != 3 || len(rest.LargeObjects) != 2 || rest.LargeObjectsContent == "" || rest.Rows != nil {
 		t.Errorf("CountTables = %+v, CountRest = %+v", c, rest)
 	}
+	// The sequences were read without a lock that lasts; the tables
+	// counted stay locked.
+	var pid int
+	if err := s.tx.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	var seqLocks, tableLocks int
+	if err := other.conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE relation = 'public.users_id_seq'::regclass), count(*) FILTER (WHERE relation = 'app.orders'::regclass)
+		FROM pg_locks WHERE pid = $1`, pid).Scan(&seqLocks, &tableLocks); err != nil || seqLocks != 0 || tableLocks != 1 {
+		t.Errorf("the snapshot's session holds %d locks on the sequence (want 0) and %d on app.orders (want 1): %v", seqLocks, tableLocks, err)
+	}
 	all, err := s.Counts(ctx, tables, true)
 	if err != nil {
 		t.Fatal(err)
@@ -109,5 +121,49 @@ func TestDumpLocks(t *testing.T) {
 	}
 	if err := s.Commit(ctx); err != nil {
 		t.Fatal(err)
+	}
+
+	// An application's TRUNCATE of app.empty waits behind pg_dump's lock:
+	// LockTables does not queue behind it, and locks the others.
+	s2, err := db.Snapshot(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	app := connect(t, url, "pgdb-app")
+	truncated := make(chan error, 1)
+	go func() {
+		_, err := app.conn.Exec(ctx, `TRUNCATE app.empty`)
+		truncated <- err
+	}()
+	for waiting := int64(0); waiting == 0; {
+		if err := other.conn.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE relation = 'app.empty'::regclass AND NOT granted`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+	}
+	locked, contended, err := s2.LockTables(ctx, tables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := func(ts []Table) (out []string) {
+		for _, t := range ts {
+			out = append(out, t.QualifiedName())
+		}
+		return out
+	}
+	if !slices.Equal(name(locked), []string{"app.orders", "public.users"}) || !slices.Equal(name(contended), []string{"app.empty"}) {
+		t.Errorf("LockTables = %v locked, %v contended", name(locked), name(contended))
+	}
+	if c, err := s2.CountTables(ctx, locked, false); err != nil || c.Rows["app.orders"] != 200 {
+		t.Errorf("CountTables after LockTables = %+v, %v", c, err)
+	}
+	if err := s2.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := dtx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-truncated; err != nil {
+		t.Errorf("TRUNCATE app.empty: %v", err)
 	}
 }

@@ -2,9 +2,12 @@ package pgdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Snapshot is a read-only repeatable-read transaction whose snapshot
@@ -15,8 +18,23 @@ type Snapshot struct {
 	id     string
 	why    string
 	writes int64
+	// seqs are the sequences' last values, read just before the
+	// transaction began (see readSnapshotSequences).
+	seqs map[string]int64
 	// contentSet is set once the content hashes' settings are in force.
 	contentSet bool
+}
+
+// readSnapshotSequences reads the sequences' last values for a snapshot
+// about to begin, outside its transaction. Sequences are not
+// transactional: read now, they are not ahead of what pg_dump reads
+// later, which verify relies on. Read inside the transaction, each would
+// stay locked to its end (a sequence's lock belongs to the top
+// transaction, whatever savepoint took it), and an application's TRUNCATE
+// ... RESTART IDENTITY, holding a table pg_dump has not locked yet, would
+// wait for ppg while pg_dump waits for the TRUNCATE.
+func readSnapshotSequences(ctx context.Context, conn querier) (map[string]int64, error) {
+	return readSequences(ctx, conn)
 }
 
 // Snapshot begins a read-only repeatable-read transaction and, if export,
@@ -28,7 +46,11 @@ func (d *DB) Snapshot(ctx context.Context, export bool) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the source's statistics: %w", err)
 	}
-	s := &Snapshot{writes: writes}
+	seqs, err := readSnapshotSequences(ctx, d.conn)
+	if err != nil {
+		return nil, err
+	}
+	s := &Snapshot{writes: writes, seqs: seqs}
 	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 	if s.tx, err = d.conn.BeginTx(ctx, opts); err != nil {
 		return nil, fmt.Errorf("begin the snapshot transaction: %w", err)
@@ -99,15 +121,13 @@ func (s *Snapshot) CountTables(ctx context.Context, tables []Table, content bool
 }
 
 // CountRest reads what the snapshot holds besides the tables' rows:
-// sequences, objects, large objects and write counters, and with content
-// the large objects' hash. Reading a sequence locks it until the
-// transaction ends (a TRUNCATE ... RESTART IDENTITY waits for that).
+// objects, large objects and write counters, and with content the large
+// objects' hash; and gives the sequences read when the snapshot was taken.
+// It keeps no lock on a table or a sequence.
 func (s *Snapshot) CountRest(ctx context.Context, content bool) (*Counts, error) {
 	var c Counts
 	var err error
-	if c.Sequences, err = readSequences(ctx, s.tx); err != nil {
-		return nil, err
-	}
+	c.Sequences = s.seqs
 	if c.Objects, err = countObjects(ctx, s.tx); err != nil {
 		return nil, err
 	}
@@ -139,6 +159,64 @@ func (s *Snapshot) contentSettings(ctx context.Context) error {
 	}
 	s.contentSet = true
 	return nil
+}
+
+// LockTables takes an ACCESS SHARE lock on each table, kept to the
+// transaction's end, without waiting: a table whose lock would wait
+// (another session waits for a stronger lock on it, such as a TRUNCATE
+// queued behind pg_dump) is not locked and comes back in contended. Once
+// locked, a table's count cannot queue behind such a request and see it
+// done.
+func (s *Snapshot) LockTables(ctx context.Context, tables []Table) (locked, contended []Table, err error) {
+	if len(tables) == 0 {
+		return nil, nil, nil
+	}
+	ok, err := s.lockNoWait(ctx, tables)
+	if err != nil || ok {
+		return tables, nil, err
+	}
+	if len(tables) == 1 {
+		return nil, tables, nil
+	}
+	// One of them is contended: find which, one by one.
+	for _, t := range tables {
+		ok, err := s.lockNoWait(ctx, []Table{t})
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			locked = append(locked, t)
+		} else {
+			contended = append(contended, t)
+		}
+	}
+	return locked, contended, nil
+}
+
+// lockNoWait locks tables (LOCK TABLE ... NOWAIT) inside a savepoint,
+// which it rolls back when a lock is not available; ok says whether all
+// were locked.
+func (s *Snapshot) lockNoWait(ctx context.Context, tables []Table) (ok bool, err error) {
+	names := make([]string, len(tables))
+	for i, t := range tables {
+		names[i] = "ONLY " + t.Quoted()
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SAVEPOINT ppg_lock`)
+	b.Queue(`LOCK TABLE ` + strings.Join(names, ", ") + ` IN ACCESS SHARE MODE NOWAIT`)
+	b.Queue(`RELEASE SAVEPOINT ppg_lock`)
+	err = s.tx.SendBatch(ctx, b).Close()
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "55P03" { // lock_not_available
+		if _, err := s.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT ppg_lock`); err != nil {
+			return false, fmt.Errorf("lock tables: %w", err)
+		}
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("lock tables: %w", err)
+	}
+	return true, nil
 }
 
 // dumpLocksSQL lists the tables of this database on which the sessions
