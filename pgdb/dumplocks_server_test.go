@@ -141,7 +141,9 @@ func TestDumpLocks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	locked, contended, err := s2.LockTables(ctx, tables)
+	// The contended table in the middle: found by halves.
+	order := []Table{tables[1], tables[0], tables[2]}
+	locked, contended, err := s2.LockTables(ctx, order)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +155,9 @@ func TestDumpLocks(t *testing.T) {
 	}
 	if !slices.Equal(name(locked), []string{"app.orders", "public.users"}) || !slices.Equal(name(contended), []string{"app.empty"}) {
 		t.Errorf("LockTables = %v locked, %v contended", name(locked), name(contended))
+	}
+	if order[0] != tables[1] || order[1] != tables[0] || order[2] != tables[2] {
+		t.Errorf("LockTables changed its argument: %v", name(order))
 	}
 	if c, err := s2.CountTables(ctx, locked, false); err != nil || c.Rows["app.orders"] != 200 {
 		t.Errorf("CountTables after LockTables = %+v, %v", c, err)

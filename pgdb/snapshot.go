@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -172,25 +173,27 @@ func (s *Snapshot) LockTables(ctx context.Context, tables []Table) (locked, cont
 		return nil, nil, nil
 	}
 	ok, err := s.lockNoWait(ctx, tables)
-	if err != nil || ok {
-		return tables, nil, err
-	}
-	if len(tables) == 1 {
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case ok:
+		return tables, nil, nil
+	case len(tables) == 1:
 		return nil, tables, nil
 	}
-	// One of them is contended: find which, one by one.
-	for _, t := range tables {
-		ok, err := s.lockNoWait(ctx, []Table{t})
-		if err != nil {
-			return nil, nil, err
-		}
-		if ok {
-			locked = append(locked, t)
-		} else {
-			contended = append(contended, t)
-		}
+	// Some are contended: find which by halves, so that a few contended
+	// tables among thousands cost a few round trips each.
+	half := len(tables) / 2
+	l1, c1, err := s.LockTables(ctx, tables[:half])
+	if err != nil {
+		return nil, nil, err
 	}
-	return locked, contended, nil
+	l2, c2, err := s.LockTables(ctx, tables[half:])
+	if err != nil {
+		return nil, nil, err
+	}
+	// New slices: l1 and c1 may share tables' array.
+	return slices.Concat(l1, l2), slices.Concat(c1, c2), nil
 }
 
 // lockNoWait locks tables (LOCK TABLE ... NOWAIT) inside a savepoint,
