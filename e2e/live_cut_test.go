@@ -18,14 +18,13 @@ const applySessionsSQL = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_a
 	WHERE application_name = 'ppg live' AND datname = current_database() AND pid <> pg_backend_pid()`
 
 // TestLiveCLITargetCut: the stream's target backend is terminated twice
-// while writers run; each time ppg says it retries, goes on applying,
-// and the cutover ends identical.
+// while writers run (from before the dump on); each time ppg says it
+// retries, goes on applying, and the cutover ends identical.
 func TestLiveCLITargetCut(t *testing.T) {
 	l := newLiveRun(t, logicalSettings)
-	p := l.start()
-	// Writers from the end of the dump on (see TestLiveCLIGateway).
-	p.waitFor(stepFinished("dump"))
 	w := startWriters(t, l.b.source, 3)
+	waitFor(t, liveTimeout, "writes before the migration", func() bool { return w.txns.Load() >= 20 })
+	p := l.start()
 	last := p.waitFor(streamStatus(1))
 	for cut := 1; cut <= 2; cut++ {
 		if n := l.b.target.number(applySessionsSQL); n < 1 {

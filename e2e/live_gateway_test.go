@@ -15,8 +15,8 @@ import (
 )
 
 // TestLiveCLIGateway: the source by key through the gateway, the target
-// by key too; writers run through the restore and the stream; ppg cutover;
-// every table and sequence equal.
+// by key too; writers (TRUNCATEs too) run through the dump, the restore
+// and the stream; ppg cutover; every table and sequence equal.
 func TestLiveCLIGateway(t *testing.T) {
 	l := newLiveRun(t, logicalSettings)
 	g, wsURL := testGateway(t, gateway.Options{})
@@ -24,14 +24,9 @@ func TestLiveCLIGateway(t *testing.T) {
 	g.AddDatabase(srcKey, l.b.source.url)
 	g.AddDatabase(dstKey, l.b.target.url)
 	l.env = []string{"PPG_PG_BIN=" + need(t, "PPG_CLIENT_BIN"), "PPG_WS_URL=" + wsURL, "PPG_SOURCE_URL=" + srcKey, "PPG_TARGET_URL=" + dstKey}
-	p := l.start()
-	// The writers start once the dump is done: a TRUNCATE by the
-	// application while pg_dump starts can wait forever on the engine's
-	// counting transaction (held until pg_dump ends) while pg_dump's
-	// LOCK TABLE waits behind the TRUNCATE; TestLiveCLI covers writes
-	// through the dump.
-	p.waitFor(stepFinished("dump"))
 	w := startWriters(t, l.b.source, 3)
+	waitFor(t, liveTimeout, "writes before the migration", func() bool { return w.txns.Load() >= 20 })
+	p := l.start()
 	p.waitFor(streamStatus(200))
 	// The stream's WAL sender is the gateway's session: ppg has only the
 	// key, no address of the source.

@@ -63,6 +63,14 @@ func (d database) Session(ctx context.Context, app string) (Session, error) {
 // snapshot makes the adapter's counts the dump's manifest.
 type snapshot struct{ *pgdb.Snapshot }
 
+func (s snapshot) CountTables(ctx context.Context, tables []Table, content bool) (TableCounts, error) {
+	c, err := s.Snapshot.CountTables(ctx, tables, content)
+	if err != nil {
+		return TableCounts{}, err
+	}
+	return TableCounts{Rows: c.Rows, Content: c.Content}, nil
+}
+
 func (s snapshot) Manifest(ctx context.Context, tables []Table, content bool) (*Manifest, error) {
 	c, err := s.Counts(ctx, tables, content)
 	if err != nil {

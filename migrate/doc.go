@@ -22,7 +22,9 @@
 // The dump shares its snapshot with a transaction of ppg's that counts every
 // table's rows, reads the sequences and counts the objects; the result, the
 // [Manifest], is what verify compares the target with, so verifying never
-// needs the source again. The restore runs section by section (schema, data,
+// needs the source again. It counts a table only once pg_dump holds it (see
+// count.go): a table it held first could make an application's TRUNCATE
+// and pg_dump wait on each other through ppg. The restore runs section by section (schema, data,
 // indexes and constraints, then ANALYZE) and resumes inside a section:
 // tables whose row count already matches are not loaded again, and indexes,
 // constraints and triggers that exist are not created again. The schema,

@@ -33,14 +33,38 @@ type Snapshot interface {
 	Writes() int64
 	// Tables lists the tables, as the snapshot sees them.
 	Tables(ctx context.Context) ([]Table, error)
-	// Manifest counts rows, sequences and objects in the snapshot, and
-	// with content hashes the rows and large objects too. It may run
-	// while pg_dump runs.
+	// CountTables counts the rows of tables in the snapshot, and with
+	// content hashes them too. Each table it reads stays locked (ACCESS
+	// SHARE) until the transaction ends: while pg_dump runs, only tables
+	// pg_dump holds may be counted (see countBehindDump).
+	CountTables(ctx context.Context, tables []Table, content bool) (TableCounts, error)
+	// Manifest counts the rows of tables, sequences and objects in the
+	// snapshot, and with content hashes the rows and large objects too.
+	// Only the tables it counts stay locked.
 	Manifest(ctx context.Context, tables []Table, content bool) (*Manifest, error)
+	dumpLocks
 	// Commit ends the transaction.
 	Commit(ctx context.Context) error
 	// Close rolls back a transaction not committed.
 	Close()
+}
+
+// TableCounts are some tables' rows, and with content their hashes, by
+// qualified name.
+type TableCounts struct {
+	Rows    map[string]int64
+	Content map[string]string
+}
+
+// dumpLocks is the role of the dump's snapshot that sees which tables
+// pg_dump holds, and locks them too without waiting.
+type dumpLocks interface {
+	// DumpLocks returns the tables (by qualified name) on which the
+	// sessions whose application_name is app hold an ACCESS SHARE lock.
+	DumpLocks(ctx context.Context, app string) (map[string]bool, error)
+	// LockTables locks tables (ACCESS SHARE, to the transaction's end)
+	// without waiting: those whose lock would wait come back contended.
+	LockTables(ctx context.Context, tables []Table) (locked, contended []Table, err error)
 }
 
 // writesCounter is the role of the source's database that tells whether
@@ -174,11 +198,15 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 		return nil, false, err
 	}
 
-	// Count rows in the snapshot while pg_dump copies them.
+	// Count rows in the snapshot while pg_dump copies them, each table
+	// once pg_dump holds it (see countBehindDump).
 	countCtx, stopCount := context.WithCancel(ctx)
 	defer stopCount()
-	counted := countInSnapshot(countCtx, snap, tables, e.cfg.VerifyContent)
-	if runErr := e.runDump(ctx, src, snap, tables, partial); runErr != nil {
+	dumped := make(chan struct{})
+	counted := countInSnapshot(countCtx, snap, tables, e.cfg.VerifyContent, dumpApp(e.state.ID), dumped)
+	runErr := e.runDump(ctx, src, snap, tables, partial)
+	close(dumped)
+	if runErr != nil {
 		stopCount()
 		<-counted
 		return e.dumpFailed(ctx, src, snap, runErr)
@@ -191,6 +219,9 @@ func (e *Engine) dumpOnce(ctx context.Context, src *Endpoint, final, manifestPat
 		return nil, false, fmt.Errorf("end the snapshot transaction: %w", err)
 	}
 	m := c.m
+	if err := e.countInDump(ctx, partial, m, c.fromDump); err != nil {
+		return nil, false, err
+	}
 	m.Snapshot = snap.ID() != ""
 	m.TakenAt, m.Writes = snapAt, base
 	if err := e.keepDump(partial, final, manifestPath, m, snap.Writes(), snapAt); err != nil {
@@ -218,23 +249,6 @@ func createPrivate(path string) error {
 	return os.Chmod(path, 0o600)
 }
 
-// counted is the manifest counted in the dump's snapshot.
-type counted struct {
-	m   *Manifest
-	err error
-}
-
-// countInSnapshot counts rows (and with content, hashes them) in snap
-// while pg_dump runs; the channel receives the one result.
-func countInSnapshot(ctx context.Context, snap Snapshot, tables []Table, content bool) <-chan counted {
-	done := make(chan counted, 1)
-	go func() {
-		m, err := snap.Manifest(ctx, tables, content)
-		done <- counted{m, err}
-	}()
-	return done
-}
-
 // runDump runs pg_dump into partial in snap's snapshot, sending its lines
 // and progress.
 func (e *Engine) runDump(ctx context.Context, src *Endpoint, snap Snapshot, tables []Table, partial string) error {
@@ -249,7 +263,7 @@ func (e *Engine) runDump(ctx context.Context, src *Endpoint, snap Snapshot, tabl
 	}
 	defer rl.close()
 	conn := rl.conn(src.Conn)
-	conn.AppName = "ppg-dump-" + e.state.ID
+	conn.AppName = dumpApp(e.state.ID)
 	onActivity := func(a Activity) {
 		if progress.copying(a) {
 			e.send(Event{Kind: Progress, Step: StepDump, Progress: progress.info()})

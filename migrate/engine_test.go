@@ -431,6 +431,19 @@ func (s *fakeSnapshot) Tables(ctx context.Context) ([]Table, error) { return s.d
 func (s *fakeSnapshot) Commit(context.Context) error                { return nil }
 func (s *fakeSnapshot) Close()                                      {}
 
+// DumpLocks shows no session of pg_dump's, as through a pooler: the
+// tables are counted once pg_dump has ended.
+func (s *fakeSnapshot) DumpLocks(context.Context, string) (map[string]bool, error) { return nil, nil }
+
+func (s *fakeSnapshot) LockTables(_ context.Context, tables []Table) (locked, contended []Table, err error) {
+	return tables, nil, nil
+}
+
+func (s *fakeSnapshot) CountTables(ctx context.Context, tables []Table, _ bool) (TableCounts, error) {
+	rows, err := s.d.CountRows(ctx, tables)
+	return TableCounts{Rows: rows}, err
+}
+
 func (s *fakeSnapshot) Manifest(ctx context.Context, tables []Table, _ bool) (*Manifest, error) {
 	rows, _ := s.d.CountRows(ctx, tables)
 	seqs, _ := s.d.Sequences(ctx)

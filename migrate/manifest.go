@@ -32,6 +32,11 @@ type Manifest struct {
 	// LargeObjectsContent the large objects', with --verify=content.
 	Content             map[string]string `json:"content,omitempty"`
 	LargeObjectsContent string            `json:"large_objects_content,omitempty"`
+	// FromDump names the tables whose rows were counted in the dump file,
+	// not in the snapshot (an application's TRUNCATE or ALTER TABLE waited
+	// for pg_dump's lock on them before ppg could count them): they have
+	// no content hash.
+	FromDump []string `json:"counted_in_dump,omitempty"`
 }
 
 // TableCount is one table's exact row count.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -239,6 +240,9 @@ func compareContent(rep *VerifyReport, m *Manifest, hashes map[string]string, lo
 	rep.Content = true
 	for _, t := range m.Tables {
 		qn := t.QualifiedName()
+		if slices.Contains(m.FromDump, qn) {
+			continue // counted in the dump file, not hashed
+		}
 		if want, got := m.Content[qn], hashes[qn]; want != got {
 			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: MismatchTableContent, Name: qn, Source: t.Rows, Target: -1})
 		}

@@ -237,18 +237,24 @@ var contentSettings = [...]string{
 	"SET LOCAL extra_float_digits = 1", "SET LOCAL bytea_output = 'hex'",
 }
 
+// setContentSettings puts contentSettings in force for the rest of conn's
+// transaction.
+func setContentSettings(ctx context.Context, conn querier) error {
+	for _, s := range contentSettings {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			return fmt.Errorf("prepare the content hashes: %w", err)
+		}
+	}
+	return nil
+}
+
 // contentHashes returns, for each table, a hash of its rows: the sum of
 // the first 64 bits of each row's md5 (as text), with the row count. A sum
 // does not depend on the order rows come in, so no key or sort is needed,
 // and duplicate rows count as many times as they occur; one changed byte
-// changes its row's md5 and so the sum. conn must be in a transaction (the
-// settings are SET LOCAL).
+// changes its row's md5 and so the sum. conn must be in a transaction
+// where setContentSettings ran.
 func contentHashes(ctx context.Context, conn querier, tables []Table) (map[string]string, error) {
-	for _, s := range contentSettings {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			return nil, fmt.Errorf("prepare the content hashes: %w", err)
-		}
-	}
 	out := make(map[string]string, len(tables))
 	for _, t := range tables {
 		var h string

@@ -80,6 +80,9 @@ func (d *DB) ContentHashes(ctx context.Context, tables []Table) (map[string]stri
 		defer cancel()
 		_ = tx.Rollback(ctx)
 	}()
+	if err := setContentSettings(ctx, tx); err != nil {
+		return nil, "", err
+	}
 	h, err := contentHashes(ctx, tx, tables)
 	if err != nil {
 		return nil, "", err

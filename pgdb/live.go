@@ -25,7 +25,11 @@ func (d *DB) ImportSnapshot(ctx context.Context, name string) (*Snapshot, error)
 	if err != nil {
 		return nil, fmt.Errorf("read the source's statistics: %w", err)
 	}
-	s := &Snapshot{writes: writes, id: name}
+	seqs, err := readSnapshotSequences(ctx, d.conn)
+	if err != nil {
+		return nil, err
+	}
+	s := &Snapshot{writes: writes, seqs: seqs, id: name}
 	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 	if s.tx, err = d.conn.BeginTx(ctx, opts); err != nil {
 		return nil, fmt.Errorf("begin the snapshot transaction: %w", err)
