@@ -22,7 +22,7 @@ type cutoverOptions struct {
 }
 
 // cutoverPoll is how often ppg cutover looks for the migration's answer.
-const cutoverPoll = 200 * time.Millisecond
+const cutoverPoll = 50 * time.Millisecond
 
 // newCutoverCmd is ppg cutover; runF, if set, runs instead.
 func newCutoverCmd(d deps, runF func(context.Context, *cutoverOptions) error) *cobra.Command {

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,17 +34,7 @@ import (
 //
 //	go test -tags e2e -run '^$' -bench Live -benchtime 1x -timeout 30m -v ./e2e/
 func BenchmarkLive(b *testing.B) {
-	delays := []time.Duration{0, 25 * time.Millisecond}
-	if v := os.Getenv("PPG_BENCH_LIVE_DELAYS"); v != "" {
-		delays = nil
-		for _, f := range strings.Split(v, ",") {
-			ms, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil {
-				b.Fatalf("PPG_BENCH_LIVE_DELAYS: %v", err)
-			}
-			delays = append(delays, time.Duration(ms)*time.Millisecond)
-		}
-	}
+	delays := liveBenchDelays(b)
 	for range b.N {
 		for _, d := range delays {
 			liveBenchOnce(b, d)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -60,22 +61,25 @@ func (s *Stream) Cutover(ctx context.Context) (*CutoverReport, error) {
 	}
 }
 
+// cutoverPointSQL commits an empty transaction with an ID, flushed
+// (synchronous_commit on for it alone), and reads the position: one
+// round trip, as one simple query.
+const cutoverPointSQL = `BEGIN; SET LOCAL synchronous_commit = on;
+SELECT txid_current() IS NOT NULL, pg_current_wal_insert_lsn()::text; COMMIT`
+
 // cutoverPoint returns a source position after every transaction
-// committed so far. It commits an empty transaction with an ID, flushed
-// (synchronous_commit on for it alone), so the WAL sender reads past the
-// point even on a source where nothing else is written.
+// committed so far. The transaction it commits has an ID, so the WAL
+// sender reads past the point even on a source where nothing else is
+// written.
 func cutoverPoint(ctx context.Context, conn *pgx.Conn) (LSN, error) {
-	var text string
-	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = on"); err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, "SELECT txid_current() IS NOT NULL, pg_current_wal_insert_lsn()::text").Scan(new(bool), &text)
-	})
+	res, err := conn.PgConn().Exec(ctx, cutoverPointSQL).ReadAll()
+	if err == nil && (len(res) != 4 || len(res[2].Rows) != 1 || len(res[2].Rows[0]) != 2) {
+		err = fmt.Errorf("unexpected answer: %d results", len(res))
+	}
 	if err != nil {
 		return 0, fmt.Errorf("read the source's position for cutover: %w", err)
 	}
-	return parseLSN(text)
+	return parseLSN(string(res[2].Rows[0][1]))
 }
 
 // sequencesSQL lists the user's sequences on the source.
@@ -84,43 +88,85 @@ WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema') 
 	AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 ORDER BY 1`
 
+// sequenceBatch is how many sequences one statement reads.
+const sequenceBatch = 500
+
+// setSequencesSQL sets every sequence of three arrays (names, values,
+// is_called) in one statement.
+const setSequencesSQL = `SELECT count(setval(n::regclass, v, c)) FROM unnest($1::text[], $2::bigint[], $3::boolean[]) AS s(n, v, c)`
+
 // copySequences sets every sequence on the target from the source's
-// value, each query pipelined: one round trip to each side.
+// value in three round trips, whatever their number: one lists them on
+// the source, one reads them all (UNION ALLs), one sets them all.
 func copySequences(ctx context.Context, source *pgx.Conn, target *pgconn.PgConn) (int, error) {
-	rows, err := source.Query(ctx, sequencesSQL)
+	res, err := source.PgConn().Exec(ctx, sequencesSQL).ReadAll()
 	if err != nil {
 		return 0, fmt.Errorf("list the source's sequences: %w", err)
 	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return 0, fmt.Errorf("list the source's sequences: %w", err)
+	var names []string
+	for _, r := range res[0].Rows {
+		names = append(names, string(r[0]))
 	}
 	if len(names) == 0 {
 		return 0, nil
 	}
-	batch := &pgx.Batch{}
-	for _, n := range names {
-		batch.Queue("SELECT last_value::text, is_called FROM " + n)
-	}
-	values := make([][3]string, len(names))
-	br := source.SendBatch(ctx, batch)
-	for i := range names {
-		var called bool
-		if err := br.QueryRow().Scan(&values[i][1], &called); err != nil {
-			_ = br.Close()
-			return 0, fmt.Errorf("read sequence %s on the source: %w", names[i], err)
+	// One query of statements of sequenceBatch sequences each: one round
+	// trip, and no statement of thousands of branches to plan.
+	var read strings.Builder
+	for i, n := range names {
+		switch {
+		case i == 0:
+		case i%sequenceBatch == 0:
+			read.WriteString(";\n")
+		default:
+			read.WriteString(" UNION ALL ")
 		}
-		values[i][0], values[i][2] = names[i], strconv.FormatBool(called)
+		fmt.Fprintf(&read, "SELECT %d, last_value::text, is_called::text FROM %s", i, n)
 	}
-	if err := br.Close(); err != nil {
+	res, err = source.PgConn().Exec(ctx, read.String()).ReadAll()
+	if err != nil {
 		return 0, fmt.Errorf("read the source's sequences: %w", err)
 	}
-	tb := &pgconn.Batch{}
-	for _, v := range values {
-		tb.ExecParams("SELECT setval($1::regclass, $2::bigint, $3::boolean)", [][]byte{[]byte(v[0]), []byte(v[1]), []byte(v[2])}, nil, nil, nil)
+	values, called := make([]string, len(names)), make([]string, len(names))
+	seen := 0
+	for _, rs := range res {
+		for _, r := range rs.Rows {
+			i, err := strconv.Atoi(string(r[0]))
+			if err != nil || i < 0 || i >= len(names) || len(r) != 3 {
+				return 0, fmt.Errorf("read the source's sequences: row %q", r[0])
+			}
+			values[i], called[i] = string(r[1]), string(r[2])
+			seen++
+		}
 	}
-	if _, err := target.ExecBatch(ctx, tb).ReadAll(); err != nil {
+	if seen != len(names) {
+		return 0, fmt.Errorf("read the source's sequences: %d values for %d sequences", seen, len(names))
+	}
+	args := [][]byte{[]byte(textArray(names)), []byte(textArray(values)), []byte(textArray(called))}
+	if err := target.ExecParams(ctx, setSequencesSQL, args, nil, nil, nil).Read().Err; err != nil {
 		return 0, fmt.Errorf("set the sequences on the target: %w", err)
 	}
 	return len(names), nil
+}
+
+// textArray is the text form of a one-dimensional array of the strings,
+// each quoted.
+func textArray(v []string) string {
+	var sb strings.Builder
+	sb.WriteByte('{')
+	for i, s := range v {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteByte('"')
+		for _, r := range s {
+			if r == '"' || r == '\\' {
+				sb.WriteByte('\\')
+			}
+			sb.WriteRune(r)
+		}
+		sb.WriteByte('"')
+	}
+	sb.WriteByte('}')
+	return sb.String()
 }

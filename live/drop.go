@@ -19,6 +19,9 @@ type DropOptions struct {
 	// RestoreIdentity are tables Setup set REPLICA IDENTITY FULL on, to set
 	// back to DEFAULT (an abandoned migration leaves the source as it was).
 	RestoreIdentity []Table
+	// Stopped says the stream is known to have ended (its Run returned
+	// after a cutover): source and target are then dropped at once.
+	Stopped bool
 }
 
 // Drop removes what a live migration created: the slot and the
@@ -30,8 +33,14 @@ func Drop(ctx context.Context, opts DropOptions) error {
 	if err := opts.Names.check(); err != nil {
 		return err
 	}
-	// The target's bookkeeping goes only once the slot is gone: a stream
-	// still running needs it.
+	if opts.Stopped && opts.Target != "" {
+		there := make(chan error, 1)
+		go func() { there <- dropBookkeeping(ctx, opts.Target) }()
+		err := dropSource(ctx, opts)
+		return errors.Join(err, <-there)
+	}
+	// Else the target's bookkeeping goes only once the slot is gone: a
+	// stream still running needs it.
 	if err := dropSource(ctx, opts); err != nil {
 		return err
 	}
@@ -52,8 +61,10 @@ func dropSource(ctx context.Context, opts DropOptions) error {
 		return fmt.Errorf("connect to the source: %w", err)
 	}
 	defer func() { _ = conn.Close(context.Background()) }()
+	// Simple protocol: one round trip a statement, none to prepare it.
+	simple := pgx.QueryExecModeSimpleProtocol
 	var pid *int
-	err = conn.QueryRow(ctx, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1", opts.Names.Slot).Scan(&pid)
+	err = conn.QueryRow(ctx, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1", simple, opts.Names.Slot).Scan(&pid)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 	case err != nil:
@@ -61,7 +72,7 @@ func dropSource(ctx context.Context, opts DropOptions) error {
 	case pid != nil:
 		return &SlotActiveError{Slot: opts.Names.Slot, PID: *pid}
 	default:
-		if _, err := conn.Exec(ctx, "SELECT pg_drop_replication_slot($1)", opts.Names.Slot); err != nil {
+		if _, err := conn.Exec(ctx, "SELECT pg_drop_replication_slot($1)", simple, opts.Names.Slot); err != nil {
 			return fmt.Errorf("drop replication slot %s: %w", opts.Names.Slot, err)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // maintain does what the loop does between messages: status updates to
@@ -121,7 +123,8 @@ func (ss *session) release(ctx context.Context) error {
 	defer cancel()
 	for {
 		var active bool
-		err := ss.source.QueryRow(ctx, "SELECT coalesce((SELECT active FROM pg_replication_slots WHERE slot_name = $1), false)", ss.s.cfg.Names.Slot).Scan(&active)
+		err := ss.source.QueryRow(ctx, "SELECT coalesce((SELECT active FROM pg_replication_slots WHERE slot_name = $1), false)",
+			pgx.QueryExecModeSimpleProtocol, ss.s.cfg.Names.Slot).Scan(&active)
 		if err != nil {
 			return fmt.Errorf("wait for the source to release slot %s: %w", ss.s.cfg.Names.Slot, err)
 		}

@@ -145,7 +145,9 @@ func (ss *session) loop(ctx context.Context) error {
 		if done || err != nil {
 			return err
 		}
-		tick := 500 * time.Millisecond
+		// Idle, the loop still wakes often enough that a cutover request
+		// (which waits for maintain) is taken within a tenth of a second.
+		tick := 100 * time.Millisecond
 		switch {
 		case ss.applier.pending() && !ss.pos.inTxn:
 			// Commit the group when it has waited long enough.

@@ -28,7 +28,7 @@ type CutoverResult struct {
 }
 
 // cutoverPoll is how often the stream step looks for a cutover request.
-const cutoverPoll = 200 * time.Millisecond
+const cutoverPoll = 50 * time.Millisecond
 
 // requestSlack allows for a file system's coarse modification times: a
 // request written as the run started is this run's.
@@ -130,7 +130,7 @@ func (e *Engine) cutOver(ctx context.Context, s *live.Stream, done <-chan error,
 		return nil, err
 	}
 	sum.CopyOnceChecked = len(ls.CopyOnce)
-	if err := live.Drop(ctx, live.DropOptions{Source: srcURL, Target: dstURL, Names: ls.names()}); err != nil {
+	if err := live.Drop(ctx, live.DropOptions{Source: srcURL, Target: dstURL, Names: ls.names(), Stopped: true}); err != nil {
 		return nil, fmt.Errorf("drop the slot and the publication: %w", err)
 	}
 	ls.SetUp = false
@@ -139,33 +139,53 @@ func (e *Engine) cutOver(ctx context.Context, s *live.Stream, done <-chan error,
 	return sum, e.save()
 }
 
-// verifyCutover compares exact row counts and sequences of the source,
-// which is still now, with the target's.
+// cutoverCounter is what verifyCutover reads on each side.
+type cutoverCounter interface {
+	CountRows(ctx context.Context, tables []Table) (map[string]int64, error)
+	Sequences(ctx context.Context) (map[string]int64, error)
+}
+
+// cutoverCounts are one side's exact row counts and sequences.
+type cutoverCounts struct {
+	rows, seqs map[string]int64
+	err        error
+}
+
+func countForCutover(ctx context.Context, db cutoverCounter, tables []Table) (c cutoverCounts) {
+	if c.rows, c.err = db.CountRows(ctx, tables); c.err != nil {
+		return c
+	}
+	c.seqs, c.err = db.Sequences(ctx)
+	return c
+}
+
+// verifyCutover compares the exact row counts and the sequences of the
+// source, which is still now, with the target's, exactly (the stream just
+// set the sequences). Both sides are read at once, in a few round trips
+// each whatever the number of tables (counts are batched; see
+// pgdb.CountBatch): the objects were compared at verify, and DDL does not
+// stream.
 func (e *Engine) verifyCutover(ctx context.Context, sum *CutoverSummary) error {
-	snap, err := e.src.DB.Snapshot(ctx, false)
+	tables, err := e.src.DB.Tables(ctx)
 	if err != nil {
 		return err
 	}
-	defer snap.Close()
-	tables, err := snap.Tables(ctx)
-	if err != nil {
-		return err
+	there := make(chan cutoverCounts, 1)
+	go func() { there <- countForCutover(ctx, e.dst.DB, tables) }()
+	here, dst := countForCutover(ctx, e.src.DB, tables), <-there
+	if here.err != nil {
+		return fmt.Errorf("count the source's rows: %w", here.err)
 	}
-	m, err := snap.Manifest(ctx, tables, false)
-	if err != nil {
-		return fmt.Errorf("count the source's rows: %w", err)
+	if dst.err != nil {
+		return fmt.Errorf("count rows in the target: %w", dst.err)
 	}
-	if err := snap.Commit(ctx); err != nil {
-		return fmt.Errorf("end the counting transaction: %w", err)
-	}
-	rep, err := e.compareTarget(ctx, e.dst.DB, m, tables)
-	if err != nil {
-		return err
+	m := &Manifest{Version: 1, Sequences: here.seqs}
+	for _, t := range tables {
+		m.Tables = append(m.Tables, TableCount{Table: t, Rows: here.rows[t.QualifiedName()]})
 	}
 	var diff []Mismatch
-	for _, mm := range rep.Mismatches {
-		// The bookkeeping schema is still on the target: only rows and
-		// sequences are compared here; the objects were at verify.
+	for _, mm := range compare(m, dst.rows, dst.seqs, nil, false).Mismatches {
+		// No objects were counted: only rows and sequences compare.
 		if mm.Kind == MismatchTable || mm.Kind == MismatchSequence {
 			diff = append(diff, mm)
 		}
