@@ -190,8 +190,10 @@ type VerifySummary struct {
 	LargeObjects int64 `json:"large_objects,omitempty"`
 	// TargetVersion is the target's server_version_num.
 	TargetVersion int `json:"target_version,omitempty"`
-	// Content is set when the rows' contents were compared too.
-	Content bool `json:"content,omitempty"`
+	// Content is set when the rows' contents were compared too; but not
+	// those of the tables CountedOnly names (see VerifyReport).
+	Content     bool     `json:"content,omitempty"`
+	CountedOnly []string `json:"counted_only,omitempty"`
 	// Skipped repeats the restore's (see RestoreSummary): the objects not
 	// restored, whose statements wait in SkippedFile, for the end's
 	// report.

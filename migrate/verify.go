@@ -64,6 +64,10 @@ type VerifyReport struct {
 	// compared too, which took ContentSeconds on the target.
 	Content        bool    `json:"content,omitempty"`
 	ContentSeconds float64 `json:"content_seconds,omitempty"`
+	// CountedOnly names the tables whose rows were counted, not hashed,
+	// with Content set: the manifest counted them in the dump file (see
+	// Manifest.FromDump).
+	CountedOnly []string `json:"counted_only,omitempty"`
 	// Snapshot is set when the source's counts were taken in the dump's
 	// own snapshot.
 	Snapshot bool `json:"same_snapshot"`
@@ -116,7 +120,7 @@ func (e *Engine) verify(ctx context.Context) (*Summary, error) {
 	}
 	e.send(Event{Kind: Report, Step: StepVerify, Report: rep})
 	v := &VerifySummary{At: e.cfg.Now(), Tables: len(rep.Tables), Rows: m.TotalRows(), Sequences: rep.Sequences,
-		LargeObjects: rep.LargeObjects.Source, Content: rep.Content}
+		LargeObjects: rep.LargeObjects.Source, Content: rep.Content, CountedOnly: rep.CountedOnly}
 	e.state.Verified = v
 	if len(rep.Mismatches) > 0 {
 		for _, mm := range rep.Mismatches {
@@ -241,7 +245,8 @@ func compareContent(rep *VerifyReport, m *Manifest, hashes map[string]string, lo
 	for _, t := range m.Tables {
 		qn := t.QualifiedName()
 		if slices.Contains(m.FromDump, qn) {
-			continue // counted in the dump file, not hashed
+			rep.CountedOnly = append(rep.CountedOnly, qn) // counted in the dump file, not hashed
+			continue
 		}
 		if want, got := m.Content[qn], hashes[qn]; want != got {
 			rep.Mismatches = append(rep.Mismatches, Mismatch{Kind: MismatchTableContent, Name: qn, Source: t.Rows, Target: -1})

@@ -175,3 +175,26 @@ func TestCompareTargetCountsInBatches(t *testing.T) {
 		t.Errorf("mismatches %q, large objects %+v; want t000, t001 and a large object", names, rep.LargeObjects)
 	}
 }
+
+// A table counted in the dump file has no content hash: it is named as
+// counted only, never as a content mismatch, and the others are compared.
+func TestCompareContentCountedOnly(t *testing.T) {
+	m := &Manifest{
+		Tables: []TableCount{
+			{Table: Table{Schema: "public", Name: "a"}, Rows: 10},
+			{Table: Table{Schema: "public", Name: "b"}, Rows: 3},
+		},
+		Content:  map[string]string{"public.a": "h1"},
+		FromDump: []string{"public.b"},
+	}
+	rep := &VerifyReport{}
+	compareContent(rep, m, map[string]string{"public.a": "h1", "public.b": "whatever"}, "")
+	if len(rep.Mismatches) != 0 || !slices.Equal(rep.CountedOnly, []string{"public.b"}) {
+		t.Errorf("mismatches %v, counted only %v; want none and public.b", rep.Mismatches, rep.CountedOnly)
+	}
+	rep = &VerifyReport{}
+	compareContent(rep, m, map[string]string{"public.a": "h2"}, "")
+	if len(rep.Mismatches) != 1 || rep.Mismatches[0].Name != "public.a" {
+		t.Errorf("a changed hash of public.a gave %v", rep.Mismatches)
+	}
+}

@@ -197,7 +197,11 @@ func (f Flow) Summary(st migrate.Step, s *migrate.Summary) string {
 		if v.LargeObjects > 0 {
 			t += fmt.Sprintf(", %s match", Plural(v.LargeObjects, "large object", "large objects"))
 		}
-		if v.Content {
+		switch {
+		case v.Content && len(v.CountedOnly) > 0:
+			t += fmt.Sprintf(", and the content of the other tables' rows and of the large objects matches (hashes); %s counted, not hashed: %s (an application's statement waited for pg_dump's lock on it before ppg could read it, so its rows were counted in the dump file)",
+				Plural(int64(len(v.CountedOnly)), "table was", "tables were"), strings.Join(v.CountedOnly, ", "))
+		case v.Content:
 			t += ", and every row's content matches (hashes of all rows and large objects)"
 		}
 		return t + keptWords(v)
