@@ -1,6 +1,8 @@
 package relay
 
 import (
+	"strconv"
+
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
@@ -82,6 +84,7 @@ func (s *session) query(q string) error {
 		s.lists = nil
 		clear(s.triggered)
 		clear(s.remaining)
+		clear(s.runsSent)
 	}
 	settled := s.outstanding.Load() == 0 && byte(s.status.Load()) == 'T'
 	if e := s.cache.take(q); e != nil {
@@ -97,6 +100,10 @@ func (s *session) query(q string) error {
 		}
 		s.r.misses.Add(1)
 		return s.forward(&pgproto3.Query{String: q})
+	}
+	if p, ok := s.runAt[q]; ok && settled && !s.runsSent[p.run] {
+		s.runsSent[p.run] = true
+		return s.prefetchRun(p, q)
 	}
 	for _, t := range s.tpls {
 		key, ok := t.match(q)
@@ -160,20 +167,41 @@ func (s *session) prefetch(t *template, key, q string, keys []keyed) error {
 	}
 	chunk, rest := nextChunk(keys, key, s.r.cfg.CacheBytes/2, maxChunk)
 	s.remaining[t.name] = rest
-	return s.sendBatch(t, chunk)
+	texts := make([]string, len(chunk))
+	for i, k := range chunk {
+		texts[i] = t.render(k)
+	}
+	return s.sendBatch(t.name, texts)
 }
 
-// sendBatch pipelines the template's query for each key, then rolls back
-// to the savepoint and releases it. One savepoint covers the batch, not
+// prefetchRun forwards q, a statement of a pinned run, and, in the same
+// write, a savepoint and the run's later statements, pg_dump's next ones:
+// read-only SELECTs that pg_dump sends with no barrier (a LOCK, a SET)
+// between q and them.
+func (s *session) prefetchRun(p runPos, q string) error {
+	trigger := &group{kind: forward, out: make(chan []byte, 4)}
+	s.groups.push(trigger, &group{kind: discard})
+	s.outstanding.Add(1)
+	if err := s.writeServer(&pgproto3.Query{String: q}, &pgproto3.Query{String: "SAVEPOINT " + savepoint}); err != nil {
+		return err
+	}
+	if err := s.enqueue(item{g: trigger}); err != nil {
+		return err
+	}
+	return s.sendBatch("run"+strconv.Itoa(p.run+1), s.runs[p.run][p.idx+1:])
+}
+
+// sendBatch pipelines texts (a template's query for each key, or a run's
+// statements) into the cache, then rolls back to the savepoint and
+// releases it; name names the batch in events. One savepoint covers the batch, not
 // one per query: Prisma Postgres bills every statement, and an error in
 // one (then "current transaction is aborted" for the rest) only makes
 // those queries pass through when pg_dump asks; pg_dump asking the failing
 // one meets the same error itself.
-func (s *session) sendBatch(t *template, keys []string) error {
-	groups := make([]*group, 0, len(keys)+2)
-	msgs := make([]pgproto3.FrontendMessage, 0, len(keys)+2)
-	for _, k := range keys {
-		text := t.render(k)
+func (s *session) sendBatch(name string, texts []string) error {
+	groups := make([]*group, 0, len(texts)+2)
+	msgs := make([]pgproto3.FrontendMessage, 0, len(texts)+2)
+	for _, text := range texts {
 		e := s.cache.add(text)
 		if e == nil {
 			continue
@@ -183,12 +211,12 @@ func (s *session) sendBatch(t *template, keys []string) error {
 	}
 	n := len(groups)
 	s.r.prefetched.Add(int64(n))
-	done := func() { s.r.emit(Event{Kind: PrefetchDone, Template: t.name, Objects: n}) }
+	done := func() { s.r.emit(Event{Kind: PrefetchDone, Template: name, Objects: n}) }
 	groups = append(groups, &group{kind: discard}, &group{kind: discard, onDone: done})
 	msgs = append(msgs, &pgproto3.Query{String: "ROLLBACK TO SAVEPOINT " + savepoint},
 		&pgproto3.Query{String: "RELEASE SAVEPOINT " + savepoint})
 	s.groups.push(groups...)
-	s.r.emit(Event{Kind: PrefetchStarted, Template: t.name, Objects: n})
+	s.r.emit(Event{Kind: PrefetchStarted, Template: name, Objects: n})
 	return s.writeServer(msgs...)
 }
 

@@ -1,0 +1,130 @@
+package relay
+
+import (
+	_ "embed"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Before its per-object queries, pg_dump reads the catalogs in about fifty
+// bulk SELECTs (roles, extensions, schemas, tables, functions, types...,
+// dependencies, comments, the database), one at a time. Their texts are
+// fixed for a given pg_dump version and server version: runs.json pins
+// them, as the real pg_dump 17 and 18 send them to 16, 17 and 18 servers
+// (e2e's TestRelayRunsPinned captures them and, with -update, writes the
+// file). A run is a sequence of them with no barrier in between: pg_dump
+// sends nothing but SELECT, PREPARE and EXECUTE between the first and the
+// last. Its LOCK TABLE is a barrier, so no run spans it: what pg_dump reads
+// after taking its locks is never read before them.
+//
+// When pg_dump sends a statement of a run, the relay forwards it and, in
+// the same write, the run's later statements inside a savepoint, as a
+// template's batch; pg_dump's next statements are then answered from the
+// cache by exact text. A pg_dump whose texts differ (another minor release,
+// other options) just misses: its statements pass through.
+
+//go:embed runs.json
+var runsJSON []byte
+
+// pinnedRuns is runs.json: by "dump/server" major versions, the runs.
+var pinnedRuns = sync.OnceValue(func() map[string][][]string {
+	var m map[string][][]string
+	if err := json.Unmarshal(runsJSON, &m); err != nil {
+		panic("relay: runs.json: " + err.Error())
+	}
+	return m
+})
+
+// Runs returns the pinned runs of catalog queries of pg_dump dumpMajor
+// against a server of major version serverMajor: each a sequence of
+// exact query texts, every one Prefetchable; none for a pair nobody
+// captured.
+func Runs(dumpMajor, serverMajor int) [][]string {
+	var runs [][]string
+	for _, run := range pinnedRuns()[strconv.Itoa(dumpMajor)+"/"+strconv.Itoa(serverMajor)] {
+		var keep []string
+		for _, q := range run {
+			if Prefetchable(q) {
+				keep = append(keep, q)
+			}
+		}
+		if len(keep) > 1 {
+			runs = append(runs, keep)
+		}
+	}
+	return runs
+}
+
+// runPos is where a statement stands: its run, and its index in it.
+type runPos struct{ run, idx int }
+
+// runIndex maps each statement of runs to its place.
+func runIndex(runs [][]string) map[string]runPos {
+	at := make(map[string]runPos)
+	for r, run := range runs {
+		for i, q := range run {
+			if _, dup := at[q]; !dup {
+				at[q] = runPos{run: r, idx: i}
+			}
+		}
+	}
+	return at
+}
+
+// unsafeWords are words of SQL that change something or wait for
+// something, and unsafePrefixes the functions that do: the relay never
+// sends a SELECT holding one ahead of pg_dump.
+var (
+	unsafeWords = map[string]bool{"insert": true, "update": true, "delete": true, "merge": true,
+		"into": true, "lock": true, "copy": true, "call": true, "do": true, "notify": true, "share": true}
+	unsafePrefixes = []string{"set_config", "nextval", "setval", "lo_", "pg_advisory", "pg_sleep", "txid_",
+		"pg_current_xact", "pg_export", "pg_terminate", "pg_cancel", "pg_notify", "pg_reload", "pg_rotate",
+		"pg_switch", "pg_create", "pg_drop", "pg_replication", "pg_log", "pg_stat_reset", "pg_promote", "dblink"}
+)
+
+// Prefetchable reports whether the relay may send q ahead of pg_dump: one
+// plain SELECT (or WITH ... SELECT), no statement separator but a final
+// one, and no word of SQL or function that changes or waits for
+// something.
+func Prefetchable(q string) bool {
+	lower := strings.ToLower(q)
+	words := strings.FieldsFunc(lower, func(r rune) bool {
+		return (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' && r != '$'
+	})
+	if len(words) == 0 || (words[0] != "select" && words[0] != "with") || !strings.HasPrefix(strings.TrimLeft(lower, " \t\r\n"), words[0]) {
+		return false
+	}
+	if i := strings.IndexByte(lower, ';'); i >= 0 && i != len(strings.TrimRight(lower, " \t\r\n"))-1 {
+		return false
+	}
+	if strings.ContainsRune(lower, 0) {
+		return false
+	}
+	for _, w := range words {
+		if unsafeWords[w] {
+			return false
+		}
+		for _, p := range unsafePrefixes {
+			if strings.HasPrefix(w, p) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// serverMajor reads the major version from the server_version parameter
+// ("17.2", "16.6 (Debian 16.6-1)", "18beta1"); 0 if it cannot.
+func serverMajor(version string) int {
+	end := 0
+	for end < len(version) && version[end] >= '0' && version[end] <= '9' {
+		end++
+	}
+	n, err := strconv.Atoi(version[:end])
+	if err != nil {
+		return 0
+	}
+	return n
+}
