@@ -43,7 +43,7 @@ var pinnedRuns = sync.OnceValue(func() map[string][][]string {
 // captured.
 func Runs(dumpMajor, serverMajor int) [][]string {
 	var runs [][]string
-	for _, run := range pinnedRuns()[strconv.Itoa(dumpMajor)+"/"+strconv.Itoa(serverMajor)] {
+	for _, run := range pinnedRuns()[keyOf(dumpMajor, serverMajor)] {
 		var keep []string
 		for _, q := range run {
 			if Prefetchable(q) {
@@ -55,6 +55,11 @@ func Runs(dumpMajor, serverMajor int) [][]string {
 		}
 	}
 	return runs
+}
+
+// keyOf is runs.json's key for a pg_dump and server pair.
+func keyOf(dumpMajor, serverMajor int) string {
+	return strconv.Itoa(dumpMajor) + "/" + strconv.Itoa(serverMajor)
 }
 
 // runPos is where a statement stands: its run, and its index in it.
