@@ -2,6 +2,7 @@ package relay
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 )
@@ -78,7 +79,7 @@ func (s *session) forward(m pgproto3.FrontendMessage) error {
 // answers are all in (pg_dump waits for each), inside the transaction
 // block the entries were fetched in.
 func (s *session) query(q string) error {
-	if gen := s.txEnds.Load(); gen != s.cacheGen {
+	if gen := s.txEnds.Load(); gen != s.cacheGen || changesAnswers(q) {
 		s.cache.clear()
 		s.cacheGen = gen
 		s.lists = nil
@@ -105,6 +106,12 @@ func (s *session) query(q string) error {
 		s.runsSent[p.run] = true
 		return s.prefetchRun(p, q)
 	}
+	if t := s.prepared(q); t != nil && settled && !s.triggered[t.name] {
+		// pg_dump prepares the statement it then executes per object:
+		// its objects' batch goes right behind the PREPARE.
+		s.triggered[t.name] = true
+		return s.prefetch(t, "", q, s.lists[t.name])
+	}
 	for _, t := range s.tpls {
 		key, ok := t.match(q)
 		if !ok {
@@ -123,6 +130,39 @@ func (s *session) query(q string) error {
 		break
 	}
 	return s.forward(&pgproto3.Query{String: q})
+}
+
+// prepared is the template whose EXECUTE runs the statement q prepares,
+// if q is a PREPARE; nil otherwise.
+func (s *session) prepared(q string) *template {
+	rest, ok := strings.CutPrefix(q, "PREPARE ")
+	if !ok {
+		return nil
+	}
+	name, _, ok := strings.Cut(rest, "(")
+	if !ok {
+		return nil
+	}
+	for _, t := range s.tpls {
+		if t.prefix == "EXECUTE "+name+"('" {
+			return t
+		}
+	}
+	return nil
+}
+
+// changesAnswers reports whether q may change what a prefetched query
+// answers, or which statement an EXECUTE runs: a SET, RESET or set_config
+// (the date style, the search path...), DISCARD, DEALLOCATE. pg_dump sends none
+// while it reads the catalogs, but another client might: what was
+// prefetched is then dropped.
+func changesAnswers(q string) bool {
+	word, _, _ := strings.Cut(strings.TrimLeft(q, " \t\r\n"), " ")
+	switch strings.ToUpper(word) {
+	case "SET", "RESET", "DISCARD", "DEALLOCATE":
+		return true
+	}
+	return strings.Contains(strings.ToLower(q), "set_config")
 }
 
 // prefetch forwards the trigger query q and, in the same write, a

@@ -20,8 +20,9 @@ import (
 // queries it receives.
 type fakeServer struct {
 	ln      net.Listener
-	oids    []string // the views; '666' fails
-	version string   // server_version, if any, sent at login
+	oids    []string            // the views; '666' fails
+	version string              // server_version, if any, sent at login
+	lists   map[string][]string // other catalog queries' keys
 	mu      sync.Mutex
 	queries []string
 }
@@ -79,7 +80,12 @@ func (f *fakeServer) serve(c net.Conn) {
 		f.mu.Lock()
 		f.queries = append(f.queries, q.String)
 		f.mu.Unlock()
-		status = answer(be, q.String, status, f.oids)
+		if keys, ok := f.lists[q.String]; ok && status == 'T' {
+			// Answered as the views' catalog query, with these keys.
+			status = answer(be, templatesFor(17)[0].list, status, keys)
+		} else {
+			status = answer(be, q.String, status, f.oids)
+		}
 		if be.Flush() != nil {
 			return
 		}

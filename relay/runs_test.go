@@ -110,3 +110,39 @@ func TestRelayPrefetchesRuns(t *testing.T) {
 		t.Errorf("stats %+v: want 3 hits of %d prefetched", st, len(run)-1+len(run)-3)
 	}
 }
+
+// A PREPARE of a statement a template executes brings that template's
+// batch in its write; a SET drops what was prefetched, and the next
+// query of the kind starts a new prefetch.
+func TestRelayPrefetchesAfterPrepare(t *testing.T) {
+	srv := startFakeServer(t)
+	dumpFunc := templateNamed(templatesFor(17), "dumpFunc")
+	srv.lists = map[string][]string{dumpFunc.list: {"201", "202", "203"}}
+	var mu sync.Mutex
+	var events []Event
+	r, conn := relayTo(t, srv, &mu, &events)
+	prepare := "PREPARE dumpFunc(pg_catalog.oid) AS\nSELECT 1"
+	answer := func(q string) string { return "answer to " + q }
+	for _, s := range []struct{ q, want string }{
+		{"BEGIN", "BEGIN"},
+		{prepare, answer(prepare)},
+		{dumpFunc.render("201"), answer(dumpFunc.render("201"))}, // from the cache
+		{"SET DateStyle = German", answer("SET DateStyle = German")},
+		{dumpFunc.render("202"), answer(dumpFunc.render("202"))}, // a new trigger
+		{dumpFunc.render("203"), answer(dumpFunc.render("203"))}, // from the cache
+	} {
+		if got := exec(t, conn, s.q); got != s.want {
+			t.Fatalf("%.60s: got %.60q, want %.60q", s.q, got, s.want)
+		}
+	}
+	waitEvents(t, &mu, &events, "dumpFunc", 2)
+	got := srv.received()
+	for q, n := range map[string]int{dumpFunc.render("201"): 2, dumpFunc.render("202"): 2, dumpFunc.render("203"): 2} {
+		if c := count(got, q); c != n {
+			t.Errorf("the server ran %s %d times, want %d", q, c, n)
+		}
+	}
+	if st := r.Stats(); st.Hits != 2 {
+		t.Errorf("stats %+v: want 2 hits", st)
+	}
+}
