@@ -112,7 +112,6 @@ func captureDumps(t *testing.T, server int, dumps []int) map[int][][]string {
 		Host: b.direct(), Path: "/other", RawQuery: "sslmode=disable"}
 	(&database{t: t, server: s, name: "other", url: dumper.String()}).exec(runsOtherSQL)
 
-	var order []string // the session of each dump, in order
 	for _, dump := range dumps {
 		b.bin = clientBin(t, dump)
 		for i, args := range [][]string{
@@ -130,7 +129,6 @@ func captureDumps(t *testing.T, server int, dumps []int) map[int][][]string {
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("pg_dump %d %v: %v\n%s", dump, args, err, lastLines(string(out), 10))
 			}
-			order = append(order, app)
 		}
 	}
 	byApp := readStatementLog(t, filepath.Join(s.DataDir, "log", "statements.json"))

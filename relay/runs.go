@@ -8,23 +8,10 @@ import (
 	"sync"
 )
 
-// Before its per-object queries, pg_dump reads the catalogs in about fifty
-// bulk SELECTs (roles, extensions, schemas, tables, functions, types...,
-// dependencies, comments, the database), one at a time. Their texts are
-// fixed for a given pg_dump version and server version: runs.json pins
-// them, as the real pg_dump 17 and 18 send them to 16, 17 and 18 servers
-// (e2e's TestRelayRunsPinned captures them and, with -update, writes the
-// file). A run is a sequence of them with no barrier in between: pg_dump
-// sends nothing but SELECT, PREPARE and EXECUTE between the first and the
-// last. Its LOCK TABLE is a barrier, so no run spans it: what pg_dump reads
-// after taking its locks is never read before them.
+// runsJSON pins pg_dump's runs of bulk catalog queries per pg_dump and
+// server major version: see "Runs of catalog queries" in the package
+// documentation.
 //
-// When pg_dump sends a statement of a run, the relay forwards it and, in
-// the same write, the run's later statements inside a savepoint, as a
-// template's batch; pg_dump's next statements are then answered from the
-// cache by exact text. A pg_dump whose texts differ (another minor release,
-// other options) just misses: its statements pass through.
-
 //go:embed runs.json
 var runsJSON []byte
 
