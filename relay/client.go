@@ -211,7 +211,7 @@ func (s *session) prefetch(t *template, key, q string, keys []keyed) error {
 	for i, k := range chunk {
 		texts[i] = t.render(k)
 	}
-	return s.sendBatch(t.name, texts)
+	return s.sendBatch(t.name, texts, 0)
 }
 
 // prefetchRun forwards q, a statement of a pinned run, and, in the same
@@ -228,21 +228,28 @@ func (s *session) prefetchRun(p runPos, q string) error {
 	if err := s.enqueue(item{g: trigger}); err != nil {
 		return err
 	}
-	return s.sendBatch("run"+strconv.Itoa(p.run+1), s.runs[p.run][p.idx+1:])
+	return s.sendBatch("run"+strconv.Itoa(p.run+1), s.runs[p.run][p.idx+1:], s.r.cfg.CacheBytes/runShare)
 }
+
+// runShare is the part of the cache's budget a run's answers may fill: a
+// catalog with tens of thousands of objects answers pg_dump's bulk
+// queries with megabytes each, which then pass through rather than hold
+// the relay's memory near its whole budget.
+const runShare = 4
 
 // sendBatch pipelines texts (a template's query for each key, or a run's
 // statements) into the cache, then rolls back to the savepoint and
-// releases it; name names the batch in events. One savepoint covers the batch, not
+// releases it; name names the batch in events. An answer is kept only if
+// the cache then holds at most within bytes (0: the whole budget). One savepoint covers the batch, not
 // one per query: Prisma Postgres bills every statement, and an error in
 // one (then "current transaction is aborted" for the rest) only makes
 // those queries pass through when pg_dump asks; pg_dump asking the failing
 // one meets the same error itself.
-func (s *session) sendBatch(name string, texts []string) error {
+func (s *session) sendBatch(name string, texts []string, within int64) error {
 	groups := make([]*group, 0, len(texts)+2)
 	msgs := make([]pgproto3.FrontendMessage, 0, len(texts)+2)
 	for _, text := range texts {
-		e := s.cache.add(text)
+		e := s.cache.addWithin(text, within)
 		if e == nil {
 			continue
 		}
