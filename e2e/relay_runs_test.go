@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -248,4 +249,45 @@ func buildRuns(dump int, captures [][]string) [][]string {
 		runs = append(runs, run)
 	}
 	return runs
+}
+
+// TestRelayRunsArchiveIdentity: for every pinned pair of pg_dump and
+// server, pg_dump through the relay writes plain pg_dump's archive of the
+// same snapshot, and the relay prefetched every run whole, each statement
+// of it after the first answered from its cache.
+func TestRelayRunsArchiveIdentity(t *testing.T) {
+	pairs := map[int][]int{16: {17, 18}, 17: {17, 18}, 18: {18}}
+	for _, server := range []int{16, 17, 18} {
+		t.Run(fmt.Sprintf("server%d", server), func(t *testing.T) {
+			b := newRelayBedAt(t, 30, server, pairs[server][0])
+			upstream := "postgres://" + b.direct() + "/postgres?sslmode=disable"
+			for _, dump := range pairs[server] {
+				b.bin = clientBin(t, dump)
+				plain, _ := mustDump(t, b, b.direct())
+				var mu sync.Mutex
+				started := map[string]int{}
+				r := startRelay(t, upstream, relay.Config{DumpMajor: dump, Observe: func(ev relay.Event) {
+					if ev.Kind == relay.PrefetchStarted && strings.HasPrefix(ev.Template, "run") {
+						mu.Lock()
+						started[ev.Template] += ev.Objects
+						mu.Unlock()
+					}
+				}})
+				through, _ := mustDump(t, b, r.Addr().String())
+				sameArchiveBy(t, b.tool(t, "pg_restore"), plain, through)
+				st := r.Stats()
+				t.Logf("pg_dump %d, server %d: %d of %d statements crossed one at a time; runs %v", dump, server, st.Queries-st.Hits, st.Queries, started)
+				mu.Lock()
+				for i, run := range relay.Runs(dump, server) {
+					if n := started[fmt.Sprintf("run%d", i+1)]; n != len(run)-1 {
+						t.Errorf("pg_dump %d, server %d: run %d prefetched %d statements, want %d", dump, server, i+1, n, len(run)-1)
+					}
+				}
+				mu.Unlock()
+				if st.Misses != 0 || st.Dropped != 0 {
+					t.Errorf("pg_dump %d, server %d: %+v", dump, server, st)
+				}
+			}
+		})
+	}
 }
