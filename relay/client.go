@@ -75,9 +75,11 @@ func (s *session) forward(m pgproto3.FrontendMessage) error {
 // query answers one simple query: from the cache if it was prefetched and
 // kept in this transaction; by starting a prefetch if it is the first of
 // its kind in this transaction, or one whose object is still to be
-// prefetched; else from the server. The cache serves only a client whose
-// answers are all in (pg_dump waits for each), inside the transaction
-// block the entries were fetched in.
+// prefetched, or a PREPARE of what a template executes, or a statement of
+// a pinned run of catalog queries not prefetched yet; else from the
+// server. The cache serves only a client whose answers are all in
+// (pg_dump waits for each), inside the transaction block the entries were
+// fetched in.
 func (s *session) query(q string) error {
 	if gen := s.txEnds.Load(); gen != s.cacheGen || changesAnswers(q) {
 		s.cache.clear()
@@ -102,7 +104,7 @@ func (s *session) query(q string) error {
 		s.r.misses.Add(1)
 		return s.forward(&pgproto3.Query{String: q})
 	}
-	if p, ok := s.runAt[q]; ok && settled && !s.runsSent[p.run] {
+	if p, ok := s.runAt[q]; ok && settled && !s.runsSent[p.run] && p.idx < len(s.runs[p.run])-1 {
 		s.runsSent[p.run] = true
 		return s.prefetchRun(p, q)
 	}
@@ -153,9 +155,9 @@ func (s *session) prepared(q string) *template {
 
 // changesAnswers reports whether q may change what a prefetched query
 // answers, or which statement an EXECUTE runs: a SET, RESET or set_config
-// (the date style, the search path...), DISCARD, DEALLOCATE. pg_dump sends none
-// while it reads the catalogs, but another client might: what was
-// prefetched is then dropped.
+// (the date style, the search path...), DISCARD, DEALLOCATE. pg_dump
+// sends none while it reads the catalogs, but another client might: what
+// was prefetched is then dropped.
 func changesAnswers(q string) bool {
 	word, _, _ := strings.Cut(strings.TrimLeft(q, " \t\r\n"), " ")
 	switch strings.ToUpper(word) {
@@ -240,11 +242,12 @@ const runShare = 4
 // sendBatch pipelines texts (a template's query for each key, or a run's
 // statements) into the cache, then rolls back to the savepoint and
 // releases it; name names the batch in events. An answer is kept only if
-// the cache then holds at most within bytes (0: the whole budget). One savepoint covers the batch, not
-// one per query: Prisma Postgres bills every statement, and an error in
-// one (then "current transaction is aborted" for the rest) only makes
-// those queries pass through when pg_dump asks; pg_dump asking the failing
-// one meets the same error itself.
+// the cache then holds at most within bytes (0: the whole budget). One
+// savepoint covers the batch, not one per query: Prisma Postgres bills
+// every statement, and an error in one (then "current transaction is
+// aborted" for the rest) only makes those queries pass through when
+// pg_dump asks; pg_dump asking the failing one meets the same error
+// itself.
 func (s *session) sendBatch(name string, texts []string, within int64) error {
 	groups := make([]*group, 0, len(texts)+2)
 	msgs := make([]pgproto3.FrontendMessage, 0, len(texts)+2)
