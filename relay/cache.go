@@ -11,6 +11,7 @@ type entry struct {
 	status byte          // the ReadyForQuery status, when ok
 	ok     bool          // usable: complete, no error, within the budget
 	gen    uint64        // the cache's generation when added
+	within int64         // kept only if the cache holds at most this with it (0: the budget)
 }
 
 // cache holds prefetched responses by exact query text, within a byte
@@ -30,13 +31,20 @@ func newCache(budget int64) *cache {
 }
 
 // add registers a pending entry for q; nil if q is already there.
-func (c *cache) add(q string) *entry {
+func (c *cache) add(q string) *entry { return c.addWithin(q, 0) }
+
+// addWithin is add for an entry kept only if the cache then holds at most
+// within bytes (a smaller share of the budget; 0 means the budget).
+func (c *cache) addWithin(q string, within int64) *entry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, dup := c.entries[q]; dup {
 		return nil
 	}
-	e := &entry{done: make(chan struct{}), gen: c.gen}
+	if within <= 0 || within > c.budget {
+		within = c.budget
+	}
+	e := &entry{done: make(chan struct{}), gen: c.gen, within: within}
 	c.entries[q] = e
 	return e
 }
@@ -46,7 +54,7 @@ func (c *cache) add(q string) *entry {
 // e holds the data.
 func (c *cache) resolve(e *entry, data []byte, status byte, ok bool) bool {
 	c.mu.Lock()
-	if ok && (e.gen != c.gen || c.bytes+int64(len(data)) > c.budget) {
+	if ok && (e.gen != c.gen || c.bytes+int64(len(data)) > e.within) {
 		ok = false
 	}
 	if ok {

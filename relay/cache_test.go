@@ -83,3 +83,19 @@ func TestCacheClear(t *testing.T) {
 		t.Fatal("the same query cannot be prefetched in the new transaction")
 	}
 }
+
+// An entry added within a share of the budget is kept only while the
+// cache, with it, holds no more than that share.
+func TestCacheWithin(t *testing.T) {
+	c := newCache(10)
+	a, b := c.addWithin("a", 4), c.addWithin("b", 4)
+	if !c.resolve(a, []byte("123"), 'T', true) {
+		t.Fatal("3 bytes within 4 not kept")
+	}
+	if c.resolve(b, []byte("12"), 'T', true) {
+		t.Error("5 bytes kept within 4")
+	}
+	if d := c.addWithin("d", 0); !c.resolve(d, []byte("1234567"), 'T', true) {
+		t.Error("10 bytes not kept within the budget")
+	}
+}

@@ -1,6 +1,9 @@
 package relay
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
@@ -72,16 +75,19 @@ func (s *session) forward(m pgproto3.FrontendMessage) error {
 // query answers one simple query: from the cache if it was prefetched and
 // kept in this transaction; by starting a prefetch if it is the first of
 // its kind in this transaction, or one whose object is still to be
-// prefetched; else from the server. The cache serves only a client whose
-// answers are all in (pg_dump waits for each), inside the transaction
-// block the entries were fetched in.
+// prefetched, or a PREPARE of what a template executes, or a statement of
+// a pinned run of catalog queries not prefetched yet; else from the
+// server. The cache serves only a client whose answers are all in
+// (pg_dump waits for each), inside the transaction block the entries were
+// fetched in.
 func (s *session) query(q string) error {
-	if gen := s.txEnds.Load(); gen != s.cacheGen {
+	if gen := s.txEnds.Load(); gen != s.cacheGen || changesAnswers(q) {
 		s.cache.clear()
 		s.cacheGen = gen
 		s.lists = nil
 		clear(s.triggered)
 		clear(s.remaining)
+		clear(s.runsSent)
 	}
 	settled := s.outstanding.Load() == 0 && byte(s.status.Load()) == 'T'
 	if e := s.cache.take(q); e != nil {
@@ -97,6 +103,16 @@ func (s *session) query(q string) error {
 		}
 		s.r.misses.Add(1)
 		return s.forward(&pgproto3.Query{String: q})
+	}
+	if p, ok := s.runAt[q]; ok && settled && !s.runsSent[p.run] && p.idx < len(s.runs[p.run])-1 {
+		s.runsSent[p.run] = true
+		return s.prefetchRun(p, q)
+	}
+	if t := s.prepared(q); t != nil && settled && !s.triggered[t.name] {
+		// pg_dump prepares the statement it then executes per object:
+		// its objects' batch goes right behind the PREPARE.
+		s.triggered[t.name] = true
+		return s.prefetch(t, "", q, s.lists[t.name])
 	}
 	for _, t := range s.tpls {
 		key, ok := t.match(q)
@@ -116,6 +132,39 @@ func (s *session) query(q string) error {
 		break
 	}
 	return s.forward(&pgproto3.Query{String: q})
+}
+
+// prepared is the template whose EXECUTE runs the statement q prepares,
+// if q is a PREPARE; nil otherwise.
+func (s *session) prepared(q string) *template {
+	rest, ok := strings.CutPrefix(q, "PREPARE ")
+	if !ok {
+		return nil
+	}
+	name, _, ok := strings.Cut(rest, "(")
+	if !ok {
+		return nil
+	}
+	for _, t := range s.tpls {
+		if t.prefix == "EXECUTE "+name+"('" {
+			return t
+		}
+	}
+	return nil
+}
+
+// changesAnswers reports whether q may change what a prefetched query
+// answers, or which statement an EXECUTE runs: a SET, RESET or set_config
+// (the date style, the search path...), DISCARD, DEALLOCATE. pg_dump
+// sends none while it reads the catalogs, but another client might: what
+// was prefetched is then dropped.
+func changesAnswers(q string) bool {
+	word, _, _ := strings.Cut(strings.TrimLeft(q, " \t\r\n"), " ")
+	switch strings.ToUpper(word) {
+	case "SET", "RESET", "DISCARD", "DEALLOCATE":
+		return true
+	}
+	return strings.Contains(strings.ToLower(q), "set_config")
 }
 
 // prefetch forwards the trigger query q and, in the same write, a
@@ -160,21 +209,50 @@ func (s *session) prefetch(t *template, key, q string, keys []keyed) error {
 	}
 	chunk, rest := nextChunk(keys, key, s.r.cfg.CacheBytes/2, maxChunk)
 	s.remaining[t.name] = rest
-	return s.sendBatch(t, chunk)
+	texts := make([]string, len(chunk))
+	for i, k := range chunk {
+		texts[i] = t.render(k)
+	}
+	return s.sendBatch(t.name, texts, 0)
 }
 
-// sendBatch pipelines the template's query for each key, then rolls back
-// to the savepoint and releases it. One savepoint covers the batch, not
-// one per query: Prisma Postgres bills every statement, and an error in
-// one (then "current transaction is aborted" for the rest) only makes
-// those queries pass through when pg_dump asks; pg_dump asking the failing
-// one meets the same error itself.
-func (s *session) sendBatch(t *template, keys []string) error {
-	groups := make([]*group, 0, len(keys)+2)
-	msgs := make([]pgproto3.FrontendMessage, 0, len(keys)+2)
-	for _, k := range keys {
-		text := t.render(k)
-		e := s.cache.add(text)
+// prefetchRun forwards q, a statement of a pinned run, and, in the same
+// write, a savepoint and the run's later statements, pg_dump's next ones:
+// read-only SELECTs that pg_dump sends with no barrier (a LOCK, a SET)
+// between q and them.
+func (s *session) prefetchRun(p runPos, q string) error {
+	trigger := &group{kind: forward, out: make(chan []byte, 4)}
+	s.groups.push(trigger, &group{kind: discard})
+	s.outstanding.Add(1)
+	if err := s.writeServer(&pgproto3.Query{String: q}, &pgproto3.Query{String: "SAVEPOINT " + savepoint}); err != nil {
+		return err
+	}
+	if err := s.enqueue(item{g: trigger}); err != nil {
+		return err
+	}
+	return s.sendBatch("run"+strconv.Itoa(p.run+1), s.runs[p.run][p.idx+1:], s.r.cfg.CacheBytes/runShare)
+}
+
+// runShare is the part of the cache's budget a run's answers may fill: a
+// catalog with tens of thousands of objects answers pg_dump's bulk
+// queries with megabytes each, which then pass through rather than hold
+// the relay's memory near its whole budget.
+const runShare = 4
+
+// sendBatch pipelines texts (a template's query for each key, or a run's
+// statements) into the cache, then rolls back to the savepoint and
+// releases it; name names the batch in events. An answer is kept only if
+// the cache then holds at most within bytes (0: the whole budget). One
+// savepoint covers the batch, not one per query: Prisma Postgres bills
+// every statement, and an error in one (then "current transaction is
+// aborted" for the rest) only makes those queries pass through when
+// pg_dump asks; pg_dump asking the failing one meets the same error
+// itself.
+func (s *session) sendBatch(name string, texts []string, within int64) error {
+	groups := make([]*group, 0, len(texts)+2)
+	msgs := make([]pgproto3.FrontendMessage, 0, len(texts)+2)
+	for _, text := range texts {
+		e := s.cache.addWithin(text, within)
 		if e == nil {
 			continue
 		}
@@ -183,12 +261,12 @@ func (s *session) sendBatch(t *template, keys []string) error {
 	}
 	n := len(groups)
 	s.r.prefetched.Add(int64(n))
-	done := func() { s.r.emit(Event{Kind: PrefetchDone, Template: t.name, Objects: n}) }
+	done := func() { s.r.emit(Event{Kind: PrefetchDone, Template: name, Objects: n}) }
 	groups = append(groups, &group{kind: discard}, &group{kind: discard, onDone: done})
 	msgs = append(msgs, &pgproto3.Query{String: "ROLLBACK TO SAVEPOINT " + savepoint},
 		&pgproto3.Query{String: "RELEASE SAVEPOINT " + savepoint})
 	s.groups.push(groups...)
-	s.r.emit(Event{Kind: PrefetchStarted, Template: t.name, Objects: n})
+	s.r.emit(Event{Kind: PrefetchStarted, Template: name, Objects: n})
 	return s.writeServer(msgs...)
 }
 

@@ -35,8 +35,8 @@
 // version ([Config.DumpMajor], which the caller knows from pg_dump
 // --version: the startup message does not say). pg_dump 17's were counted
 // with log_statement = all; pg_dump 18's are 17's less the sequence
-// parameters, which 18 reads in one query (read from its source; no
-// pg_dump 18 was at hand to count them).
+// parameters, which 18 reads in one query (the e2e tests check every
+// template against what the real pg_dump 17 and 18 send).
 //
 // The first query matching a template, inside a transaction with nothing
 // in flight, is forwarded, and behind it, in the same write, the relay
@@ -49,6 +49,47 @@
 // savepoint per batch, not per query: Prisma Postgres bills each
 // statement, and after an error the rest of the batch merely passes
 // through.) A later kind's first query goes out with its batch.
+//
+// A template whose query EXECUTEs a statement pg_dump prepares (dumpFunc,
+// getDomainConstraints...) starts its batch at pg_dump's PREPARE of it,
+// which it follows in the same write, rather than at the first EXECUTE.
+//
+// # Runs of catalog queries
+//
+// Before its per-object queries pg_dump reads the catalogs in some fifty
+// bulk SELECTs of fixed text (roles, extensions, schemas, tables; then,
+// after its LOCK TABLE, functions, types, operators..., dependencies,
+// comments, the database). runs.json pins them per pair of pg_dump and
+// server major versions (pg_dump 17 against 16 and 17, 18 against 16, 17
+// and 18), as runs: statements both of two real dumps send with the same
+// text (one as a superuser with default options, one as a role with
+// pg_read_all_data and ppg's options, on another database, so a text that
+// names an object is not the same in both), that [Prefetchable] accepts
+// (one read-only SELECT) and no template covers, with no barrier between
+// them in either dump: anything but SELECT, PREPARE and EXECUTE, LOCK TABLE
+// and SET included. So nothing pg_dump reads after taking its locks is
+// read before them. The e2e test TestRelayRunsPinned captures them and
+// checks the file (-update rewrites it).
+//
+// The relay learns the server's version from its server_version at login.
+// When pg_dump sends a statement of a run, inside a transaction with
+// nothing in flight, the relay forwards it and, behind it, the run's later
+// statements in a savepoint, rolled back and released after them, as a
+// template's batch; pg_dump's next statements are answered from the cache
+// by exact text. A pg_dump minor release, or options, whose texts differ
+// only lose the prefetch of those statements: they pass through. Left out,
+// and one round trip each: the connection's SETs, BEGIN and SET
+// TRANSACTION, the LOCK TABLE, the PREPAREs, the queries that list the
+// tables they are about (columns, defaults, indexes, constraints,
+// triggers, policies) or name the database, what only a superuser or only
+// some options send (publications, subscriptions), and the first statement
+// of each run and each template.
+//
+// A SET, RESET, set_config, DISCARD or DEALLOCATE drops every prefetched
+// answer, as the end of the transaction does: pg_dump sends none while it
+// reads, and for another client the answers may no longer be the server's.
+//
+// # The cache
 //
 // The answers fill the cache as they come; an error, or an answer past the
 // byte budget ([Config.CacheBytes], per connection) is not kept, and

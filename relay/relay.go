@@ -45,7 +45,8 @@ const (
 // Event is a fact about the relay's work, for tests, logs and progress.
 type Event struct {
 	Kind EventKind
-	// Template names the per-object query (PrefetchStarted, PrefetchDone).
+	// Template names the per-object query, or the run of catalog queries
+	// ("run1", "run2"...), of the batch (PrefetchStarted, PrefetchDone).
 	Template string
 	// Objects is the number of objects in the batch.
 	Objects int

@@ -20,7 +20,9 @@ import (
 // queries it receives.
 type fakeServer struct {
 	ln      net.Listener
-	oids    []string // the views; '666' fails
+	oids    []string            // the views; '666' fails
+	version string              // server_version, if any, sent at login
+	lists   map[string][]string // other catalog queries' keys
 	mu      sync.Mutex
 	queries []string
 }
@@ -58,6 +60,9 @@ func (f *fakeServer) serve(c net.Conn) {
 		return
 	}
 	be.Send(&pgproto3.AuthenticationOk{})
+	if f.version != "" {
+		be.Send(&pgproto3.ParameterStatus{Name: "server_version", Value: f.version})
+	}
 	be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
 	if be.Flush() != nil {
 		return
@@ -75,7 +80,12 @@ func (f *fakeServer) serve(c net.Conn) {
 		f.mu.Lock()
 		f.queries = append(f.queries, q.String)
 		f.mu.Unlock()
-		status = answer(be, q.String, status, f.oids)
+		if keys, ok := f.lists[q.String]; ok && status == 'T' {
+			// Answered as the views' catalog query, with these keys.
+			status = answer(be, templatesFor(17)[0].list, status, keys)
+		} else {
+			status = answer(be, q.String, status, f.oids)
+		}
 		if be.Flush() != nil {
 			return
 		}
@@ -224,7 +234,7 @@ func TestRelayPrefetchesInTheTransaction(t *testing.T) {
 			t.Fatalf("%s: got %q, want %q", s.q, got, s.want)
 		}
 	}
-	waitEvents(t, &mu, &events, 2) // the server answered both batches
+	waitEvents(t, &mu, &events, "viewdef", 2) // the server answered both batches
 	got := srv.received()
 	wantViewdefs := map[string]int{viewdef("101"): 4, viewdef("102"): 2, viewdef("103"): 2}
 	for q, n := range wantViewdefs {
@@ -256,15 +266,16 @@ func count(qs []string, q string) int {
 	return n
 }
 
-// waitEvents waits until n PrefetchDone events arrived.
-func waitEvents(t *testing.T, mu *sync.Mutex, events *[]Event, n int) {
+// waitEvents waits until n PrefetchDone events of batches named name
+// arrived.
+func waitEvents(t *testing.T, mu *sync.Mutex, events *[]Event, name string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		mu.Lock()
 		done := 0
 		for _, ev := range *events {
-			if ev.Kind == PrefetchDone && ev.Template == "viewdef" {
+			if ev.Kind == PrefetchDone && ev.Template == name {
 				done++
 			}
 		}

@@ -109,7 +109,7 @@ func (s *session) readFill(g *group) error {
 			if buf, err = m.Encode(buf); err != nil {
 				return &ProtocolError{Side: "server", Err: err}
 			}
-			if int64(len(buf)) > s.r.cfg.CacheBytes {
+			if int64(len(buf)) > g.entry.within {
 				keep, buf = false, nil
 			}
 		}

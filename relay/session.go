@@ -67,9 +67,15 @@ type session struct {
 	// prefetch of a transaction (nil until then); triggered marks the
 	// templates prefetched since; remaining holds, per template, the keys
 	// not prefetched yet.
-	lists       map[string][]keyed
-	triggered   map[string]bool
-	remaining   map[string][]keyed
+	lists     map[string][]keyed
+	triggered map[string]bool
+	remaining map[string][]keyed
+	// runs are the catalog queries pinned for this pg_dump and server,
+	// runAt where each stands, and runsSent the runs prefetched in this
+	// transaction.
+	runs        [][]string
+	runAt       map[string]runPos
+	runsSent    map[int]bool
 	transparent bool
 	wbuf        []byte
 }
@@ -116,7 +122,7 @@ func newSession(r *Relay, c net.Conn) *session {
 		cache: newCache(r.cfg.CacheBytes), tpls: templatesFor(r.cfg.DumpMajor),
 		ctx: ctx, cancel: cancel, items: make(chan item, 64),
 		groups: fifo{wake: make(chan struct{}, 1)}, triggered: make(map[string]bool),
-		remaining: make(map[string][]keyed),
+		remaining: make(map[string][]keyed), runsSent: make(map[int]bool),
 	}
 }
 
@@ -210,6 +216,12 @@ func (s *session) authenticate() (bool, error) {
 		case *pgproto3.ReadyForQuery:
 			s.status.Store(uint32(m.TxStatus))
 			return true, nil
+		case *pgproto3.ParameterStatus:
+			if m.Name == "server_version" {
+				s.runs = Runs(s.r.cfg.DumpMajor, serverMajor(m.Value))
+				s.runAt = runIndex(s.runs)
+			}
+			continue
 		case *pgproto3.ErrorResponse:
 			return false, nil // the server refused; the client has its error
 		case *pgproto3.AuthenticationCleartextPassword:

@@ -128,9 +128,11 @@ var copyList = listQuery(`pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.
 // REL_17_STABLE: createViewAsClause, dumpSequence, dumpSequenceData,
 // dumpFunc, dumpAgg, dumpOpr, dumpTableAttach, dumpRule,
 // dumpStatisticsExt, dumpTableSchema, dumpBaseType, dumpEnumType,
-// dumpDomain, dumpCompositeType, dumpRangeType, and dumpTableData_copy's
-// COPY of each table's data), as counted with
-// log_statement = all. The EXECUTE ones run statements pg_dump PREPAREs
+// dumpDomain, dumpCompositeType, dumpRangeType, dumpTableData_copy's
+// COPY of each table's data, getDomainConstraints per domain, dumpTable's
+// getColumnACLs per table with column privileges, and
+// getFormattedTypeName's format_type per type a function's signature
+// names, once each), as counted with log_statement = all. The EXECUTE ones run statements pg_dump PREPAREs
 // before its first EXECUTE, which is what triggers their prefetch.
 func templates17() []*template {
 	return []*template{
@@ -161,8 +163,20 @@ func templates17() []*template {
 		{name: "dumpDomain", prefix: "EXECUTE dumpDomain('", suffix: "')", key: oidKey, list: types("d")},
 		{name: "dumpCompositeType", prefix: "EXECUTE dumpCompositeType('", suffix: "')", key: oidKey, list: types("c")},
 		{name: "dumpRangeType", prefix: "EXECUTE dumpRangeType('", suffix: "')", key: oidKey, list: types("r")},
+		{name: "getDomainConstraints", prefix: "EXECUTE getDomainConstraints('", suffix: "')", key: oidKey, list: types("d")},
+		{name: "getColumnACLs", prefix: "EXECUTE getColumnACLs('", suffix: "')", key: oidKey, list: columnACLs},
+		{name: "format_type", prefix: "SELECT pg_catalog.format_type('", suffix: "'::pg_catalog.oid, NULL)", key: oidKey,
+			list: listQuery("DISTINCT pg_catalog.unnest(c.proargtypes)", procFrom, classProc, "c.oid", "true", "1")},
 	}
 }
+
+// columnACLs lists the tables with privileges on columns, whose column
+// ACLs dumpTable reads one table at a time: the system catalogs' too
+// (pg_dump dumps changes to their privileges; pg_subscription's columns
+// always have some).
+const columnACLs = `SELECT DISTINCT a.attrelid FROM pg_catalog.pg_attribute a
+  JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE a.attacl IS NOT NULL AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)' ORDER BY 1`
 
 // templates18 are pg_dump 18's: 17's, less the sequence parameters, which
 // pg_dump 18 reads for all sequences in one query. It reads an 18 server's

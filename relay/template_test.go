@@ -25,6 +25,9 @@ var dump17Queries = map[string]string{
 	"COPY a.empty  TO stdout;":                                           "copy",
 	`COPY "a;b"."t ""x""" ("c;d", e) TO stdout;`:                         "copy",
 	"EXECUTE dumpRangeType('16446')":                                     "dumpRangeType",
+	"EXECUTE getDomainConstraints('16952')":                              "getDomainConstraints",
+	"EXECUTE getColumnACLs('6100')":                                      "getColumnACLs",
+	"SELECT pg_catalog.format_type('2275'::pg_catalog.oid, NULL)":        "format_type",
 }
 
 func matchAny(ts []*template, q string) (string, string, bool) {
