@@ -56,23 +56,32 @@ type scripted struct {
 }
 
 // script has pg_restore write the SQL of entries (of one section) and
-// pairs each of its entries with the TOC's.
-func (r *restorer) script(ctx context.Context, sec, list string) (*pgtools.Script, []scripted, error) {
+// pairs each of its entries with the TOC's. With a limit (bytes; 0 for
+// none), a longer script stops pg_restore and returns errScriptTooLarge.
+func (r *restorer) script(ctx context.Context, sec, list string, limit int64) (*pgtools.Script, []scripted, error) {
 	pr, pw := io.Pipe()
 	parsed := make(chan error, 1)
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
 	var s *pgtools.Script
 	go func() {
 		var err error
-		s, err = pgtools.ParseScript(pr)
+		s, err = pgtools.ParseScriptLimit(pr, limit)
+		if errors.Is(err, pgtools.ErrScriptTooLarge) {
+			stop() // the rest is not wanted
+		}
 		// Drain what is left, so pg_restore never blocks on a reader
 		// that stopped.
 		_, _ = io.Copy(io.Discard, pr)
 		parsed <- err
 	}()
 	args := append(restoreFlags[:], "--section="+sec, "--use-list="+list, "--file=-", r.archive)
-	err := r.e.tools.Run(ctx, pgtools.Cmd{Tool: r.tool, Args: args, Stdout: pw})
+	err := r.e.tools.Run(runCtx, pgtools.Cmd{Tool: r.tool, Args: args, Stdout: pw})
 	_ = pw.CloseWithError(io.EOF)
 	perr := <-parsed
+	if errors.Is(perr, pgtools.ErrScriptTooLarge) && ctx.Err() == nil {
+		return nil, nil, fmt.Errorf("%w: %w", errScriptTooLarge, perr)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("write the %s section's SQL with pg_restore: %w", sec, err)
 	}
@@ -108,38 +117,29 @@ func (r *restorer) script(ctx context.Context, sec, list string) (*pgtools.Scrip
 // the caller restores the section with pg_restore.
 func (r *restorer) pipelined(ctx context.Context, sec string, entries []pgtools.Entry) error {
 	e := r.e
-	app := "ppg-restore-" + e.state.ID
-	first, err := r.dst.DB.Session(ctx, app)
-	if err != nil {
-		return r.lost(err)
-	}
+	// The sessions open while pg_restore writes the section's SQL.
+	opening := r.openPool(ctx)
 	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state) + "." + sec + ".list")
-	if err := writeList(list, entries); err != nil {
-		first.Close()
-		return err
+	err := writeList(list, entries)
+	var s *pgtools.Script
+	var items []scripted
+	if err == nil {
+		s, items, err = r.script(ctx, sec, list, 0)
+		_ = os.Remove(list)
 	}
-	s, items, err := r.script(ctx, sec, list)
-	_ = os.Remove(list)
+	pool, oerr := opening()
 	if err != nil {
-		first.Close()
 		return err
 	}
-	jobs := 1
-	if sec == sectionPostData {
-		jobs = max(r.info.Jobs, 1)
+	if oerr != nil {
+		return oerr
 	}
-	p := &pipeline{r: r, sec: sec, preamble: s.Preamble, total: len(entries)}
-	p.sessions = append(p.sessions, first)
-	defer func() {
-		for _, ss := range p.sessions {
-			ss.Close()
-		}
-	}()
-	err = e.watch(ctx, r.dst.DB.Watcher, app, "ppg", nil, nil, func(ctx context.Context, touch func()) error {
+	if sec == sectionPreData {
+		pool = pool[:1] // in order, on one session
+	}
+	p := &pipeline{r: r, sec: sec, preamble: s.Preamble, total: len(entries), sessions: pool}
+	err = e.watch(ctx, r.dst.DB.Watcher, r.app(), "ppg", nil, nil, func(ctx context.Context, touch func()) error {
 		p.touch = touch
-		if err := p.open(ctx, app, jobs); err != nil {
-			return err
-		}
 		return p.run(ctx, items)
 	})
 	if err != nil {
@@ -148,21 +148,102 @@ func (r *restorer) pipelined(ctx context.Context, sec string, entries []pgtools.
 	return p.verdict()
 }
 
+// app is the application name of the restore's connections, by which the
+// watcher finds them.
+func (r *restorer) app() string { return "ppg-restore-" + r.e.state.ID }
+
+// openPool starts opening the restore's own sessions, one a job, those
+// not open yet, all at once; the function it returns waits for them. The
+// sessions are kept from one section to the next (each pipeline resets
+// them first), closed before pg_restore runs jobs of its own, so that the
+// restore never holds more connections than the plan allowed, and at the
+// step's end.
+func (r *restorer) openPool(ctx context.Context) func() ([]Session, error) {
+	n := max(r.info.Jobs, 1) - len(r.pool)
+	if n <= 0 {
+		return func() ([]Session, error) { return r.pool, nil }
+	}
+	opened := make([]Session, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			opened[i], errs[i] = r.dst.DB.Session(ctx, r.app())
+		}()
+	}
+	return func() ([]Session, error) {
+		wg.Wait()
+		var failed error
+		for i, ss := range opened {
+			switch {
+			case errs[i] != nil && failed == nil:
+				failed = errs[i]
+			case errs[i] == nil:
+				r.pool = append(r.pool, ss)
+			}
+		}
+		if failed != nil {
+			return nil, r.lost(failed)
+		}
+		return r.pool, nil
+	}
+}
+
+// reuse reports whether ss ran a pipeline before, and marks it as having
+// run one.
+func (r *restorer) reuse(ss Session) bool {
+	if r.used == nil {
+		r.used = map[Session]bool{}
+	}
+	used := r.used[ss]
+	r.used[ss] = true
+	return used
+}
+
+// closePool closes the restore's own sessions.
+func (r *restorer) closePool() {
+	for _, ss := range r.pool {
+		ss.Close()
+		delete(r.used, ss)
+	}
+	r.pool = nil
+}
+
 // Small tables' data is pipelined too. Through pg_restore each table is a
 // COPY of its own, a few round trips each, which across a long link is
 // most of the section's time when a database has hundreds of small
 // tables. ppg has pg_restore write small tables' rows (and the sequences'
 // values and large objects' metadata) as SQL, a batch at a time so that memory stays bounded, and
-// sends each table as one pipelined COPY. Large tables, large objects and
-// the rest stay with pg_restore's jobs: their round trips are few against
-// their bytes.
+// sends each table as one pipelined COPY. Large tables and the rest stay
+// with pg_restore's jobs: their round trips are few against their bytes.
+//
+// Large objects' contents too: pg_restore writes each with lo_open, a
+// lowrite per 16 kB and lo_close, a round trip each, which at 50 ms is
+// seconds for a few dozen small objects. A BLOBS entry whose SQL is at
+// most dataBatch bytes is sent as one statement; a larger one is left to
+// pg_restore, which streams it.
 const (
 	// smallTable is the largest table (pg_table_size) whose rows ppg
 	// sends itself.
 	smallTable = 512 << 10
-	// dataBatch bounds the table sizes of one batch.
+	// dataBatch bounds the table sizes of one batch, and the SQL of a
+	// large objects' entry that ppg sends itself.
 	dataBatch = 2 << 20
 )
+
+// errScriptTooLarge marks a batch whose SQL is longer than its limit:
+// pg_restore restores it itself.
+var errScriptTooLarge = errors.New("the entry is too large to send as one statement")
+
+// dataBatchOf is one batch of a data section that ppg sends itself.
+type dataBatchOf struct {
+	entries []pgtools.Entry
+	// limit bounds the batch's SQL (0: none); a longer batch is left
+	// to pg_restore.
+	limit int64
+}
 
 // pipelinedData loads the small tables and sequence values of a data
 // section's entries, and returns the entries left for pg_restore, with an
@@ -177,29 +258,29 @@ func (r *restorer) pipelinedData(ctx context.Context, entries []pgtools.Entry) (
 	unsent := func(from int) []pgtools.Entry {
 		out := slices.Clone(rest)
 		for _, b := range batches[from:] {
-			out = append(out, b...)
+			out = append(out, b.entries...)
 		}
 		return out
 	}
 	e := r.e
-	app := "ppg-restore-" + e.state.ID
-	first, err := r.dst.DB.Session(ctx, app)
-	if err != nil {
-		return nil, r.lost(err)
-	}
-	p := &pipeline{r: r, sec: sectionData, sessions: []Session{first}}
+	p := &pipeline{r: r, sec: sectionData, opening: r.openPool(ctx)}
 	defer func() {
-		for _, ss := range p.sessions {
-			ss.Close()
+		if p.opening != nil {
+			_, _ = p.opening() // wait for the sessions, kept in the pool
 		}
 	}()
 	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state) + "." + sectionData + ".list")
 	defer func() { _ = os.Remove(list) }()
 	var left []pgtools.Entry
-	err = e.watch(ctx, r.dst.DB.Watcher, app, "ppg", nil, nil, func(ctx context.Context, touch func()) error {
+	err := e.watch(ctx, r.dst.DB.Watcher, r.app(), "ppg", nil, nil, func(ctx context.Context, touch func()) error {
 		p.touch = touch
 		for k, batch := range batches {
-			if scripted, err := p.sendBatch(ctx, app, list, batch, k == 0); err != nil {
+			scripted, err := p.sendBatch(ctx, list, batch)
+			if errors.Is(err, errScriptTooLarge) {
+				rest = append(rest, batch.entries...)
+				continue
+			}
+			if err != nil {
 				if !scripted {
 					left = unsent(k)
 				}
@@ -216,63 +297,78 @@ func (r *restorer) pipelinedData(ctx context.Context, entries []pgtools.Entry) (
 }
 
 // sendBatch has pg_restore write the SQL of one batch of a data section
-// (through the list file list) and sends it; the first batch sets the
+// (through the list file list) and sends it; the first batch sent sets the
 // sessions up. scripted is false when the batch's SQL could not be
 // written: the batch is then left for pg_restore.
-func (p *pipeline) sendBatch(ctx context.Context, app, list string, batch []pgtools.Entry, first bool) (scripted bool, err error) {
+func (p *pipeline) sendBatch(ctx context.Context, list string, batch dataBatchOf) (scripted bool, err error) {
 	r := p.r
-	if err := writeList(list, batch); err != nil {
+	if err := writeList(list, batch.entries); err != nil {
 		return true, err
 	}
-	s, items, err := r.script(ctx, sectionData, list)
+	s, items, err := r.script(ctx, sectionData, list, batch.limit)
 	if err != nil {
 		return false, err
 	}
 	p.touch()
-	if first {
+	if p.settings == nil {
 		p.preamble = s.Preamble
-		if err := p.open(ctx, app, max(r.info.Jobs, 1)); err != nil {
+		opening := p.opening
+		p.opening = nil
+		if p.sessions, err = opening(); err != nil {
 			return true, err
 		}
 		if err := p.start(ctx); err != nil {
 			return true, err
 		}
 	}
+	for i := range items {
+		if items[i].entry.Desc == "BLOBS" {
+			items[i].script.SQL = oneTransaction(items[i].script.SQL)
+		}
+	}
 	return true, p.sendAll(ctx, items)
 }
 
-// open opens sessions named app until the pipeline has n.
-func (p *pipeline) open(ctx context.Context, app string, n int) error {
-	for len(p.sessions) < n {
-		ss, err := p.r.dst.DB.Session(ctx, app)
-		if err != nil {
-			return p.r.lost(err)
+// oneTransaction drops the BEGIN and COMMIT that pg_restore puts around
+// the statements of a large objects' entry: sent as one message, they run
+// in one transaction all the same (lo_open's descriptor lasts until its
+// end), and a failure leaves no transaction open on the session.
+func oneTransaction(sql string) string {
+	sql = strings.TrimSpace(sql)
+	if body, ok := strings.CutPrefix(sql, "BEGIN;"); ok {
+		if body, ok := strings.CutSuffix(body, "COMMIT;"); ok {
+			return strings.TrimSpace(body)
 		}
-		p.sessions = append(p.sessions, ss)
 	}
-	return nil
+	return sql
 }
 
 // smallBatches picks the entries ppg sends itself (small tables'
 // data, sequence values, large objects' metadata) in batches of at most
-// dataBatch bytes of tables, and returns the rest, for pg_restore.
-func (r *restorer) smallBatches(entries []pgtools.Entry) (batches [][]pgtools.Entry, rest []pgtools.Entry) {
-	var cur []pgtools.Entry
+// dataBatch bytes of tables, then each large objects' entry in a batch of
+// its own, and returns the rest, for pg_restore.
+func (r *restorer) smallBatches(entries []pgtools.Entry) (batches []dataBatchOf, rest []pgtools.Entry) {
+	var cur, blobs []pgtools.Entry
 	var size int64
 	for _, en := range entries {
 		b, known := r.sizes[en.QualifiedName()]
 		switch {
 		case en.Desc == "SEQUENCE SET", en.Desc == "BLOB METADATA", en.Desc == "TABLE DATA" && known && b <= smallTable:
 			if len(cur) > 0 && size+b > dataBatch {
-				batches, cur, size = append(batches, cur), nil, 0
+				batches, cur, size = append(batches, dataBatchOf{entries: cur}), nil, 0
 			}
 			cur, size = append(cur, en), size+b
+		case en.Desc == "BLOBS":
+			blobs = append(blobs, en)
 		default:
 			rest = append(rest, en)
 		}
 	}
 	if len(cur) > 0 {
-		batches = append(batches, cur)
+		batches = append(batches, dataBatchOf{entries: cur})
+	}
+	for _, en := range blobs {
+		batches = append(batches, dataBatchOf{entries: []pgtools.Entry{en}, limit: dataBatch})
 	}
 	return batches, rest
 }
@@ -292,8 +388,10 @@ type pipeline struct {
 	sec      string
 	preamble []string
 	sessions []Session
-	touch    func()
-	total    int
+	// opening, until the sessions are needed, waits for them to open.
+	opening func() ([]Session, error)
+	touch   func()
+	total   int
 
 	mu       sync.Mutex
 	failures []string
@@ -407,8 +505,14 @@ func (p *pipeline) sendMain(ctx context.Context, items []scripted) error {
 // 17) must not undo the others.
 func (p *pipeline) begin(ctx context.Context, ss Session) error {
 	var failed error
-	stmts := make([]Statement, len(p.preamble))
-	for i, t := range p.preamble {
+	// A session that ran an earlier section's statements is as new
+	// after DISCARD ALL: the settings that section made are gone.
+	sql := p.preamble
+	if p.r.reuse(ss) {
+		sql = append([]string{"DISCARD ALL"}, sql...)
+	}
+	stmts := make([]Statement, len(sql))
+	for i, t := range sql {
 		stmts[i] = Statement{SQL: t}
 	}
 	err := ss.Pipeline(ctx, stmts, func(i int, err error) {
@@ -416,8 +520,8 @@ func (p *pipeline) begin(ctx context.Context, ss Session) error {
 		if err == nil {
 			return
 		}
-		if !p.harmless(err, p.preamble[i]) && failed == nil {
-			failed = fmt.Errorf("set up the restore session (%s): %w", p.preamble[i], err)
+		if !p.harmless(err, sql[i]) && failed == nil {
+			failed = fmt.Errorf("set up the restore session (%s): %w", sql[i], err)
 		}
 	})
 	if err != nil {

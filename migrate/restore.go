@@ -34,11 +34,9 @@ type targetResetter interface {
 	PostDataObjects(ctx context.Context) (map[string]bool, error)
 }
 
-// analyzer is the role of the target's database that gathers the
-// planner's statistics after the restore.
+// analyzer is the role of the target's database that the restore's
+// ANALYZE needs (it runs on the restore's own sessions).
 type analyzer interface {
-	// Analyze gathers the planner's statistics of tables.
-	Analyze(ctx context.Context, tables []Table) error
 	// Partitions lists the partitioned tables that are no partition
 	// themselves (roots), and every partition below them, by qualified
 	// name. ANALYZE of a root gathers the statistics of the whole tree
@@ -114,6 +112,11 @@ type restorer struct {
 	rows     map[string]int64 // exact row counts, from the manifest
 	// entriesDone and entriesTotal count the post-data entries.
 	entriesDone, entriesTotal int
+
+	// pool holds the restore's own sessions (see openPool); used marks
+	// those that ran a pipeline already.
+	pool []Session
+	used map[Session]bool
 }
 
 func (e *Engine) restore(ctx context.Context) (*Summary, error) {
@@ -163,6 +166,7 @@ func (e *Engine) restore(ctx context.Context) (*Summary, error) {
 	}
 	r := &restorer{e: e, dst: dst, archive: d.Path, tool: tool, target: target, toc: toc, manifest: m, info: e.state.Restore}
 	r.weigh()
+	defer r.closePool()
 	for _, sec := range sections {
 		if slices.Contains(r.info.Sections, sec) {
 			continue
@@ -266,17 +270,57 @@ func (r *restorer) analyze(ctx context.Context) error {
 	}
 	p := &ProgressInfo{Phase: PhaseAnalyze, TablesTotal: len(tables)}
 	r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: p})
-	for start := 0; start < len(tables); start += pgdb.AnalyzeBatch {
+	if len(tables) == 0 {
+		return nil
+	}
+	pool, err := r.openPool(ctx)()
+	if err != nil {
+		return err
+	}
+	return r.analyzeOn(ctx, pool, tables, p)
+}
+
+// analyzeOn runs ANALYZE of tables, pgdb.AnalyzeBatch tables a
+// statement, pipelined: the statements are dealt to the sessions in turn,
+// and each session sends its own without waiting for the answers.
+func (r *restorer) analyzeOn(ctx context.Context, pool []Session, tables []Table, p *ProgressInfo) error {
+	per := make([][]Statement, len(pool))
+	sizes := make([][]int, len(pool))
+	for k, start := 0, 0; start < len(tables); k, start = k+1, start+pgdb.AnalyzeBatch {
 		batch := tables[start:min(start+pgdb.AnalyzeBatch, len(tables))]
-		next := *p
-		next.Current = batch[0].QualifiedName()
-		r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: &next})
-		if err := r.dst.DB.Analyze(ctx, batch); err != nil {
-			return fmt.Errorf("analyze the restored tables: %w", err)
+		i := k % len(pool)
+		per[i] = append(per[i], Statement{SQL: pgdb.AnalyzeSQL(batch)})
+		sizes[i] = append(sizes[i], len(batch))
+	}
+	var mu sync.Mutex
+	var failed error
+	var wg sync.WaitGroup
+	errs := make([]error, len(pool))
+	for i, ss := range pool {
+		if len(per[i]) == 0 {
+			continue
 		}
-		p.TablesDone += len(batch)
-		done := *p
-		r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: &done})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = ss.Pipeline(ctx, per[i], func(k int, err error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil && failed == nil {
+					failed = err
+				}
+				p.TablesDone += sizes[i][k]
+				done := *p
+				r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: &done})
+			})
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return r.lost(err)
+	}
+	if failed != nil {
+		return fmt.Errorf("analyze the restored tables: %w", failed)
 	}
 	return nil
 }
@@ -292,6 +336,9 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 	if err != nil || len(rest) == 0 {
 		return err
 	}
+	// pg_restore's jobs are connections of their own: the plan counted
+	// them in place of ppg's sessions, not beside them.
+	r.closePool()
 	if err := r.restoreWithTool(ctx, sec, rest); err != nil {
 		return err
 	}
