@@ -41,6 +41,10 @@ type Session interface {
 	// pgdb.ServerError), or nil. It returns an error when the connection fails or
 	// ctx ends.
 	Pipeline(ctx context.Context, stmts []Statement, done func(i int, err error)) error
+	// CopyFrom runs sql, a COPY ... FROM STDIN, with its rows read from
+	// rows as they come. The error is the server's for the statement (see
+	// pgdb.ServerError), or a failure of the connection or of rows.
+	CopyFrom(ctx context.Context, sql string, rows io.Reader) error
 	Close()
 }
 
@@ -173,9 +177,9 @@ func (r *restorer) openPool(ctx context.Context) func() ([]Session, error) {
 			opened[i], errs[i] = r.dst.DB.Session(ctx, r.app())
 		}()
 	}
-	return func() ([]Session, error) {
+	var failed error
+	return sync.OnceValues(func() ([]Session, error) {
 		wg.Wait()
-		var failed error
 		for i, ss := range opened {
 			switch {
 			case errs[i] != nil && failed == nil:
@@ -188,7 +192,7 @@ func (r *restorer) openPool(ctx context.Context) func() ([]Session, error) {
 			return nil, r.lost(failed)
 		}
 		return r.pool, nil
-	}
+	})
 }
 
 // reuse reports whether ss ran a pipeline before, and marks it as having
@@ -252,15 +256,8 @@ type dataBatchOf struct {
 // entries not yet sent are left for pg_restore too, with the error.
 func (r *restorer) pipelinedData(ctx context.Context, entries []pgtools.Entry) ([]pgtools.Entry, error) {
 	batches, rest := r.smallBatches(entries)
-	if len(batches) == 0 {
+	if len(batches) == 0 && !slices.ContainsFunc(rest, func(en pgtools.Entry) bool { return en.Desc == "TABLE DATA" }) {
 		return entries, nil
-	}
-	unsent := func(from int) []pgtools.Entry {
-		out := slices.Clone(rest)
-		for _, b := range batches[from:] {
-			out = append(out, b.entries...)
-		}
-		return out
 	}
 	e := r.e
 	p := &pipeline{r: r, sec: sectionData, opening: r.openPool(ctx)}
@@ -272,22 +269,44 @@ func (r *restorer) pipelinedData(ctx context.Context, entries []pgtools.Entry) (
 	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state) + "." + sectionData + ".list")
 	defer func() { _ = os.Remove(list) }()
 	var left []pgtools.Entry
-	err := e.watch(ctx, r.dst.DB.Watcher, r.app(), "ppg", nil, nil, func(ctx context.Context, touch func()) error {
+	onActivity := func(a Activity) {
+		if r.copying(a) {
+			e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sectionData)})
+		}
+	}
+	err := e.watch(ctx, r.dst.DB.Watcher, r.app(), "ppg", onActivity, nil, func(ctx context.Context, touch func()) error {
 		p.touch = touch
-		for k, batch := range batches {
-			scripted, err := p.sendBatch(ctx, list, batch)
-			if errors.Is(err, errScriptTooLarge) {
-				rest = append(rest, batch.entries...)
+		if err := p.opened(); err != nil {
+			return err
+		}
+		tables := slices.DeleteFunc(slices.Clone(batches), func(b dataBatchOf) bool { return b.limit > 0 })
+		sent, err := p.sendBatches(ctx, list, tables)
+		if err != nil {
+			left = unsent(rest, tables, sent)
+			for _, b := range batches {
+				if b.limit > 0 {
+					left = append(left, b.entries...)
+				}
+			}
+			return err
+		}
+		// Large objects' contents after their metadata, in the batches
+		// above.
+		for _, b := range batches {
+			if b.limit == 0 {
+				continue
+			}
+			err := p.sendBatch(ctx, list, b)
+			if errors.Is(err, errScriptTooLarge) || errors.Is(err, errNoPipeline) {
+				rest = append(rest, b.entries...)
 				continue
 			}
 			if err != nil {
-				if !scripted {
-					left = unsent(k)
-				}
 				return err
 			}
 		}
-		return nil
+		rest, err = p.streamTables(ctx, list, rest)
+		return err
 	})
 	if err != nil {
 		return left, err
@@ -296,29 +315,113 @@ func (r *restorer) pipelinedData(ctx context.Context, entries []pgtools.Entry) (
 	return rest, p.verdict()
 }
 
-// sendBatch has pg_restore write the SQL of one batch of a data section
-// (through the list file list) and sends it; the first batch sent sets the
-// sessions up. scripted is false when the batch's SQL could not be
-// written: the batch is then left for pg_restore.
-func (p *pipeline) sendBatch(ctx context.Context, list string, batch dataBatchOf) (scripted bool, err error) {
-	r := p.r
-	if err := writeList(list, batch.entries); err != nil {
-		return true, err
+// unsent is rest and the entries of the batches not sent.
+func unsent(rest []pgtools.Entry, batches []dataBatchOf, sent []bool) []pgtools.Entry {
+	out := slices.Clone(rest)
+	for k, b := range batches {
+		if k >= len(sent) || !sent[k] {
+			out = append(out, b.entries...)
+		}
 	}
-	s, items, err := r.script(ctx, sectionData, list, batch.limit)
+	return out
+}
+
+// sendBatches sends the batches of small tables, each on one session,
+// every session taking the next batch as soon as it is done with one: the
+// sessions' batches and pg_restore's writing of the next overlap. sent
+// marks the batches sent (a batch whose SQL could not be written, with
+// errNoPipeline, is not, nor those after it). After a failure the
+// sessions finish the batch they send, and take no other.
+func (p *pipeline) sendBatches(ctx context.Context, list string, batches []dataBatchOf) (sent []bool, err error) {
+	sent = make([]bool, len(batches))
+	var mu sync.Mutex
+	next := 0
+	var failed error
+	// The first batch written sets every session up with its preamble.
+	var setUp sync.Once
+	var setUpErr error
+	begin := func(preamble []string) error {
+		setUp.Do(func() {
+			p.preamble = preamble
+			setUpErr = p.start(ctx)
+		})
+		return setUpErr
+	}
+	var wg sync.WaitGroup
+	for i := range min(len(p.sessions), len(batches)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			own := fmt.Sprintf("%s.%d", list, i)
+			defer func() { _ = os.Remove(own) }()
+			for {
+				mu.Lock()
+				k := next
+				next++
+				stop := failed != nil
+				mu.Unlock()
+				if k >= len(batches) || stop || ctx.Err() != nil {
+					return
+				}
+				err := writeList(own, batches[k].entries)
+				var s *pgtools.Script
+				var items []scripted
+				if err == nil {
+					s, items, err = p.r.script(ctx, sectionData, own, 0)
+				}
+				if err == nil {
+					err = begin(s.Preamble)
+				}
+				if err == nil {
+					mu.Lock()
+					sent[k] = true
+					mu.Unlock()
+					p.touch()
+					err = p.send(ctx, i, items)
+				}
+				if err != nil {
+					mu.Lock()
+					if failed == nil {
+						failed = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if failed != nil {
+		return sent, failed
+	}
+	// Entries that deadlocked with another session's were rolled back:
+	// send them again, one session, in order.
+	if retry := p.takeDeadlocked(); len(retry) > 0 {
+		if err := p.send(ctx, 0, retry); err != nil {
+			return sent, err
+		}
+		if again := p.takeDeadlocked(); len(again) > 0 {
+			p.fail(again[0], "deadlock detected")
+		}
+	}
+	return sent, nil
+}
+
+// sendBatch has pg_restore write the SQL of one batch of a data section
+// (through the list file list) and sends it, over the sessions set up.
+func (p *pipeline) sendBatch(ctx context.Context, list string, batch dataBatchOf) error {
+	if err := writeList(list, batch.entries); err != nil {
+		return err
+	}
+	s, items, err := p.r.script(ctx, sectionData, list, batch.limit)
 	if err != nil {
-		return false, err
+		return err
 	}
 	p.touch()
 	if p.settings == nil {
 		p.preamble = s.Preamble
-		opening := p.opening
-		p.opening = nil
-		if p.sessions, err = opening(); err != nil {
-			return true, err
-		}
 		if err := p.start(ctx); err != nil {
-			return true, err
+			return err
 		}
 	}
 	for i := range items {
@@ -326,7 +429,18 @@ func (p *pipeline) sendBatch(ctx context.Context, list string, batch dataBatchOf
 			items[i].script.SQL = oneTransaction(items[i].script.SQL)
 		}
 	}
-	return true, p.sendAll(ctx, items)
+	return p.sendAll(ctx, items)
+}
+
+// onLargeObject reports whether en is a comment, privileges or a security
+// label on a large object: entries of the data section, though of no
+// section of their own.
+func onLargeObject(en pgtools.Entry) bool {
+	switch en.Desc {
+	case "COMMENT", "ACL", "SECURITY LABEL":
+		return strings.HasPrefix(en.Name, "LARGE OBJECT ")
+	}
+	return false
 }
 
 // oneTransaction drops the BEGIN and COMMIT that pg_restore puts around
@@ -353,6 +467,12 @@ func (r *restorer) smallBatches(entries []pgtools.Entry) (batches []dataBatchOf,
 	for _, en := range entries {
 		b, known := r.sizes[en.QualifiedName()]
 		switch {
+		case len(cur) > 0 && onLargeObject(en):
+			// With the large objects' metadata before it: pg_restore
+			// places an entry of no section of its own (a comment) in the
+			// section of the listed entry before it, and would leave it
+			// out of a list where it came first.
+			cur = append(cur, en)
 		case en.Desc == "SEQUENCE SET", en.Desc == "BLOB METADATA", en.Desc == "TABLE DATA" && known && b <= smallTable:
 			if len(cur) > 0 && size+b > dataBatch {
 				batches, cur, size = append(batches, dataBatchOf{entries: cur}), nil, 0
@@ -413,15 +533,40 @@ func (p *pipeline) run(ctx context.Context, items []scripted) error {
 	return p.sendAll(ctx, items)
 }
 
-// start sets every session up.
+// start sets every session up, all at once.
 func (p *pipeline) start(ctx context.Context) error {
 	p.settings = make([]string, len(p.sessions))
-	for _, ss := range p.sessions {
-		if err := p.begin(ctx, ss); err != nil {
+	reused := make([]bool, len(p.sessions))
+	for i, ss := range p.sessions {
+		reused[i] = p.r.reuse(ss)
+	}
+	errs := make([]error, len(p.sessions))
+	var wg sync.WaitGroup
+	for i, ss := range p.sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = p.begin(ctx, ss, reused[i])
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// opened waits for the sessions the pipeline was opening.
+func (p *pipeline) opened() error {
+	if p.opening == nil {
+		return nil
+	}
+	var err error
+	p.sessions, err = p.opening()
+	p.opening = nil
+	return err
 }
 
 // sendAll sends items over the sessions set up.
@@ -503,12 +648,12 @@ func (p *pipeline) sendMain(ctx context.Context, items []scripted) error {
 // begin sets a session up as pg_restore's script does, one statement at
 // a time: a setting the server does not know (transaction_timeout before
 // 17) must not undo the others.
-func (p *pipeline) begin(ctx context.Context, ss Session) error {
+func (p *pipeline) begin(ctx context.Context, ss Session, reused bool) error {
 	var failed error
 	// A session that ran an earlier section's statements is as new
 	// after DISCARD ALL: the settings that section made are gone.
 	sql := p.preamble
-	if p.r.reuse(ss) {
+	if reused {
 		sql = append([]string{"DISCARD ALL"}, sql...)
 	}
 	stmts := make([]Statement, len(sql))

@@ -297,3 +297,31 @@ func TestOneTransaction(t *testing.T) {
 		t.Errorf("without BEGIN and COMMIT: %q", got)
 	}
 }
+
+// A large object's comment goes in the batch of the metadata before it,
+// never first in a list; the large objects' contents get a batch of their
+// own, with a limit; a large table is left out.
+func TestSmallBatchesLargeObjects(t *testing.T) {
+	r := &restorer{sizes: map[string]int64{"public.small": 100, "public.large": smallTable + 1}}
+	entries := []pgtools.Entry{
+		{ID: 1, Desc: "TABLE DATA", Schema: "public", Name: "small"},
+		{ID: 2, Desc: "TABLE DATA", Schema: "public", Name: "large"},
+		{ID: 3, Desc: "BLOB METADATA", Name: "16566..16568"},
+		{ID: 4, Desc: "COMMENT", Name: "LARGE OBJECT 16568"},
+		{ID: 5, Desc: "BLOBS", Name: "16566..16568"},
+	}
+	batches, rest := r.smallBatches(entries)
+	if len(batches) != 2 || len(rest) != 1 || rest[0].ID != 2 {
+		t.Fatalf("batches %+v, rest %+v", batches, rest)
+	}
+	var ids []int
+	for _, en := range batches[0].entries {
+		ids = append(ids, en.ID)
+	}
+	if !slices.Equal(ids, []int{1, 3, 4}) || batches[0].limit != 0 {
+		t.Errorf("first batch %v (limit %d), want [1 3 4] without a limit", ids, batches[0].limit)
+	}
+	if b := batches[1]; len(b.entries) != 1 || b.entries[0].ID != 5 || b.limit != dataBatch {
+		t.Errorf("second batch %+v, want the BLOBS entry alone, limited", b)
+	}
+}

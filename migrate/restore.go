@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -280,17 +281,41 @@ func (r *restorer) analyze(ctx context.Context) error {
 	return r.analyzeOn(ctx, pool, tables, p)
 }
 
-// analyzeOn runs ANALYZE of tables, pgdb.AnalyzeBatch tables a
-// statement, pipelined: the statements are dealt to the sessions in turn,
-// and each session sends its own without waiting for the answers.
+// analyzeOn runs ANALYZE of tables, pipelined: a statement for each
+// large table (its ANALYZE takes the time) and one for each
+// pgdb.AnalyzeBatch small ones, dealt to the sessions so that each gets
+// about as many bytes of tables, the largest first; each session sends its
+// own without waiting for the answers.
 func (r *restorer) analyzeOn(ctx context.Context, pool []Session, tables []Table, p *ProgressInfo) error {
+	weight := func(t Table) int64 {
+		if b, ok := r.sizes[t.QualifiedName()]; ok {
+			return b
+		}
+		return smallTable // a partitioned table or materialized view
+	}
+	tables = slices.Clone(tables)
+	slices.SortStableFunc(tables, func(a, b Table) int { return cmp.Compare(weight(b), weight(a)) })
+	type stmt struct {
+		tables []Table
+		bytes  int64
+	}
+	var stmts []stmt
+	for _, t := range tables {
+		w := weight(t)
+		if n := len(stmts); w < smallTable && n > 0 && stmts[n-1].bytes < smallTable && len(stmts[n-1].tables) < pgdb.AnalyzeBatch {
+			stmts[n-1].tables, stmts[n-1].bytes = append(stmts[n-1].tables, t), stmts[n-1].bytes+w
+			continue
+		}
+		stmts = append(stmts, stmt{tables: []Table{t}, bytes: w})
+	}
 	per := make([][]Statement, len(pool))
 	sizes := make([][]int, len(pool))
-	for k, start := 0, 0; start < len(tables); k, start = k+1, start+pgdb.AnalyzeBatch {
-		batch := tables[start:min(start+pgdb.AnalyzeBatch, len(tables))]
-		i := k % len(pool)
-		per[i] = append(per[i], Statement{SQL: pgdb.AnalyzeSQL(batch)})
-		sizes[i] = append(sizes[i], len(batch))
+	load := make([]int64, len(pool))
+	for _, st := range stmts {
+		i := slices.Index(load, slices.Min(load))
+		load[i] += max(st.bytes, 1)
+		per[i] = append(per[i], Statement{SQL: pgdb.AnalyzeSQL(st.tables)})
+		sizes[i] = append(sizes[i], len(st.tables))
 	}
 	var mu sync.Mutex
 	var failed error

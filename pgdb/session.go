@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -107,6 +108,15 @@ func (s *Session) Pipeline(ctx context.Context, stmts []Statement, done func(i i
 		return fmt.Errorf("send statements: %w", err)
 	}
 	return nil
+}
+
+// CopyFrom runs sql, a COPY ... FROM STDIN, with the rows read from rows
+// as they come: a round trip for the whole COPY, whatever its size. The
+// error is the server's *pgconn.PgError for the statement (see
+// ServerError), or a failure of the connection or of rows.
+func (s *Session) CopyFrom(ctx context.Context, sql string, rows io.Reader) error {
+	_, err := s.conn.CopyFrom(ctx, rows, sql)
+	return err
 }
 
 // pipeWriter writes a pipeline's messages, gathering them into writes of
