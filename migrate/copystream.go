@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"sync"
 
@@ -60,8 +59,7 @@ func (p *pipeline) streamTables(ctx context.Context, list string, entries []pgto
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			own := fmt.Sprintf("%s.%d", list, i)
-			defer func() { _ = os.Remove(own) }()
+			own := workerList(list, i)
 			for en, ok := take(); ok; en, ok = take() {
 				again, err := p.streamTable(ctx, i, own, en)
 				mu.Lock()
@@ -115,6 +113,10 @@ func (p *pipeline) streamTable(ctx context.Context, i int, list string, en pgtoo
 	if err := writeList(list, []pgtools.Entry{en}); err != nil {
 		return false, err
 	}
+	r.mu.Lock()
+	r.current = en.QualifiedName()
+	r.mu.Unlock()
+	r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sectionData)})
 	pr, pw := io.Pipe()
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()

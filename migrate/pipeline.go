@@ -267,7 +267,13 @@ func (r *restorer) pipelinedData(ctx context.Context, entries []pgtools.Entry) (
 		}
 	}()
 	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state) + "." + sectionData + ".list")
-	defer func() { _ = os.Remove(list) }()
+	defer func() {
+		_ = os.Remove(list)
+		// Those of every session, a killed run's too.
+		for i := range max(r.info.Jobs, 1) {
+			_ = os.Remove(workerList(list, i))
+		}
+	}()
 	var left []pgtools.Entry
 	onActivity := func(a Activity) {
 		if r.copying(a) {
@@ -315,6 +321,12 @@ func (r *restorer) pipelinedData(ctx context.Context, entries []pgtools.Entry) (
 	return rest, p.verdict()
 }
 
+// workerList is the list file of session i in the data section, whose
+// list file is list ("x.data.list": "x.0.data.list").
+func workerList(list string, i int) string {
+	return fmt.Sprintf("%s.%d.%s.list", strings.TrimSuffix(list, "."+sectionData+".list"), i, sectionData)
+}
+
 // unsent is rest and the entries of the batches not sent.
 func unsent(rest []pgtools.Entry, batches []dataBatchOf, sent []bool) []pgtools.Entry {
 	out := slices.Clone(rest)
@@ -352,8 +364,7 @@ func (p *pipeline) sendBatches(ctx context.Context, list string, batches []dataB
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			own := fmt.Sprintf("%s.%d", list, i)
-			defer func() { _ = os.Remove(own) }()
+			own := workerList(list, i)
 			for {
 				mu.Lock()
 				k := next

@@ -325,3 +325,11 @@ func TestSmallBatchesLargeObjects(t *testing.T) {
 		t.Errorf("second batch %+v, want the BLOBS entry alone, limited", b)
 	}
 }
+
+// The sessions' list files end as the section's does: a killed run's are
+// known as its own.
+func TestWorkerList(t *testing.T) {
+	if got := workerList("/w/ppg-ea-1.dump.data.list", 2); got != "/w/ppg-ea-1.dump.2.data.list" {
+		t.Errorf("workerList = %q", got)
+	}
+}
