@@ -219,7 +219,7 @@ func (r *restorer) closePool() {
 // COPY of its own, a few round trips each, which across a long link is
 // most of the section's time when a database has hundreds of small
 // tables. ppg has pg_restore write small tables' rows (and the sequences'
-// values and large objects' metadata) as SQL, a batch at a time so that memory stays bounded, and
+// values and large objects' metadata) as SQL, a batch a session at a time so that memory stays bounded, and
 // sends each table as one pipelined COPY. Large tables and the rest stay
 // with pg_restore's jobs: their round trips are few against their bytes.
 //
@@ -232,9 +232,12 @@ const (
 	// smallTable is the largest table (pg_table_size) whose rows ppg
 	// sends itself.
 	smallTable = 512 << 10
-	// dataBatch bounds the table sizes of one batch, and the SQL of a
-	// large objects' entry that ppg sends itself.
+	// dataBatch bounds the SQL of a large objects' entry that ppg sends
+	// itself.
 	dataBatch = 2 << 20
+	// tableBatch bounds the table sizes of one batch: the sessions each
+	// hold one at a time.
+	tableBatch = 1 << 20
 )
 
 // errScriptTooLarge marks a batch whose SQL is longer than its limit:
@@ -470,7 +473,7 @@ func oneTransaction(sql string) string {
 
 // smallBatches picks the entries ppg sends itself (small tables'
 // data, sequence values, large objects' metadata) in batches of at most
-// dataBatch bytes of tables, then each large objects' entry in a batch of
+// tableBatch bytes of tables, then each large objects' entry in a batch of
 // its own, and returns the rest, for pg_restore.
 func (r *restorer) smallBatches(entries []pgtools.Entry) (batches []dataBatchOf, rest []pgtools.Entry) {
 	var cur, blobs []pgtools.Entry
@@ -485,7 +488,7 @@ func (r *restorer) smallBatches(entries []pgtools.Entry) (batches []dataBatchOf,
 			// out of a list where it came first.
 			cur = append(cur, en)
 		case en.Desc == "SEQUENCE SET", en.Desc == "BLOB METADATA", en.Desc == "TABLE DATA" && known && b <= smallTable:
-			if len(cur) > 0 && size+b > dataBatch {
+			if len(cur) > 0 && size+b > tableBatch {
 				batches, cur, size = append(batches, dataBatchOf{entries: cur}), nil, 0
 			}
 			cur, size = append(cur, en), size+b
