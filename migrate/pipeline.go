@@ -206,6 +206,17 @@ func (r *restorer) reuse(ss Session) bool {
 	return used
 }
 
+// swap puts ns in the pool in place of old, which it closes.
+func (r *restorer) swap(old, ns Session) {
+	for i, ss := range r.pool {
+		if ss == old {
+			r.pool[i] = ns
+		}
+	}
+	delete(r.used, old)
+	old.Close()
+}
+
 // closePool closes the restore's own sessions.
 func (r *restorer) closePool() {
 	for _, ss := range r.pool {
@@ -555,15 +566,35 @@ func (p *pipeline) start(ctx context.Context) error {
 		reused[i] = p.r.reuse(ss)
 	}
 	errs := make([]error, len(p.sessions))
+	fresh := make([]Session, len(p.sessions))
 	var wg sync.WaitGroup
 	for i, ss := range p.sessions {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = p.begin(ctx, ss, reused[i])
+			var lost *ConnectionLostError
+			if errs[i] = p.begin(ctx, ss, reused[i]); !reused[i] || !errors.As(errs[i], &lost) || ctx.Err() != nil {
+				return
+			}
+			// A session kept idle while others worked may have been
+			// closed by the server or the link: open another.
+			ns, err := p.r.dst.DB.Session(ctx, p.r.app())
+			if err != nil {
+				errs[i] = p.r.lost(err)
+				return
+			}
+			fresh[i] = ns
+			errs[i] = p.begin(ctx, ns, false)
 		}()
 	}
 	wg.Wait()
+	for i, ns := range fresh {
+		if ns != nil {
+			p.r.swap(p.sessions[i], ns)
+			p.sessions[i] = ns
+			p.r.reuse(ns)
+		}
+	}
 	for _, err := range errs {
 		if err != nil {
 			return err

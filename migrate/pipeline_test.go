@@ -265,9 +265,11 @@ func TestPipelinedDeadlockIsSentAgain(t *testing.T) {
 // resumable; the retry opens new sessions and finishes.
 func TestPipelinedConnectionLostIsRetried(t *testing.T) {
 	w, dir := newWorld(t), t.TempDir()
-	// Session 0 restores the schema; session 1 is the data's first,
-	// lost after its two preamble statements.
-	w.broken = map[int]int{1: 2}
+	// The four sessions open at once, in any order; each is lost after 9
+	// statements. The one that restores the schema (preamble 2, tables 3)
+	// then sends the data (DISCARD ALL and the preamble 3, a COPY) is lost
+	// on its second COPY; the others answer less than 9.
+	w.broken = map[int]int{0: 9, 1: 9, 2: 9, 3: 9}
 	evs, err := run(t, w, dir, bothKeys())
 	if err != nil {
 		t.Fatalf("Run = %v, want the retry to finish", err)
@@ -331,5 +333,36 @@ func TestSmallBatchesLargeObjects(t *testing.T) {
 func TestWorkerList(t *testing.T) {
 	if got := workerList("/w/ppg-ea-1.dump.data.list", 2); got != "/w/ppg-ea-1.dump.2.data.list" {
 		t.Errorf("workerList = %q", got)
+	}
+}
+
+// A session kept from an earlier section that the server or the link
+// closed meanwhile is replaced when the next section sets the sessions
+// up: the new one gets the preamble (no DISCARD ALL), and takes its place
+// in the pool.
+func TestPipelineReplacesALostKeptSession(t *testing.T) {
+	p, _ := newTestPipeline(t, sectionPostData, 17, func(Statement) error { return nil })
+	w := newWorld(t)
+	p.r.dst = &Endpoint{DB: &fakeDB{w: w, side: Target}}
+	dead := 0
+	old := &scriptedSession{t: t, answer: func(Statement) error { return nil }, broken: &dead}
+	p.r.pool = []Session{old}
+	p.sessions = p.r.pool
+	p.r.reuse(old) // it served an earlier section
+	if err := p.start(t.Context()); err != nil {
+		t.Fatalf("start = %v, want the lost session replaced", err)
+	}
+	if len(w.sessions) != 1 || p.sessions[0] != w.sessions[0] || p.r.pool[0] != w.sessions[0] {
+		t.Fatalf("sessions %v, pool %v: want the new session in both", p.sessions, p.r.pool)
+	}
+	if !old.closed {
+		t.Error("the lost session was not closed")
+	}
+	var got []string
+	for _, st := range w.sessions[0].got {
+		got = append(got, st.SQL)
+	}
+	if !slices.Equal(got, p.preamble) {
+		t.Errorf("the new session got %q, want the preamble %q", got, p.preamble)
 	}
 }

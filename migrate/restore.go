@@ -287,6 +287,68 @@ func (r *restorer) analyze(ctx context.Context) error {
 // about as many bytes of tables, the largest first; each session sends its
 // own without waiting for the answers.
 func (r *restorer) analyzeOn(ctx context.Context, pool []Session, tables []Table, p *ProgressInfo) error {
+	per, sizes := r.analyzeStatements(len(pool), tables)
+	var mu sync.Mutex
+	var failed error
+	var wg sync.WaitGroup
+	errs := make([]error, len(pool))
+	fresh := make([]Session, len(pool))
+	for i, ss := range pool {
+		if len(per[i]) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answered := 0
+			send := func(ss Session) error {
+				from := answered
+				return ss.Pipeline(ctx, per[i][from:], func(k int, err error) {
+					mu.Lock()
+					defer mu.Unlock()
+					if err != nil && failed == nil {
+						failed = err
+					}
+					answered = from + k + 1
+					p.TablesDone += sizes[i][from+k]
+					done := *p
+					r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: &done})
+				})
+			}
+			errs[i] = send(ss)
+			if _, _, server := pgdb.ServerError(errs[i]); errs[i] == nil || server || ctx.Err() != nil {
+				return
+			}
+			// A session kept idle while others worked may have been
+			// closed by the server or the link: the rest of its ANALYZE
+			// statements go on another.
+			ns, err := r.dst.DB.Session(ctx, r.app())
+			if err != nil {
+				return
+			}
+			fresh[i] = ns
+			errs[i] = send(ns)
+		}()
+	}
+	wg.Wait()
+	for i, ns := range fresh {
+		if ns != nil {
+			r.swap(pool[i], ns)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return r.lost(err)
+	}
+	if failed != nil {
+		return fmt.Errorf("analyze the restored tables: %w", failed)
+	}
+	return nil
+}
+
+// analyzeStatements deals the ANALYZE statements of tables to n
+// sessions (see analyzeOn): per[i] are session i's, sizes[i] their
+// tables' counts.
+func (r *restorer) analyzeStatements(n int, tables []Table) (per [][]Statement, sizes [][]int) {
 	weight := func(t Table) int64 {
 		if b, ok := r.sizes[t.QualifiedName()]; ok {
 			return b
@@ -302,52 +364,22 @@ func (r *restorer) analyzeOn(ctx context.Context, pool []Session, tables []Table
 	var stmts []stmt
 	for _, t := range tables {
 		w := weight(t)
-		if n := len(stmts); w < smallTable && n > 0 && stmts[n-1].bytes < smallTable && len(stmts[n-1].tables) < pgdb.AnalyzeBatch {
-			stmts[n-1].tables, stmts[n-1].bytes = append(stmts[n-1].tables, t), stmts[n-1].bytes+w
+		if k := len(stmts) - 1; w < smallTable && k >= 0 && stmts[k].bytes < smallTable && len(stmts[k].tables) < pgdb.AnalyzeBatch {
+			stmts[k].tables, stmts[k].bytes = append(stmts[k].tables, t), stmts[k].bytes+w
 			continue
 		}
 		stmts = append(stmts, stmt{tables: []Table{t}, bytes: w})
 	}
-	per := make([][]Statement, len(pool))
-	sizes := make([][]int, len(pool))
-	load := make([]int64, len(pool))
+	per = make([][]Statement, n)
+	sizes = make([][]int, n)
+	load := make([]int64, n)
 	for _, st := range stmts {
 		i := slices.Index(load, slices.Min(load))
 		load[i] += max(st.bytes, 1)
 		per[i] = append(per[i], Statement{SQL: pgdb.AnalyzeSQL(st.tables)})
 		sizes[i] = append(sizes[i], len(st.tables))
 	}
-	var mu sync.Mutex
-	var failed error
-	var wg sync.WaitGroup
-	errs := make([]error, len(pool))
-	for i, ss := range pool {
-		if len(per[i]) == 0 {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = ss.Pipeline(ctx, per[i], func(k int, err error) {
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil && failed == nil {
-					failed = err
-				}
-				p.TablesDone += sizes[i][k]
-				done := *p
-				r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: &done})
-			})
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return r.lost(err)
-	}
-	if failed != nil {
-		return fmt.Errorf("analyze the restored tables: %w", failed)
-	}
-	return nil
+	return per, sizes
 }
 
 // section restores one section, resuming where an earlier run stopped:
