@@ -122,7 +122,7 @@ func TestFaultMatrix(t *testing.T) {
 	noRetries := []string{"--retries=0"}
 	cases := []faultCase{
 		{name: "sigkill pre-data", fault: killPPG(migrate.PhaseSchema, "restored TABLE", 60), exit: -1, sections: []string{}, from: "restore"},
-		{name: "sigkill data", fault: killPPG(migrate.PhaseData, "finished item", 4), exit: -1, sections: []string{"pre-data"}, from: "restore"},
+		{name: "sigkill data", fault: killPPG(migrate.PhaseData, "restored TABLE DATA", 13), exit: -1, sections: []string{"pre-data"}, from: "restore"},
 		{name: "sigkill post-data", fault: killPPG(migrate.PhasePostData, "restored ", 20), exit: -1, sections: []string{"pre-data", "data"}, from: "restore"},
 		{name: "sigint data", fault: func(t *testing.T, m *migration, p *process) {
 			dataLoading(t, m, p)
@@ -140,7 +140,7 @@ func TestFaultMatrix(t *testing.T) {
 			// statistics were created, before the section ends.
 			m.target.exec("ALTER DATABASE " + pgx.Identifier{m.target.name}.Sanitize() + " SET ppg_e2e.refresh_pause = '3'")
 		}, fault: killGateway(policiesRestored), exit: 4, failed: "restore", sections: []string{"pre-data", "data"}, from: "restore"},
-		{name: "dump changed", fault: killPPG(migrate.PhaseData, "finished item", 4), exit: -1, between: func(t *testing.T, m *migration) {
+		{name: "dump changed", fault: killPPG(migrate.PhaseData, "restored TABLE DATA", 13), exit: -1, between: func(t *testing.T, m *migration) {
 			path := dumpPath(m.dir, m.state())
 			f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 			if err != nil {

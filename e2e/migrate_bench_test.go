@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,7 +24,9 @@ import (
 // Knobs: PPG_BENCH_DBS (objects,app,1GB by default; the large database
 // takes about 10 minutes: leave it out for a shorter run), PPG_BENCH_DELAYS (0,5,25: ms added
 // per message each way), PPG_BENCH_GB (the size of the large database),
-// PPG_BENCH_NPM=0 (skip the npm wizard).
+// PPG_BENCH_NPM=0 (skip the npm wizard), PPG_BENCH_ROWS (direct,tunnel,
+// norelay,urls by default: the ways of migrating to time), PPG_BENCH_EVENTS
+// (a directory that keeps each ppg run's --json events, to study).
 
 // BenchmarkMigrate times whole migrations across a link with a round trip:
 // ppg headless through its tunnel and the gateway emulator with a delay
@@ -82,6 +85,13 @@ func BenchmarkMigrate(b *testing.B) {
 	}
 }
 
+// migBenchRowOn reports whether the row (direct, tunnel, norelay, urls)
+// is to run: every row unless PPG_BENCH_ROWS lists some.
+func migBenchRowOn(row string) bool {
+	v := os.Getenv("PPG_BENCH_ROWS")
+	return v == "" || slices.Contains(strings.Split(v, ","), row)
+}
+
 // manyObjectsSQL builds n tables in 10 schemas, each with an identity
 // primary key (a sequence), a unique constraint, an index, a foreign key
 // to the table before it, a comment, a view and a few rows: about nine TOC
@@ -121,9 +131,11 @@ func migBenchLink(b *testing.B, delays []time.Duration, npm, large bool, fill fu
 
 	for i := range b.N {
 		direct := migBenchRow{name: "direct sequential pg_dump -Fc + pg_restore (no gateway)", times: map[time.Duration]time.Duration{}}
-		dt, entries, dumpBytes := migBenchSequential(b, m, fmt.Sprint(i))
-		direct.times[0] = dt
-		b.Logf("%d TOC entries, a %.1f MB dump (pg_dump -Fc)", entries, float64(dumpBytes)/mb)
+		if migBenchRowOn("direct") {
+			dt, entries, dumpBytes := migBenchSequential(b, m, fmt.Sprint(i))
+			direct.times[0] = dt
+			b.Logf("%d TOC entries, a %.1f MB dump (pg_dump -Fc)", entries, float64(dumpBytes)/mb)
+		}
 
 		tunnel := migBenchRow{name: "ppg, tunnel + gateway", times: map[time.Duration]time.Duration{}}
 		urls := migBenchRow{name: "ppg, direct URLs through a delaying proxy", times: map[time.Duration]time.Duration{}}
@@ -135,22 +147,24 @@ func migBenchLink(b *testing.B, delays []time.Duration, npm, large bool, fill fu
 			c := migBenchOver(b, m, delay)
 			last := delay == delays[len(delays)-1]
 
-			c.newTarget(fmt.Sprintf("ppg_%d_gw_%d", i, delay.Milliseconds()))
-			p := migBenchRunPPG(b, c.ppg(), nil)
-			tunnel.times[delay], tunnel.peak = p.total, max(tunnel.peak, p.peakRSS)
-			steps = append(steps, fmt.Sprintf("tunnel %v: %s", delay, p.steps()))
-			if !large || last {
-				migBenchCheck(b, c.source, c.target, large)
-			}
-			c.target.drop()
-			if last {
-				shares[0] = p
+			if migBenchRowOn("tunnel") {
+				c.newTarget(fmt.Sprintf("ppg_%d_gw_%d", i, delay.Milliseconds()))
+				p := migBenchRunPPG(b, c.ppg(), nil)
+				tunnel.times[delay], tunnel.peak = p.total, max(tunnel.peak, p.peakRSS)
+				steps = append(steps, fmt.Sprintf("tunnel %v: %s", delay, p.steps()))
+				if !large || last {
+					migBenchCheck(b, c.source, c.target, large)
+				}
+				c.target.drop()
+				if last {
+					shares[0] = p
+				}
 			}
 
-			if delay == 0 || last {
+			if (delay == 0 || last) && migBenchRowOn("norelay") {
 				c.dir = b.TempDir()
 				c.newTarget(fmt.Sprintf("ppg_%d_norelay_%d", i, delay.Milliseconds()))
-				p = migBenchRunPPG(b, c.ppg(withEnv("PPG_RELAY=off")), nil)
+				p := migBenchRunPPG(b, c.ppg(withEnv("PPG_RELAY=off")), nil)
 				noRelay.times[delay], noRelay.peak = p.total, max(noRelay.peak, p.peakRSS)
 				steps = append(steps, fmt.Sprintf("tunnel without the relay %v: %s", delay, p.steps()))
 				if !large {
@@ -162,16 +176,18 @@ func migBenchLink(b *testing.B, delays []time.Duration, npm, large bool, fill fu
 				}
 			}
 
-			c.dir = b.TempDir()
-			target := newDatabase(b, m.target.server, fmt.Sprintf("ppg_%d_url_%d", i, delay.Milliseconds()))
-			src, dst := migBenchProxied(b, m.source, delay), migBenchProxied(b, target, delay)
-			p = migBenchRunPPG(b, c.ppg(fromSource(src), toTarget(dst)), nil)
-			urls.times[delay], urls.peak = p.total, max(urls.peak, p.peakRSS)
-			steps = append(steps, fmt.Sprintf("direct URLs %v: %s", delay, p.steps()))
-			if !large {
-				migBenchCheck(b, c.source, target, large)
+			if migBenchRowOn("urls") {
+				c.dir = b.TempDir()
+				target := newDatabase(b, m.target.server, fmt.Sprintf("ppg_%d_url_%d", i, delay.Milliseconds()))
+				src, dst := migBenchProxied(b, m.source, delay), migBenchProxied(b, target, delay)
+				p := migBenchRunPPG(b, c.ppg(fromSource(src), toTarget(dst)), nil)
+				urls.times[delay], urls.peak = p.total, max(urls.peak, p.peakRSS)
+				steps = append(steps, fmt.Sprintf("direct URLs %v: %s", delay, p.steps()))
+				if !large {
+					migBenchCheck(b, c.source, target, large)
+				}
+				target.drop()
 			}
-			target.drop()
 
 			if npm && (delay == 0 || delay == delays[len(delays)-1]) {
 				npmRow.times[delay] = migBenchNpm(b, c)
@@ -187,9 +203,11 @@ func migBenchLink(b *testing.B, delays []time.Duration, npm, large bool, fill fu
 		}
 		last := delays[len(delays)-1]
 		migBenchShares(b, last, shares)
-		if t0, tl := tunnel.times[0], tunnel.times[last]; t0 > 0 {
+		if t0, tl := tunnel.times[0], tunnel.times[last]; t0 > 0 && tl > 0 {
 			b.ReportMetric(tl.Seconds()/t0.Seconds(), fmt.Sprintf("ppg_%dms/0ms", last.Milliseconds()))
-			b.ReportMetric(t0.Seconds()/direct.times[0].Seconds(), "ppg_0ms/direct")
+		}
+		if t0, d0 := tunnel.times[0], direct.times[0]; t0 > 0 && d0 > 0 {
+			b.ReportMetric(t0.Seconds()/d0.Seconds(), "ppg_0ms/direct")
 		}
 		if n := npmRow.times[last]; n > 0 {
 			b.ReportMetric(n.Seconds()/tunnel.times[last].Seconds(), fmt.Sprintf("npm/ppg_%dms", last.Milliseconds()))
@@ -472,13 +490,47 @@ func migBenchRunPPG(b *testing.B, in invocation, args []string) migBenchPPG {
 	r.wantExit(0)
 	r.wantVerified()
 	res.total = r.elapsed
+	if d := os.Getenv("PPG_BENCH_EVENTS"); d != "" {
+		f := filepath.Join(d, fmt.Sprintf("ppg-%s.jsonl", time.Now().Format("150405.000")))
+		if err := os.WriteFile(f, []byte(r.stdout), 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
 	res.dump, res.restore, res.verify = r.stepTime("dump"), r.stepTime("restore"), r.stepTime("verify")
 	for _, s := range []string{"connect-source", "dump", "check-archive", "connect-target", "restore", "verify"} {
 		if d := r.stepTime(s); d > 0 {
 			res.byStep = append(res.byStep, fmt.Sprintf("%s %.1f s", s, d.Seconds()))
 		}
 	}
+	res.byStep = append(res.byStep, "restore's phases: "+restorePhaseTimes(r))
 	return res
+}
+
+// restorePhaseTimes is how long each phase of the restore step took, from
+// the first progress event of the phase to the first of the next (the
+// step's end for the last).
+func restorePhaseTimes(r result) string {
+	var starts []time.Time
+	var names []string
+	for _, ev := range r.all(ofKind(kindProgress, "restore")) {
+		if ev.Progress == nil {
+			continue
+		}
+		name := ev.Progress.Phase.String()
+		if len(names) == 0 || names[len(names)-1] != name {
+			names, starts = append(names, name), append(starts, ev.Time)
+		}
+	}
+	ended := r.all(stepFinished("restore"))
+	if len(names) == 0 || len(ended) == 0 {
+		return "none"
+	}
+	starts = append(starts, ended[len(ended)-1].Time)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %.1f s", n, starts[i+1].Sub(starts[i]).Seconds())
+	}
+	return strings.Join(parts, ", ")
 }
 
 // migBenchTool runs a client tool against srv over TCP and times it.

@@ -137,3 +137,56 @@ func TestPipelinedRestoreRefusedRows(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamedRestoreRefusedLargeTable: the target refuses the rows of a
+// large table, whose rows ppg streams to a COPY of their own (an event
+// trigger adds a CHECK the rows break). The other tables go in, and the
+// step fails naming that table's data entry and the server's reason.
+func TestStreamedRestoreRefusedLargeTable(t *testing.T) {
+	m := newMigration(t)
+	m.source.exec(pipelineSourceSQL + `
+		CREATE TABLE public.big (id int PRIMARY KEY, note text);
+		INSERT INTO public.big SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 20000) g;
+		ANALYZE;`)
+	if n := m.source.number(`SELECT pg_table_size('public.big')`); n <= 512<<10 {
+		t.Fatalf("public.big takes %d bytes: not a large table", n)
+	}
+	m.target.exec(`CREATE FUNCTION public.narrow_big() RETURNS event_trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() WHERE object_identity = 'public.big' AND command_tag = 'CREATE TABLE') THEN
+				ALTER TABLE public.big ADD CONSTRAINT big_small CHECK (id < 5);
+			END IF;
+		END $$;
+		CREATE EVENT TRIGGER narrow_big ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION public.narrow_big();`)
+	r := m.run("--non-interactive", "--json", "--allow-non-empty-target")
+	if r.code == 0 {
+		t.Fatalf("the restore succeeded although the target refuses public.big's rows:\n%s", r.show())
+	}
+	failed := r.all(stepFailed("restore"))
+	if len(failed) != 1 {
+		t.Fatalf("%d restore failures, want 1:\n%s", len(failed), r.show())
+	}
+	for _, want := range []string{"TABLE DATA public.big (entry ", `violates check constraint "big_small"`} {
+		if !strings.Contains(failed[0].Text, want) {
+			t.Errorf("the failure does not say %q: %s", want, failed[0].Text)
+		}
+	}
+	if strings.Contains(failed[0].Text, "public.t8") {
+		t.Errorf("the failure names a table the target took: %s", failed[0].Text)
+	}
+	if r.has(toolLineOf("restore").saying("pg_restore: processing data for table \"public.big\"")) {
+		t.Errorf("pg_restore loaded public.big: it was not streamed")
+	}
+	want, got := m.source.tableMD5s(), m.target.tableMD5s()
+	for name, fp := range want {
+		if name == "public.big" {
+			if n := got[name].Rows; n != 0 {
+				t.Errorf("public.big holds %d rows; its COPY was refused", n)
+			}
+			continue
+		}
+		if got[name] != fp {
+			t.Errorf("%s: source %v, target %v", name, fp, got[name])
+		}
+	}
+}

@@ -41,6 +41,10 @@ type Session interface {
 	// pgdb.ServerError), or nil. It returns an error when the connection fails or
 	// ctx ends.
 	Pipeline(ctx context.Context, stmts []Statement, done func(i int, err error)) error
+	// CopyFrom runs sql, a COPY ... FROM STDIN, with its rows read from
+	// rows as they come. The error is the server's for the statement (see
+	// pgdb.ServerError), or a failure of the connection or of rows.
+	CopyFrom(ctx context.Context, sql string, rows io.Reader) error
 	Close()
 }
 
@@ -56,23 +60,32 @@ type scripted struct {
 }
 
 // script has pg_restore write the SQL of entries (of one section) and
-// pairs each of its entries with the TOC's.
-func (r *restorer) script(ctx context.Context, sec, list string) (*pgtools.Script, []scripted, error) {
+// pairs each of its entries with the TOC's. With a limit (bytes; 0 for
+// none), a longer script stops pg_restore and returns errScriptTooLarge.
+func (r *restorer) script(ctx context.Context, sec, list string, limit int64) (*pgtools.Script, []scripted, error) {
 	pr, pw := io.Pipe()
 	parsed := make(chan error, 1)
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
 	var s *pgtools.Script
 	go func() {
 		var err error
-		s, err = pgtools.ParseScript(pr)
+		s, err = pgtools.ParseScriptLimit(pr, limit)
+		if errors.Is(err, pgtools.ErrScriptTooLarge) {
+			stop() // the rest is not wanted
+		}
 		// Drain what is left, so pg_restore never blocks on a reader
 		// that stopped.
 		_, _ = io.Copy(io.Discard, pr)
 		parsed <- err
 	}()
 	args := append(restoreFlags[:], "--section="+sec, "--use-list="+list, "--file=-", r.archive)
-	err := r.e.tools.Run(ctx, pgtools.Cmd{Tool: r.tool, Args: args, Stdout: pw})
+	err := r.e.tools.Run(runCtx, pgtools.Cmd{Tool: r.tool, Args: args, Stdout: pw})
 	_ = pw.CloseWithError(io.EOF)
 	perr := <-parsed
+	if errors.Is(perr, pgtools.ErrScriptTooLarge) && ctx.Err() == nil {
+		return nil, nil, fmt.Errorf("%w: %w", errScriptTooLarge, perr)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("write the %s section's SQL with pg_restore: %w", sec, err)
 	}
@@ -108,38 +121,29 @@ func (r *restorer) script(ctx context.Context, sec, list string) (*pgtools.Scrip
 // the caller restores the section with pg_restore.
 func (r *restorer) pipelined(ctx context.Context, sec string, entries []pgtools.Entry) error {
 	e := r.e
-	app := "ppg-restore-" + e.state.ID
-	first, err := r.dst.DB.Session(ctx, app)
-	if err != nil {
-		return r.lost(err)
-	}
+	// The sessions open while pg_restore writes the section's SQL.
+	opening := r.openPool(ctx)
 	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state) + "." + sec + ".list")
-	if err := writeList(list, entries); err != nil {
-		first.Close()
-		return err
+	err := writeList(list, entries)
+	var s *pgtools.Script
+	var items []scripted
+	if err == nil {
+		s, items, err = r.script(ctx, sec, list, 0)
+		_ = os.Remove(list)
 	}
-	s, items, err := r.script(ctx, sec, list)
-	_ = os.Remove(list)
+	pool, oerr := opening()
 	if err != nil {
-		first.Close()
 		return err
 	}
-	jobs := 1
-	if sec == sectionPostData {
-		jobs = max(r.info.Jobs, 1)
+	if oerr != nil {
+		return oerr
 	}
-	p := &pipeline{r: r, sec: sec, preamble: s.Preamble, total: len(entries)}
-	p.sessions = append(p.sessions, first)
-	defer func() {
-		for _, ss := range p.sessions {
-			ss.Close()
-		}
-	}()
-	err = e.watch(ctx, r.dst.DB.Watcher, app, "ppg", nil, nil, func(ctx context.Context, touch func()) error {
+	if sec == sectionPreData {
+		pool = pool[:1] // in order, on one session
+	}
+	p := &pipeline{r: r, sec: sec, preamble: s.Preamble, total: len(entries), sessions: pool}
+	err = e.watch(ctx, r.dst.DB.Watcher, r.app(), "ppg", nil, nil, func(ctx context.Context, touch func()) error {
 		p.touch = touch
-		if err := p.open(ctx, app, jobs); err != nil {
-			return err
-		}
 		return p.run(ctx, items)
 	})
 	if err != nil {
@@ -148,21 +152,116 @@ func (r *restorer) pipelined(ctx context.Context, sec string, entries []pgtools.
 	return p.verdict()
 }
 
+// app is the application name of the restore's connections, by which the
+// watcher finds them.
+func (r *restorer) app() string { return "ppg-restore-" + r.e.state.ID }
+
+// openPool starts opening the restore's own sessions, one a job, those
+// not open yet, all at once; the function it returns waits for them. The
+// sessions are kept from one section to the next (each pipeline resets
+// them first), closed before pg_restore runs jobs of its own, so that the
+// restore never holds more connections than the plan allowed, and at the
+// step's end.
+func (r *restorer) openPool(ctx context.Context) func() ([]Session, error) {
+	n := max(r.info.Jobs, 1) - len(r.pool)
+	if n <= 0 {
+		return func() ([]Session, error) { return r.pool, nil }
+	}
+	opened := make([]Session, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			opened[i], errs[i] = r.dst.DB.Session(ctx, r.app())
+		}()
+	}
+	var failed error
+	return sync.OnceValues(func() ([]Session, error) {
+		wg.Wait()
+		for i, ss := range opened {
+			switch {
+			case errs[i] != nil && failed == nil:
+				failed = errs[i]
+			case errs[i] == nil:
+				r.pool = append(r.pool, ss)
+			}
+		}
+		if failed != nil {
+			return nil, r.lost(failed)
+		}
+		return r.pool, nil
+	})
+}
+
+// reuse reports whether ss ran a pipeline before, and marks it as having
+// run one.
+func (r *restorer) reuse(ss Session) bool {
+	if r.used == nil {
+		r.used = map[Session]bool{}
+	}
+	used := r.used[ss]
+	r.used[ss] = true
+	return used
+}
+
+// swap puts ns in the pool in place of old, which it closes.
+func (r *restorer) swap(old, ns Session) {
+	for i, ss := range r.pool {
+		if ss == old {
+			r.pool[i] = ns
+		}
+	}
+	delete(r.used, old)
+	old.Close()
+}
+
+// closePool closes the restore's own sessions.
+func (r *restorer) closePool() {
+	for _, ss := range r.pool {
+		ss.Close()
+		delete(r.used, ss)
+	}
+	r.pool = nil
+}
+
 // Small tables' data is pipelined too. Through pg_restore each table is a
 // COPY of its own, a few round trips each, which across a long link is
 // most of the section's time when a database has hundreds of small
 // tables. ppg has pg_restore write small tables' rows (and the sequences'
-// values and large objects' metadata) as SQL, a batch at a time so that memory stays bounded, and
-// sends each table as one pipelined COPY. Large tables, large objects and
-// the rest stay with pg_restore's jobs: their round trips are few against
-// their bytes.
+// values and large objects' metadata) as SQL, a batch a session at a time so that memory stays bounded, and
+// sends each table as one pipelined COPY. Large tables and the rest stay
+// with pg_restore's jobs: their round trips are few against their bytes.
+//
+// Large objects' contents too: pg_restore writes each with lo_open, a
+// lowrite per 16 kB and lo_close, a round trip each, which at 50 ms is
+// seconds for a few dozen small objects. A BLOBS entry whose SQL is at
+// most dataBatch bytes is sent as one statement; a larger one is left to
+// pg_restore, which streams it.
 const (
 	// smallTable is the largest table (pg_table_size) whose rows ppg
 	// sends itself.
 	smallTable = 512 << 10
-	// dataBatch bounds the table sizes of one batch.
+	// dataBatch bounds the SQL of a large objects' entry that ppg sends
+	// itself.
 	dataBatch = 2 << 20
+	// tableBatch bounds the table sizes of one batch: the sessions each
+	// hold one at a time.
+	tableBatch = 1 << 20
 )
+
+// errScriptTooLarge marks a batch whose SQL is longer than its limit:
+// pg_restore restores it itself.
+var errScriptTooLarge = errors.New("the entry is too large to send as one statement")
+
+// dataBatchOf is one batch of a data section that ppg sends itself.
+type dataBatchOf struct {
+	entries []pgtools.Entry
+	// limit bounds the batch's SQL (0: none); a longer batch is left
+	// to pg_restore.
+	limit int64
+}
 
 // pipelinedData loads the small tables and sequence values of a data
 // section's entries, and returns the entries left for pg_restore, with an
@@ -171,42 +270,63 @@ const (
 // entries not yet sent are left for pg_restore too, with the error.
 func (r *restorer) pipelinedData(ctx context.Context, entries []pgtools.Entry) ([]pgtools.Entry, error) {
 	batches, rest := r.smallBatches(entries)
-	if len(batches) == 0 {
+	if len(batches) == 0 && !slices.ContainsFunc(rest, func(en pgtools.Entry) bool { return en.Desc == "TABLE DATA" }) {
 		return entries, nil
 	}
-	unsent := func(from int) []pgtools.Entry {
-		out := slices.Clone(rest)
-		for _, b := range batches[from:] {
-			out = append(out, b...)
-		}
-		return out
-	}
 	e := r.e
-	app := "ppg-restore-" + e.state.ID
-	first, err := r.dst.DB.Session(ctx, app)
-	if err != nil {
-		return nil, r.lost(err)
-	}
-	p := &pipeline{r: r, sec: sectionData, sessions: []Session{first}}
+	p := &pipeline{r: r, sec: sectionData, opening: r.openPool(ctx)}
 	defer func() {
-		for _, ss := range p.sessions {
-			ss.Close()
+		if p.opening != nil {
+			_, _ = p.opening() // wait for the sessions, kept in the pool
 		}
 	}()
 	list := e.path(DumpFileName(e.cfg.DumpPrefix, e.state) + "." + sectionData + ".list")
-	defer func() { _ = os.Remove(list) }()
+	defer func() {
+		_ = os.Remove(list)
+		// Those of every session, a killed run's too.
+		for i := range max(r.info.Jobs, 1) {
+			_ = os.Remove(workerList(list, i))
+		}
+	}()
 	var left []pgtools.Entry
-	err = e.watch(ctx, r.dst.DB.Watcher, app, "ppg", nil, nil, func(ctx context.Context, touch func()) error {
+	onActivity := func(a Activity) {
+		if r.copying(a) {
+			e.send(Event{Kind: Progress, Step: StepRestore, Progress: r.progress(sectionData)})
+		}
+	}
+	err := e.watch(ctx, r.dst.DB.Watcher, r.app(), "ppg", onActivity, nil, func(ctx context.Context, touch func()) error {
 		p.touch = touch
-		for k, batch := range batches {
-			if scripted, err := p.sendBatch(ctx, app, list, batch, k == 0); err != nil {
-				if !scripted {
-					left = unsent(k)
+		if err := p.opened(); err != nil {
+			return err
+		}
+		tables := slices.DeleteFunc(slices.Clone(batches), func(b dataBatchOf) bool { return b.limit > 0 })
+		sent, err := p.sendBatches(ctx, list, tables)
+		if err != nil {
+			left = unsent(rest, tables, sent)
+			for _, b := range batches {
+				if b.limit > 0 {
+					left = append(left, b.entries...)
 				}
+			}
+			return err
+		}
+		// Large objects' contents after their metadata, in the batches
+		// above.
+		for _, b := range batches {
+			if b.limit == 0 {
+				continue
+			}
+			err := p.sendBatch(ctx, list, b)
+			if errors.Is(err, errScriptTooLarge) || errors.Is(err, errNoPipeline) {
+				rest = append(rest, b.entries...)
+				continue
+			}
+			if err != nil {
 				return err
 			}
 		}
-		return nil
+		rest, err = p.streamTables(ctx, list, rest)
+		return err
 	})
 	if err != nil {
 		return left, err
@@ -215,64 +335,185 @@ func (r *restorer) pipelinedData(ctx context.Context, entries []pgtools.Entry) (
 	return rest, p.verdict()
 }
 
-// sendBatch has pg_restore write the SQL of one batch of a data section
-// (through the list file list) and sends it; the first batch sets the
-// sessions up. scripted is false when the batch's SQL could not be
-// written: the batch is then left for pg_restore.
-func (p *pipeline) sendBatch(ctx context.Context, app, list string, batch []pgtools.Entry, first bool) (scripted bool, err error) {
-	r := p.r
-	if err := writeList(list, batch); err != nil {
-		return true, err
-	}
-	s, items, err := r.script(ctx, sectionData, list)
-	if err != nil {
-		return false, err
-	}
-	p.touch()
-	if first {
-		p.preamble = s.Preamble
-		if err := p.open(ctx, app, max(r.info.Jobs, 1)); err != nil {
-			return true, err
-		}
-		if err := p.start(ctx); err != nil {
-			return true, err
-		}
-	}
-	return true, p.sendAll(ctx, items)
+// workerList is the list file of session i in the data section, whose
+// list file is list ("x.data.list": "x.0.data.list").
+func workerList(list string, i int) string {
+	return fmt.Sprintf("%s.%d.%s.list", strings.TrimSuffix(list, "."+sectionData+".list"), i, sectionData)
 }
 
-// open opens sessions named app until the pipeline has n.
-func (p *pipeline) open(ctx context.Context, app string, n int) error {
-	for len(p.sessions) < n {
-		ss, err := p.r.dst.DB.Session(ctx, app)
-		if err != nil {
-			return p.r.lost(err)
+// unsent is rest and the entries of the batches not sent.
+func unsent(rest []pgtools.Entry, batches []dataBatchOf, sent []bool) []pgtools.Entry {
+	out := slices.Clone(rest)
+	for k, b := range batches {
+		if k >= len(sent) || !sent[k] {
+			out = append(out, b.entries...)
 		}
-		p.sessions = append(p.sessions, ss)
 	}
-	return nil
+	return out
+}
+
+// sendBatches sends the batches of small tables, each on one session,
+// every session taking the next batch as soon as it is done with one: the
+// sessions' batches and pg_restore's writing of the next overlap. sent
+// marks the batches sent (a batch whose SQL could not be written, with
+// errNoPipeline, is not, nor those after it). After a failure the
+// sessions finish the batch they send, and take no other.
+func (p *pipeline) sendBatches(ctx context.Context, list string, batches []dataBatchOf) (sent []bool, err error) {
+	sent = make([]bool, len(batches))
+	var mu sync.Mutex
+	next := 0
+	var failed error
+	// The first batch written sets every session up with its preamble.
+	var setUp sync.Once
+	var setUpErr error
+	begin := func(preamble []string) error {
+		setUp.Do(func() {
+			p.preamble = preamble
+			setUpErr = p.start(ctx)
+		})
+		return setUpErr
+	}
+	var wg sync.WaitGroup
+	for i := range min(len(p.sessions), len(batches)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			own := workerList(list, i)
+			for {
+				mu.Lock()
+				k := next
+				next++
+				stop := failed != nil
+				mu.Unlock()
+				if k >= len(batches) || stop || ctx.Err() != nil {
+					return
+				}
+				err := writeList(own, batches[k].entries)
+				var s *pgtools.Script
+				var items []scripted
+				if err == nil {
+					s, items, err = p.r.script(ctx, sectionData, own, 0)
+				}
+				if err == nil {
+					err = begin(s.Preamble)
+				}
+				if err == nil {
+					mu.Lock()
+					sent[k] = true
+					mu.Unlock()
+					p.touch()
+					err = p.send(ctx, i, items)
+				}
+				if err != nil {
+					mu.Lock()
+					if failed == nil {
+						failed = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if failed != nil {
+		return sent, failed
+	}
+	// Entries that deadlocked with another session's were rolled back:
+	// send them again, one session, in order.
+	if retry := p.takeDeadlocked(); len(retry) > 0 {
+		if err := p.send(ctx, 0, retry); err != nil {
+			return sent, err
+		}
+		if again := p.takeDeadlocked(); len(again) > 0 {
+			p.fail(again[0], "deadlock detected")
+		}
+	}
+	return sent, nil
+}
+
+// sendBatch has pg_restore write the SQL of one batch of a data section
+// (through the list file list) and sends it, over the sessions set up.
+func (p *pipeline) sendBatch(ctx context.Context, list string, batch dataBatchOf) error {
+	if err := writeList(list, batch.entries); err != nil {
+		return err
+	}
+	s, items, err := p.r.script(ctx, sectionData, list, batch.limit)
+	if err != nil {
+		return err
+	}
+	p.touch()
+	if p.settings == nil {
+		p.preamble = s.Preamble
+		if err := p.start(ctx); err != nil {
+			return err
+		}
+	}
+	for i := range items {
+		if items[i].entry.Desc == "BLOBS" {
+			items[i].script.SQL = oneTransaction(items[i].script.SQL)
+		}
+	}
+	return p.sendAll(ctx, items)
+}
+
+// onLargeObject reports whether en is a comment, privileges or a security
+// label on a large object: entries of the data section, though of no
+// section of their own.
+func onLargeObject(en pgtools.Entry) bool {
+	switch en.Desc {
+	case "COMMENT", "ACL", "SECURITY LABEL":
+		return strings.HasPrefix(en.Name, "LARGE OBJECT ")
+	}
+	return false
+}
+
+// oneTransaction drops the BEGIN and COMMIT that pg_restore puts around
+// the statements of a large objects' entry: sent as one message, they run
+// in one transaction all the same (lo_open's descriptor lasts until its
+// end), and a failure leaves no transaction open on the session.
+func oneTransaction(sql string) string {
+	sql = strings.TrimSpace(sql)
+	if body, ok := strings.CutPrefix(sql, "BEGIN;"); ok {
+		if body, ok := strings.CutSuffix(body, "COMMIT;"); ok {
+			return strings.TrimSpace(body)
+		}
+	}
+	return sql
 }
 
 // smallBatches picks the entries ppg sends itself (small tables'
 // data, sequence values, large objects' metadata) in batches of at most
-// dataBatch bytes of tables, and returns the rest, for pg_restore.
-func (r *restorer) smallBatches(entries []pgtools.Entry) (batches [][]pgtools.Entry, rest []pgtools.Entry) {
-	var cur []pgtools.Entry
+// tableBatch bytes of tables, then each large objects' entry in a batch of
+// its own, and returns the rest, for pg_restore.
+func (r *restorer) smallBatches(entries []pgtools.Entry) (batches []dataBatchOf, rest []pgtools.Entry) {
+	var cur, blobs []pgtools.Entry
 	var size int64
 	for _, en := range entries {
 		b, known := r.sizes[en.QualifiedName()]
 		switch {
+		case len(cur) > 0 && onLargeObject(en):
+			// With the large objects' metadata before it: pg_restore
+			// places an entry of no section of its own (a comment) in the
+			// section of the listed entry before it, and would leave it
+			// out of a list where it came first.
+			cur = append(cur, en)
 		case en.Desc == "SEQUENCE SET", en.Desc == "BLOB METADATA", en.Desc == "TABLE DATA" && known && b <= smallTable:
-			if len(cur) > 0 && size+b > dataBatch {
-				batches, cur, size = append(batches, cur), nil, 0
+			if len(cur) > 0 && size+b > tableBatch {
+				batches, cur, size = append(batches, dataBatchOf{entries: cur}), nil, 0
 			}
 			cur, size = append(cur, en), size+b
+		case en.Desc == "BLOBS":
+			blobs = append(blobs, en)
 		default:
 			rest = append(rest, en)
 		}
 	}
 	if len(cur) > 0 {
-		batches = append(batches, cur)
+		batches = append(batches, dataBatchOf{entries: cur})
+	}
+	for _, en := range blobs {
+		batches = append(batches, dataBatchOf{entries: []pgtools.Entry{en}, limit: dataBatch})
 	}
 	return batches, rest
 }
@@ -292,8 +533,10 @@ type pipeline struct {
 	sec      string
 	preamble []string
 	sessions []Session
-	touch    func()
-	total    int
+	// opening, until the sessions are needed, waits for them to open.
+	opening func() ([]Session, error)
+	touch   func()
+	total   int
 
 	mu       sync.Mutex
 	failures []string
@@ -315,15 +558,60 @@ func (p *pipeline) run(ctx context.Context, items []scripted) error {
 	return p.sendAll(ctx, items)
 }
 
-// start sets every session up.
+// start sets every session up, all at once.
 func (p *pipeline) start(ctx context.Context) error {
 	p.settings = make([]string, len(p.sessions))
-	for _, ss := range p.sessions {
-		if err := p.begin(ctx, ss); err != nil {
+	reused := make([]bool, len(p.sessions))
+	for i, ss := range p.sessions {
+		reused[i] = p.r.reuse(ss)
+	}
+	errs := make([]error, len(p.sessions))
+	fresh := make([]Session, len(p.sessions))
+	var wg sync.WaitGroup
+	for i, ss := range p.sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var lost *ConnectionLostError
+			if errs[i] = p.begin(ctx, ss, reused[i]); !reused[i] || !errors.As(errs[i], &lost) || ctx.Err() != nil {
+				return
+			}
+			// A session kept idle while others worked may have been
+			// closed by the server or the link: open another.
+			ns, err := p.r.dst.DB.Session(ctx, p.r.app())
+			if err != nil {
+				errs[i] = p.r.lost(err)
+				return
+			}
+			fresh[i] = ns
+			errs[i] = p.begin(ctx, ns, false)
+		}()
+	}
+	wg.Wait()
+	for i, ns := range fresh {
+		if ns != nil {
+			p.r.swap(p.sessions[i], ns)
+			p.sessions[i] = ns
+			p.r.reuse(ns)
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// opened waits for the sessions the pipeline was opening.
+func (p *pipeline) opened() error {
+	if p.opening == nil {
+		return nil
+	}
+	var err error
+	p.sessions, err = p.opening()
+	p.opening = nil
+	return err
 }
 
 // sendAll sends items over the sessions set up.
@@ -405,10 +693,16 @@ func (p *pipeline) sendMain(ctx context.Context, items []scripted) error {
 // begin sets a session up as pg_restore's script does, one statement at
 // a time: a setting the server does not know (transaction_timeout before
 // 17) must not undo the others.
-func (p *pipeline) begin(ctx context.Context, ss Session) error {
+func (p *pipeline) begin(ctx context.Context, ss Session, reused bool) error {
 	var failed error
-	stmts := make([]Statement, len(p.preamble))
-	for i, t := range p.preamble {
+	// A session that ran an earlier section's statements is as new
+	// after DISCARD ALL: the settings that section made are gone.
+	sql := p.preamble
+	if reused {
+		sql = append([]string{"DISCARD ALL"}, sql...)
+	}
+	stmts := make([]Statement, len(sql))
+	for i, t := range sql {
 		stmts[i] = Statement{SQL: t}
 	}
 	err := ss.Pipeline(ctx, stmts, func(i int, err error) {
@@ -416,8 +710,8 @@ func (p *pipeline) begin(ctx context.Context, ss Session) error {
 		if err == nil {
 			return
 		}
-		if !p.harmless(err, p.preamble[i]) && failed == nil {
-			failed = fmt.Errorf("set up the restore session (%s): %w", p.preamble[i], err)
+		if !p.harmless(err, sql[i]) && failed == nil {
+			failed = fmt.Errorf("set up the restore session (%s): %w", sql[i], err)
 		}
 	})
 	if err != nil {

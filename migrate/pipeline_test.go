@@ -196,9 +196,13 @@ func TestRestoreWithoutScript(t *testing.T) {
 		}
 	}
 	for _, s := range w.sessions {
-		if len(s.got) != 0 {
-			t.Errorf("a session got %d statements", len(s.got))
+		// Only ANALYZE, which runs on ppg's sessions after the restore.
+		if n := len(slices.DeleteFunc(slices.Clone(s.got), func(st Statement) bool { return strings.HasPrefix(st.SQL, "ANALYZE ") })); n != 0 {
+			t.Errorf("a session got %d statements", n)
 		}
+	}
+	if w.analyzed != len(w.tables) {
+		t.Errorf("ANALYZE ran on %d tables, want %d", w.analyzed, len(w.tables))
 	}
 	if !maps.Equal(w.loaded, w.rows) {
 		t.Errorf("target rows %v, want %v", w.loaded, w.rows)
@@ -261,9 +265,11 @@ func TestPipelinedDeadlockIsSentAgain(t *testing.T) {
 // resumable; the retry opens new sessions and finishes.
 func TestPipelinedConnectionLostIsRetried(t *testing.T) {
 	w, dir := newWorld(t), t.TempDir()
-	// Session 0 restores the schema; session 1 is the data's first,
-	// lost after its two preamble statements.
-	w.broken = map[int]int{1: 2}
+	// The four sessions open at once, in any order; each is lost after 9
+	// statements. The one that restores the schema (preamble 2, tables 3)
+	// then sends the data (DISCARD ALL and the preamble 3, a COPY) is lost
+	// on its second COPY; the others answer less than 9.
+	w.broken = map[int]int{0: 9, 1: 9, 2: 9, 3: 9}
 	evs, err := run(t, w, dir, bothKeys())
 	if err != nil {
 		t.Fatalf("Run = %v, want the retry to finish", err)
@@ -278,5 +284,85 @@ func TestPipelinedConnectionLostIsRetried(t *testing.T) {
 	}
 	if !maps.Equal(w.loaded, w.rows) {
 		t.Errorf("target rows %v, want %v", w.loaded, w.rows)
+	}
+}
+
+// A large objects' entry is sent without pg_restore's BEGIN and COMMIT:
+// one message is one transaction all the same.
+func TestOneTransaction(t *testing.T) {
+	in := "BEGIN;\n\nSELECT pg_catalog.lo_open('16484', 131072);\nSELECT pg_catalog.lowrite(0, '\\x68656c6c6f');\nSELECT pg_catalog.lo_close(0);\n\nCOMMIT;"
+	want := "SELECT pg_catalog.lo_open('16484', 131072);\nSELECT pg_catalog.lowrite(0, '\\x68656c6c6f');\nSELECT pg_catalog.lo_close(0);"
+	if got := oneTransaction(in); got != want {
+		t.Errorf("oneTransaction = %q, want %q", got, want)
+	}
+	if got := oneTransaction("SELECT 1;"); got != "SELECT 1;" {
+		t.Errorf("without BEGIN and COMMIT: %q", got)
+	}
+}
+
+// A large object's comment goes in the batch of the metadata before it,
+// never first in a list; the large objects' contents get a batch of their
+// own, with a limit; a large table is left out.
+func TestSmallBatchesLargeObjects(t *testing.T) {
+	r := &restorer{sizes: map[string]int64{"public.small": 100, "public.large": smallTable + 1}}
+	entries := []pgtools.Entry{
+		{ID: 1, Desc: "TABLE DATA", Schema: "public", Name: "small"},
+		{ID: 2, Desc: "TABLE DATA", Schema: "public", Name: "large"},
+		{ID: 3, Desc: "BLOB METADATA", Name: "16566..16568"},
+		{ID: 4, Desc: "COMMENT", Name: "LARGE OBJECT 16568"},
+		{ID: 5, Desc: "BLOBS", Name: "16566..16568"},
+	}
+	batches, rest := r.smallBatches(entries)
+	if len(batches) != 2 || len(rest) != 1 || rest[0].ID != 2 {
+		t.Fatalf("batches %+v, rest %+v", batches, rest)
+	}
+	var ids []int
+	for _, en := range batches[0].entries {
+		ids = append(ids, en.ID)
+	}
+	if !slices.Equal(ids, []int{1, 3, 4}) || batches[0].limit != 0 {
+		t.Errorf("first batch %v (limit %d), want [1 3 4] without a limit", ids, batches[0].limit)
+	}
+	if b := batches[1]; len(b.entries) != 1 || b.entries[0].ID != 5 || b.limit != dataBatch {
+		t.Errorf("second batch %+v, want the BLOBS entry alone, limited", b)
+	}
+}
+
+// The sessions' list files end as the section's does: a killed run's are
+// known as its own.
+func TestWorkerList(t *testing.T) {
+	if got := workerList("/w/ppg-ea-1.dump.data.list", 2); got != "/w/ppg-ea-1.dump.2.data.list" {
+		t.Errorf("workerList = %q", got)
+	}
+}
+
+// A session kept from an earlier section that the server or the link
+// closed meanwhile is replaced when the next section sets the sessions
+// up: the new one gets the preamble (no DISCARD ALL), and takes its place
+// in the pool.
+func TestPipelineReplacesALostKeptSession(t *testing.T) {
+	p, _ := newTestPipeline(t, sectionPostData, 17, func(Statement) error { return nil })
+	w := newWorld(t)
+	p.r.dst = &Endpoint{DB: &fakeDB{w: w, side: Target}}
+	dead := 0
+	old := &scriptedSession{t: t, answer: func(Statement) error { return nil }, broken: &dead}
+	p.r.pool = []Session{old}
+	p.sessions = p.r.pool
+	p.r.reuse(old) // it served an earlier section
+	if err := p.start(t.Context()); err != nil {
+		t.Fatalf("start = %v, want the lost session replaced", err)
+	}
+	if len(w.sessions) != 1 || p.sessions[0] != w.sessions[0] || p.r.pool[0] != w.sessions[0] {
+		t.Fatalf("sessions %v, pool %v: want the new session in both", p.sessions, p.r.pool)
+	}
+	if !old.closed {
+		t.Error("the lost session was not closed")
+	}
+	var got []string
+	for _, st := range w.sessions[0].got {
+		got = append(got, st.SQL)
+	}
+	if !slices.Equal(got, p.preamble) {
+		t.Errorf("the new session got %q, want the preamble %q", got, p.preamble)
 	}
 }

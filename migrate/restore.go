@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,11 +35,9 @@ type targetResetter interface {
 	PostDataObjects(ctx context.Context) (map[string]bool, error)
 }
 
-// analyzer is the role of the target's database that gathers the
-// planner's statistics after the restore.
+// analyzer is the role of the target's database that the restore's
+// ANALYZE needs (it runs on the restore's own sessions).
 type analyzer interface {
-	// Analyze gathers the planner's statistics of tables.
-	Analyze(ctx context.Context, tables []Table) error
 	// Partitions lists the partitioned tables that are no partition
 	// themselves (roots), and every partition below them, by qualified
 	// name. ANALYZE of a root gathers the statistics of the whole tree
@@ -114,6 +113,11 @@ type restorer struct {
 	rows     map[string]int64 // exact row counts, from the manifest
 	// entriesDone and entriesTotal count the post-data entries.
 	entriesDone, entriesTotal int
+
+	// pool holds the restore's own sessions (see openPool); used marks
+	// those that ran a pipeline already.
+	pool []Session
+	used map[Session]bool
 }
 
 func (e *Engine) restore(ctx context.Context) (*Summary, error) {
@@ -163,6 +167,7 @@ func (e *Engine) restore(ctx context.Context) (*Summary, error) {
 	}
 	r := &restorer{e: e, dst: dst, archive: d.Path, tool: tool, target: target, toc: toc, manifest: m, info: e.state.Restore}
 	r.weigh()
+	defer r.closePool()
 	for _, sec := range sections {
 		if slices.Contains(r.info.Sections, sec) {
 			continue
@@ -266,19 +271,115 @@ func (r *restorer) analyze(ctx context.Context) error {
 	}
 	p := &ProgressInfo{Phase: PhaseAnalyze, TablesTotal: len(tables)}
 	r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: p})
-	for start := 0; start < len(tables); start += pgdb.AnalyzeBatch {
-		batch := tables[start:min(start+pgdb.AnalyzeBatch, len(tables))]
-		next := *p
-		next.Current = batch[0].QualifiedName()
-		r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: &next})
-		if err := r.dst.DB.Analyze(ctx, batch); err != nil {
-			return fmt.Errorf("analyze the restored tables: %w", err)
+	if len(tables) == 0 {
+		return nil
+	}
+	pool, err := r.openPool(ctx)()
+	if err != nil {
+		return err
+	}
+	return r.analyzeOn(ctx, pool, tables, p)
+}
+
+// analyzeOn runs ANALYZE of tables, pipelined: a statement for each
+// large table (its ANALYZE takes the time) and one for each
+// pgdb.AnalyzeBatch small ones, dealt to the sessions so that each gets
+// about as many bytes of tables, the largest first; each session sends its
+// own without waiting for the answers.
+func (r *restorer) analyzeOn(ctx context.Context, pool []Session, tables []Table, p *ProgressInfo) error {
+	per, sizes := r.analyzeStatements(len(pool), tables)
+	var mu sync.Mutex
+	var failed error
+	var wg sync.WaitGroup
+	errs := make([]error, len(pool))
+	fresh := make([]Session, len(pool))
+	for i, ss := range pool {
+		if len(per[i]) == 0 {
+			continue
 		}
-		p.TablesDone += len(batch)
-		done := *p
-		r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: &done})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answered := 0
+			send := func(ss Session) error {
+				from := answered
+				return ss.Pipeline(ctx, per[i][from:], func(k int, err error) {
+					mu.Lock()
+					defer mu.Unlock()
+					if err != nil && failed == nil {
+						failed = err
+					}
+					answered = from + k + 1
+					p.TablesDone += sizes[i][from+k]
+					done := *p
+					r.e.send(Event{Kind: Progress, Step: StepRestore, Progress: &done})
+				})
+			}
+			errs[i] = send(ss)
+			if _, _, server := pgdb.ServerError(errs[i]); errs[i] == nil || server || ctx.Err() != nil {
+				return
+			}
+			// A session kept idle while others worked may have been
+			// closed by the server or the link: the rest of its ANALYZE
+			// statements go on another.
+			ns, err := r.dst.DB.Session(ctx, r.app())
+			if err != nil {
+				return
+			}
+			fresh[i] = ns
+			errs[i] = send(ns)
+		}()
+	}
+	wg.Wait()
+	for i, ns := range fresh {
+		if ns != nil {
+			r.swap(pool[i], ns)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return r.lost(err)
+	}
+	if failed != nil {
+		return fmt.Errorf("analyze the restored tables: %w", failed)
 	}
 	return nil
+}
+
+// analyzeStatements deals the ANALYZE statements of tables to n
+// sessions (see analyzeOn): per[i] are session i's, sizes[i] their
+// tables' counts.
+func (r *restorer) analyzeStatements(n int, tables []Table) (per [][]Statement, sizes [][]int) {
+	weight := func(t Table) int64 {
+		if b, ok := r.sizes[t.QualifiedName()]; ok {
+			return b
+		}
+		return smallTable // a partitioned table or materialized view
+	}
+	tables = slices.Clone(tables)
+	slices.SortStableFunc(tables, func(a, b Table) int { return cmp.Compare(weight(b), weight(a)) })
+	type stmt struct {
+		tables []Table
+		bytes  int64
+	}
+	var stmts []stmt
+	for _, t := range tables {
+		w := weight(t)
+		if k := len(stmts) - 1; w < smallTable && k >= 0 && stmts[k].bytes < smallTable && len(stmts[k].tables) < pgdb.AnalyzeBatch {
+			stmts[k].tables, stmts[k].bytes = append(stmts[k].tables, t), stmts[k].bytes+w
+			continue
+		}
+		stmts = append(stmts, stmt{tables: []Table{t}, bytes: w})
+	}
+	per = make([][]Statement, n)
+	sizes = make([][]int, n)
+	load := make([]int64, n)
+	for _, st := range stmts {
+		i := slices.Index(load, slices.Min(load))
+		load[i] += max(st.bytes, 1)
+		per[i] = append(per[i], Statement{SQL: pgdb.AnalyzeSQL(st.tables)})
+		sizes[i] = append(sizes[i], len(st.tables))
+	}
+	return per, sizes
 }
 
 // section restores one section, resuming where an earlier run stopped:
@@ -292,6 +393,9 @@ func (r *restorer) section(ctx context.Context, sec string) error {
 	if err != nil || len(rest) == 0 {
 		return err
 	}
+	// pg_restore's jobs are connections of their own: the plan counted
+	// them in place of ppg's sessions, not beside them.
+	r.closePool()
 	if err := r.restoreWithTool(ctx, sec, rest); err != nil {
 		return err
 	}

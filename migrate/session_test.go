@@ -3,6 +3,7 @@ package migrate
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -97,6 +98,19 @@ func (s *scriptedSession) Pipeline(ctx context.Context, stmts []Statement, done 
 		done(i, s.answer(st))
 	}
 	return nil
+}
+
+// CopyFrom takes the rows, then answers the COPY as Pipeline would.
+func (s *scriptedSession) CopyFrom(ctx context.Context, sql string, rows io.Reader) error {
+	b, err := io.ReadAll(rows)
+	if err != nil {
+		return err
+	}
+	var answer error
+	if err := s.Pipeline(ctx, []Statement{{SQL: sql, Copy: b}}, func(_ int, err error) { answer = err }); err != nil {
+		return err
+	}
+	return answer
 }
 
 func (s *scriptedSession) Close() {

@@ -122,12 +122,18 @@ func (d *DB) Analyze(ctx context.Context, tables []Table) error {
 	if len(tables) == 0 {
 		return nil
 	}
+	_, err := d.conn.Exec(ctx, AnalyzeSQL(tables))
+	return err
+}
+
+// AnalyzeSQL is the statement that gathers the planner's statistics of
+// tables (at least one).
+func AnalyzeSQL(tables []Table) string {
 	names := make([]string, len(tables))
 	for i, t := range tables {
 		names[i] = t.Quoted()
 	}
-	_, err := d.conn.Exec(ctx, "ANALYZE "+strings.Join(names, ", "))
-	return err
+	return "ANALYZE " + strings.Join(names, ", ")
 }
 
 // DropUserSchemas drops every user schema (not an extension's) and

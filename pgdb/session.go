@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -15,6 +17,12 @@ import (
 // queued on the server.
 const (
 	pipelineWindow = 512
+	// pipelineRefill is how much of the window must be free again before
+	// a full window takes more statements: they then go out together,
+	// many to a write, rather than one a write as each answer comes
+	// (across a link every write is a packet, through the gateway a
+	// message).
+	pipelineRefill = pipelineWindow / 4
 	// pipelineFlush is how much is gathered into one write.
 	pipelineFlush = 64 << 10
 )
@@ -65,7 +73,8 @@ func (s *Session) Close() {
 // protocol says, so a COPY too is pipelined and its error is its own.
 func (s *Session) Pipeline(ctx context.Context, stmts []Statement, done func(i int, err error)) error {
 	nc := s.conn.Conn()
-	w := &pipeWriter{nc: nc, window: make(chan struct{}, pipelineWindow), quit: make(chan struct{})}
+	w := &pipeWriter{nc: nc}
+	w.room = sync.NewCond(&w.mu)
 	wrote := make(chan error, 1)
 	// Cancelling ends the wait at once; the server is asked to stop the
 	// statement it runs (a long CREATE INDEX), and the connection, now in
@@ -79,7 +88,7 @@ func (s *Session) Pipeline(ctx context.Context, stmts []Statement, done func(i i
 	defer stop()
 	go func() { wrote <- w.writeAll(stmts) }()
 	fail := func(err error) error {
-		close(w.quit)
+		w.stop()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -91,14 +100,23 @@ func (s *Session) Pipeline(ctx context.Context, stmts []Statement, done func(i i
 		if err != nil {
 			return fail(err)
 		}
-		<-w.window
+		w.answered()
 		done(i, stmtErr)
 	}
-	close(w.quit)
+	w.stop()
 	if err := <-wrote; err != nil {
 		return fmt.Errorf("send statements: %w", err)
 	}
 	return nil
+}
+
+// CopyFrom runs sql, a COPY ... FROM STDIN, with the rows read from rows
+// as they come: a round trip for the whole COPY, whatever its size. The
+// error is the server's *pgconn.PgError for the statement (see
+// ServerError), or a failure of the connection or of rows.
+func (s *Session) CopyFrom(ctx context.Context, sql string, rows io.Reader) error {
+	_, err := s.conn.CopyFrom(ctx, rows, sql)
+	return err
 }
 
 // pipeWriter writes a pipeline's messages, gathering them into writes of
@@ -106,11 +124,14 @@ func (s *Session) Pipeline(ctx context.Context, stmts []Statement, done func(i i
 // of statements unanswered.
 type pipeWriter struct {
 	nc interface{ Write([]byte) (int, error) }
-	// window holds a token per statement sent and not yet answered; the
-	// reader takes one per answer.
-	window chan struct{}
+	// mu guards sent and quit; room is signalled when the reader frees
+	// enough of the window, or quits.
+	mu   sync.Mutex
+	room *sync.Cond
+	// sent counts the statements sent and not yet answered.
+	sent int
 	// quit ends a wait for the window: the reader stopped.
-	quit chan struct{}
+	quit bool
 	buf  []byte
 }
 
@@ -129,22 +150,46 @@ func (w *pipeWriter) writeAll(stmts []Statement) error {
 }
 
 // take waits for room in the window, sending what is gathered first when
-// it is full; ok is false when the reader quit meanwhile.
+// it is full, and then waiting until pipelineRefill statements were
+// answered; ok is false when the reader quit meanwhile.
 func (w *pipeWriter) take() (ok bool, err error) {
-	select {
-	case w.window <- struct{}{}:
-		return true, nil
-	default:
+	w.mu.Lock()
+	full := w.sent >= pipelineWindow
+	w.mu.Unlock()
+	if full {
+		if err := w.flush(); err != nil {
+			return false, err
+		}
 	}
-	if err := w.flush(); err != nil {
-		return false, err
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if full {
+		for w.sent > pipelineWindow-pipelineRefill && !w.quit {
+			w.room.Wait()
+		}
 	}
-	select {
-	case w.window <- struct{}{}:
-		return true, nil
-	case <-w.quit:
+	if w.quit {
 		return false, nil
 	}
+	w.sent++
+	return true, nil
+}
+
+// answered frees the window's place of a statement answered.
+func (w *pipeWriter) answered() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.sent--; w.sent <= pipelineWindow-pipelineRefill {
+		w.room.Signal()
+	}
+}
+
+// stop ends the writer's wait for room: the reader is done.
+func (w *pipeWriter) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.quit = true
+	w.room.Broadcast()
 }
 
 // statement gathers one statement: a Query message, and for a COPY its

@@ -65,12 +65,25 @@ var (
 // view definition is one line only when it has no newlines).
 const maxScriptLine = 64 << 20
 
+// ErrScriptTooLarge reports a script longer than the limit given to
+// ParseScriptLimit: it stops reading there.
+var ErrScriptTooLarge = errors.New("restore script larger than the limit")
+
 // ParseScript reads the output of `pg_restore --verbose --file=-`.
-func ParseScript(r io.Reader) (*Script, error) {
+func ParseScript(r io.Reader) (*Script, error) { return ParseScriptLimit(r, 0) }
+
+// ParseScriptLimit is ParseScript that gives up with ErrScriptTooLarge
+// once it has read more than limit bytes (0: no limit), so that what it
+// holds stays bounded.
+func ParseScriptLimit(r io.Reader, limit int64) (*Script, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxScriptLine)
 	p := &scriptParser{s: &Script{}}
+	var read int64
 	for sc.Scan() {
+		if read += int64(len(sc.Bytes())) + 1; limit > 0 && read > limit {
+			return nil, fmt.Errorf("%w (%d bytes)", ErrScriptTooLarge, limit)
+		}
 		if err := p.line(sc.Text()); err != nil {
 			return nil, err
 		}

@@ -215,3 +215,18 @@ func FuzzParseScript(f *testing.F) {
 		}
 	})
 }
+
+// A limit stops the reading with ErrScriptTooLarge once the script is
+// longer; a script within it reads as without one.
+func TestParseScriptLimit(t *testing.T) {
+	script := "SET statement_timeout = 0;\n\n" +
+		"--\n-- TOC entry 3361 (class 0 OID 0)\n-- Dependencies: 3360\n-- Data for Name: 16484; Type: BLOBS; Schema: -; Owner: -\n--\n\n" +
+		"BEGIN;\n\nSELECT pg_catalog.lo_open('16484', 131072);\nSELECT pg_catalog.lowrite(0, '\\x68656c6c6f');\nSELECT pg_catalog.lo_close(0);\n\nCOMMIT;\n"
+	s, err := ParseScriptLimit(strings.NewReader(script), int64(len(script)))
+	if err != nil || len(s.Entries) != 1 || s.Entries[0].ID != 3361 || !strings.HasPrefix(s.Entries[0].SQL, "BEGIN;") || !strings.HasSuffix(s.Entries[0].SQL, "COMMIT;") {
+		t.Fatalf("within the limit: %+v, %v", s, err)
+	}
+	if _, err := ParseScriptLimit(strings.NewReader(script), int64(len(script)-1)); !errors.Is(err, ErrScriptTooLarge) {
+		t.Errorf("one byte over the limit: err = %v, want ErrScriptTooLarge", err)
+	}
+}
