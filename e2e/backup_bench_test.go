@@ -23,17 +23,7 @@ import (
 //
 //	go test -tags e2e -run '^$' -bench Backup -benchtime 1x -timeout 60m -v ./e2e/
 func BenchmarkBackup(b *testing.B) {
-	delays := []time.Duration{0, 25 * time.Millisecond}
-	if v := os.Getenv("PPG_BENCH_DELAYS"); v != "" {
-		delays = nil
-		for _, f := range strings.Split(v, ",") {
-			ms, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || ms < 0 {
-				b.Fatalf("PPG_BENCH_DELAYS=%q: want milliseconds, comma-separated", v)
-			}
-			delays = append(delays, time.Duration(ms)*time.Millisecond)
-		}
-	}
+	delays := benchDelays(b, "PPG_BENCH_DELAYS", 0, 25*time.Millisecond)
 	dbs := "objects,app"
 	if v := os.Getenv("PPG_BENCH_DBS"); v != "" {
 		dbs = v

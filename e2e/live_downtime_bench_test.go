@@ -93,18 +93,7 @@ func BenchmarkLiveDowntime(b *testing.B) {
 // liveBenchDelays are the delays of PPG_BENCH_LIVE_DELAYS (default 0 and
 // 25 ms).
 func liveBenchDelays(b *testing.B) []time.Duration {
-	delays := []time.Duration{0, 25 * time.Millisecond}
-	if v := os.Getenv("PPG_BENCH_LIVE_DELAYS"); v != "" {
-		delays = nil
-		for _, f := range strings.Split(v, ",") {
-			ms, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil {
-				b.Fatalf("PPG_BENCH_LIVE_DELAYS: %v", err)
-			}
-			delays = append(delays, time.Duration(ms)*time.Millisecond)
-		}
-	}
-	return delays
+	return benchDelays(b, "PPG_BENCH_LIVE_DELAYS", 0, 25*time.Millisecond)
 }
 
 // liveDowntimeRun is what one live migration measured.

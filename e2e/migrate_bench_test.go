@@ -49,17 +49,7 @@ func BenchmarkMigrate(b *testing.B) {
 			b.Fatalf("PPG_BENCH_GB=%q: want a positive number of GiB", v)
 		}
 	}
-	delays := []time.Duration{0, 5 * time.Millisecond, 25 * time.Millisecond}
-	if v := os.Getenv("PPG_BENCH_DELAYS"); v != "" {
-		delays = nil
-		for _, f := range strings.Split(v, ",") {
-			ms, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || ms < 0 {
-				b.Fatalf("PPG_BENCH_DELAYS=%q: want milliseconds, comma-separated", v)
-			}
-			delays = append(delays, time.Duration(ms)*time.Millisecond)
-		}
-	}
+	delays := benchDelays(b, "PPG_BENCH_DELAYS", 0, 5*time.Millisecond, 25*time.Millisecond)
 	dbs := "objects,app,1GB"
 	if v := os.Getenv("PPG_BENCH_DBS"); v != "" {
 		dbs = v
@@ -90,6 +80,24 @@ func BenchmarkMigrate(b *testing.B) {
 func migBenchRowOn(row string) bool {
 	v := os.Getenv("PPG_BENCH_ROWS")
 	return v == "" || slices.Contains(strings.Split(v, ","), row)
+}
+
+// benchDelays are the delays the variable env lists (milliseconds,
+// comma-separated), else def.
+func benchDelays(b *testing.B, env string, def ...time.Duration) []time.Duration {
+	v := os.Getenv(env)
+	if v == "" {
+		return def
+	}
+	var delays []time.Duration
+	for _, f := range strings.Split(v, ",") {
+		ms, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || ms < 0 {
+			b.Fatalf("%s=%q: want milliseconds, comma-separated", env, v)
+		}
+		delays = append(delays, time.Duration(ms)*time.Millisecond)
+	}
+	return delays
 }
 
 // manyObjectsSQL builds n tables in 10 schemas, each with an identity
